@@ -1,0 +1,142 @@
+"""The prepared ground-truth table of one space: one row per arch, one column per metric.
+
+Every reader of an official benchmark file ends by saving one of these as parquet under the
+data dir; the runner copies the rows of the sampled archs into the run's store, so every
+correlation in a report is a join inside one SQLite file. The file's provenance (source file
+name, version, sha256, recipe) travels in the parquet schema metadata.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from harness.errors import BenchmarkFileError, DataNotPreparedError
+
+TABLE_FILE = "ground_truth.parquet"
+_METADATA_KEY = b"harness"
+
+
+@dataclass(frozen=True)
+class MetricInfo:
+    """One ground-truth column.
+
+    ``dataset`` is the trial dataset (a key of ``Space.datasets``) whose models this metric
+    measures; ``higher_is_better`` is False for errors and perplexities (metrics flip them).
+    """
+
+    name: str
+    dataset: str
+    higher_is_better: bool = True
+    description: str = ""
+
+
+@dataclass
+class GroundTruthTable:
+    """``frame``: index ``arch_id`` (str), metric columns plus any extra columns (params, flops).
+
+    ``default_metric`` maps each dataset to the metric reports use unless told otherwise.
+    ``source`` records where the numbers came from (file, version, sha256, recipe, ...).
+    """
+
+    space: str
+    frame: pd.DataFrame
+    metrics: list[MetricInfo]
+    default_metric: dict[str, str]
+    source: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        missing = [m.name for m in self.metrics if m.name not in self.frame.columns]
+        if missing:
+            raise BenchmarkFileError(f"ground-truth table for {self.space!r} lacks metric "
+                                     f"columns {missing}")
+        for dataset, metric in self.default_metric.items():
+            if metric not in {m.name for m in self.metrics}:
+                raise BenchmarkFileError(f"default metric {metric!r} for dataset {dataset!r} "
+                                         f"is not a metric of the {self.space!r} table")
+
+    @property
+    def datasets(self) -> list[str]:
+        """Datasets that have at least one metric, in first-seen order."""
+        return list(dict.fromkeys(m.dataset for m in self.metrics))
+
+    def metric(self, name: str) -> MetricInfo:
+        for info in self.metrics:
+            if info.name == name:
+                return info
+        known = ", ".join(m.name for m in self.metrics)
+        raise DataNotPreparedError(f"the {self.space!r} ground truth has no metric {name!r}; "
+                                   f"known metrics: {known}")
+
+    def save(self, path: Path) -> Path:
+        """Write atomically: a crash leaves either the old table or the new one, never a part."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        frame = self.frame.copy()
+        frame.index = frame.index.astype(str)
+        frame.index.name = "arch_id"
+        arrow = pa.Table.from_pandas(frame, preserve_index=True)
+        metadata = {
+            "space": self.space,
+            "metrics": [asdict(m) for m in self.metrics],
+            "default_metric": self.default_metric,
+            "source": self.source,
+        }
+        arrow = arrow.replace_schema_metadata(
+            {**(arrow.schema.metadata or {}), _METADATA_KEY: json.dumps(metadata).encode()})
+        handle, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+        os.close(handle)
+        try:
+            pq.write_table(arrow, tmp_name)
+            os.replace(tmp_name, path)
+        finally:
+            if os.path.exists(tmp_name):
+                os.unlink(tmp_name)
+        return path
+
+    @classmethod
+    def load(cls, path: Path) -> GroundTruthTable:
+        """Read a table written by ``save``; a damaged file is a ``BenchmarkFileError``."""
+        import pyarrow.parquet as pq
+
+        try:
+            arrow = pq.read_table(path)
+            metadata = json.loads(arrow.schema.metadata[_METADATA_KEY])
+        except FileNotFoundError:
+            raise
+        except Exception as exc:
+            raise BenchmarkFileError(
+                f"prepared ground-truth table {path} is unreadable ({exc}); delete it and run "
+                f"`harness data prepare` again") from exc
+        frame = arrow.to_pandas()
+        return cls(space=metadata["space"], frame=frame,
+                   metrics=[MetricInfo(**m) for m in metadata["metrics"]],
+                   default_metric=metadata["default_metric"], source=metadata["source"])
+
+
+def prepared_table_path(data_dir: Path, space: str) -> Path:
+    """Where ``harness data prepare SPACE`` writes the space's table."""
+    return Path(data_dir) / space / TABLE_FILE
+
+
+def file_sha256(path: Path, chunk_bytes: int = 1 << 20) -> str:
+    """Checksum of a source file (or of every file of a directory, in name order)."""
+    digest = hashlib.sha256()
+    path = Path(path)
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for file in files:
+        if path.is_dir():
+            digest.update(str(file.relative_to(path)).encode())
+        with open(file, "rb") as handle:
+            while block := handle.read(chunk_bytes):
+                digest.update(block)
+    return digest.hexdigest()

@@ -1,0 +1,47 @@
+"""Exception types for every failure a user can cause.
+
+Each message names the thing that went wrong and what to do about it; the CLI prints the
+message alone (no traceback) for any ``HarnessError``.
+"""
+
+
+class HarnessError(Exception):
+    """Base class: a problem the user can fix (bad name, missing file, corrupt data)."""
+
+
+class UnknownPluginError(HarnessError, KeyError):
+    """A space / scorer / searcher / dataset / executor / reporter name that nothing registered."""
+
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return str(self.args[0]) if self.args else ""
+
+
+class DuplicatePluginError(HarnessError):
+    """Two plugins registered the same name for the same kind."""
+
+
+class PluginContractError(HarnessError):
+    """A plugin registered an object that does not satisfy its kind's protocol."""
+
+
+class BenchmarkFileError(HarnessError):
+    """An official benchmark file (or a user table) is missing, truncated, corrupt or of the wrong layout."""
+
+
+class DataNotPreparedError(HarnessError):
+    """A space's ground truth (or a dataset) is not prepared under the data dir."""
+
+
+class DatasetError(HarnessError):
+    """A dataset folder or image file is missing or malformed."""
+
+
+class ConfigError(HarnessError):
+    """A run configuration, scorer option or task file is invalid."""
+
+
+class ScorerSkipped(Exception):
+    """Raised by a scorer that cannot apply to an architecture; the trial is stored as ``skipped``.
+
+    Not a ``HarnessError``: it is an expected outcome, not a user mistake.
+    """

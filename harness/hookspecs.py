@@ -1,0 +1,82 @@
+"""The whole plugin surface: one hook per plugin kind, each taking a ``register`` callback.
+
+A plugin module implements any of these with ``@harness.hookimpl`` and is listed under the
+``harness`` entry-point group of its distribution. ``register(obj)`` validates ``obj`` against
+its Protocol (``harness.protocols``) and its name against every other plugin's.
+"""
+
+from collections.abc import Callable
+from typing import Any
+
+import pluggy
+
+hookspec = pluggy.HookspecMarker("harness")
+hookimpl = pluggy.HookimplMarker("harness")
+
+Register = Callable[[Any], None]
+
+
+@hookspec
+def harness_register_spaces(register: Register) -> None:
+    """Register search spaces.
+
+    :param register: call ``register(space)`` once per ``harness.protocols.Space`` object.
+    """
+
+
+@hookspec
+def harness_register_scorers(register: Register) -> None:
+    """Register proxy scorers.
+
+    :param register: call ``register(scorer)`` once per ``harness.protocols.Scorer`` object.
+    """
+
+
+@hookspec
+def harness_register_searchers(register: Register) -> None:
+    """Register architecture searchers.
+
+    :param register: call ``register(searcher)`` once per ``harness.protocols.Searcher`` object.
+    """
+
+
+@hookspec
+def harness_register_datasets(register: Register) -> None:
+    """Register input datasets.
+
+    :param register: call ``register(dataset)`` once per ``harness.protocols.Dataset`` object.
+    """
+
+
+@hookspec
+def harness_register_executors(register: Register) -> None:
+    """Register trial executors (local pool, Slurm, Ray, ...).
+
+    :param register: call ``register(executor)`` once per ``harness.protocols.Executor`` object.
+    """
+
+
+@hookspec
+def harness_register_reporters(register: Register) -> None:
+    """Register report writers, one per output format.
+
+    :param register: call ``register(reporter)`` once per ``harness.protocols.Reporter`` object.
+    """
+
+
+@hookspec
+def harness_register_initializers(register: Callable[[str, str, Callable[..., None]], None]) -> None:
+    """Register weight or bias initialization schemes.
+
+    :param register: call ``register(kind, name, function)`` with ``kind`` ``"weight"`` or
+        ``"bias"`` and ``function(model: torch.nn.Module) -> None`` initializing in place.
+    """
+
+
+@hookspec
+def harness_register_commands(cli: Any) -> None:
+    """Add sub-commands to the ``harness`` command line.
+
+    :param cli: the ``argparse`` sub-parsers object; call ``cli.add_parser(name, help=...)`` and
+        ``set_defaults(func=callable)`` on the parser; ``callable(args) -> int`` is the exit code.
+    """

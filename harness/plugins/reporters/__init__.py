@@ -1,0 +1,1 @@
+"""First-party plugins; each module registers through the `harness` entry-point group."""

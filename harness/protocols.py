@@ -1,0 +1,168 @@
+"""The contracts a plugin object must satisfy, one Protocol per plugin kind.
+
+This module is the plugin author's reference: every attribute and method below is what the
+harness calls. Register an object of the right shape from a hook in ``harness.hookspecs``.
+All scores are oriented **higher = predicted better**.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    import torch
+
+    from harness.benchmarks.table import GroundTruthTable
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One batch of inputs (N, C, H, W float32, normalized) and integer labels (N,)."""
+
+    inputs: torch.Tensor
+    labels: torch.Tensor
+
+    def to(self, device: torch.device | str) -> Batch:
+        return Batch(self.inputs.to(device), self.labels.to(device))
+
+
+@dataclass
+class ScoringContext:
+    """Everything a scorer gets for one trial.
+
+    ``build_model`` builds the trial's architecture on ``device`` with the trial's weight and
+    bias initialization already applied, in ``train()`` mode. Its keyword arguments go to the
+    space's builder: ``num_classes`` (default: the dataset's), and the space's own options
+    (see the space's docstring; ``batchnorm=False`` asks for the benchmark's BN-free variant
+    where the space has one). Call it as many times as the scorer needs fresh copies; each call
+    re-seeds so every copy is identical.
+    """
+
+    space: Space
+    arch_id: str
+    dataset: str
+    num_classes: int
+    input_shape: tuple[int, int, int]
+    batch: Batch | None
+    config: dict[str, Any]
+    device: torch.device
+    seed: int
+    generator: torch.Generator
+    build_model: Callable[..., torch.nn.Module]
+
+
+@runtime_checkable
+class Space(Protocol):
+    """A search space: names architectures, builds models, knows its benchmark's ground truth.
+
+    ``name``: the CLI name (``nb201``). ``datasets``: benchmark datasets it has ground truth for,
+    mapped to the dataset plugin that supplies their input images, e.g.
+    ``{"cifar10": "cifar10", "cifar10-valid": "cifar10"}``.
+    """
+
+    name: str
+    datasets: dict[str, str]
+
+    def parse_arch(self, text: str) -> str:
+        """Return the canonical arch id for any accepted encoding; ``ConfigError`` if invalid."""
+
+    def ground_truth(self, data_dir: Path) -> GroundTruthTable:
+        """Load the prepared table (``DataNotPreparedError`` naming the prepare command if absent)."""
+
+    def prepare(self, source: Path, data_dir: Path, **options: Any) -> Path:
+        """Convert an official benchmark file (or a user table) into the prepared table; return its path."""
+
+    def build_model(self, arch_id: str, *, num_classes: int, **options: Any) -> torch.nn.Module:
+        """Build the network for ``arch_id`` (framework-default init, CPU)."""
+
+    def forward_taps(self, model: torch.nn.Module, inputs: torch.Tensor) -> list[torch.Tensor]:
+        """Run ``model`` on ``inputs`` and return its stage outputs (GenNAS taps), shallow first."""
+
+    def mutate(self, arch_id: str, rng: random.Random) -> str:
+        """Return a valid neighbour of ``arch_id`` for evolutionary search."""
+
+
+@runtime_checkable
+class Scorer(Protocol):
+    """A proxy that gives one float per architecture, higher = predicted better.
+
+    ``needs_inputs``: whether ``ctx.batch`` must hold real images (False for data-free proxies
+    such as synflow or params). ``defaults``: the options and their default values; the harness
+    merges user overrides (``--option NAME.KEY=VALUE``) into ``ctx.config`` and hashes the result
+    into the trial key. ``defaults["batch_size"]`` is the input batch size.
+    Raise ``harness.errors.ScorerSkipped(reason)`` when the scorer cannot apply to an arch.
+    """
+
+    name: str
+    needs_inputs: bool
+    defaults: dict[str, Any]
+
+    def score(self, ctx: ScoringContext) -> float:
+        """Return the score of ``ctx.arch_id``."""
+
+
+@runtime_checkable
+class Dataset(Protocol):
+    """A source of input batches for scorers.
+
+    ``num_classes`` and ``input_shape`` (C, H, W) describe what models built for it take.
+    ``batch`` is deterministic in ``seed``; ``options`` carries plugin-specific settings
+    (``path`` for the ``images`` dataset).
+    """
+
+    name: str
+    num_classes: int
+    input_shape: tuple[int, int, int]
+
+    def batch(self, batch_size: int, seed: int, *, data_dir: Path, **options: Any) -> Batch:
+        """Return one batch of ``batch_size`` examples drawn with ``seed``."""
+
+
+@dataclass
+class SearchResult:
+    """What a searcher found: the best arch, and every evaluation in order."""
+
+    best_arch: str
+    history: list[tuple[str, float]] = field(default_factory=list)
+
+
+@runtime_checkable
+class Searcher(Protocol):
+    """Explores a space using a scorer (or the ground truth) as fitness."""
+
+    name: str
+
+    def search(
+        self,
+        space: Space,
+        candidates: Sequence[str],
+        fitness: Callable[[str], float],
+        budget: int,
+        rng: random.Random,
+    ) -> SearchResult:
+        """Spend ``budget`` fitness evaluations and return the best arch found."""
+
+
+@runtime_checkable
+class Executor(Protocol):
+    """Runs trial jobs and yields their results as they finish (order is free)."""
+
+    name: str
+
+    def run(self, jobs: Sequence[Any], *, workers: int, device: str,
+            trial_timeout_s: float | None) -> Iterator[Any]:
+        """Execute ``jobs`` (``harness.runner.TrialJob``) and yield ``harness.store.TrialResult``."""
+
+
+@runtime_checkable
+class Reporter(Protocol):
+    """Writes a report in one format (``name`` is the format: md, csv, tex, json, html, ...)."""
+
+    name: str
+
+    def write(self, report: Any, run_dir: Path) -> list[Path]:
+        """Write ``report`` (``harness.reports.Report``) under ``run_dir``; return the files written."""

@@ -1,0 +1,200 @@
+"""The trial store: one SQLite file per run folder (``RUN_DIR/trials.sqlite``, WAL mode).
+
+Tables: ``trials`` (one row per trial key; re-inserting a key is a no-op, which is what makes a
+re-run a resume), ``scorer_configs`` (the full options behind each config hash), and the ground
+truth of the archs the run sampled (``ground_truth``, ``ground_truth_metrics``,
+``ground_truth_sources``), so every correlation is a join inside this one file. Only the driver
+process writes; workers return records.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import astuple, dataclass, fields
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+if TYPE_CHECKING:
+    from harness.benchmarks.table import GroundTruthTable
+
+STORE_FILE = "trials.sqlite"
+STATUSES = ("ok", "nan", "inf", "oom", "error", "timeout", "skipped")
+
+
+@dataclass(frozen=True, order=True)
+class Trial:
+    """The unit of work and of storage; these fields are the primary key of ``trials``."""
+
+    space: str
+    dataset: str
+    arch_id: str
+    scorer: str
+    scorer_config_hash: str
+    seed: int
+    weight_init: str
+    bias_init: str
+    batch_size: int
+
+
+@dataclass(frozen=True)
+class TrialResult:
+    """What one trial produced. ``score`` is None unless ``status`` is ``ok``."""
+
+    trial: Trial
+    score: float | None
+    status: str
+    message: str
+    wall_s: float
+    peak_mem_mb: float | None
+    device: str
+    harness_version: str
+    torch_version: str
+    created_at: str
+
+    def __post_init__(self) -> None:
+        if self.status not in STATUSES:
+            raise ValueError(f"status {self.status!r} is not one of {STATUSES}")
+
+
+KEY_COLUMNS = tuple(f.name for f in fields(Trial))
+RESULT_COLUMNS = tuple(f.name for f in fields(TrialResult) if f.name != "trial")
+
+_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS trials (
+    space TEXT NOT NULL, dataset TEXT NOT NULL, arch_id TEXT NOT NULL, scorer TEXT NOT NULL,
+    scorer_config_hash TEXT NOT NULL, seed INTEGER NOT NULL, weight_init TEXT NOT NULL,
+    bias_init TEXT NOT NULL, batch_size INTEGER NOT NULL,
+    score REAL, status TEXT NOT NULL, message TEXT, wall_s REAL, peak_mem_mb REAL, device TEXT,
+    harness_version TEXT, torch_version TEXT, created_at TEXT,
+    PRIMARY KEY ({", ".join(KEY_COLUMNS)})
+);
+CREATE TABLE IF NOT EXISTS scorer_configs (
+    scorer_config_hash TEXT PRIMARY KEY, scorer TEXT NOT NULL, config_json TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS ground_truth (
+    space TEXT NOT NULL, arch_id TEXT NOT NULL, metric TEXT NOT NULL, value REAL,
+    PRIMARY KEY (space, arch_id, metric)
+);
+CREATE TABLE IF NOT EXISTS ground_truth_metrics (
+    space TEXT NOT NULL, metric TEXT NOT NULL, dataset TEXT NOT NULL,
+    higher_is_better INTEGER NOT NULL, is_default INTEGER NOT NULL, description TEXT,
+    PRIMARY KEY (space, metric)
+);
+CREATE TABLE IF NOT EXISTS ground_truth_sources (
+    space TEXT PRIMARY KEY, source_json TEXT NOT NULL
+);
+"""
+
+
+class TrialStore:
+    """Read and write one run's SQLite store."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._connection = sqlite3.connect(self.path, timeout=60)
+        self._connection.execute("PRAGMA journal_mode=WAL")
+        self._connection.execute("PRAGMA synchronous=NORMAL")
+        self._connection.executescript(_SCHEMA)
+        self._connection.commit()
+
+    @classmethod
+    def for_run(cls, run_dir: Path) -> TrialStore:
+        return cls(Path(run_dir) / STORE_FILE)
+
+    def close(self) -> None:
+        self._connection.close()
+
+    def __enter__(self) -> TrialStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- trials ------------------------------------------------------------------------------
+    def finished(self) -> set[Trial]:
+        """Keys of every stored trial, whatever its status (a failed trial is not retried)."""
+        rows = self._connection.execute(f"SELECT {', '.join(KEY_COLUMNS)} FROM trials")
+        return {Trial(*row) for row in rows}
+
+    def add_results(self, results: Iterable[TrialResult]) -> int:
+        """Insert results in one transaction; keys already present are left alone. Returns rows added."""
+        placeholders = ", ".join("?" * (len(KEY_COLUMNS) + len(RESULT_COLUMNS)))
+        rows = [astuple(r.trial) + tuple(getattr(r, c) for c in RESULT_COLUMNS) for r in results]
+        with self._connection:
+            before = self._connection.total_changes
+            self._connection.executemany(
+                f"INSERT OR IGNORE INTO trials ({', '.join(KEY_COLUMNS + RESULT_COLUMNS)}) "
+                f"VALUES ({placeholders})", rows)
+            return self._connection.total_changes - before
+
+    def delete_status(self, statuses: Sequence[str]) -> int:
+        """Forget trials with these statuses so the next run retries them (``--retry-failed``)."""
+        with self._connection:
+            cursor = self._connection.execute(
+                f"DELETE FROM trials WHERE status IN ({', '.join('?' * len(statuses))})",
+                tuple(statuses))
+            return cursor.rowcount
+
+    def save_scorer_config(self, config_hash: str, scorer: str, config: dict[str, Any]) -> None:
+        with self._connection:
+            self._connection.execute(
+                "INSERT OR IGNORE INTO scorer_configs VALUES (?, ?, ?)",
+                (config_hash, scorer, json.dumps(config, sort_keys=True)))
+
+    def scorer_configs(self) -> dict[str, dict[str, Any]]:
+        rows = self._connection.execute("SELECT scorer_config_hash, config_json FROM scorer_configs")
+        return {config_hash: json.loads(text) for config_hash, text in rows}
+
+    def trials_frame(self) -> pd.DataFrame:
+        return pd.read_sql_query("SELECT * FROM trials", self._connection)
+
+    # -- ground truth ------------------------------------------------------------------------
+    def save_ground_truth(self, table: GroundTruthTable, arch_ids: Iterable[str]) -> None:
+        """Copy the ground truth of ``arch_ids`` (every metric) and the table's provenance."""
+        metric_names = [m.name for m in table.metrics]
+        wanted = table.frame.loc[[a for a in dict.fromkeys(arch_ids) if a in table.frame.index],
+                                 metric_names]
+        rows = [(table.space, str(arch_id), metric, None if pd.isna(value) else float(value))
+                for arch_id, values in wanted.iterrows() for metric, value in values.items()]
+        defaults = set(table.default_metric.values())
+        with self._connection:
+            self._connection.executemany(
+                "INSERT OR REPLACE INTO ground_truth VALUES (?, ?, ?, ?)", rows)
+            self._connection.executemany(
+                "INSERT OR REPLACE INTO ground_truth_metrics VALUES (?, ?, ?, ?, ?, ?)",
+                [(table.space, m.name, m.dataset, int(m.higher_is_better), int(m.name in defaults),
+                  m.description) for m in table.metrics])
+            self._connection.execute(
+                "INSERT OR REPLACE INTO ground_truth_sources VALUES (?, ?)",
+                (table.space, json.dumps(table.source, sort_keys=True, default=str)))
+
+    def ground_truth_frame(self) -> pd.DataFrame:
+        """Long format: space, arch_id, metric, value, dataset, higher_is_better, is_default."""
+        return pd.read_sql_query(
+            "SELECT g.space, g.arch_id, g.metric, g.value, m.dataset, m.higher_is_better, "
+            "m.is_default FROM ground_truth g JOIN ground_truth_metrics m "
+            "ON g.space = m.space AND g.metric = m.metric", self._connection)
+
+    def ground_truth_metrics(self) -> pd.DataFrame:
+        return pd.read_sql_query("SELECT * FROM ground_truth_metrics", self._connection)
+
+    def ground_truth_sources(self) -> dict[str, dict[str, Any]]:
+        rows = self._connection.execute("SELECT space, source_json FROM ground_truth_sources")
+        return {space: json.loads(text) for space, text in rows}
+
+
+def load_trials(run_dir: Path | str) -> pd.DataFrame:
+    """Every trial of a run as a DataFrame (one row per trial, the ``trials`` table's columns)."""
+    path = Path(run_dir) / STORE_FILE
+    if not path.exists():
+        from harness.errors import HarnessError
+
+        raise HarnessError(f"no trial store at {path}; is {run_dir} a run folder written by "
+                           f"`harness compare --out {run_dir}`?")
+    with TrialStore(path) as store:
+        return store.trials_frame()

@@ -1,0 +1,25 @@
+"""Shared fixtures: the real benchmark excerpts in ../shared/data, and a fresh plugin registry."""
+
+from pathlib import Path
+
+import pytest
+
+from harness import registry as registry_module
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """The folder of real benchmark excerpts; tests using it skip where it is absent."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"real benchmark excerpts not found at {SHARED_DATA} (../shared/data)")
+    return SHARED_DATA
+
+
+@pytest.fixture
+def fresh_registry():
+    """A registry loaded from entry points, discarded after the test (plugins may be added)."""
+    registry_module.reset_registry()
+    yield registry_module.get_registry()
+    registry_module.reset_registry()
