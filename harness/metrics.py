@@ -1,0 +1,176 @@
+"""Ranking-quality metrics: Kendall tau-b, Spearman rho, Pearson r, retrieval rate@top-K, bootstrap.
+
+Conventions (spec ``scorers.md`` §7.3-7.4):
+
+- Scores are oriented higher = predicted better; ground truth higher = better. A ground truth
+  where lower is better (error, perplexity) is negated by ``evaluate(higher_is_better=False)``.
+- Correlations are signed; nothing here takes ``abs()``. Reports add |tau| and |rho| beside them
+  because the reference scripts publish absolute values.
+- The bare metric functions drop every pair whose score or truth is not finite. ``evaluate``
+  counts what it drops (``n_excluded``) and also gives the variant where a non-finite score
+  counts as the worst score (tied with every other non-finite one).
+- Retrieval rate@top-p: K = int(p * N) (truncation, at least 1); the rate is
+  |predicted top-K ∩ true top-K| / K. Ties are broken by a stable sort on the input order: among
+  equal values the element that comes first in the input is ranked better.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import stats
+
+RETRIEVAL_TOPS: tuple[float, ...] = (0.05, 0.10, 0.20, 0.30, 0.40, 0.50)
+
+ArrayLike = Sequence[float] | np.ndarray
+
+
+def _finite_pairs(scores: ArrayLike, truth: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    scores_array = np.asarray(scores, dtype=float)
+    truth_array = np.asarray(truth, dtype=float)
+    if scores_array.shape != truth_array.shape or scores_array.ndim != 1:
+        raise ValueError(f"scores and truth must be 1-D and of equal length, got "
+                         f"{scores_array.shape} and {truth_array.shape}")
+    keep = np.isfinite(scores_array) & np.isfinite(truth_array)
+    return scores_array[keep], truth_array[keep]
+
+
+def _correlation(function: Callable, scores: ArrayLike, truth: ArrayLike) -> float:
+    x, y = _finite_pairs(scores, truth)
+    # Fewer than two pairs, or a constant side, has no defined correlation.
+    if len(x) < 2 or np.all(x == x[0]) or np.all(y == y[0]):
+        return float("nan")
+    return float(function(x, y)[0])
+
+
+def kendall_tau(scores: ArrayLike, truth: ArrayLike) -> float:
+    """Kendall tau-b (tie-corrected; ``scipy.stats.kendalltau`` default) over finite pairs."""
+    return _correlation(stats.kendalltau, scores, truth)
+
+
+def spearman_rho(scores: ArrayLike, truth: ArrayLike) -> float:
+    """Spearman rho with average ranks for ties (``scipy.stats.spearmanr``) over finite pairs."""
+    return _correlation(stats.spearmanr, scores, truth)
+
+
+def pearson(scores: ArrayLike, truth: ArrayLike) -> float:
+    """Pearson's linear correlation r over finite pairs."""
+    return _correlation(stats.pearsonr, scores, truth)
+
+
+def top_k(n: int, top: float) -> int:
+    """K = int(top * n), at least 1 (spec §7.4: N = 117, top 10 % -> K = 11)."""
+    if not 0 < top <= 1:
+        raise ValueError(f"top must be a fraction in (0, 1], got {top}")
+    # The small epsilon keeps int() from truncating 0.3 * 10 = 2.9999999999999996 to 2.
+    return max(1, int(top * n + 1e-9))
+
+
+def _top_indices(values: np.ndarray, k: int) -> set[int]:
+    order = np.argsort(-values, kind="stable")  # stable: equal values keep input order
+    return set(order[:k].tolist())
+
+
+def retrieval_rate(scores: ArrayLike, truth: ArrayLike, top: float = 0.10) -> float:
+    """|predicted top-K ∩ true top-K| / K over finite pairs, K = ``top_k(N, top)``."""
+    x, y = _finite_pairs(scores, truth)
+    if len(x) == 0:
+        return float("nan")
+    k = top_k(len(x), top)
+    return len(_top_indices(x, k) & _top_indices(y, k)) / k
+
+
+def bootstrap_interval(scores: ArrayLike, truth: ArrayLike,
+                       statistic: Callable[[np.ndarray, np.ndarray], float], *,
+                       resamples: int = 1000, seed: int = 0,
+                       confidence: float = 0.95) -> tuple[float, float]:
+    """Percentile bootstrap interval of ``statistic`` over finite pairs, resampled with replacement.
+
+    Resamples come from ``numpy.random.default_rng(seed)``, so the same call gives the same
+    interval. Resamples whose statistic is undefined (e.g. all one value) are left out.
+    """
+    x, y = _finite_pairs(scores, truth)
+    if len(x) < 2 or resamples < 1:
+        return float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+    values = []
+    for _ in range(resamples):
+        index = rng.integers(0, len(x), len(x))
+        values.append(statistic(x[index], y[index]))
+    finite = np.asarray(values)[np.isfinite(values)]
+    if len(finite) == 0:
+        return float("nan"), float("nan")
+    alpha = (1 - confidence) / 2
+    low, high = np.quantile(finite, [alpha, 1 - alpha])
+    return float(low), float(high)
+
+
+@dataclass(frozen=True)
+class RankingQuality:
+    """Every ranking metric of one (scores, truth) pairing.
+
+    ``n``: pairs used; ``n_excluded``: pairs dropped because the score was not finite (pairs
+    without a finite truth are dropped too and counted in ``n_no_truth``). ``*_worst``: the
+    same correlation when non-finite scores count as the worst score instead of being dropped.
+    ``retrieval`` maps each top fraction to its rate; ``*_interval``: bootstrap intervals
+    (None unless requested).
+    """
+
+    n: int
+    n_excluded: int
+    n_no_truth: int
+    kendall: float
+    spearman: float
+    pearson: float
+    kendall_worst: float
+    spearman_worst: float
+    retrieval: dict[float, float] = field(default_factory=dict)
+    kendall_interval: tuple[float, float] | None = None
+    spearman_interval: tuple[float, float] | None = None
+
+
+def nonfinite_as_worst(scores: ArrayLike) -> np.ndarray:
+    """Scores with every non-finite value replaced by one value below the finite minimum."""
+    array = np.asarray(scores, dtype=float).copy()
+    finite = np.isfinite(array)
+    worst = array[finite].min() - 1.0 if finite.any() else 0.0
+    array[~finite] = worst
+    return array
+
+
+def evaluate(scores: ArrayLike, truth: ArrayLike, *, higher_is_better: bool = True,
+             tops: Sequence[float] = RETRIEVAL_TOPS, bootstrap: int = 0,
+             seed: int = 0) -> RankingQuality:
+    """All ranking metrics of ``scores`` against ``truth``, with exclusions counted.
+
+    ``higher_is_better=False`` negates the truth first (errors, perplexities). ``bootstrap``
+    resamples (0 = none) give 95 % intervals for Kendall and Spearman, seeded by ``seed``.
+    """
+    scores_array = np.asarray(scores, dtype=float)
+    truth_array = np.asarray(truth, dtype=float)
+    if not higher_is_better:
+        truth_array = -truth_array
+    has_truth = np.isfinite(truth_array)
+    scores_array, truth_array = scores_array[has_truth], truth_array[has_truth]
+    finite = np.isfinite(scores_array)
+    worst = nonfinite_as_worst(scores_array)
+    intervals: dict[str, tuple[float, float] | None] = {"kendall": None, "spearman": None}
+    if bootstrap:
+        for name, function in (("kendall", kendall_tau), ("spearman", spearman_rho)):
+            intervals[name] = bootstrap_interval(scores_array, truth_array, function,
+                                                 resamples=bootstrap, seed=seed)
+    return RankingQuality(
+        n=int(finite.sum()),
+        n_excluded=int((~finite).sum()),
+        n_no_truth=int((~has_truth).sum()),
+        kendall=kendall_tau(scores_array, truth_array),
+        spearman=spearman_rho(scores_array, truth_array),
+        pearson=pearson(scores_array, truth_array),
+        kendall_worst=kendall_tau(worst, truth_array),
+        spearman_worst=spearman_rho(worst, truth_array),
+        retrieval={top: retrieval_rate(scores_array, truth_array, top) for top in tops},
+        kendall_interval=intervals["kendall"],
+        spearman_interval=intervals["spearman"],
+    )
