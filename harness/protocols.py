@@ -53,6 +53,9 @@ class ScoringContext:
     seed: int
     generator: torch.Generator
     build_model: Callable[..., torch.nn.Module]
+    # The run's seed (``seed`` is the trial's): for state shared by every trial of a run, such
+    # as GenNAS's synthetic targets. None where the caller has no run (a bare scorer call).
+    run_seed: int | None = None
 
 
 @runtime_checkable
@@ -95,6 +98,11 @@ class Scorer(Protocol):
     merges user overrides (``--option NAME.KEY=VALUE``) into ``ctx.config`` and hashes the result
     into the trial key. ``defaults["batch_size"]`` is the input batch size.
     Raise ``harness.errors.ScorerSkipped(reason)`` when the scorer cannot apply to an arch.
+
+    Optional: ``resolve_config(config) -> dict``. Where a scorer defines it, the runner calls it
+    on the merged config once, before hashing it, and uses what it returns as the config (e.g.
+    the generic ``gennas`` scorer replaces a task file path by the task's content and hash, so
+    two different tasks never share a store key).
     """
 
     name: str
