@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -35,6 +36,15 @@ def reject_unknown_options(dataset: str, unknown: dict[str, Any], accepted: Iter
         raise ConfigError(
             f"dataset {dataset!r} does not take option(s) {', '.join(sorted(unknown))}; "
             f"its options are {', '.join(accepted)}")
+
+
+def file_stamp(path: Path) -> tuple[int, int]:
+    """(mtime_ns, size) of ``path``, (-1, -1) if absent: keys caches of loaded files."""
+    try:
+        status = path.stat()
+    except FileNotFoundError:
+        return (-1, -1)
+    return (status.st_mtime_ns, status.st_size)
 
 
 def check_batch_size(batch_size: int) -> int:

@@ -29,7 +29,12 @@ from typing import Any
 import numpy as np
 
 from harness.errors import DatasetError
-from harness.plugins.datasets.base import check_batch_size, draw_batch, reject_unknown_options
+from harness.plugins.datasets.base import (
+    check_batch_size,
+    draw_batch,
+    file_stamp,
+    reject_unknown_options,
+)
 from harness.plugins.datasets.fetch import fetch_archive
 from harness.plugins.datasets.normalization import (
     CIFAR10_PRESETS,
@@ -98,8 +103,8 @@ def load_cifar_split(path: Path) -> dict[str, np.ndarray]:
 
 @lru_cache(maxsize=4)
 def _read_files(folder: str, files: tuple[str, ...], label_key: str, what: str, hint: str,
-                stamp: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
-    """Images and labels of ``files`` concatenated; ``stamp`` (mtimes) invalidates the cache."""
+                stamp: tuple[tuple[int, int], ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Images and labels of ``files`` concatenated; ``stamp`` keys the cache."""
     parts = [image_rows(load_dict_pickle(Path(folder) / name, what=what, hint=hint),
                         Path(folder) / name, side=32, label_key=label_key, what=what, hint=hint)
              for name in files]
@@ -154,8 +159,7 @@ class CifarDataset:
             raise DatasetError(f"{self.title} not found: expected the folder {folder}. "
                                f"{self._hint(data_dir)}")
         files = self.layout.test_files if split == "test" else self.layout.train_files
-        stamp = tuple((folder / name).stat().st_mtime_ns if (folder / name).exists() else -1
-                      for name in files)
+        stamp = tuple(file_stamp(folder / name) for name in files)
         images, labels = _read_files(str(folder), files, self.layout.label_key,
                                      f"{self.title} batch file", self._hint(data_dir), stamp)
         if labels.size and (labels.min() < 0 or labels.max() >= self.num_classes):

@@ -26,7 +26,12 @@ from typing import Any
 import numpy as np
 
 from harness.errors import DatasetError
-from harness.plugins.datasets.base import check_batch_size, draw_batch, reject_unknown_options
+from harness.plugins.datasets.base import (
+    check_batch_size,
+    draw_batch,
+    file_stamp,
+    reject_unknown_options,
+)
 from harness.plugins.datasets.normalization import Normalization, resolve
 from harness.plugins.datasets.transforms import resize_images
 from harness.protocols import Batch
@@ -83,9 +88,9 @@ def _read_npz(path: Path, height: int, width: int) -> tuple[np.ndarray, np.ndarr
 
 
 @lru_cache(maxsize=4)
-def load_images(path: str, height: int, width: int, stamp: int
+def load_images(path: str, height: int, width: int, stamp: tuple[int, int]
                 ) -> tuple[np.ndarray, np.ndarray]:
-    """Images (N, height, width, 3) uint8 and labels of a folder or .npz; ``stamp`` = mtime."""
+    """Images (N, height, width, 3) uint8 and labels of a folder or .npz (``stamp``: cache key)."""
     source = Path(path)
     images, labels = (_read_folder(source, height, width) if source.is_dir()
                       else _read_npz(source, height, width))
@@ -143,7 +148,7 @@ class ImageFilesDataset:
         preset = resolve(f"{self.name} like {like}", _presets_of(plugin), normalization)
         _, height, width = plugin.input_shape
         images, labels = load_images(str(source.resolve()), height, width,
-                                     source.stat().st_mtime_ns)
+                                     file_stamp(source))
         if labels.size and (labels.min() < 0 or labels.max() >= plugin.num_classes):
             raise DatasetError(
                 f"{source}: labels range over {labels.min()}..{labels.max()}, but {like!r} has "

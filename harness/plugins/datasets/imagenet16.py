@@ -24,7 +24,12 @@ from typing import Any
 import numpy as np
 
 from harness.errors import DatasetError
-from harness.plugins.datasets.base import check_batch_size, draw_batch, reject_unknown_options
+from harness.plugins.datasets.base import (
+    check_batch_size,
+    draw_batch,
+    file_stamp,
+    reject_unknown_options,
+)
 from harness.plugins.datasets.normalization import IMAGENET16_PRESETS, resolve
 from harness.plugins.datasets.pickles import image_rows, load_dict_pickle
 from harness.protocols import Batch
@@ -40,7 +45,7 @@ HINT = ("Get the 16×16 downsampled ImageNet (Chrabaszcz et al. 2017, 'Imagenet1
 
 
 @lru_cache(maxsize=2)
-def _read_files(folder: str, files: tuple[str, ...], stamp: tuple[int, ...]
+def _read_files(folder: str, files: tuple[str, ...], stamp: tuple[tuple[int, int], ...]
                 ) -> tuple[np.ndarray, np.ndarray]:
     """Rows labelled 1..120 of ``files``, labels shifted to 0..119; ``stamp`` keys the cache."""
     hint = HINT.format(folder=folder)
@@ -89,8 +94,7 @@ class ImageNet16Dataset:
                 f"{'..' + files[-1] if len(files) > 1 else ''} in "
                 f"{Path(data_dir) / self.name / 'ImageNet16'}. "
                 f"{HINT.format(folder=Path(data_dir) / self.name / 'ImageNet16')}")
-        stamp = tuple((folder / name).stat().st_mtime_ns if (folder / name).exists() else -1
-                      for name in files)
+        stamp = tuple(file_stamp(folder / name) for name in files)
         images, labels = _read_files(str(folder), files, stamp)
         if not len(images):
             raise DatasetError(f"{folder}: no image of split {split!r} has a label in 1..120; "
