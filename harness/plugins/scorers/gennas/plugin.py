@@ -1,0 +1,30 @@
+"""Registers GenNAS: one scorer per shipped task (``gennas-combo``, ``gennas-search-n``,
+``gennas-search-d``, ``gennas-search-r``, ``gennas-single``) and the generic ``gennas`` scorer
+that takes its task from a JSON file: ``--option gennas.task=my_task.json``.
+
+``gennas-single`` is not confirmed by the paper (its task file's description says why).
+"""
+
+from __future__ import annotations
+
+import json
+from importlib.resources import files
+
+from harness.hookspecs import Register, hookimpl
+from harness.plugins.scorers.gennas.scorer import GenericGenNASScorer, GenNASScorer
+from harness.plugins.scorers.gennas.task import Task, parse_task
+
+TASK_NAMES = ("gennas-combo", "gennas-search-n", "gennas-search-d", "gennas-search-r",
+              "gennas-single")
+
+
+def named_task(name: str) -> Task:
+    """The shipped task ``name`` (one of ``TASK_NAMES``)."""
+    return parse_task(json.loads(files(__package__).joinpath("tasks", f"{name}.json").read_text()))
+
+
+@hookimpl
+def harness_register_scorers(register: Register) -> None:
+    for name in TASK_NAMES:
+        register(GenNASScorer(name, named_task(name)))
+    register(GenericGenNASScorer())
