@@ -1,0 +1,205 @@
+"""Joins a run's trials with its ground truth and computes one ``CorrelationRow`` per cell.
+
+A cell is (space, trial dataset, ground-truth metric, scorer, config, seed, weight init,
+bias init, batch size). Archs are ordered by ``arch_id`` before any metric is computed, so
+retrieval ties are broken the same way on every machine (``harness.metrics``).
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from harness import metrics
+from harness.errors import ConfigError, HarnessError
+from harness.reports.model import (
+    STATUS_ORDER,
+    UNKNOWN,
+    CellKey,
+    CorrelationRow,
+    GroundTruthUse,
+    Provenance,
+    Report,
+)
+from harness.store import KEY_COLUMNS, TrialStore, load_trials
+
+RUN_CONFIG_FILE = "run.json"
+MetricChoice = str | Mapping[str, str] | None
+PAIR_COLUMNS = (*KEY_COLUMNS[:2], "metric", *KEY_COLUMNS[3:], "arch_id", "score", "truth",
+                "status")
+
+
+def read_run_config(run_dir: Path) -> dict[str, Any]:
+    """``RUN_DIR/run.json`` as a dict; {} when absent or unreadable (the report says unknown)."""
+    path = Path(run_dir) / RUN_CONFIG_FILE
+    try:
+        loaded = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return loaded if isinstance(loaded, dict) else {}
+
+
+def parse_metric_choice(text: str | None) -> MetricChoice:
+    """``"name"`` (every space) or ``"space=name,space2=name2"`` (per space) from the CLI."""
+    if not text:
+        return None
+    if "=" not in text:
+        return text.strip()
+    choice: dict[str, str] = {}
+    for part in text.split(","):
+        space, sep, name = part.partition("=")
+        if not sep or not space.strip() or not name.strip():
+            raise ConfigError(f"--metric {text!r}: write NAME or SPACE=NAME[,SPACE=NAME]")
+        choice[space.strip()] = name.strip()
+    return choice
+
+
+def _command_text(run: dict[str, Any]) -> str:
+    command = run.get("command")
+    if isinstance(command, list | tuple):
+        return shlex.join(str(part) for part in command)
+    return str(command) if command else UNKNOWN
+
+
+def _metrics_for(space: str, dataset: str, metric_table: pd.DataFrame, choice: MetricChoice,
+                 notes: list[str]) -> list[tuple[str, str]]:
+    """(metric, how it was chosen) pairs to score ``space``/``dataset`` against."""
+    of_space = metric_table[metric_table.space == space]
+    wanted = choice.get(space) if isinstance(choice, Mapping) else choice
+    if wanted:
+        if wanted in set(of_space.metric):
+            return [(wanted, "--metric")]
+        if isinstance(choice, Mapping):
+            raise ConfigError(f"space {space!r} has no ground-truth metric {wanted!r}; known: "
+                              f"{', '.join(sorted(of_space.metric)) or '(none stored)'}")
+        notes.append(f"{space}: no metric {wanted!r}; used the default metric instead")
+    of_dataset = of_space[of_space.dataset == dataset]
+    defaults = of_dataset[of_dataset.is_default == 1]
+    if len(defaults):
+        return [(str(defaults.metric.iloc[0]), "default")]
+    if len(of_dataset):
+        notes.append(f"{space}/{dataset}: no default metric stored; used "
+                     f"{of_dataset.metric.iloc[0]!r}, the first metric of the dataset")
+        return [(str(of_dataset.metric.iloc[0]), "default")]
+    notes.append(f"{space}/{dataset}: no ground truth stored for this dataset; its trials are "
+                 f"not in any correlation")
+    return []
+
+
+def _scorer_labels(trials: pd.DataFrame) -> dict[tuple[str, str], str]:
+    labels = {}
+    for scorer, group in trials.groupby("scorer"):
+        hashes = sorted(group.scorer_config_hash.unique())
+        for config_hash in hashes:
+            labels[(scorer, config_hash)] = (scorer if len(hashes) == 1
+                                             else f"{scorer}[{config_hash[:6]}]")
+    return labels
+
+
+def _mean_or_none(values: pd.Series) -> float | None:
+    values = values.dropna()
+    return float(values.mean()) if len(values) else None
+
+
+def _row(key: CellKey, label: str, higher_is_better: bool, cell: pd.DataFrame,
+         bootstrap: int, seed: int) -> CorrelationRow:
+    quality = metrics.evaluate(cell.score.to_numpy(float), cell.truth.to_numpy(float),
+                               higher_is_better=higher_is_better, bootstrap=bootstrap, seed=seed)
+    ok = cell[cell.status == "ok"]
+    counts = cell.status.value_counts()
+    return CorrelationRow(
+        key=key, scorer_label=label, higher_is_better=higher_is_better,
+        n_trials=len(cell), n=quality.n, n_excluded=quality.n_excluded,
+        n_no_truth=quality.n_no_truth, kendall=quality.kendall, spearman=quality.spearman,
+        pearson=quality.pearson, kendall_worst=quality.kendall_worst,
+        spearman_worst=quality.spearman_worst,
+        retrieval={round(top * 100): rate for top, rate in quality.retrieval.items()},
+        kendall_interval=quality.kendall_interval, spearman_interval=quality.spearman_interval,
+        wall_s_mean=_mean_or_none(ok.wall_s), peak_mem_mb_mean=_mean_or_none(ok.peak_mem_mb),
+        status_counts={s: int(counts.get(s, 0)) for s in STATUS_ORDER if counts.get(s, 0)},
+    )
+
+
+def _provenance(run: dict[str, Any], trials: pd.DataFrame,
+                uses: list[GroundTruthUse]) -> Provenance:
+    def distinct(column: str) -> list:
+        if column not in trials or trials.empty:
+            return []
+        return sorted(trials[column].dropna().unique().tolist())
+
+    created = distinct("created_at")
+    return Provenance(
+        command=_command_text(run), run_config=run,
+        seeds=[int(s) for s in distinct("seed")], weight_inits=distinct("weight_init"),
+        bias_inits=distinct("bias_init"), devices=distinct("device"),
+        harness_versions=distinct("harness_version"), torch_versions=distinct("torch_version"),
+        ground_truth=uses, created_first=created[0] if created else UNKNOWN,
+        created_last=created[-1] if created else UNKNOWN)
+
+
+def build_report(run_dir: Path | str, *, metric: MetricChoice = None, bootstrap: int = 0,
+                 seed: int = 0, paper: bool = False) -> Report:
+    """Read ``RUN_DIR/trials.sqlite`` (+ ``run.json``) and compute every row and table.
+
+    :param metric: ground-truth metric: None = each dataset's default metric (as stored with
+        the table), a name for every space that has it, or ``{space: name}`` per space.
+    :param bootstrap: resamples for 95 % intervals of Kendall and Spearman (0 = none).
+    :param seed: seed of the bootstrap resampling.
+    :param paper: add the table of published reference values with differences.
+    """
+    from harness.reports.tables import paper_tables
+
+    run_dir = Path(run_dir)
+    if isinstance(metric, str):
+        metric = parse_metric_choice(metric)
+    trials = load_trials(run_dir)
+    with TrialStore.for_run(run_dir) as store:
+        truth = store.ground_truth_frame()
+        metric_table = store.ground_truth_metrics()
+        sources = store.ground_truth_sources()
+    if trials.empty:
+        raise HarnessError(f"{run_dir} holds no trials yet; run `harness compare --out "
+                           f"{run_dir}` first")
+    if isinstance(metric, str) and metric not in set(metric_table.metric):
+        raise ConfigError(f"no space of this run has a ground-truth metric {metric!r}; known: "
+                          f"{', '.join(sorted(set(metric_table.metric))) or '(none stored)'}")
+    run = read_run_config(run_dir)
+    notes: list[str] = []
+    if not run:
+        notes.append(f"{run_dir / RUN_CONFIG_FILE} is missing or unreadable: the run's "
+                     f"configuration is shown as unknown")
+    trials = trials.assign(score=np.where(trials.status == "ok", trials.score, np.nan))
+    labels = _scorer_labels(trials)
+    rows: list[CorrelationRow] = []
+    pair_frames: list[pd.DataFrame] = []
+    uses: list[GroundTruthUse] = []
+    for (space, dataset), group in trials.groupby(["space", "dataset"], sort=True):
+        for metric_name, chosen_by in _metrics_for(space, dataset, metric_table, metric, notes):
+            info = metric_table[(metric_table.space == space)
+                                & (metric_table.metric == metric_name)].iloc[0]
+            higher_is_better = bool(info.higher_is_better)
+            uses.append(GroundTruthUse(space, dataset, metric_name, higher_is_better,
+                                       str(info.description or ""), chosen_by,
+                                       sources.get(space, {})))
+            values = truth[(truth.space == space) & (truth.metric == metric_name)]
+            joined = group.merge(values[["arch_id", "value"]].rename(columns={"value": "truth"}),
+                                 on="arch_id", how="left").sort_values("arch_id", kind="stable")
+            for key_values, cell in joined.groupby(list(KEY_COLUMNS[3:]), sort=True):
+                scorer, config_hash, cell_seed, weight_init, bias_init, batch_size = key_values
+                key = CellKey(space, dataset, metric_name, scorer, config_hash, int(cell_seed),
+                              weight_init, bias_init, int(batch_size))
+                rows.append(_row(key, labels[(scorer, config_hash)], higher_is_better, cell,
+                                 bootstrap, seed))
+                pair_frames.append(cell.assign(metric=metric_name)[list(PAIR_COLUMNS)])
+    pairs = pd.concat(pair_frames, ignore_index=True) if pair_frames else pd.DataFrame()
+    report = Report(run_dir=run_dir, provenance=_provenance(run, trials, uses), rows=rows,
+                    tables=[], pairs=pairs, notes=notes, bootstrap=bootstrap, seed=seed)
+    report.tables = paper_tables(report, trials, paper=paper)
+    return report
+

@@ -1,0 +1,205 @@
+"""The records a report is made of: one row per evaluated cell, tables, and the run's provenance.
+
+Reporters (``harness.protocols.Reporter``) only read these; nothing here touches files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from harness.metrics import RETRIEVAL_TOPS
+
+STATUS_ORDER = ("ok", "nan", "inf", "oom", "error", "timeout", "skipped")
+RETRIEVAL_PERCENTS: tuple[int, ...] = tuple(round(top * 100) for top in RETRIEVAL_TOPS)
+UNKNOWN = "unknown"
+
+
+def retrieval_name(percent: int) -> str:
+    """Column name of retrieval rate@top-``percent`` %, e.g. ``retrieval@10``."""
+    return f"retrieval@{percent}"
+
+
+@dataclass(frozen=True)
+class CellKey:
+    """What one correlation is computed over: one set of trials joined with one ground truth."""
+
+    space: str
+    dataset: str
+    metric: str
+    scorer: str
+    scorer_config_hash: str
+    seed: int
+    weight_init: str
+    bias_init: str
+    batch_size: int
+
+    @property
+    def init(self) -> str:
+        return f"{self.weight_init}/{self.bias_init}"
+
+    def id(self) -> str:
+        """A stable text id (used as the key of regression baselines)."""
+        return "|".join(str(value) for value in (
+            self.space, self.dataset, self.metric, self.scorer, self.scorer_config_hash,
+            self.seed, self.weight_init, self.bias_init, self.batch_size))
+
+
+@dataclass(frozen=True)
+class CorrelationRow:
+    """The ranking quality and cost of one cell.
+
+    ``scorer_label`` is the scorer name, with the config hash appended when the run holds
+    several configs of that scorer. ``n_trials``: stored trials; ``n``: pairs correlated;
+    ``n_excluded``: trials without a finite score; ``n_no_truth``: archs without ground truth.
+    ``*_worst``: correlations with non-finite scores counted as the worst score.
+    ``wall_s_mean`` / ``peak_mem_mb_mean``: means over the cell's ``ok`` trials.
+    """
+
+    key: CellKey
+    scorer_label: str
+    higher_is_better: bool
+    n_trials: int
+    n: int
+    n_excluded: int
+    n_no_truth: int
+    kendall: float
+    spearman: float
+    pearson: float
+    kendall_worst: float
+    spearman_worst: float
+    retrieval: dict[int, float]
+    kendall_interval: tuple[float, float] | None
+    spearman_interval: tuple[float, float] | None
+    wall_s_mean: float | None
+    peak_mem_mb_mean: float | None
+    status_counts: dict[str, int]
+
+    def value(self, statistic: str) -> float:
+        """Statistic by name: kendall, spearman, pearson, abs_kendall, abs_spearman, retrieval@P."""
+        if statistic.startswith("retrieval@"):
+            return self.retrieval[int(statistic.split("@", 1)[1])]
+        if statistic.startswith("abs_"):
+            return abs(getattr(self, statistic[4:]))
+        return float(getattr(self, statistic))
+
+    def interval(self, statistic: str) -> tuple[float, float] | None:
+        return {"kendall": self.kendall_interval,
+                "spearman": self.spearman_interval}.get(statistic)
+
+    def flat(self) -> dict[str, Any]:
+        """One flat record (the columns of ``correlations.csv``)."""
+        record: dict[str, Any] = {
+            "space": self.key.space, "dataset": self.key.dataset, "metric": self.key.metric,
+            "higher_is_better": self.higher_is_better, "scorer": self.key.scorer,
+            "scorer_label": self.scorer_label, "scorer_config_hash": self.key.scorer_config_hash,
+            "seed": self.key.seed, "weight_init": self.key.weight_init,
+            "bias_init": self.key.bias_init, "batch_size": self.key.batch_size,
+            "n_trials": self.n_trials, "n": self.n, "n_excluded": self.n_excluded,
+            "n_no_truth": self.n_no_truth, "kendall": self.kendall, "spearman": self.spearman,
+            "abs_kendall": abs(self.kendall), "abs_spearman": abs(self.spearman),
+            "pearson": self.pearson, "kendall_worst": self.kendall_worst,
+            "spearman_worst": self.spearman_worst,
+        }
+        for name, interval in (("kendall", self.kendall_interval),
+                               ("spearman", self.spearman_interval)):
+            record[f"{name}_low"], record[f"{name}_high"] = interval or (None, None)
+        record.update({retrieval_name(p): self.retrieval[p] for p in RETRIEVAL_PERCENTS})
+        record["wall_s_mean"] = self.wall_s_mean
+        record["peak_mem_mb_mean"] = self.peak_mem_mb_mean
+        record.update({f"status_{s}": self.status_counts.get(s, 0) for s in STATUS_ORDER})
+        return record
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One table entry: a number (with an optional interval) or a text such as ``OOM``.
+
+    An ``int`` value is a count and prints without decimals; ``text``, when set, is what
+    every format prints instead of the number.
+    """
+
+    value: float | int | None = None
+    low: float | None = None
+    high: float | None = None
+    text: str | None = None
+    count: int = 1  # how many cells were averaged into ``value``
+
+
+@dataclass
+class Table:
+    """A report table: ``labels`` name the leading text columns, ``columns`` the ``Cell`` ones."""
+
+    name: str
+    title: str
+    caption: str
+    labels: list[str]
+    columns: list[str]
+    rows: list[tuple[list[str], list[Cell]]] = field(default_factory=list)
+    digits: int = 3
+
+    def cell(self, row_labels: list[str] | tuple[str, ...], column: str) -> Cell:
+        """The cell at ``row_labels`` (all label values) and ``column`` (for tests and readers)."""
+        for labels, cells in self.rows:
+            if list(labels) == list(row_labels):
+                return cells[self.columns.index(column)]
+        raise KeyError(f"table {self.name!r} has no row {list(row_labels)}")
+
+
+@dataclass
+class GroundTruthUse:
+    """Which ground truth a (space, dataset) was scored against, and where it came from."""
+
+    space: str
+    dataset: str
+    metric: str
+    higher_is_better: bool
+    description: str
+    chosen_by: str  # "default" or "--metric"
+    source: dict[str, Any]
+
+
+@dataclass
+class Provenance:
+    """What makes every number traceable: the run configuration and the store's own record."""
+
+    command: str
+    run_config: dict[str, Any]
+    seeds: list[int]
+    weight_inits: list[str]
+    bias_inits: list[str]
+    devices: list[str]
+    harness_versions: list[str]
+    torch_versions: list[str]
+    ground_truth: list[GroundTruthUse]
+    created_first: str
+    created_last: str
+
+
+@dataclass
+class Report:
+    """Everything a reporter writes: rows, paper tables, provenance, and the joined pairs.
+
+    ``pairs`` has one row per (cell, arch): the key columns, ``arch_id``, ``score`` (NaN when
+    the trial did not produce a finite score) and ``truth`` as stored (not negated); the plots
+    read it. ``notes`` are remarks a reader must see (fallbacks, skipped datasets).
+    """
+
+    run_dir: Path
+    provenance: Provenance
+    rows: list[CorrelationRow]
+    tables: list[Table]
+    pairs: pd.DataFrame
+    notes: list[str]
+    bootstrap: int
+    seed: int
+
+    def table(self, name: str) -> Table:
+        for table in self.tables:
+            if table.name == name:
+                return table
+        raise KeyError(f"report has no table {name!r}; it has "
+                       f"{', '.join(t.name for t in self.tables)}")

@@ -1,0 +1,150 @@
+"""Turns report tables into text: cell formatting, markdown, CSV records, LaTeX, JSON values.
+
+The reporters in ``harness.plugins.reporters.builtin`` are thin wrappers around these, so a
+third-party reporter can reuse the same formatting.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict
+from typing import Any
+
+from tabulate import tabulate
+
+from harness.reports.model import Cell, Report, Table
+
+MISSING = "–"
+
+
+def _is_number(value: Any) -> bool:
+    return value is not None and not (isinstance(value, float) and math.isnan(value))
+
+
+def format_cell(cell: Cell, digits: int = 3) -> str:
+    """``0.613``, ``0.613 [0.552, 0.667]``, ``12`` (counts), ``OOM`` (text), ``–`` (no value)."""
+    if cell.text is not None:
+        return cell.text
+    if not _is_number(cell.value):
+        return MISSING
+    if isinstance(cell.value, int):
+        return str(cell.value)
+    text = f"{cell.value:.{digits}f}"
+    if _is_number(cell.low) and _is_number(cell.high):
+        text += f" [{cell.low:.{digits}f}, {cell.high:.{digits}f}]"
+    return text
+
+
+def text_rows(table: Table) -> list[list[str]]:
+    """Every row as strings: the labels, then each formatted cell."""
+    return [[*labels, *(format_cell(c, table.digits) for c in cells)]
+            for labels, cells in table.rows]
+
+
+def markdown(table: Table) -> str:
+    """A GitHub-flavoured markdown table preceded by its title and caption."""
+    body = tabulate(text_rows(table), headers=[*table.labels, *table.columns],
+                    tablefmt="github", disable_numparse=True)
+    return f"### {table.title}\n\n{table.caption}\n\n{body}\n"
+
+
+def csv_records(table: Table) -> list[dict[str, Any]]:
+    """Flat records: the label columns, then each column's value (or text), and
+    ``COLUMN_low``/``COLUMN_high`` for columns that carry an interval anywhere."""
+    with_interval = {column for _, cells in table.rows
+                     for column, cell in zip(table.columns, cells, strict=True)
+                     if _is_number(cell.low)}
+    records = []
+    for labels, cells in table.rows:
+        record: dict[str, Any] = dict(zip(table.labels, labels, strict=True))
+        for column, cell in zip(table.columns, cells, strict=True):
+            record[column] = cell.text if cell.text is not None else json_value(cell.value)
+            if column in with_interval:
+                record[f"{column}_low"] = json_value(cell.low)
+                record[f"{column}_high"] = json_value(cell.high)
+        records.append(record)
+    return records
+
+
+def json_value(value: Any) -> Any:
+    """JSON-safe scalars: NaN and inf become None (JSON has no NaN)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if hasattr(value, "item"):  # numpy scalars
+        return json_value(value.item())
+    return value
+
+
+def json_safe(value: Any) -> Any:
+    """``json_value`` applied through dicts, lists and tuples."""
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    return json_value(value)
+
+
+def table_json(table: Table) -> dict[str, Any]:
+    return {
+        "name": table.name, "title": table.title, "caption": table.caption,
+        "labels": table.labels, "columns": table.columns,
+        "rows": [{"labels": dict(zip(table.labels, labels, strict=True)),
+                  "cells": {column: json_safe(asdict(cell))
+                            for column, cell in zip(table.columns, cells, strict=True)}}
+                 for labels, cells in table.rows],
+    }
+
+
+_LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
+                  "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
+                  "^": r"\textasciicircum{}", "|": r"\textbar{}", "–": "--", "·": r"$\cdot$",
+                  "∩": r"$\cap$", "τ": r"$\tau$", "ρ": r"$\rho$"}
+
+
+def latex_escape(text: str) -> str:
+    return "".join(_LATEX_SPECIAL.get(char, char) for char in text)
+
+
+def latex(table: Table) -> str:
+    """A booktabs ``table`` environment (needs ``\\usepackage{booktabs}``)."""
+    spec = "l" * len(table.labels) + "r" * len(table.columns)
+    header = " & ".join(latex_escape(h) for h in [*table.labels, *table.columns])
+    lines = [r"\begin{table}[ht]", r"\centering", r"\small",
+             rf"\caption{{{latex_escape(table.title)}. {latex_escape(table.caption)}}}",
+             rf"\label{{tab:{table.name}}}", rf"\begin{{tabular}}{{{spec}}}", r"\toprule",
+             header + r" \\", r"\midrule"]
+    lines += [" & ".join(latex_escape(t) for t in row) + r" \\" for row in text_rows(table)]
+    lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
+    return "\n".join(lines) + "\n"
+
+
+def provenance_lines(report: Report) -> list[tuple[str, str]]:
+    """(label, value) pairs stating where every number comes from, in reading order."""
+    prov = report.provenance
+    run = prov.run_config
+
+    def listed(values: list, run_key: str) -> str:
+        stated = run.get(run_key)
+        shown = ", ".join(str(v) for v in values) or "unknown"
+        return shown if stated is None else f"{shown} (run.json: {stated})"
+
+    lines = [("run folder", str(report.run_dir)), ("command", prov.command),
+             ("seeds", listed(prov.seeds, "seeds")),
+             ("weight inits", listed(prov.weight_inits, "weight_inits")),
+             ("bias inits", listed(prov.bias_inits, "bias_inits")),
+             ("devices", listed(prov.devices, "device")),
+             ("harness versions", ", ".join(prov.harness_versions) or "unknown"),
+             ("torch versions", ", ".join(prov.torch_versions) or "unknown"),
+             ("trials created", f"{prov.created_first} .. {prov.created_last}"),
+             ("bootstrap", f"{report.bootstrap} resamples, seed {report.seed}"
+              if report.bootstrap else "none")]
+    for use in prov.ground_truth:
+        source = use.source
+        file_text = ", ".join(f"{k}={source[k]}" for k in ("file", "version", "sha256", "recipe")
+                              if k in source) or (", ".join(f"{k}={v}" for k, v in source.items())
+                                                  or "unknown")
+        direction = "higher is better" if use.higher_is_better else "lower is better (negated)"
+        lines.append((f"ground truth {use.space}/{use.dataset}",
+                      f"{use.metric} ({use.chosen_by}; {direction}"
+                      f"{'; ' + use.description if use.description else ''}); source: {file_text}"))
+    return lines

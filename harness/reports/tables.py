@@ -1,0 +1,225 @@
+"""The report's tables, shaped like the GenNAS appendix tables (Tables 1-6).
+
+Every table is computed from ``CorrelationRow``s (or, for cost, from the trials), so each
+entry can be traced back to its cell in ``correlations.csv``. Where several cells fall into
+one entry (several seeds of one scorer), the entry is their mean and ``Cell.count`` says how
+many; a bootstrap interval is shown only for an entry made of exactly one cell.
+Tables 3-5 use one initialization, the *primary* one: ``default/default`` when the run has it,
+otherwise the first in name order; Tables 1-2 exist to show the others.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+
+import numpy as np
+import pandas as pd
+
+from harness.reports.model import (
+    RETRIEVAL_PERCENTS,
+    STATUS_ORDER,
+    Cell,
+    CorrelationRow,
+    Report,
+    Table,
+    retrieval_name,
+)
+
+GROUP_LABELS = ["space", "dataset", "metric"]
+
+
+def primary_init(rows: Iterable[CorrelationRow]) -> tuple[str, str]:
+    """``("default", "default")`` when present, otherwise the first (weight, bias) init in order."""
+    inits = sorted({(r.key.weight_init, r.key.bias_init) for r in rows})
+    return ("default", "default") if ("default", "default") in inits else inits[0]
+
+
+def _group(row: CorrelationRow) -> tuple[str, str, str]:
+    return row.key.space, row.key.dataset, row.key.metric
+
+
+def _mean_cell(rows: list[CorrelationRow], statistic: str) -> Cell:
+    values = [row.value(statistic) for row in rows]
+    finite = [v for v in values if np.isfinite(v)]
+    mean = float(np.mean(finite)) if finite else float("nan")
+    interval = rows[0].interval(statistic) if len(rows) == 1 else None
+    low, high = interval or (None, None)
+    return Cell(value=mean, low=low, high=high, count=len(rows))
+
+
+def _at_primary_init(rows: list[CorrelationRow]) -> list[CorrelationRow]:
+    if not rows:
+        return []
+    init = primary_init(rows)
+    return [r for r in rows if (r.key.weight_init, r.key.bias_init) == init]
+
+
+def _unique(values: Iterable) -> list:
+    return list(dict.fromkeys(values))
+
+
+def correlation_table(rows: list[CorrelationRow], statistic: str, name: str,
+                      title: str) -> Table:
+    """Rows = space/dataset/metric, columns = scorers, entry = ``statistic`` (Tables 3 and 4)."""
+    chosen = _at_primary_init(rows)
+    scorers = sorted(_unique(r.scorer_label for r in chosen))
+    cells: dict[tuple, list[CorrelationRow]] = defaultdict(list)
+    for row in chosen:
+        cells[(_group(row), row.scorer_label)].append(row)
+    table = Table(name=name, title=title,
+                  caption=f"{statistic} of each scorer against the ground truth; mean over "
+                          f"seeds at init {'/'.join(primary_init(chosen)) if chosen else '-'}.",
+                  labels=GROUP_LABELS, columns=scorers)
+    for group in sorted(_unique(_group(r) for r in chosen)):
+        table.rows.append((list(group), [
+            _mean_cell(cells[(group, s)], statistic) if cells[(group, s)] else Cell()
+            for s in scorers]))
+    return table
+
+
+def retrieval_table(rows: list[CorrelationRow]) -> Table:
+    """Rows = space/dataset/metric/scorer, columns = retrieval@5..50 % (appendix Table 5)."""
+    chosen = _at_primary_init(rows)
+    columns = [retrieval_name(p) for p in RETRIEVAL_PERCENTS]
+    table = Table(name="retrieval", title="Retrieval rate @ top-K %",
+                  caption="|predicted top-K ∩ true top-K| / K with K = int(p·N); mean over "
+                          "seeds at the primary init; ties broken by arch_id order.",
+                  labels=[*GROUP_LABELS, "scorer"], columns=columns)
+    cells: dict[tuple, list[CorrelationRow]] = defaultdict(list)
+    for row in chosen:
+        cells[(*_group(row), row.scorer_label)].append(row)
+    for labels in sorted(cells):
+        table.rows.append((list(labels), [_mean_cell(cells[labels], c) for c in columns]))
+    return table
+
+
+def _seed_columns(rows: list[CorrelationRow]) -> list[int]:
+    return sorted({r.key.seed for r in rows})
+
+
+def _spread_cells(values: list[float]) -> list[Cell]:
+    finite = [v for v in values if np.isfinite(v)]
+    mean = Cell(value=float(np.mean(finite)) if finite else None, count=len(finite))
+    std = Cell(value=float(np.std(finite, ddof=1)) if len(finite) > 1 else None)
+    return [mean, std]
+
+
+def _by_seed_table(rows: list[CorrelationRow], name: str, title: str, caption: str,
+                   labels: list[str], label_of: Callable[[CorrelationRow], tuple],
+                   statistic: str) -> Table:
+    seeds = _seed_columns(rows)
+    table = Table(name=name, title=title, caption=caption, labels=labels,
+                  columns=[f"seed {s}" for s in seeds] + ["mean", "std"])
+    cells: dict[tuple, dict[int, list[CorrelationRow]]] = defaultdict(lambda: defaultdict(list))
+    for row in rows:
+        cells[label_of(row)][row.key.seed].append(row)
+    for row_labels in sorted(cells):
+        by_seed = [_mean_cell(cells[row_labels][s], statistic) if cells[row_labels][s] else Cell()
+                   for s in seeds]
+        values = [c.value for c in by_seed if c.value is not None]
+        table.rows.append((list(row_labels), by_seed + _spread_cells(values)))
+    return table
+
+
+def seed_table(rows: list[CorrelationRow], statistic: str = "spearman") -> Table:
+    """Rows = space/dataset/metric/scorer, columns = seeds + mean + std (appendix Table 1)."""
+    return _by_seed_table(
+        _at_primary_init(rows), "seed_sensitivity", f"Seed sensitivity ({statistic})",
+        f"{statistic} per run seed at the primary init; std is the sample standard deviation.",
+        [*GROUP_LABELS, "scorer"], lambda r: (*_group(r), r.scorer_label), statistic)
+
+
+def init_table(rows: list[CorrelationRow], statistic: str = "spearman") -> Table:
+    """Rows = (space, ..., weight init, bias init), columns = seeds + mean + std (Table 2)."""
+    return _by_seed_table(
+        rows, "init_sensitivity", f"Initialization sensitivity ({statistic})",
+        f"{statistic} per (weight init, bias init) and seed.",
+        [*GROUP_LABELS, "scorer", "weight_init", "bias_init"],
+        lambda r: (*_group(r), r.scorer_label, r.key.weight_init, r.key.bias_init), statistic)
+
+
+def cost_tables(trials: pd.DataFrame) -> list[Table]:
+    """Per space/scorer and batch size: mean seconds and peak memory per trial, ``OOM`` cells.
+
+    Means are over ``ok`` trials. An entry whose trials all ran out of memory reads ``OOM``;
+    one where only some did carries ``(k OOM)`` after the number.
+    """
+    batch_sizes = sorted(int(b) for b in trials.batch_size.unique())
+    columns = [f"bs {b}" for b in batch_sizes]
+    made = []
+    for name, column, unit, title in (
+            ("cost_seconds", "wall_s", "s", "Cost: seconds per trial"),
+            ("cost_memory", "peak_mem_mb", "MB", "Cost: peak memory per trial (MB)")):
+        table = Table(name=name, title=title,
+                      caption=f"mean {column} ({unit}) of ok trials per batch size; OOM = every "
+                              f"trial ran out of memory.",
+                      labels=["space", "scorer"], columns=columns, digits=4)
+        for (space, scorer), group in trials.groupby(["space", "scorer"], sort=True):
+            cells = []
+            for batch_size in batch_sizes:
+                at = group[group.batch_size == batch_size]
+                ok = at[at.status == "ok"][column].dropna()
+                n_oom = int((at.status == "oom").sum())
+                value = float(ok.mean()) if len(ok) else None
+                if len(at) and n_oom == len(at):
+                    cells.append(Cell(text="OOM"))
+                elif n_oom:
+                    cells.append(Cell(value=value, text=f"{value:.4g} ({n_oom} OOM)"
+                                      if value is not None else f"({n_oom} OOM)"))
+                else:
+                    cells.append(Cell(value=value, count=len(ok)))
+            table.rows.append(([space, scorer], cells))
+        made.append(table)
+    return made
+
+
+def summary_table(rows: list[CorrelationRow]) -> Table:
+    """Every cell of the run: counts, correlations (signed and |.|), retrieval, cost, statuses."""
+    columns = ["n", "excluded", "kendall", "spearman", "|kendall|", "|spearman|", "pearson",
+               *[retrieval_name(p) for p in RETRIEVAL_PERCENTS], "wall_s", "peak_mem_mb",
+               "statuses"]
+    table = Table(name="correlations", title="Ranking quality per cell",
+                  caption="One row per (space, dataset, metric, scorer, seed, init, batch). "
+                          "Signed correlations; |.| as the reference scripts report them. "
+                          "Non-finite scores are excluded and counted.",
+                  labels=[*GROUP_LABELS, "scorer", "seed", "init", "batch"], columns=columns)
+    for row in rows:
+        interval = {"kendall": row.kendall_interval, "spearman": row.spearman_interval}
+        cells = [Cell(value=row.n), Cell(value=row.n_excluded)]
+        for name in ("kendall", "spearman"):
+            low, high = interval[name] or (None, None)
+            cells.append(Cell(value=row.value(name), low=low, high=high))
+        cells += [Cell(value=row.value("abs_kendall")), Cell(value=row.value("abs_spearman")),
+                  Cell(value=row.pearson)]
+        cells += [Cell(value=row.retrieval[p]) for p in RETRIEVAL_PERCENTS]
+        cells += [Cell(value=row.wall_s_mean), Cell(value=row.peak_mem_mb_mean)]
+        cells.append(Cell(text=", ".join(f"{s} {row.status_counts[s]}" for s in STATUS_ORDER
+                                         if s in row.status_counts)))
+        key = row.key
+        table.rows.append(([key.space, key.dataset, key.metric, row.scorer_label, str(key.seed),
+                            key.init, str(key.batch_size)], cells))
+    return table
+
+
+def paper_tables(report: Report, trials: pd.DataFrame, *, paper: bool = False) -> list[Table]:
+    """Every table of the report, in the order the reports print them."""
+    from harness.reports.reference import reference_table
+
+    rows = report.rows
+    tables = [summary_table(rows),
+              correlation_table(rows, "kendall", "ranking_kendall",
+                                "Ranking correlation (Kendall tau-b)"),
+              correlation_table(rows, "spearman", "ranking_spearman",
+                                "Ranking correlation (Spearman rho)"),
+              correlation_table(rows, "retrieval@10", "retrieval_top10",
+                                "Retrieval rate @ top-10 %"),
+              retrieval_table(rows)]
+    if len({r.key.seed for r in rows}) > 1:
+        tables.append(seed_table(rows))
+    if len({(r.key.weight_init, r.key.bias_init) for r in rows}) > 1:
+        tables.append(init_table(rows))
+    tables += cost_tables(trials)
+    if paper:
+        tables.append(reference_table(rows))
+    return tables
