@@ -1,0 +1,203 @@
+"""``harness data build``: make a small, real benchmark by training a seeded sample of archs.
+
+Works for any space that can build models. Each sampled arch is trained from scratch once per
+seed on the dataset's training split and evaluated on its test split; the table holds the test
+accuracy (percent) at the last epoch, averaged over seeds (``<dataset>/test``), each seed's
+value (``<dataset>/test/seed<k>``), final training accuracy and the parameter count. The full
+recipe (optimizer, schedule, batch size, epochs, seeds, model options, library versions) goes
+into ``table.source``; ``source["model_options"]`` are the builder options, which the runner
+passes to ``space.build_model`` so scorers see the same network that was trained.
+
+Determinism: single-threaded, ``torch.use_deterministic_algorithms(True)``, and every training
+run seeded from (``seed``, arch id, seed index) through sha256, so the same arguments give the
+same table on any CPU, in any order.
+
+Optional space methods used here: ``sample_archs(n, rng)`` (to draw ``archs`` when it is a
+number) and ``builder_options(width, cells)`` (maps ``--width``/``--cells`` to the builder's
+keyword names). Datasets: ``digits`` uses ``harness.plugins.datasets.digits.digits_arrays``;
+another dataset plugin is usable when it offers ``arrays(split, *, data_dir) -> (inputs,
+labels)`` for ``split`` in ``train``/``test``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from harness.benchmarks.table import GroundTruthTable, MetricInfo, prepared_table_path
+from harness.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How every arch is trained (recorded in the table's source)."""
+
+    epochs: int
+    batch_size: int = 32
+    learning_rate: float = 0.05
+    momentum: float = 0.9
+    nesterov: bool = True
+    weight_decay: float = 5e-4
+    schedule: str = "cosine to 0 over all steps"
+    loss: str = "cross-entropy"
+    augmentation: str = "none"
+
+
+def run_seed(seed: int, arch_id: str, seed_index: int) -> int:
+    """A stable 63-bit seed for one training run (not Python's salted ``hash``)."""
+    digest = hashlib.sha256(f"{seed}|{arch_id}|{seed_index}".encode()).digest()
+    return int.from_bytes(digest[:8], "little") >> 1
+
+
+def _split_arrays(dataset: str, data_dir: Path, image_size: int | None
+                  ) -> tuple[Any, tuple[torch.Tensor, ...], tuple[torch.Tensor, ...]]:
+    from harness.registry import get_registry
+
+    plugin = get_registry().get("dataset", dataset)
+    size = {} if image_size is None else {"size": image_size}
+    if hasattr(plugin, "arrays"):
+        return (plugin, plugin.arrays("train", data_dir=data_dir, **size),
+                plugin.arrays("test", data_dir=data_dir, **size))
+    if dataset == "digits":
+        from harness.plugins.datasets.digits import digits_arrays
+
+        return plugin, digits_arrays("train", **size), digits_arrays("test", **size)
+    raise ConfigError(f"dataset {dataset!r} cannot be used by `harness data build`: its plugin "
+                      f"offers no arrays(split, data_dir=...) method for whole train/test splits")
+
+
+def _accuracy(model: nn.Module, inputs: torch.Tensor, labels: torch.Tensor) -> float:
+    model.eval()
+    with torch.no_grad():
+        predicted = model(inputs).argmax(dim=1)
+    return float((predicted == labels).double().mean()) * 100.0
+
+
+def train_one(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
+              test: tuple[torch.Tensor, torch.Tensor], recipe: Recipe,
+              generator: torch.Generator) -> tuple[float, float]:
+    """Train ``model`` by ``recipe``; return (final train accuracy, test accuracy) in percent."""
+    inputs, labels = train
+    steps_per_epoch = math.ceil(len(labels) / recipe.batch_size)
+    total_steps = recipe.epochs * steps_per_epoch
+    optimizer = torch.optim.SGD(model.parameters(), lr=recipe.learning_rate,
+                                momentum=recipe.momentum, nesterov=recipe.nesterov,
+                                weight_decay=recipe.weight_decay)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: 0.5 * (1.0 + math.cos(math.pi * step / total_steps)))
+    loss_fn = nn.CrossEntropyLoss()
+    for _ in range(recipe.epochs):
+        model.train()
+        order = torch.randperm(len(labels), generator=generator)
+        for start in range(0, len(labels), recipe.batch_size):
+            picked = order[start:start + recipe.batch_size]
+            optimizer.zero_grad(set_to_none=True)
+            loss_fn(model(inputs[picked]), labels[picked]).backward()
+            optimizer.step()
+            schedule.step()
+    return _accuracy(model, inputs, labels), _accuracy(model, *test)
+
+
+def build_benchmark(space: Any, *, dataset: str, archs: int | Sequence[str], seeds: int,
+                    epochs: int, width: int | None = None, cells: int | None = None,
+                    seed: int = 0, data_dir: Path, out: Path | None = None,
+                    image_size: int | None = None, recipe: Recipe | None = None,
+                    progress: Callable[[int, int], None] | None = None) -> Path:
+    """Train ``archs`` (a count to sample with ``seed``, or explicit ids) ``seeds`` times each.
+
+    Writes a ``GroundTruthTable`` to ``out`` (default: the space's prepared-table path under
+    ``data_dir``, where the runner finds it) and returns the path. ``progress(done, total)`` is
+    called after each arch. ``image_size``: train and test at this image side instead of the
+    dataset's (the bundled demo trains at 16×16 to fit a CPU budget; scorers still see the
+    plugin's 32×32 inputs, as GenNAS scores ImageNet16-120 models on upsampled images).
+    """
+    if seeds < 1 or epochs < 1:
+        raise ConfigError(f"need seeds >= 1 and epochs >= 1, got seeds={seeds}, epochs={epochs}")
+    recipe = recipe or Recipe(epochs=epochs)
+    if isinstance(archs, int):
+        if not hasattr(space, "sample_archs"):
+            raise ConfigError(f"space {space.name!r} cannot sample archs (no sample_archs); "
+                              f"pass an explicit list of arch ids")
+        arch_ids = list(space.sample_archs(archs, random.Random(seed)))
+    else:
+        arch_ids = [space.parse_arch(text) for text in archs]
+    if (width is not None or cells is not None) and not hasattr(space, "builder_options"):
+        raise ConfigError(f"space {space.name!r} does not map --width/--cells to its builder "
+                          f"(no builder_options)")
+    model_options = space.builder_options(width, cells) if hasattr(space, "builder_options") \
+        else {}
+    plugin, train, test = _split_arrays(dataset, data_dir, image_size)
+
+    threads = torch.get_num_threads()
+    deterministic = torch.are_deterministic_algorithms_enabled()
+    torch.set_num_threads(1)
+    torch.use_deterministic_algorithms(True)
+    started = time.perf_counter()
+    rows = []
+    try:
+        for done, arch_id in enumerate(arch_ids, start=1):
+            row: dict[str, Any] = {}
+            test_accs, train_accs = [], []
+            for seed_index in range(seeds):
+                torch.manual_seed(run_seed(seed, arch_id, seed_index))
+                generator = torch.Generator().manual_seed(run_seed(seed, arch_id, seed_index) + 1)
+                model = space.build_model(arch_id, num_classes=plugin.num_classes,
+                                          **model_options)
+                train_acc, test_acc = train_one(model, train, test, recipe, generator)
+                row[f"{dataset}/test/seed{seed_index}"] = test_acc
+                train_accs.append(train_acc)
+                test_accs.append(test_acc)
+            row[f"{dataset}/test"] = float(np.mean(test_accs))
+            row[f"{dataset}/train"] = float(np.mean(train_accs))
+            row[f"params_m/{dataset}"] = sum(p.numel() for p in model.parameters()) / 1e6
+            rows.append(row)
+            if progress is not None:
+                progress(done, len(arch_ids))
+    finally:
+        torch.set_num_threads(threads)
+        torch.use_deterministic_algorithms(deterministic)
+    wall_s = time.perf_counter() - started
+
+    frame = pd.DataFrame(rows, index=pd.Index(arch_ids, name="arch_id"))
+    metrics = [MetricInfo(f"{dataset}/test", dataset, True,
+                          f"test accuracy (%) after {recipe.epochs} epochs, mean of {seeds} "
+                          f"seeds")]
+    metrics += [MetricInfo(f"{dataset}/test/seed{k}", dataset, True,
+                           f"test accuracy (%) of training seed index {k}")
+                for k in range(seeds)]
+    metrics.append(MetricInfo(f"{dataset}/train", dataset, True,
+                              "final training accuracy (%), mean of seeds"))
+    source = {
+        "kind": "built",
+        "builder": "harness.benchmarks.build.build_benchmark",
+        "space": space.name,
+        "dataset": dataset,
+        "archs": len(arch_ids),
+        "seeds": seeds,
+        "seed": seed,
+        "sampled": isinstance(archs, int),
+        "train_images": int(len(train[1])),
+        "test_images": int(len(test[1])),
+        "image_shape": list(train[0].shape[1:]),
+        "recipe": asdict(recipe),
+        "model_options": model_options,
+        "run_seed": "sha256('{seed}|{arch_id}|{seed_index}')[:8] little-endian >> 1; "
+                    "shuffle generator = run seed + 1",
+        "deterministic": "torch.set_num_threads(1), torch.use_deterministic_algorithms(True)",
+        "torch_version": torch.__version__,
+        "build_wall_s": round(wall_s, 1),
+    }
+    table = GroundTruthTable(space=space.name, frame=frame, metrics=metrics,
+                             default_metric={dataset: f"{dataset}/test"}, source=source)
+    return table.save(Path(out) if out is not None else prepared_table_path(data_dir, space.name))

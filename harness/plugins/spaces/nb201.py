@@ -1,0 +1,235 @@
+"""The ``nb201`` space: NAS-Bench-201 / NATS-Bench topology cells (benchmarks.md §2).
+
+Arch id: the official arch string ``|op~0|+|op~0|op~1|+|op~0|op~1|op~2|``. ``parse_arch``
+also accepts
+
+- a benchmark index (``123``, ``"123"`` or ``"index:123"``): the position in the official
+  ``meta_archs`` list. That list is a fixed shuffle, not any generated order, so the look-up
+  reads the ``index`` column of the prepared table (``harness data prepare nb201 ...``) under
+  the data dir; without one an index is an error that says so;
+- GenNAS nested op codes ``[[3], [3, 3], [1, 3, 2]]`` (or ``"gennas:[[3],[3,3],[1,3,2]]"``);
+- NASLib op-index tuples ``(2, 2, 3, 2, 3, 1)`` (or ``"naslib:(2,2,3,2,3,1)"``): NASLib's op
+  and edge order (``nb201_arch``). A flat *list* of six codes is ambiguous and rejected.
+
+Datasets: ``cifar10-valid`` (CIFAR-10 train half, the GenNAS default), ``cifar10``,
+``cifar100``, ``imagenet16-120`` from the benchmark, and ``digits`` for the bundled demo table;
+each maps to the dataset plugin that supplies its input images.
+"""
+
+from __future__ import annotations
+
+import ast
+import random
+from collections.abc import Iterable
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from harness.benchmarks.table import GroundTruthTable, prepared_table_path
+from harness.datadir import resolve_data_dir
+from harness.errors import BenchmarkFileError, ConfigError, DataNotPreparedError
+from harness.hookspecs import hookimpl
+from harness.plugins.spaces import nb201_arch as arch
+from harness.plugins.spaces.nb201_model import NB201Network
+
+DEMO_TABLE = "nb201_digits_demo.parquet"
+
+
+class NB201Space:
+    """NAS-Bench-201 cells: encodings, the benchmark network, ground truth, mutation."""
+
+    name = "nb201"
+    datasets = {"cifar10-valid": "cifar10", "cifar10": "cifar10", "cifar100": "cifar100",
+                "imagenet16-120": "imagenet16-120", "digits": "digits"}
+
+    def __init__(self) -> None:
+        self._index_maps: dict[tuple[Path, float], list[str | None]] = {}
+
+    # -- architecture ids ----------------------------------------------------------------
+    def parse_arch(self, text: Any, *, data_dir: Path | None = None) -> str:
+        """The arch string for any accepted encoding (see the module docstring)."""
+        if isinstance(text, bool):
+            raise ConfigError(f"{text!r} is not an NB201 architecture")
+        if isinstance(text, int):
+            return self.arch_at_index(text, data_dir)
+        if isinstance(text, tuple):
+            return arch.ops_to_str(arch.naslib_to_ops(text))
+        if isinstance(text, list):
+            return self._parse_list(text, str(text))
+        if not isinstance(text, str):
+            raise ConfigError(f"cannot read an NB201 architecture from {type(text).__name__} "
+                              f"{text!r}")
+        stripped = text.strip()
+        prefix, sep, rest = stripped.partition(":")
+        if sep and prefix in ("index", "naslib", "gennas"):
+            value = rest.strip()
+            if prefix == "index":
+                if not value.isdigit():
+                    raise ConfigError(f"{text!r}: the benchmark index must be an integer")
+                return self.arch_at_index(int(value), data_dir)
+            parsed = self._literal(value, text)
+            if prefix == "naslib":
+                return arch.ops_to_str(arch.naslib_to_ops(tuple(parsed)))
+            return arch.ops_to_str(arch.gennas_to_ops(parsed))
+        if stripped.isdigit():
+            return self.arch_at_index(int(stripped), data_dir)
+        if stripped.startswith("|"):
+            return arch.ops_to_str(arch.str_to_ops(stripped))
+        if stripped.startswith(("(", "[")):
+            parsed = self._literal(stripped, text)
+            if isinstance(parsed, tuple):
+                return arch.ops_to_str(arch.naslib_to_ops(parsed))
+            return self._parse_list(parsed, text)
+        raise ConfigError(f"{text!r} is not an NB201 architecture: expected an arch string "
+                          f"(|op~0|+|op~0|op~1|+|op~0|op~1|op~2|), a benchmark index, GenNAS "
+                          f"nested lists [[a],[b,c],[d,e,f]] or a NASLib tuple (a,b,c,d,e,f)")
+
+    @staticmethod
+    def _literal(value: str, text: str) -> Any:
+        try:
+            return ast.literal_eval(value)
+        except (ValueError, SyntaxError) as exc:
+            raise ConfigError(f"{text!r} is not a valid list or tuple of op codes") from exc
+
+    @staticmethod
+    def _parse_list(value: Any, text: str) -> str:
+        if isinstance(value, list) and value and all(isinstance(node, list) for node in value):
+            return arch.ops_to_str(arch.gennas_to_ops(value))
+        raise ConfigError(f"{text!r}: a flat list of op codes is ambiguous (canonical or NASLib "
+                          f"order?); write GenNAS nested lists [[e01],[e02,e12],[e03,e13,e23]] "
+                          f"or a NASLib tuple prefixed with 'naslib:'")
+
+    def _index_map(self, data_dir: Path | None) -> list[str | None]:
+        path = prepared_table_path(resolve_data_dir(data_dir), self.name)
+        if not path.exists():
+            raise DataNotPreparedError(
+                f"NB201 benchmark indices follow the official meta_archs order, which only the "
+                f"prepared table knows; run `harness data prepare nb201 --source PATH` "
+                f"(no table at {path}), or give the arch string instead")
+        key = (path, path.stat().st_mtime)
+        if key not in self._index_maps:
+            import pyarrow.parquet as pq
+
+            columns = pq.read_schema(path).names
+            if "index" not in columns:
+                raise DataNotPreparedError(f"the prepared table {path} has no benchmark 'index' "
+                                           f"column (it was imported without one); give arch "
+                                           f"strings instead of indices")
+            frame = pq.read_table(path, columns=["arch_id", "index"]).to_pandas()
+            mapping: list[str | None] = [None] * arch.NUM_ARCHS
+            for arch_id, index in zip(frame["arch_id"], frame["index"], strict=True):
+                if index == index:  # not NaN
+                    mapping[int(index)] = str(arch_id)
+            self._index_maps = {key: mapping}
+        return self._index_maps[key]
+
+    def arch_at_index(self, index: int, data_dir: Path | None = None) -> str:
+        """The arch string at benchmark index ``index`` (needs a prepared table)."""
+        if not 0 <= index < arch.NUM_ARCHS:
+            raise ConfigError(f"NB201 index {index} is out of range 0..{arch.NUM_ARCHS - 1}")
+        found = self._index_map(data_dir)[index]
+        if found is None:
+            raise DataNotPreparedError(f"the prepared nb201 table has no row for index {index}")
+        return found
+
+    def benchmark_index(self, arch_id: str, data_dir: Path | None = None) -> int:
+        """The official index of ``arch_id`` (needs a prepared table)."""
+        arch_id = arch.ops_to_str(arch.str_to_ops(arch_id))
+        mapping = self._index_map(data_dir)
+        try:
+            return mapping.index(arch_id)
+        except ValueError:
+            raise DataNotPreparedError(f"the prepared nb201 table has no index for "
+                                       f"{arch_id}") from None
+
+    def archs(self) -> list[str]:
+        """All 15,625 arch strings, in op-code product order (not the benchmark order)."""
+        return [arch.ops_to_str(ops) for ops in arch.all_ops()]
+
+    def sample_archs(self, n: int, rng: random.Random) -> list[str]:
+        """``n`` distinct arch strings drawn with ``rng``."""
+        return rng.sample(self.archs(), n)
+
+    def canonical_form(self, arch_id: str) -> str:
+        """Isomorphism-invariant form for de-duplication (``nb201_arch.canonical_form``)."""
+        return arch.canonical_form(arch.str_to_ops(arch_id))
+
+    def duplicates(self, arch_ids: Iterable[str]) -> dict[str, list[str]]:
+        """Groups of archs that compute the same cell; report them, never drop them."""
+        return arch.duplicate_groups(arch_ids)
+
+    # -- evolution -----------------------------------------------------------------------
+    def mutate(self, arch_id: str, rng: random.Random) -> str:
+        """Change each of the 6 edges with probability 1/6 (at least one changes)."""
+        return arch.ops_to_str(arch.mutate_ops(arch.str_to_ops(arch_id), rng))
+
+    def neighbours(self, arch_id: str) -> list[str]:
+        """The 24 archs one edge away."""
+        return [arch.ops_to_str(ops) for ops in arch.neighbour_ops(arch.str_to_ops(arch_id))]
+
+    # -- models --------------------------------------------------------------------------
+    def build_model(self, arch_id: str, *, num_classes: int, C: int = 16, N: int = 5,
+                    batchnorm: bool = True, variant: str = "official",
+                    in_channels: int = 3) -> torch.nn.Module:
+        """The NB201 network (``nb201_model``); framework-default init, CPU.
+
+        ``C``: stem width (16 in the benchmark), ``N``: cells per stage (5), ``batchnorm=False``:
+        synflow's BN-free copy (reduction blocks keep BN), ``variant``: ``"official"`` (the
+        benchmark's network, its params match the benchmark) or ``"zerocost"``/``"gennas"``
+        (the zero-cost/GenNAS reference builder: all candidate ops, conv bias, non-affine BN
+        without running stats). ``forward`` returns logits.
+        """
+        return NB201Network(arch.str_to_ops(arch_id), num_classes=num_classes, channels=C,
+                            cells_per_stage=N, batchnorm=batchnorm, variant=variant,
+                            in_channels=in_channels)
+
+    def forward_taps(self, model: torch.nn.Module, inputs: torch.Tensor) -> list[torch.Tensor]:
+        """The outputs of the three stages (C at full size, 2C at 1/2, 4C at 1/4)."""
+        if not isinstance(model, NB201Network):
+            raise ConfigError(f"forward_taps needs a model built by the nb201 space, got "
+                              f"{type(model).__name__}")
+        return model.forward_taps(inputs)
+
+    def builder_options(self, width: int | None, cells: int | None) -> dict[str, int]:
+        """Map the generic width/depth of ``harness data build`` to this builder's options."""
+        options = {}
+        if width is not None:
+            options["C"] = width
+        if cells is not None:
+            options["N"] = cells
+        return options
+
+    # -- ground truth --------------------------------------------------------------------
+    def ground_truth(self, data_dir: Path) -> GroundTruthTable:
+        path = prepared_table_path(data_dir, self.name)
+        if not path.exists():
+            raise DataNotPreparedError(
+                f"no NB201 ground truth at {path}; run `harness data prepare nb201 --source "
+                f"PATH` with NATS-tss-v1_0-3ffb9.pickle.pbz2, the NATS-tss-v1_0-3ffb9-simple/ "
+                f"folder, NAS-Bench-201-v1_[01]-*.pth or a CSV table")
+        return GroundTruthTable.load(path)
+
+    def prepare(self, source: Path, data_dir: Path, **options: Any) -> Path:
+        """Convert an official file or a user table (``harness.benchmarks.nb201_files.prepare``)."""
+        from harness.benchmarks.nb201_files import prepare
+
+        return prepare(Path(source), Path(data_dir), **options)
+
+    def bundled_ground_truth(self) -> GroundTruthTable | None:
+        """The demo table shipped in the package (NB201 cells trained on sklearn digits)."""
+        resource = resources.files("harness.plugins.spaces") / "data" / DEMO_TABLE
+        if not resource.is_file():
+            return None
+        with resources.as_file(resource) as path:
+            try:
+                return GroundTruthTable.load(path)
+            except BenchmarkFileError as exc:
+                raise BenchmarkFileError(f"the bundled demo table is damaged: {exc}; "
+                                         f"reinstall nas-harness") from exc
+
+
+@hookimpl
+def harness_register_spaces(register) -> None:
+    register(NB201Space())
