@@ -1,0 +1,136 @@
+"""What the zero-cost scorers share: layer discovery, model copies, the loss on the batch.
+
+Abdelfattah et al. 2021 ("Zero-cost proxies for lightweight NAS") compute every measure on a
+fresh copy of the network, from the **weights** of its ``nn.Conv2d`` and ``nn.Linear`` modules
+(in module-traversal order; biases and BatchNorm parameters never count), with a
+cross-entropy loss on one batch that may be split into ``split_data`` contiguous chunks whose
+gradients accumulate (scorers.md §5.1). These helpers implement exactly that, once.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Iterable
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from harness.errors import ConfigError, ScorerSkipped
+from harness.protocols import Batch, ScoringContext
+
+WEIGHT_LAYER_TYPES: tuple[type[nn.Module], ...] = (nn.Conv2d, nn.Linear)
+
+# The inputs of the zero-cost reference (scorers.md §5.1): a training batch with random crop and
+# horizontal flip, normalized with the zero-cost constants. Option names: Dataset.batch.
+ZEROCOST_INPUTS: dict[str, Any] = {"split": "train", "augment": True, "normalization": "zerocost"}
+
+
+def zerocost_defaults(**extra: Any) -> dict[str, Any]:
+    """Defaults shared by the zero-cost family (scorers.md §9.2): batch 64 (the NB-201 value),
+    one unsplit batch, reference inputs, no per-space builder options."""
+    return {"batch_size": 64, "inputs": dict(ZEROCOST_INPUTS), "split_data": 1,
+            "model_options": {}, **extra}
+
+
+def model_options(ctx: ScoringContext) -> dict[str, Any]:
+    """Builder options for this trial's space from ``config["model_options"][space name]``.
+
+    Per-scorer width choices (scorers.md §8.5) live there, e.g.
+    ``{"nb101": {"stem_channels": 16}}`` for NASWOT.
+    """
+    per_space = ctx.config.get("model_options") or {}
+    if not isinstance(per_space, dict):
+        raise ConfigError(f"model_options must map space names to builder options, "
+                          f"got {per_space!r}")
+    options = per_space.get(ctx.space.name, {})
+    return dict(options)
+
+
+def fresh_model(ctx: ScoringContext, **options: Any) -> nn.Module:
+    """A new copy of the trial's network (same weights every call), in train mode."""
+    model = ctx.build_model(**{**model_options(ctx), **options})
+    model.train()
+    return model
+
+
+def _identity(inputs: torch.Tensor) -> torch.Tensor:
+    return inputs
+
+
+def batchnorm_free_model(ctx: ScoringContext) -> nn.Module:
+    """A fresh copy without BatchNorm, as synflow's ``bn = false`` copy (scorers.md §5.1).
+
+    When the space's builder takes ``batchnorm`` it builds its own BN-free variant (NB-201
+    keeps BN in its reduction blocks there, as the reference does); otherwise every BatchNorm
+    module's forward is replaced by the identity.
+    """
+    if "batchnorm" in inspect.signature(ctx.space.build_model).parameters:
+        return fresh_model(ctx, batchnorm=False)
+    model = fresh_model(ctx)
+    for module in model.modules():
+        if isinstance(module, nn.modules.batchnorm._BatchNorm):
+            module.forward = _identity
+    return model
+
+
+def weight_layers(model: nn.Module, scorer: str) -> list[nn.Module]:
+    """Every Conv2d / Linear module in traversal order; ``ScorerSkipped`` when there is none."""
+    layers = [module for module in model.modules() if isinstance(module, WEIGHT_LAYER_TYPES)]
+    if not layers:
+        raise ScorerSkipped(f"{scorer} needs nn.Conv2d or nn.Linear layers; this model has none")
+    return layers
+
+
+def weight_grad(layer: nn.Module) -> torch.Tensor:
+    """The layer weight's gradient, zeros when the weight took no part in the loss."""
+    grad = layer.weight.grad
+    return torch.zeros_like(layer.weight) if grad is None else grad
+
+
+def total(per_layer: Iterable[torch.Tensor]) -> float:
+    """Σ_layers Σ_elements, accumulated in float64 (the reference's plain sum)."""
+    sums = [tensor.detach().double().sum() for tensor in per_layer]
+    return float(torch.stack(sums).sum()) if sums else 0.0
+
+
+def logits_of(output: Any) -> torch.Tensor:
+    """The logits of a forward pass; builders such as NB-201's TinyNetwork return a tuple."""
+    return output[0] if isinstance(output, tuple | list) else output
+
+
+def batch_on_device(ctx: ScoringContext, model: nn.Module) -> Batch:
+    """The trial's batch on the model's device, inputs in the model's floating dtype."""
+    if ctx.batch is None:
+        raise ConfigError(f"scorer needs an input batch, but none was given for {ctx.arch_id}")
+    parameter = next(model.parameters(), None)
+    dtype = parameter.dtype if parameter is not None else ctx.batch.inputs.dtype
+    return Batch(ctx.batch.inputs.to(ctx.device, dtype), ctx.batch.labels.to(ctx.device))
+
+
+def split_data(batch: Batch, parts: int) -> list[Batch]:
+    """``parts`` equal contiguous chunks of the batch (scorers.md §5.1 ``split_data``)."""
+    count = len(batch.labels)
+    if isinstance(parts, bool) or not isinstance(parts, int) or parts < 1 or count % parts:
+        raise ConfigError(f"split_data must be a positive divisor of the batch size {count}, "
+                          f"got {parts!r}")
+    size = count // parts
+    return [Batch(batch.inputs[start:start + size], batch.labels[start:start + size])
+            for start in range(0, count, size)]
+
+
+def chunk_loss(model: nn.Module, chunk: Batch) -> torch.Tensor:
+    """Cross-entropy (mean over the chunk) of the model's logits against the true labels."""
+    return F.cross_entropy(logits_of(model(chunk.inputs)), chunk.labels)
+
+
+def accumulate_loss_gradients(model: nn.Module, ctx: ScoringContext) -> None:
+    """Forward and backward every chunk; weight gradients accumulate in ``.grad``.
+
+    Each chunk's loss is its own mean, so with ``split_data = ds`` the gradients are the sum of
+    ds chunk-mean gradients, as in the reference.
+    """
+    batch = batch_on_device(ctx, model)
+    for chunk in split_data(batch, ctx.config.get("split_data", 1)):
+        chunk_loss(model, chunk).backward()

@@ -1,0 +1,35 @@
+"""grad_norm: Σ_layers ‖∂L/∂W‖_F (Abdelfattah et al. 2021; scorers.md §5.6).
+
+The **sum of per-layer** Frobenius norms of the cross-entropy gradient of each Conv2d / Linear
+weight (not the norm of the concatenated gradient). BN kept, train mode. Higher = better.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.plugins.scorers.common import (
+    accumulate_loss_gradients,
+    fresh_model,
+    total,
+    weight_grad,
+    weight_layers,
+    zerocost_defaults,
+)
+from harness.protocols import ScoringContext
+
+
+@dataclass
+class GradNorm:
+    """Σ_layers ‖∂L/∂W‖_F over Conv2d / Linear weights."""
+
+    name: str = "grad_norm"
+    needs_inputs: bool = True
+    defaults: dict[str, Any] = field(default_factory=zerocost_defaults)
+
+    def score(self, ctx: ScoringContext) -> float:
+        model = fresh_model(ctx)
+        layers = weight_layers(model, self.name)
+        accumulate_loss_gradients(model, ctx)
+        return total(weight_grad(layer).double().norm() for layer in layers)

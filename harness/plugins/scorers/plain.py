@@ -1,0 +1,35 @@
+"""plain: the signed first-order saliency Σ W ⊙ ∂L/∂W (Abdelfattah et al. 2021; scorers.md §5.7).
+
+Cross-entropy on the batch, BN kept, train mode. Used as is (higher = better, no sign flip),
+although it correlates negatively with accuracy on NB-201 (NAS-Bench-Suite-Zero: ρ ≈ −0.26).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.plugins.scorers.common import (
+    accumulate_loss_gradients,
+    fresh_model,
+    total,
+    weight_grad,
+    weight_layers,
+    zerocost_defaults,
+)
+from harness.protocols import ScoringContext
+
+
+@dataclass
+class Plain:
+    """Σ W ⊙ ∂L/∂W over Conv2d / Linear weights (signed)."""
+
+    name: str = "plain"
+    needs_inputs: bool = True
+    defaults: dict[str, Any] = field(default_factory=zerocost_defaults)
+
+    def score(self, ctx: ScoringContext) -> float:
+        model = fresh_model(ctx)
+        layers = weight_layers(model, self.name)
+        accumulate_loss_gradients(model, ctx)
+        return total(layer.weight * weight_grad(layer) for layer in layers)

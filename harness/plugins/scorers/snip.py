@@ -1,0 +1,36 @@
+"""snip: connection sensitivity (Lee et al. 2019, SNIP), as a zero-cost proxy (scorers.md §5.3).
+
+With a multiplicative mask m = 1 on every Conv2d / Linear weight, |∂L/∂m| = |W ⊙ ∂L/∂W| for the
+cross-entropy L on the batch. Score = Σ_layers Σ |W ⊙ ∂L/∂W| (BN kept, train mode).
+Higher = better, no sign flip.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.plugins.scorers.common import (
+    accumulate_loss_gradients,
+    fresh_model,
+    total,
+    weight_grad,
+    weight_layers,
+    zerocost_defaults,
+)
+from harness.protocols import ScoringContext
+
+
+@dataclass
+class Snip:
+    """Σ |W ⊙ ∂L/∂W| over Conv2d / Linear weights."""
+
+    name: str = "snip"
+    needs_inputs: bool = True
+    defaults: dict[str, Any] = field(default_factory=zerocost_defaults)
+
+    def score(self, ctx: ScoringContext) -> float:
+        model = fresh_model(ctx)
+        layers = weight_layers(model, self.name)
+        accumulate_loss_gradients(model, ctx)
+        return total((layer.weight * weight_grad(layer)).abs() for layer in layers)

@@ -1,0 +1,29 @@
+"""Registers the zero-cost proxies of Abdelfattah et al. 2021 (scorers.md §5), one module each:
+synflow, synflow_bn, snip, grasp, fisher, grad_norm, jacob_cov, plain, l2_norm.
+
+Shared defaults (``common.zerocost_defaults``): ``batch_size`` 64 (the NB-201 reference; the
+NB-101 reference used 256: ``--option SCORER.batch_size=256``), ``inputs`` = training split
+with random crop + flip and the zero-cost normalization, ``split_data`` 1, ``model_options``
+{} (the zero-cost widths of scorers.md §8.5 are the benchmarks' own). One batch is shared by
+every arch of a run (the runner's rule); the reference drew a new batch per arch.
+"""
+
+from __future__ import annotations
+
+from harness.hookspecs import Register, hookimpl
+from harness.plugins.scorers.fisher import Fisher
+from harness.plugins.scorers.grad_norm import GradNorm
+from harness.plugins.scorers.grasp import Grasp
+from harness.plugins.scorers.jacob_cov import JacobCov
+from harness.plugins.scorers.l2_norm import L2Norm
+from harness.plugins.scorers.plain import Plain
+from harness.plugins.scorers.snip import Snip
+from harness.plugins.scorers.synflow import Synflow
+
+
+@hookimpl
+def harness_register_scorers(register: Register) -> None:
+    register(Synflow())
+    register(Synflow(name="synflow_bn", batchnorm=True))
+    for scorer in (Snip(), Grasp(), Fisher(), GradNorm(), JacobCov(), Plain(), L2Norm()):
+        register(scorer)
