@@ -1,0 +1,259 @@
+"""Reports from the synthetic run of ``synthetic_run.py``: exact cell values, every format."""
+
+import csv
+import json
+import math
+
+import pandas as pd
+import pytest
+from scipy import stats
+from synthetic_run import COMMAND, make_run
+
+from harness.errors import ConfigError, HarnessError, UnknownPluginError
+from harness.reports import build_report, parse_metric_choice, write_reports
+from harness.reports.reference import references
+from harness.store import Trial, TrialResult, TrialStore
+
+NOISY_SEED0_KENDALL = 26 / 28   # 8 finite pairs, a8/a9 swapped: 27 concordant, 1 discordant
+NOISY_SEED0_SPEARMAN = 1 - 6 * 2 / (8 * 63)
+NOISY_SEED1_KENDALL = 43 / 45   # 10 pairs, a0/a1 swapped
+NOISY_SEED1_SPEARMAN = 1 - 6 * 2 / (10 * 99)
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    return make_run(tmp_path_factory.mktemp("run"))
+
+
+@pytest.fixture(scope="module")
+def report(run_dir):
+    return build_report(run_dir, paper=True)
+
+
+def _row(report, scorer, seed=0, init="default/default"):
+    [row] = [r for r in report.rows
+             if r.scorer_label == scorer and r.key.seed == seed and r.key.init == init]
+    return row
+
+
+def test_rows_hold_hand_computed_values(report):
+    noisy = _row(report, "noisy")
+    assert (noisy.n_trials, noisy.n, noisy.n_excluded, noisy.n_no_truth) == (10, 8, 2, 0)
+    assert noisy.kendall == pytest.approx(NOISY_SEED0_KENDALL, abs=1e-12)
+    assert noisy.spearman == pytest.approx(NOISY_SEED0_SPEARMAN, abs=1e-12)
+    # N = 8: K = 1, 1, 1, 2, 3, 4 for 5..50 %; the best-scored arch (a8) is not the best (a9).
+    assert noisy.retrieval == {5: 0.0, 10: 0.0, 20: 0.0, 30: 1.0, 40: 1.0, 50: 1.0}
+    assert noisy.status_counts == {"ok": 8, "nan": 1, "oom": 1}
+    assert (noisy.wall_s_mean, noisy.peak_mem_mb_mean) == (0.5, 50.0)
+    worst = [0, 1, 2, -1, 4, 5, 6, -1, 9, 8]  # non-finite -> below the finite minimum
+    assert noisy.kendall_worst == pytest.approx(stats.kendalltau(worst, range(10))[0])
+    seed1 = _row(report, "noisy", seed=1)
+    assert seed1.kendall == pytest.approx(NOISY_SEED1_KENDALL, abs=1e-12)
+    assert seed1.spearman == pytest.approx(NOISY_SEED1_SPEARMAN, abs=1e-12)
+    assert _row(report, "perfect", init="kaiming/zero").kendall == pytest.approx(-1.0), "signed"
+    assert _row(report, "reversed").retrieval[50] == 0.0
+
+
+def test_all_oom_cell_has_no_correlation(report):
+    row = _row(report, "mem[h64]")
+    assert (row.n, row.n_excluded) == (0, 10)
+    assert math.isnan(row.kendall) and row.status_counts == {"oom": 10}
+    assert row.wall_s_mean is None, "means are over ok trials only"
+
+
+def test_scorer_with_two_configs_is_labelled_by_hash(report):
+    assert {r.scorer_label for r in report.rows if r.key.scorer == "mem"} == {"mem[h16]",
+                                                                             "mem[h64]"}
+    assert {r.scorer_label for r in report.rows if r.key.scorer == "noisy"} == {"noisy"}
+
+
+def test_ranking_tables_average_seeds_at_the_primary_init(report):
+    kendall = report.table("ranking_kendall")
+    assert kendall.columns == ["mem[h16]", "mem[h64]", "noisy", "perfect", "reversed"]
+    cell = kendall.cell(["toy", "d1", "acc"], "noisy")
+    assert cell.value == pytest.approx((NOISY_SEED0_KENDALL + NOISY_SEED1_KENDALL) / 2)
+    assert cell.count == 2
+    assert kendall.cell(["toy", "d1", "acc"], "perfect").value == pytest.approx(1.0), "no kaiming"
+    spearman = report.table("ranking_spearman").cell(["toy", "d1", "acc"], "reversed")
+    assert spearman.value == pytest.approx(-1.0)
+    assert report.table("retrieval_top10").cell(["toy", "d1", "acc"], "noisy").value == 0.5
+
+
+def test_retrieval_table_per_scorer(report):
+    table = report.table("retrieval")
+    assert table.columns == [f"retrieval@{p}" for p in (5, 10, 20, 30, 40, 50)]
+    assert table.cell(["toy", "d1", "acc", "noisy"], "retrieval@5").value == 0.5
+    assert table.cell(["toy", "d1", "acc", "noisy"], "retrieval@30").value == 1.0
+    assert table.cell(["toy", "d1", "acc", "reversed"], "retrieval@50").value == 0.0
+
+
+def test_seed_sensitivity_table(report):
+    table = report.table("seed_sensitivity")
+    assert table.columns == ["seed 0", "seed 1", "mean", "std"]
+    labels = ["toy", "d1", "acc", "noisy"]
+    assert table.cell(labels, "seed 0").value == pytest.approx(NOISY_SEED0_SPEARMAN)
+    assert table.cell(labels, "seed 1").value == pytest.approx(NOISY_SEED1_SPEARMAN)
+    values = [NOISY_SEED0_SPEARMAN, NOISY_SEED1_SPEARMAN]
+    assert table.cell(labels, "mean").value == pytest.approx(sum(values) / 2)
+    assert table.cell(labels, "std").value == pytest.approx(pd.Series(values).std(ddof=1))
+    assert table.cell(["toy", "d1", "acc", "reversed"], "std").value is None, "one seed: no std"
+
+
+def test_init_sensitivity_table(report):
+    table = report.table("init_sensitivity")
+    kaiming = ["toy", "d1", "acc", "perfect", "kaiming", "zero"]
+    assert table.cell(kaiming, "seed 0").value == pytest.approx(-1.0)
+    assert table.cell(kaiming, "seed 1").value is None, "no trials at kaiming/zero seed 1"
+    default = ["toy", "d1", "acc", "perfect", "default", "default"]
+    assert table.cell(default, "mean").value == pytest.approx(1.0)
+
+
+def test_cost_tables_mark_oom(report):
+    seconds, memory = report.table("cost_seconds"), report.table("cost_memory")
+    assert seconds.columns == ["bs 16", "bs 64"]
+    assert seconds.cell(["toy", "mem"], "bs 16").value == 3.0
+    assert seconds.cell(["toy", "mem"], "bs 64").text == "OOM"
+    assert memory.cell(["toy", "mem"], "bs 64").text == "OOM"
+    assert memory.cell(["toy", "reversed"], "bs 16").value == 200.0
+    assert seconds.cell(["toy", "noisy"], "bs 16").text == "0.5 (1 OOM)"
+
+
+def test_provenance_states_command_seeds_inits_and_sources(report):
+    prov = report.provenance
+    assert prov.command == " ".join(COMMAND)
+    assert prov.seeds == [0, 1]
+    assert (prov.weight_inits, prov.bias_inits) == (["default", "kaiming"], ["default", "zero"])
+    [use] = prov.ground_truth
+    assert (use.metric, use.chosen_by, use.source["sha256"]) == ("acc", "default", "0123abcd")
+    assert report.notes == []
+
+
+def test_metric_override_flips_lower_is_better(run_dir):
+    report = build_report(run_dir, metric="err")
+    row = _row(report, "noisy")
+    assert (row.key.metric, row.higher_is_better) == ("err", False)
+    assert row.kendall == pytest.approx(NOISY_SEED0_KENDALL), "err = 100 - acc, negated"
+    per_space = build_report(run_dir, metric={"toy": "err"})
+    assert per_space.provenance.ground_truth[0].chosen_by == "--metric"
+    with pytest.raises(ConfigError, match="has a ground-truth metric 'loss'"):
+        build_report(run_dir, metric="loss")
+    with pytest.raises(ConfigError, match="known: acc, err"):
+        build_report(run_dir, metric={"toy": "loss"})
+
+
+def test_parse_metric_choice():
+    assert parse_metric_choice(None) is None
+    assert parse_metric_choice("acc") == "acc"
+    assert parse_metric_choice("toy=err,nb201=x") == {"toy": "err", "nb201": "x"}
+    with pytest.raises(ConfigError):
+        parse_metric_choice("toy=")
+
+
+def test_missing_run_json_reads_as_unknown(tmp_path):
+    report = build_report(make_run(tmp_path, run_json=False))
+    assert report.provenance.command == "unknown"
+    assert any("run.json" in note for note in report.notes)
+
+
+def test_empty_or_missing_store_is_a_clear_error(tmp_path):
+    with pytest.raises(HarnessError, match="no trial store"):
+        build_report(tmp_path / "nothing")
+    TrialStore.for_run(tmp_path).close()
+    with pytest.raises(HarnessError, match="holds no trials"):
+        build_report(tmp_path)
+
+
+def test_bootstrap_intervals_are_seeded(run_dir):
+    first = build_report(run_dir, bootstrap=40, seed=1)
+    again = build_report(run_dir, bootstrap=40, seed=1)
+    assert _row(first, "noisy").kendall_interval == _row(again, "noisy").kendall_interval
+    low, high = _row(first, "noisy").kendall_interval
+    assert low <= NOISY_SEED0_KENDALL <= high
+    kendall = first.table("ranking_kendall")
+    assert kendall.cell(["toy", "d1", "acc"], "reversed").low == pytest.approx(-1.0), "one cell"
+    assert kendall.cell(["toy", "d1", "acc"], "noisy").low is None, "two seeds: no interval"
+
+
+@pytest.fixture(scope="module")
+def written(report, run_dir):
+    return write_reports(report, run_dir, "md,csv,json,tex,html")
+
+
+def test_markdown_report(written, run_dir):
+    text = (run_dir / "report.md").read_text()
+    for needle in (" ".join(COMMAND), "0123abcd", "v1.2", "| noisy", "0.929", "OOM"):
+        assert needle in text, f"report.md lacks {needle!r}"
+
+
+def test_csv_reports(written, run_dir):
+    frame = pd.read_csv(run_dir / "correlations.csv")
+    assert len(frame) == 8
+    noisy = frame[(frame.scorer == "noisy") & (frame.seed == 0)].iloc[0]
+    assert noisy.kendall == pytest.approx(NOISY_SEED0_KENDALL)
+    assert (noisy.n, noisy.n_excluded, noisy.status_oom) == (8, 2, 1)
+    with open(run_dir / "tables" / "cost_seconds.csv") as handle:
+        cost = {row["scorer"]: row for row in csv.DictReader(handle)}
+    assert cost["mem"]["bs 64"] == "OOM" and float(cost["mem"]["bs 16"]) == 3.0
+
+
+def test_json_report(written, run_dir):
+    document = json.loads((run_dir / "report.json").read_text())
+    assert document["provenance"]["command"] == " ".join(COMMAND)
+    assert len(document["rows"]) == 8
+    h64 = [r for r in document["rows"] if r["scorer_label"] == "mem[h64]"][0]
+    assert h64["kendall"] is None, "NaN is written as null"
+    kendall = [t for t in document["tables"] if t["name"] == "ranking_kendall"][0]
+    assert kendall["rows"][0]["cells"]["perfect"]["value"] == pytest.approx(1.0)
+
+
+def test_latex_report(written, run_dir):
+    text = (run_dir / "report.tex").read_text()
+    assert text.count(r"\toprule") == 10, "one booktabs table per report table"
+    assert r"\bottomrule" in text and r"mem[h16]" in text and r"peak\_mem\_mb" in text
+    assert r"\textbar{}kendall\textbar{}" in text
+
+
+def test_html_report_is_self_contained(written, run_dir):
+    text = (run_dir / "report.html").read_text()
+    assert text.count("data:image/png;base64,") == 7, "4 scatters, 1 bar chart, 2 heatmaps"
+    assert 'src="http' not in text and "<link" not in text and "<script" not in text
+    assert "0123abcd" in text and "Seed sensitivity" in text
+    assert sorted(p.suffix for p in (run_dir / "plots").iterdir()) == [".png"] * 7 + [".svg"] * 7
+
+
+def test_unknown_format_lists_the_known_ones(report, tmp_path):
+    with pytest.raises(UnknownPluginError, match="Known reporters: csv, html, json, md"):
+        write_reports(report, tmp_path, ["md", "docx"])
+    assert not (tmp_path / "report.md").exists(), "nothing written before the check"
+
+
+def test_reference_values_carry_citations():
+    found = references()
+    assert all(ref.citation for ref in found)
+    lookup = {(r.space, r.dataset, r.scorer, r.statistic, r.table): r.value for r in found}
+    assert lookup[("nb201", "cifar10", "synflow", "abs_spearman", "notebooks, NB-201")] == 0.737
+    assert lookup[("nb201", "cifar10", "gennas-search-n", "abs_kendall", "Table 3, NB-201")] == 0.71
+    assert lookup[("nds-darts", "imagenet", "naswot", "retrieval@10",
+                   "Table 4, NDS ImageNet")] == 0.17
+
+
+def test_paper_table_compares_with_published_values(tmp_path):
+    with TrialStore.for_run(tmp_path) as store:
+        archs = [f"x{i}" for i in range(10)]
+        store.add_results(
+            TrialResult(Trial("nb201", "cifar10-valid", arch, "synflow", "h", 0, "default",
+                              "default", 64), float(i), "ok", "", 1.0, 1.0, "cpu", "0", "0", "t")
+            for i, arch in enumerate(archs))
+        from harness.benchmarks.table import GroundTruthTable, MetricInfo
+        store.save_ground_truth(GroundTruthTable(
+            "nb201", pd.DataFrame({"val": [float(10 - i) for i in range(10)]}, index=archs),
+            [MetricInfo("val", "cifar10-valid")], {"cifar10-valid": "val"}), archs)
+    table = build_report(tmp_path, paper=True).table("paper")
+    labels = ["nb201", "cifar10-valid", "val", "synflow", "abs_kendall",
+              "gennas Table 3, NB-201"]
+    assert table.cell(labels, "published").value == 0.52
+    assert table.cell(labels, "measured").value == pytest.approx(1.0), "|tau| of a reversal"
+    assert table.cell(labels, "difference").value == pytest.approx(0.48)
+    labels[4:] = ["abs_spearman", "zerocost notebooks, NB-201"]
+    assert table.cell(labels, "published").value == 0.737
+    assert len(table.rows) == 3, "Table 3, Table 4 (reading A) and the zero-cost notebook"
