@@ -47,16 +47,20 @@ def random_crop_flip(images: np.ndarray, rng: np.random.Generator, *, crop: bool
     return np.ascontiguousarray(out)
 
 
+def _as_tensor(images: np.ndarray) -> torch.Tensor:
+    """A tensor sharing ``images``' memory, or a copy where the array is read-only (cached
+    arrays, PIL buffers), which ``torch.from_numpy`` does not accept silently."""
+    pixels = np.ascontiguousarray(images)
+    return torch.from_numpy(pixels if pixels.flags.writeable else pixels.copy())
+
+
 def to_normalized_tensor(images: np.ndarray, normalization: Normalization) -> torch.Tensor:
     """(N, H, W, 3) uint8 pixels or floats in [0, 1] -> (N, 3, H, W) float32, normalized.
 
     Arithmetic as ``ToTensor`` + ``Normalize``: divide by 255 in float32, then subtract the mean
     and divide by the std, both float32 tensors.
     """
-    pixels = np.ascontiguousarray(images)
-    if not pixels.flags.writeable:  # cached read-only arrays: torch.from_numpy needs writable
-        pixels = pixels.copy()
-    tensor = torch.from_numpy(pixels).permute(0, 3, 1, 2)
+    tensor = _as_tensor(images).permute(0, 3, 1, 2)
     tensor = tensor.float().div(255) if images.dtype == np.uint8 else tensor.float()
     mean = torch.tensor(normalization.mean, dtype=torch.float32)[:, None, None]
     std = torch.tensor(normalization.std, dtype=torch.float32)[:, None, None]
@@ -78,7 +82,7 @@ def resize_images(images: np.ndarray, height: int, width: int) -> np.ndarray:
     """
     if images.shape[1:3] == (height, width):
         return images
-    tensor = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float()
+    tensor = _as_tensor(images).permute(0, 3, 1, 2).float()
     resized = F.interpolate(tensor, size=(height, width), mode="bilinear", align_corners=False,
                             antialias=True)
     pixels = resized.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1)
