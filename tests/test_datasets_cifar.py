@@ -198,6 +198,10 @@ def test_bad_options_are_config_errors(data_dir):
         CIFAR10.batch(2, 0, data_dir=data_dir, augment="mixup")
     with pytest.raises(ConfigError, match="batch_size must be a positive integer"):
         CIFAR10.batch(0, 0, data_dir=data_dir)
+    with pytest.raises(ConfigError, match="seed must be a non-negative integer"):
+        CIFAR10.batch(2, -1, data_dir=data_dir)
+    assert torch.equal(CIFAR10.batch(2, 0, data_dir=data_dir, augment="true").inputs,
+                       CIFAR10.batch(2, 0, data_dir=data_dir, augment=True).inputs)
     with pytest.raises(DatasetError, match="no split 'validation'"):
         CIFAR10.batch(2, 0, data_dir=data_dir, split="validation")
     with pytest.raises(DatasetError, match="batch of 21 was requested but only 20"):

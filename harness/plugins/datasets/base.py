@@ -67,6 +67,8 @@ def draw_batch(images: np.ndarray, labels: np.ndarray, batch_size: int, seed: in
     kernel-based scores (NASWOT) singular.
     """
     batch_size = check_batch_size(batch_size)
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
     crop, flip = parse_augment(augment)
     count = len(images)
     rng = np.random.default_rng(seed)

@@ -15,9 +15,11 @@ import torch.nn.functional as F
 from harness.errors import ConfigError
 from harness.plugins.datasets.normalization import Normalization
 
+# Strings too, because options given on the command line arrive as text.
 AUGMENT_MODES: dict[object, tuple[bool, bool]] = {
-    False: (False, False), None: (False, False), "none": (False, False),
-    True: (True, True), "crop+flip": (True, True), "flip": (False, True), "crop": (True, False),
+    False: (False, False), None: (False, False), "none": (False, False), "false": (False, False),
+    True: (True, True), "true": (True, True), "crop+flip": (True, True),
+    "flip": (False, True), "crop": (True, False),
 }
 
 
