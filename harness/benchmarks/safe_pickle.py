@@ -1,0 +1,103 @@
+"""Reading benchmark pickles without executing code from them, and without torch.
+
+Benchmark files are pickles (NATS-Bench: bz2 pickles; NAS-Bench-201: ``torch.save`` files).
+Unpickling can run arbitrary code, so ``RestrictedUnpickler`` resolves only the handful of
+globals these files contain (containers, numpy scalars and arrays); anything else is a
+``BenchmarkFileError`` naming the file and the unexpected object. Tensors, which the NB201
+files never hold (``net_state_dict`` is ``None``), would load as ``OmittedTensor`` markers.
+
+``read_torch_file`` reads both ``torch.save`` layouts: the legacy stream written by torch < 1.6
+(and by ``_use_new_zipfile_serialization=False``) — magic number, protocol version, sys-info,
+then the object, then storage keys and raw bytes, each a pickle — and the zip layout
+(``<name>/data.pkl``). It does not call ``torch.load``, so no ``weights_only=False`` is needed.
+"""
+
+from __future__ import annotations
+
+import bz2
+import pickle
+import zipfile
+from pathlib import Path
+from typing import IO, Any
+
+from harness.errors import BenchmarkFileError
+
+LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
+LEGACY_PROTOCOL = 1001
+
+_ALLOWED = {
+    ("collections", "OrderedDict"),
+    ("builtins", "set"), ("builtins", "frozenset"), ("builtins", "slice"),
+    ("_codecs", "encode"),  # protocol-2 pickles spell bytes as _codecs.encode(str, 'latin1')
+    ("numpy", "dtype"), ("numpy", "ndarray"),
+    ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
+    ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+}
+
+
+class OmittedTensor:
+    """Stands in for a tensor or storage of a torch file; benchmark tables never need them."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+
+class RestrictedUnpickler(pickle.Unpickler):
+    """An unpickler that can only build containers, numpy values and tensor placeholders."""
+
+    def __init__(self, file: IO[bytes], source: Path) -> None:
+        super().__init__(file)
+        self.source = source
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) in _ALLOWED:
+            return super().find_class(module, name)
+        if module.startswith("torch") and (name.startswith("_rebuild") or name.endswith("Storage")):
+            return OmittedTensor
+        raise BenchmarkFileError(
+            f"{self.source}: holds an object of type {module}.{name}, which no NAS-Bench-201 / "
+            f"NATS-Bench file contains; refusing to unpickle it (is this the right file?)")
+
+    def persistent_load(self, pid: Any) -> Any:
+        return OmittedTensor()
+
+
+def _unpickle(handle: IO[bytes], source: Path, expected: str) -> Any:
+    try:
+        return RestrictedUnpickler(handle, source).load()
+    except BenchmarkFileError:
+        raise
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError,
+            IndexError, KeyError, OSError, MemoryError) as exc:
+        raise BenchmarkFileError(f"{source} is truncated or corrupt: expected {expected} "
+                                 f"({type(exc).__name__}: {exc})") from exc
+
+
+def read_bz2_pickle(path: Path) -> Any:
+    """Load one bz2-compressed pickle (NATS-Bench ``*.pickle.pbz2``)."""
+    try:
+        with bz2.open(path, "rb") as handle:
+            return _unpickle(handle, path, "a bz2-compressed pickle (NATS-Bench *.pickle.pbz2)")
+    except FileNotFoundError:
+        raise BenchmarkFileError(f"{path} does not exist") from None
+
+
+def read_torch_file(path: Path) -> Any:
+    """Load the object of a ``torch.save`` file (legacy stream or zip) without torch."""
+    if not path.is_file():
+        raise BenchmarkFileError(f"{path} does not exist or is not a file")
+    if zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as archive:
+            names = [name for name in archive.namelist() if name.endswith("/data.pkl")]
+            if len(names) != 1:
+                raise BenchmarkFileError(f"{path} is a zip file but not a torch.save archive "
+                                         f"(expected one */data.pkl member)")
+            with archive.open(names[0]) as handle:
+                return _unpickle(handle, path, "the pickled object of a torch.save archive")
+    expected = "a legacy torch.save stream (magic number, protocol 1001, sys info, object)"
+    with open(path, "rb") as handle:
+        header = [_unpickle(handle, path, expected) for _ in range(3)]
+        if header[0] != LEGACY_MAGIC or header[1] != LEGACY_PROTOCOL:
+            raise BenchmarkFileError(f"{path} is not a torch.save file: expected {expected}, "
+                                     f"found header {header[:2]!r}")
+        return _unpickle(handle, path, expected)
