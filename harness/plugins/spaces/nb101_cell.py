@@ -77,16 +77,13 @@ def module_hash(matrix: Sequence[Sequence[int]], ops: Sequence[str]) -> str:
     """
     size = len(ops)
     labels = [-1] + [OPERATIONS.index(op) for op in ops[1:-1]] + [-2]
-    in_degree = [sum(matrix[src][dst] for src in range(size)) for dst in range(size)]
-    out_degree = [sum(matrix[src]) for src in range(size)]
-    hashes = [_md5(str((out_degree[v], in_degree[v], labels[v]))) for v in range(size)]
+    sources = [[w for w in range(size) if matrix[w][v]] for v in range(size)]
+    targets = [[w for w in range(size) if matrix[v][w]] for v in range(size)]
+    hashes = [_md5(str((len(targets[v]), len(sources[v]), labels[v]))) for v in range(size)]
     for _ in range(size):
-        hashes = [
-            _md5("".join(sorted(hashes[w] for w in range(size) if matrix[w][v])) + "|"
-                 + "".join(sorted(hashes[w] for w in range(size) if matrix[v][w])) + "|"
-                 + hashes[v])
-            for v in range(size)
-        ]
+        hashes = [_md5("".join(sorted([hashes[w] for w in sources[v]])) + "|"
+                       + "".join(sorted([hashes[w] for w in targets[v]])) + "|" + hashes[v])
+                  for v in range(size)]
     return _md5(str(sorted(hashes)))
 
 

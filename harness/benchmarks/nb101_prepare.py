@@ -1,0 +1,103 @@
+"""``harness data prepare nb101 --source PATH``: any supported NB101 source -> the prepared table.
+
+Sources, by what ``PATH`` is:
+
+- a directory: its ``nasbench_full.tfrecord`` (all four budgets) if present, else its
+  ``nasbench_only108.tfrecord``; nothing else in it is read;
+- ``*.tfrecord``: an official file (TFRecord framing, CRC-checked unless ``verify_crc`` is
+  false);
+- ``*.pkl`` / ``*.pickle``: the official API's in-memory dict as pickled by other tools;
+- ``*.json``: that same layout as a JSON list of records, or GenNAS' ``[[matrix, ops], acc]``
+  list (imported as a user table);
+- ``*.csv``: a user table (``columns``, ``dataset``, ``description``, ``duplicates``; see
+  ``nb101_user_table``).
+
+The table is written atomically once everything has been read, so a failing source leaves the
+previous table (or none) in place, never a partial one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from harness.benchmarks.nb101_api_layout import looks_like_api_json, read_api_json, read_api_pickle
+from harness.benchmarks.nb101_table import SPACE, NB101Accumulator
+from harness.benchmarks.nb101_tfrecord import read_tfrecord
+from harness.benchmarks.nb101_user_table import import_user_table, read_gennas_json
+from harness.benchmarks.table import GroundTruthTable, file_sha256, prepared_table_path
+from harness.errors import BenchmarkFileError, ConfigError
+
+OFFICIAL_FILES = ("nasbench_full.tfrecord", "nasbench_only108.tfrecord")
+USER_TABLE_OPTIONS = ("columns", "dataset", "description", "duplicates", "higher_is_better")
+
+
+def _flag(value: Any, name: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"option {name} must be true or false, not {value!r}")
+
+
+def _official_file(directory: Path) -> Path:
+    for name in OFFICIAL_FILES:
+        if (directory / name).is_file():
+            return directory / name
+    raise BenchmarkFileError(f"{directory} holds neither {' nor '.join(OFFICIAL_FILES)}; "
+                             f"download one from the NAS-Bench-101 README or name a file")
+
+
+def build_table(source: Path, **options: Any) -> GroundTruthTable:
+    """Read ``source`` (module docstring) into a ground-truth table, writing nothing."""
+    source = Path(source).expanduser()
+    if not source.exists():
+        raise BenchmarkFileError(f"NB101 source {source} does not exist")
+    if source.is_dir():
+        source = _official_file(source)
+    suffix = source.suffix.lower()
+    user_options = {k: v for k, v in options.items() if k in USER_TABLE_OPTIONS}
+    if "higher_is_better" in user_options:
+        user_options["higher_is_better"] = _flag(user_options["higher_is_better"],
+                                                 "higher_is_better")
+    unknown = set(options) - set(USER_TABLE_OPTIONS) - {"verify_crc"}
+    if unknown:
+        raise ConfigError(f"unknown nb101 prepare option(s) {sorted(unknown)}; known: "
+                          f"verify_crc, {', '.join(USER_TABLE_OPTIONS)}")
+    if suffix == ".csv":
+        return import_user_table(source, sha256=file_sha256(source), **user_options)
+    accumulator = NB101Accumulator()
+    record = {"file": source.name, "space_version": "NAS-Bench-101 (Ying et al. 2019)"}
+    if suffix == ".tfrecord":
+        verify_crc = _flag(options.get("verify_crc", True), "verify_crc")
+        digest = hashlib.sha256()
+        read_tfrecord(source, accumulator, verify_crc=verify_crc, digest=digest)
+        record.update(format="nasbench101-tfrecord", sha256=digest.hexdigest(),
+                      crc_checked=verify_crc)
+    elif suffix in (".pkl", ".pickle"):
+        read_api_pickle(source, accumulator)
+        record.update(format="nasbench101-api-pickle", sha256=file_sha256(source))
+    elif suffix == ".json":
+        try:
+            value = json.loads(source.read_text())
+        except ValueError as exc:
+            raise BenchmarkFileError(f"{source}: not valid JSON ({exc})") from exc
+        if not looks_like_api_json(value):
+            return import_user_table(source, frame=read_gennas_json(source),
+                                     sha256=file_sha256(source), **user_options)
+        read_api_json(source, accumulator)
+        record.update(format="nasbench101-api-json", sha256=file_sha256(source))
+    else:
+        raise BenchmarkFileError(f"{source}: unknown NB101 source type {suffix!r}; give a "
+                                 f".tfrecord, .pkl, .json or .csv file, or a directory")
+    return accumulator.table(record)
+
+
+def prepare(source: Path, data_dir: Path, **options: Any) -> Path:
+    """Convert ``source`` and save it as the space's prepared table; return the table's path."""
+    return build_table(source, **options).save(prepared_table_path(data_dir, SPACE))

@@ -1,0 +1,140 @@
+"""Collects NAS-Bench-101 training records into compact arrays and makes the ground-truth table.
+
+One record = one (cell, budget, repeat). Records arrive in any order; per cell we keep the
+pruned adjacency and operations strings and the parameter count, and per (budget, repeat) the
+eight numbers the official API exposes (``halfway_`` / ``final_`` x training time, train,
+validation and test accuracy), as float32 (the benchmark stored float32 values) in one
+preallocated array — no Python object per record.
+
+Table columns (spec: benchmarks.md §1.5): ``adjacency``, ``operations``, ``params``; per budget
+B present and repeat R in 0..2 the raw values ``eB_rR_<key>``; per budget the repeat means
+``eB_mean_<key>`` and the repeat count ``eB_repeats``; and ``max_final_test_accuracy`` (the
+NASWOT convention: maximum over all repeats and budgets). The default ground truth is
+``e108_mean_final_test_accuracy``: the 3-repeat mean of the final CIFAR-10 test accuracy
+after 108 epochs. Accuracies are fractions in [0, 1].
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from harness.benchmarks.table import GroundTruthTable, MetricInfo
+from harness.errors import BenchmarkFileError
+
+SPACE = "nb101"
+DATASET = "cifar10"
+BUDGETS = (4, 12, 36, 108)
+REPEATS = 3
+KEYS = ("halfway_training_time", "halfway_train_accuracy", "halfway_validation_accuracy",
+        "halfway_test_accuracy", "final_training_time", "final_train_accuracy",
+        "final_validation_accuracy", "final_test_accuracy")
+ACCURACY_KEYS = tuple(key for key in KEYS if key.endswith("accuracy"))
+DEFAULT_METRIC = "e108_mean_final_test_accuracy"
+_BUDGET_INDEX = {budget: index for index, budget in enumerate(BUDGETS)}
+_DESCRIBE = {
+    "train_accuracy": "train accuracy (fixed 10,000-image subset of the training set)",
+    "validation_accuracy": "validation accuracy (10,000 held-out training images)",
+    "test_accuracy": "CIFAR-10 test accuracy (10,000 test images)",
+}
+
+
+class NB101Accumulator:
+    """Grows with the number of cells; memory ~ 100 bytes per (cell, budget, repeat) at most."""
+
+    def __init__(self, capacity: int = 1 << 16) -> None:
+        self.rows: dict[str, int] = {}
+        self.adjacency: list[str] = []
+        self.operations: list[str] = []
+        self._params = np.zeros(capacity, dtype=np.int64)
+        self._values = np.full((capacity, len(BUDGETS), REPEATS, len(KEYS)), np.nan, np.float32)
+        self._counts = np.zeros((capacity, len(BUDGETS)), dtype=np.uint8)
+        self.records = 0
+
+    def add_cell(self, module_hash: str, adjacency: str, operations: str, params: int) -> int:
+        """Row of ``module_hash``, created on first sight."""
+        row = self.rows.get(module_hash)
+        if row is not None:
+            return row
+        row = len(self.adjacency)
+        if row == len(self._params):
+            self._grow()
+        self.rows[module_hash] = row
+        self.adjacency.append(adjacency)
+        self.operations.append(operations)
+        self._params[row] = params
+        return row
+
+    def _grow(self) -> None:
+        extra = len(self._params)
+        self._params = np.concatenate([self._params, np.zeros(extra, np.int64)])
+        self._values = np.concatenate(
+            [self._values, np.full((extra, *self._values.shape[1:]), np.nan, np.float32)])
+        self._counts = np.concatenate([self._counts, np.zeros((extra, len(BUDGETS)), np.uint8)])
+
+    def add_repeat(self, row: int, epochs: int, values: tuple[float, ...], where: str) -> None:
+        """Store one training run's eight ``KEYS`` values; ``where`` locates it in errors."""
+        budget = _BUDGET_INDEX.get(epochs)
+        if budget is None:
+            raise BenchmarkFileError(f"{where}: training budget {epochs!r} epochs is not one of "
+                                     f"the benchmark's {BUDGETS}")
+        repeat = int(self._counts[row, budget])
+        if repeat >= REPEATS:
+            raise BenchmarkFileError(f"{where}: more than {REPEATS} records for one cell at "
+                                     f"{epochs} epochs; the file is not a NAS-Bench-101 file")
+        self._values[row, budget, repeat] = values
+        self._counts[row, budget] = repeat + 1
+        self.records += 1
+
+    def table(self, source: dict[str, Any]) -> GroundTruthTable:
+        """The ground-truth table of everything added (module docstring lists the columns)."""
+        cells = len(self.adjacency)
+        if cells == 0:
+            raise BenchmarkFileError(f"{source.get('file', 'source')}: no NAS-Bench-101 records")
+        values, counts = self._values[:cells], self._counts[:cells]
+        columns: dict[str, Any] = {"adjacency": self.adjacency, "operations": self.operations,
+                                   "params": self._params[:cells]}
+        metrics: list[MetricInfo] = []
+        budgets = [b for b in BUDGETS if counts[:, _BUDGET_INDEX[b]].any()]
+        for budget in budgets:
+            index = _BUDGET_INDEX[budget]
+            present = ~np.isnan(values[:, index])
+            repeats = counts[:, index]
+            columns[f"e{budget}_repeats"] = repeats
+            with np.errstate(invalid="ignore", divide="ignore"):
+                means = np.where(present, values[:, index], 0).sum(axis=1, dtype=np.float64) \
+                    / present.sum(axis=1)
+            for k, key in enumerate(KEYS):
+                name = f"e{budget}_mean_{key}"
+                columns[name] = means[:, k]
+                if key in ACCURACY_KEYS:
+                    metrics.append(MetricInfo(name, DATASET, True, _describe(key, budget, None)))
+            for repeat in range(REPEATS):
+                for k, key in enumerate(KEYS):
+                    name = f"e{budget}_r{repeat}_{key}"
+                    columns[name] = values[:, index, repeat, k]
+                    if key in ("final_test_accuracy", "final_validation_accuracy"):
+                        metrics.append(MetricInfo(name, DATASET, True,
+                                                  _describe(key, budget, repeat)))
+        final_test = values[:, :, :, KEYS.index("final_test_accuracy")].reshape(cells, -1)
+        with np.errstate(invalid="ignore"):
+            columns["max_final_test_accuracy"] = np.fmax.reduce(final_test, axis=1)
+        metrics.append(MetricInfo(
+            "max_final_test_accuracy", DATASET, True,
+            "maximum of the final CIFAR-10 test accuracy over all repeats and budgets "
+            "(the NASWOT paper's convention; optimistic)"))
+        frame = pd.DataFrame(columns, index=pd.Index(list(self.rows), name="arch_id"))
+        default = DEFAULT_METRIC if 108 in budgets else f"e{budgets[-1]}_mean_final_test_accuracy"
+        source = {**source, "cells": cells, "records": self.records, "budgets": budgets,
+                  "ground_truth": f"{default}: mean over the repeats of the final test "
+                                  f"accuracy (official files: 3 repeats)"}
+        return GroundTruthTable(SPACE, frame, metrics, {DATASET: default}, source)
+
+
+def _describe(key: str, budget: int, repeat: int | None) -> str:
+    phase, _, quantity = key.partition("_")
+    when = f"after {budget} epochs" if phase == "final" else f"halfway through {budget} epochs"
+    which = "mean over the repeats" if repeat is None else f"repeat {repeat} only"
+    return f"{_DESCRIBE[quantity]} {when}, {which}; fraction in [0, 1]"

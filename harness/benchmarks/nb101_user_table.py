@@ -1,0 +1,160 @@
+"""Imports a user's NAS-Bench-101 accuracy table (CSV, or GenNAS' ``[[matrix, ops], acc]`` JSON).
+
+``columns`` maps roles to the file's column names: ``hash``, ``adjacency`` (row-major 0/1
+string) and ``operations`` (comma-joined labels) identify the cell — a hash column alone is
+trusted, adjacency + operations are pruned and hashed, and when all three are given they must
+agree; ``params`` is optional; **every other key is a metric** named by the key, read from the
+column given as value. Without ``columns`` the roles are guessed from the usual names
+(``module_hash``, ``adjacency_rowmajor`` / ``adjacency``, ``operations``) and every column whose
+name contains ``acc`` becomes a metric of the same name.
+
+A user file seldom says what its numbers are (split, repeat, epochs). Unless the user gives a
+``description``, each metric is described as coming from the named file with an
+*undocumented* meaning, so reports never pass it off as the benchmark's own ground truth.
+Rows that name the same cell are an error unless ``duplicates`` is ``first`` or ``mean``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from harness.benchmarks.nb101_table import DATASET, SPACE
+from harness.benchmarks.table import GroundTruthTable, MetricInfo
+from harness.errors import BenchmarkFileError, ConfigError
+from harness.plugins.spaces.nb101_cell import cell_from_strings, make_cell
+
+ROLES = ("hash", "adjacency", "operations", "params")
+_GUESSES = {"hash": ("module_hash", "hash", "arch_id"),
+            "adjacency": ("adjacency_rowmajor", "adjacency", "module_adjacency"),
+            "operations": ("operations", "ops", "module_operations"),
+            "params": ("params", "trainable_parameters")}
+DUPLICATE_POLICIES = ("error", "first", "mean")
+
+
+def parse_columns(columns: str | dict[str, str] | None) -> dict[str, str]:
+    """``"hash=module_hash,accuracy=acc"`` (the CLI form) or a dict -> dict."""
+    if columns is None or isinstance(columns, dict):
+        return dict(columns or {})
+    mapping = {}
+    for item in filter(None, (part.strip() for part in columns.split(","))):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise ConfigError(f"--columns entry {item!r} must be ROLE_OR_METRIC=COLUMN")
+        mapping[key.strip()] = value.strip()
+    return mapping
+
+
+def _resolve_columns(frame: pd.DataFrame, columns: dict[str, str], path: Path) -> dict[str, str]:
+    if not columns:
+        for role, names in _GUESSES.items():
+            found = next((name for name in names if name in frame.columns), None)
+            if found:
+                columns[role] = found
+        for name in frame.columns:
+            if "acc" in name.lower() and name not in columns.values():
+                columns[name] = name
+    missing = [column for column in columns.values() if column not in frame.columns]
+    if missing:
+        raise BenchmarkFileError(f"{path}: no column(s) {missing}; the file has "
+                                 f"{list(frame.columns)}")
+    if "hash" not in columns and not {"adjacency", "operations"} <= set(columns):
+        raise ConfigError(f"{path}: say which columns identify the cell: --columns "
+                          f"hash=COLUMN, or adjacency=COLUMN,operations=COLUMN")
+    if not set(columns) - set(ROLES):
+        raise ConfigError(f"{path}: no metric column; add METRIC=COLUMN to --columns "
+                          f"(columns: {list(frame.columns)})")
+    return columns
+
+
+def _arch_ids(frame: pd.DataFrame, columns: dict[str, str], path: Path) -> tuple[list, list, list]:
+    count = len(frame)
+    given = ([str(h).lower() for h in frame[columns["hash"]]] if "hash" in columns
+             else [None] * count)
+    if not ("adjacency" in columns and "operations" in columns):
+        return given, [None] * count, [None] * count
+    hashes, adjacency, operations = [], [], []
+    for row_number, (bits, ops, stated) in enumerate(zip(
+            frame[columns["adjacency"]], frame[columns["operations"]], given, strict=True), 1):
+        try:
+            cell = cell_from_strings(str(bits), str(ops))
+        except ConfigError as exc:
+            raise BenchmarkFileError(f"{path}: data row {row_number}: {exc}") from exc
+        module_hash = cell.module_hash()
+        if stated is not None and stated != module_hash:
+            raise BenchmarkFileError(
+                f"{path}: data row {row_number}: hash {stated} does not match its cell, "
+                f"which hashes to {module_hash} by the benchmark's rules")
+        hashes.append(module_hash)
+        adjacency.append(cell.adjacency_string)
+        operations.append(cell.operations_string)
+    return hashes, adjacency, operations
+
+
+def read_gennas_json(path: Path) -> pd.DataFrame:
+    """GenNAS' ``[[matrix, ops], accuracy]`` list as a frame: adjacency, operations, accuracy."""
+    try:
+        items = json.loads(Path(path).read_text())
+        cells = [(make_cell(item[0][0], item[0][1]), float(item[1])) for item in items]
+    except (ValueError, TypeError, IndexError, ConfigError) as exc:
+        raise BenchmarkFileError(f"{path}: expected a JSON list of [[matrix, ops], accuracy] "
+                                 f"({exc})") from exc
+    return pd.DataFrame({"adjacency": [c.adjacency_string for c, _ in cells],
+                         "operations": [c.operations_string for c, _ in cells],
+                         "accuracy": [acc for _, acc in cells]})
+
+
+def import_user_table(path: Path, *, frame: pd.DataFrame | None = None,
+                      columns: str | dict[str, str] | None = None, dataset: str = DATASET,
+                      description: str | None = None, higher_is_better: bool = True,
+                      duplicates: str = "error", sha256: str = "") -> GroundTruthTable:
+    """Ground-truth table from a user file (module docstring); ``frame`` if already parsed."""
+    path = Path(path)
+    if duplicates not in DUPLICATE_POLICIES:
+        raise ConfigError(f"duplicates must be one of {DUPLICATE_POLICIES}, not {duplicates!r}")
+    if frame is None:
+        try:
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        except (OSError, ValueError) as exc:
+            raise BenchmarkFileError(f"{path}: not a readable CSV file ({exc})") from exc
+    frame = frame.rename(columns=str)
+    mapping = _resolve_columns(frame, parse_columns(columns), path)
+    hashes, adjacency, operations = _arch_ids(frame, mapping, path)
+    metric_names = [key for key in mapping if key not in ROLES]
+    table = pd.DataFrame({"adjacency": adjacency, "operations": operations},
+                         index=pd.Index(hashes, name="arch_id"))
+    if "params" in mapping:
+        table["params"] = pd.to_numeric(frame[mapping["params"]], errors="coerce").to_numpy()
+    for name in metric_names:
+        values = pd.to_numeric(frame[mapping[name]], errors="coerce")
+        if values.isna().all():
+            raise BenchmarkFileError(f"{path}: metric column {mapping[name]!r} has no numbers")
+        table[name] = values.to_numpy(dtype=float)
+    table = _deduplicate(table, duplicates, path)
+    metrics = [MetricInfo(name, dataset, higher_is_better, description or (
+        f"column {mapping[name]!r} of the user table {path.name}; its meaning (which split, "
+        f"which repeat, how many epochs) is undocumented")) for name in metric_names]
+    source = {"format": "user-table", "file": path.name, "sha256": sha256, "columns": mapping,
+              "duplicates": duplicates, "cells": len(table), "rows": len(frame),
+              "ground_truth": f"{metric_names[0]} from the user table (meaning undocumented)"
+              if description is None else f"{metric_names[0]}: {description}"}
+    return GroundTruthTable(SPACE, table, metrics, {dataset: metric_names[0]}, source)
+
+
+def _deduplicate(table: pd.DataFrame, policy: str, path: Path) -> pd.DataFrame:
+    repeated = table.index.duplicated(keep="first")
+    if not repeated.any():
+        return table
+    if policy == "error":
+        examples = list(dict.fromkeys(table.index[repeated]))[:3]
+        raise BenchmarkFileError(
+            f"{path}: {int(repeated.sum())} rows repeat a cell already listed (e.g. "
+            f"{examples}); different raw matrices can prune to the same cell. Choose "
+            f"duplicates=first or duplicates=mean")
+    if policy == "first":
+        return table[~repeated]
+    numeric = table.select_dtypes("number").groupby(level=0, sort=False).mean()
+    text = table[["adjacency", "operations"]].groupby(level=0, sort=False).first()
+    return text.join(numeric)

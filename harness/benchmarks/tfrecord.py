@@ -1,0 +1,136 @@
+"""TFRecord framing, read with ``struct`` and no TensorFlow (spec: benchmarks.md §1.2).
+
+A record is: length (uint64 LE), masked CRC-32C of the 8 length bytes (uint32 LE), the
+payload, masked CRC-32C of the payload (uint32 LE); records are concatenated. The file is read
+in large blocks (a few Python calls per record, bounded memory whatever the file size) and the
+checksums are verified per batch of records, vectorised (``harness.benchmarks.crc32c``).
+Every framing or checksum failure is a ``BenchmarkFileError`` naming the record's byte offset.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from harness.benchmarks.crc32c import crc32c, crc32c_many, mask, mask_many
+from harness.errors import BenchmarkFileError
+
+HEADER_BYTES = 12  # uint64 length + uint32 masked CRC of the length
+FOOTER_BYTES = 4  # uint32 masked CRC of the payload
+BLOCK_BYTES = 8 << 20
+_HEADER = struct.Struct("<QI")
+_FOOTER = struct.Struct("<I")
+
+
+class _PendingChecks:
+    """Checksums of the records read since the last verification."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.offsets: list[int] = []
+        self.length_fields: list[bytes] = []
+        self.length_crcs: list[int] = []
+        self.payloads: list[bytes] = []
+        self.payload_crcs: list[int] = []
+
+    def add(self, offset: int, length_field: bytes, length_crc: int, payload: bytes,
+            payload_crc: int) -> None:
+        self.offsets.append(offset)
+        self.length_fields.append(length_field)
+        self.length_crcs.append(length_crc)
+        self.payloads.append(payload)
+        self.payload_crcs.append(payload_crc)
+
+    def verify(self) -> None:
+        if not self.offsets:
+            return
+        for what, chunks, stored in (("length field", self.length_fields, self.length_crcs),
+                                     ("payload", self.payloads, self.payload_crcs)):
+            bad = np.flatnonzero(mask_many(crc32c_many(chunks)) != np.array(stored, np.uint32))
+            if bad.size:
+                raise BenchmarkFileError(
+                    f"{self.path}: CRC mismatch in the {what} of the record at byte "
+                    f"{self.offsets[bad[0]]}; the file is corrupt: download it again and "
+                    f"compare its SHA-256 with the one the benchmark publishes")
+        self.__init__(self.path)
+
+
+def iter_record_batches(path: Path, *, verify_crc: bool = True, batch_records: int = 4096,
+                        digest: Any = None) -> Iterator[list[tuple[int, bytes]]]:
+    """Yield lists of ``(byte_offset, payload)``; each list is CRC-checked before it is yielded.
+
+    ``digest``: an optional ``hashlib`` object updated with every byte of the file, so the
+    source checksum costs no second pass.
+    """
+    path = Path(path)
+    pending = _PendingChecks(path)
+    batch: list[tuple[int, bytes]] = []
+    with open(path, "rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        buffer, position, base = b"", 0, 0  # base = file offset of buffer[0]
+
+        def fill(needed: int) -> bool:
+            nonlocal buffer, position, base
+            while len(buffer) - position < needed:
+                block = handle.read(max(BLOCK_BYTES, needed))
+                if not block:
+                    return False
+                if digest is not None:
+                    digest.update(block)
+                buffer, base, position = buffer[position:] + block, base + position, 0
+            return True
+
+        def truncated(offset: int, detail: str) -> BenchmarkFileError:
+            if verify_crc:
+                pending.verify()  # an earlier corrupt record is the better diagnosis
+                length_field = buffer[position:position + 8]
+                if len(buffer) - position >= HEADER_BYTES and mask(crc32c(length_field)) != \
+                        _HEADER.unpack_from(buffer, position)[1]:
+                    return BenchmarkFileError(
+                        f"{path}: CRC mismatch in the length field of the record at byte "
+                        f"{offset}; the file is corrupt: download it again")
+            return BenchmarkFileError(f"{path}: truncated record at byte {offset}: {detail}; "
+                                      f"the file is incomplete: download it again")
+
+        while True:
+            offset = base + position
+            if not fill(HEADER_BYTES):
+                if len(buffer) == position:
+                    break
+                raise truncated(offset, f"only {size - offset} of the {HEADER_BYTES} header "
+                                        f"bytes are present")
+            length, length_crc = _HEADER.unpack_from(buffer, position)
+            end = offset + HEADER_BYTES + length + FOOTER_BYTES
+            if end > size or not fill(HEADER_BYTES + length + FOOTER_BYTES):
+                raise truncated(offset, f"the header announces {length} payload bytes but the "
+                                        f"file ends at byte {size}")
+            start = position + HEADER_BYTES
+            payload = buffer[start:start + length]
+            if verify_crc:
+                pending.add(offset, buffer[position:position + 8], length_crc, payload,
+                            _FOOTER.unpack_from(buffer, start + length)[0])
+            batch.append((offset, payload))
+            position += HEADER_BYTES + length + FOOTER_BYTES
+            if len(batch) >= batch_records:
+                pending.verify()
+                yield batch
+                batch = []
+    pending.verify()
+    if batch:
+        yield batch
+
+
+def encode_records(payloads: list[bytes]) -> bytes:
+    """Records in the TFRecord framing (tests and synthetic benchmark files write these)."""
+    length_fields = [struct.pack("<Q", len(payload)) for payload in payloads]
+    length_crcs = mask_many(crc32c_many(length_fields)).tolist()
+    payload_crcs = mask_many(crc32c_many(payloads)).tolist()
+    return b"".join(
+        length_field + _FOOTER.pack(length_crc) + payload + _FOOTER.pack(payload_crc)
+        for length_field, length_crc, payload, payload_crc
+        in zip(length_fields, length_crcs, payloads, payload_crcs, strict=True))
