@@ -31,9 +31,10 @@ from harness.plugins.scorers.gennas.wrapper import wrap
 from harness.protocols import ScoringContext
 
 REPORTS = ("last_eval", "mean_eval", "last_train")
-# Input batch as GenNAS draws it (spec §1.2): CIFAR train images, random horizontal flip only,
+# Input batch as GenNAS draws it (spec §1.2): the images NB-201 trained on ("trainval": the
+# cifar10-valid train half for CIFAR-10), random horizontal flip only,
 # the GenNAS normalization constants.
-DEFAULT_INPUTS = {"split": "train", "augment": "flip", "normalization": "gennas"}
+DEFAULT_INPUTS = {"split": "trainval", "augment": "flip", "normalization": "gennas"}
 TRAIN_DEFAULTS: dict[str, Any] = {
     "batch_size": 16,
     "inputs": DEFAULT_INPUTS,
