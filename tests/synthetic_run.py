@@ -76,5 +76,7 @@ def make_run(run_dir: Path, *, run_json: bool = True, **options) -> Path:
         store.save_ground_truth(ground_truth(), ARCHS)
     if run_json:
         (Path(run_dir) / "run.json").write_text(json.dumps(
-            {"command": COMMAND, "seeds": [0, 1], "device": options.get("device", "cpu")}))
+            {"command": COMMAND, "harness_version": options.get("harness_version", "0.1.0"),
+             "config": {"seeds": [0, 1], "device": options.get("device", "cpu"),
+                        "weight_inits": ["default", "kaiming"]}}))
     return Path(run_dir)

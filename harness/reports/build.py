@@ -46,7 +46,7 @@ def read_run_config(run_dir: Path) -> dict[str, Any]:
 
 
 def parse_metric_choice(text: str | None) -> MetricChoice:
-    """``"name"`` (every space) or ``"space=name,space2=name2"`` (per space) from the CLI."""
+    """``"name"`` (every space) or ``"space=name,space/dataset=name2"`` from the CLI."""
     if not text:
         return None
     if "=" not in text:
@@ -60,6 +60,14 @@ def parse_metric_choice(text: str | None) -> MetricChoice:
     return choice
 
 
+def run_value(run: dict[str, Any], key: str) -> Any:
+    """``key`` of ``run.json``, at the top level or under its ``config``; None when absent."""
+    if key in run:
+        return run[key]
+    config = run.get("config")
+    return config.get(key) if isinstance(config, dict) else None
+
+
 def _command_text(run: dict[str, Any]) -> str:
     command = run.get("command")
     if isinstance(command, list | tuple):
@@ -71,7 +79,10 @@ def _metrics_for(space: str, dataset: str, metric_table: pd.DataFrame, choice: M
                  notes: list[str]) -> list[tuple[str, str]]:
     """(metric, how it was chosen) pairs to score ``space``/``dataset`` against."""
     of_space = metric_table[metric_table.space == space]
-    wanted = choice.get(space) if isinstance(choice, Mapping) else choice
+    if isinstance(choice, Mapping):
+        wanted = choice.get(f"{space}/{dataset}", choice.get(space))
+    else:
+        wanted = choice
     if wanted:
         if wanted in set(of_space.metric):
             return [(wanted, "--metric")]
@@ -148,7 +159,8 @@ def build_report(run_dir: Path | str, *, metric: MetricChoice = None, bootstrap:
     """Read ``RUN_DIR/trials.sqlite`` (+ ``run.json``) and compute every row and table.
 
     :param metric: ground-truth metric: None = each dataset's default metric (as stored with
-        the table), a name for every space that has it, or ``{space: name}`` per space.
+        the table), a name for every space that has it, or a mapping with keys ``space`` or
+        ``space/dataset`` (the more specific key wins).
     :param bootstrap: resamples for 95 % intervals of Kendall and Spearman (0 = none).
     :param seed: seed of the bootstrap resampling.
     :param paper: add the table of published reference values with differences.

@@ -12,6 +12,7 @@ from typing import Any
 
 from tabulate import tabulate
 
+from harness.reports.build import run_value
 from harness.reports.model import Cell, Report, Table
 
 MISSING = "–"
@@ -124,7 +125,7 @@ def provenance_lines(report: Report) -> list[tuple[str, str]]:
     run = prov.run_config
 
     def listed(values: list, run_key: str) -> str:
-        stated = run.get(run_key)
+        stated = run_value(run, run_key)
         shown = ", ".join(str(v) for v in values) or "unknown"
         return shown if stated is None else f"{shown} (run.json: {stated})"
 
@@ -133,8 +134,8 @@ def provenance_lines(report: Report) -> list[tuple[str, str]]:
              ("weight inits", listed(prov.weight_inits, "weight_inits")),
              ("bias inits", listed(prov.bias_inits, "bias_inits")),
              ("devices", listed(prov.devices, "device")),
-             ("harness versions", ", ".join(prov.harness_versions) or "unknown"),
-             ("torch versions", ", ".join(prov.torch_versions) or "unknown"),
+             ("harness versions", listed(prov.harness_versions, "harness_version")),
+             ("torch versions", listed(prov.torch_versions, "torch_version")),
              ("trials created", f"{prov.created_first} .. {prov.created_last}"),
              ("bootstrap", f"{report.bootstrap} resamples, seed {report.seed}"
               if report.bootstrap else "none")]
