@@ -42,7 +42,7 @@ from harness.plugins.datasets.normalization import (
     Normalization,
     resolve,
 )
-from harness.plugins.datasets.pickles import image_rows, load_dict_pickle
+from harness.plugins.datasets.pickles import concatenate_images, image_rows, load_dict_pickle
 from harness.protocols import Batch
 
 CIFAR_PAGE = "https://www.cs.toronto.edu/~kriz/cifar.html"
@@ -108,7 +108,7 @@ def _read_files(folder: str, files: tuple[str, ...], label_key: str, what: str, 
     parts = [image_rows(load_dict_pickle(Path(folder) / name, what=what, hint=hint),
                         Path(folder) / name, side=32, label_key=label_key, what=what, hint=hint)
              for name in files]
-    return (np.concatenate([images for images, _ in parts]),
+    return (concatenate_images([images for images, _ in parts]),
             np.concatenate([labels for _, labels in parts]))
 
 

@@ -31,7 +31,7 @@ from harness.plugins.datasets.base import (
     reject_unknown_options,
 )
 from harness.plugins.datasets.normalization import IMAGENET16_PRESETS, resolve
-from harness.plugins.datasets.pickles import image_rows, load_dict_pickle
+from harness.plugins.datasets.pickles import concatenate_images, image_rows, load_dict_pickle
 from harness.protocols import Batch
 
 TRAIN_FILES = tuple(f"train_data_batch_{i}" for i in range(1, 11))
@@ -58,7 +58,7 @@ def _read_files(folder: str, files: tuple[str, ...], stamp: tuple[tuple[int, int
         keep = (labels >= 1) & (labels <= NUM_CLASSES)
         kept_images.append(images[keep])
         kept_labels.append(labels[keep] - 1)
-    return np.concatenate(kept_images), np.concatenate(kept_labels)
+    return concatenate_images(kept_images), np.concatenate(kept_labels)
 
 
 class ImageNet16Dataset:

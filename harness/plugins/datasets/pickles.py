@@ -68,7 +68,8 @@ def load_dict_pickle(path: Path, *, what: str, hint: str) -> dict[str, Any]:
 def image_rows(content: dict[str, Any], path: Path, *, side: int, label_key: str,
                what: str, hint: str) -> tuple[np.ndarray, np.ndarray]:
     """``content["data"]`` (N, 3·side·side) uint8, channel-major rows, as (N, side, side, 3)
-    images, and ``content[label_key]`` as int64 labels; ``DatasetError`` if either is malformed."""
+    images (a view), and ``content[label_key]`` as int64 labels; ``DatasetError`` if either
+    is malformed."""
     data, labels = content.get("data"), content.get(label_key)
     row_len = 3 * side * side
     if (not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2
@@ -82,5 +83,12 @@ def image_rows(content: dict[str, Any], path: Path, *, side: int, label_key: str
         raise DatasetError(
             f"{path} is not a {what}: expected {len(data)} '{label_key}', found "
             f"{'none' if labels is None else len(labels)}. {hint}")
+    # A strided view: callers concatenate or index it, which makes the one contiguous copy.
     images = data.reshape(-1, 3, side, side).transpose(0, 2, 3, 1)
-    return np.ascontiguousarray(images), np.asarray(labels, dtype=np.int64)
+    return images, np.asarray(labels, dtype=np.int64)
+
+
+def concatenate_images(chunks: list[np.ndarray]) -> np.ndarray:
+    """Concatenate image arrays (views allowed) into one C-contiguous (N, H, W, 3) array."""
+    out = np.empty((sum(len(chunk) for chunk in chunks), *chunks[0].shape[1:]), dtype=np.uint8)
+    return np.concatenate(chunks, out=out)
