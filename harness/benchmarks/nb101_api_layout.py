@@ -8,7 +8,8 @@ list of records ``{module_hash, module_adjacency, module_operations, trainable_p
 computed_stats}``.
 
 Pickles can run code when loaded: ``read_api_pickle`` is only called for a file the user named
-explicitly; it is never picked up by directory discovery.
+explicitly (never picked up by directory discovery), and it unpickles with an allow-list of the
+few NumPy globals the layout needs, so a hostile file fails instead of running code.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import pickle
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from harness.benchmarks.nb101_table import KEYS, NB101Accumulator
 from harness.errors import BenchmarkFileError, ConfigError
@@ -53,11 +56,31 @@ def _add_all(accumulator: NB101Accumulator, items: Iterable[tuple[str, Any, Any]
         _add_cell(accumulator, str(module_hash), fixed, computed, where)
 
 
+_NUMPY_2 = int(np.__version__.split(".")[0]) >= 2
+_ALLOWED_GLOBALS = {
+    ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
+    ("numpy", "ndarray"), ("numpy", "dtype"),
+}
+
+
+class _NumpyOnlyUnpickler(pickle.Unpickler):
+    """Resolves only the NumPy array/scalar constructors; anything else is refused."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) not in _ALLOWED_GLOBALS:
+            raise pickle.UnpicklingError(f"global {module}.{name} is not allowed in an NB101 "
+                                         f"API pickle")
+        if module.startswith("numpy.core") and _NUMPY_2:  # NumPy 2 renamed it numpy._core
+            module = "numpy._core" + module[len("numpy.core"):]
+        return super().find_class(module, name)
+
+
 def read_api_pickle(path: Path, accumulator: NB101Accumulator) -> None:
     """Add the cells of a pickled ``{hash: (fixed_stats, computed_stats)}`` dict."""
     try:
         with open(path, "rb") as handle:
-            data = pickle.load(handle)  # noqa: S301 - only for a file the user named
+            data = _NumpyOnlyUnpickler(handle).load()
     except (pickle.UnpicklingError, EOFError, AttributeError, ImportError) as exc:
         raise BenchmarkFileError(f"{path}: not a readable pickle ({exc})") from exc
     if not isinstance(data, dict) or not all(

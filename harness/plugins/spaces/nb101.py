@@ -1,0 +1,144 @@
+"""The ``nb101`` space: NAS-Bench-101 (Ying et al., ICML 2019), CIFAR-10, 423,624 cells.
+
+Arch id = the benchmark's module hash of the pruned cell (``nb101_cell``), so every encoding
+of the same cell gets the same id and joins the official records directly. ``parse_arch``
+accepts the hash and the raw encodings of ``nb101_encoding``. A hash is turned back into its
+cell through the prepared table (or through cells this process has already parsed or mutated).
+
+Ground truth: ``harness data prepare nb101 --source nasbench_only108.tfrecord`` (or
+``nasbench_full.tfrecord``, the API pickle, or a user CSV; ``harness.benchmarks.nb101_prepare``).
+Default metric: the 3-repeat mean of the final CIFAR-10 test accuracy at 108 epochs.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from harness.benchmarks.table import GroundTruthTable, prepared_table_path
+from harness.datadir import resolve_data_dir
+from harness.errors import ConfigError, DataNotPreparedError
+from harness.hookspecs import hookimpl
+from harness.plugins.spaces.nb101_cell import Cell, cell_from_strings
+from harness.plugins.spaces.nb101_encoding import parse_cell_text, read_arch_list_entries
+from harness.plugins.spaces.nb101_model import NB101Network
+from harness.plugins.spaces.nb101_mutation import mutate_cell
+
+PREPARE_HINT = ("run `harness data prepare nb101 --source PATH` with nasbench_only108.tfrecord "
+                "or nasbench_full.tfrecord (NAS-Bench-101 README), the API pickle, or a CSV")
+
+
+class NB101Space:
+    """NAS-Bench-101 cells, the benchmark network, its ground truth and mutation."""
+
+    name = "nb101"
+    datasets = {"cifar10": "cifar10"}
+
+    def __init__(self) -> None:
+        self._cells: dict[str, Cell] = {}
+        self._structure: dict[str, tuple[str | None, str | None]] | None = None
+        self._data_dir: Path | None = None  # the last data dir used, for hash -> cell lookups
+
+    # -- architectures -------------------------------------------------------------------
+    def parse_arch(self, text: str) -> str:
+        """Module hash of ``text`` (a hash, JSON matrix + ops, 'BITS|ops' or a NASLib tuple)."""
+        parsed = parse_cell_text(str(text))
+        if isinstance(parsed, Cell):
+            module_hash = parsed.module_hash()
+            self._cells[module_hash] = parsed
+            return module_hash
+        self.cell(parsed)  # a bare hash must name a known cell
+        return parsed
+
+    def read_arch_list(self, path: Path) -> list[str]:
+        """Arch ids of an ``--arch-list`` file: one encoding per line, or one JSON list."""
+        return [self.parse_arch(entry) for entry in read_arch_list_entries(Path(path))]
+
+    def cell(self, arch_id: str) -> Cell:
+        """The pruned cell of ``arch_id``, from this process's cache or the prepared table."""
+        cell = self._cells.get(arch_id)
+        if cell is not None:
+            return cell
+        adjacency, operations = self._lookup_structure().get(arch_id, (None, None))
+        if not (isinstance(adjacency, str) and isinstance(operations, str)):
+            raise ConfigError(
+                f"NB101 module hash {arch_id!r} is not in the prepared table (or the table has "
+                f"no adjacency/operations for it); give the cell as JSON matrix + ops, or "
+                f"{PREPARE_HINT}")
+        cell = cell_from_strings(adjacency, operations)
+        self._cells[arch_id] = cell
+        return cell
+
+    def _lookup_structure(self) -> dict[str, tuple[str | None, str | None]]:
+        if self._structure is None:
+            path = prepared_table_path(self._data_dir or resolve_data_dir(None), self.name)
+            self._structure = {}
+            if path.exists():
+                self._remember(GroundTruthTable.load(path))
+        return self._structure
+
+    def _remember(self, table: GroundTruthTable) -> None:
+        frame = table.frame
+        if {"adjacency", "operations"} <= set(frame.columns):
+            self._structure = dict(zip(frame.index, zip(
+                frame["adjacency"].tolist(), frame["operations"].tolist(), strict=True),
+                strict=True))
+        else:
+            self._structure = {}
+
+    def mutate(self, arch_id: str, rng: random.Random) -> str:
+        """A different valid cell, mutated as in the benchmark paper (``nb101_mutation``)."""
+        child = mutate_cell(self.cell(arch_id), rng)
+        module_hash = child.module_hash()
+        self._cells[module_hash] = child
+        return module_hash
+
+    # -- models ----------------------------------------------------------------------------
+    def build_model(self, arch_id: str, *, num_classes: int, stem_channels: int = 128,
+                    batchnorm: bool = True) -> torch.nn.Module:
+        """The benchmark network of ``arch_id`` (spec init of scorers.md §8.1, CPU).
+
+        ``stem_channels``: 128 as the benchmark trained (and zero-cost proxies use), 16 as
+        GenNAS and NASWOT use. ``batchnorm=False``: every BN removed (synflow's variant).
+        """
+        return NB101Network(self.cell(arch_id), num_classes=num_classes,
+                            stem_channels=int(stem_channels), batchnorm=bool(batchnorm))
+
+    def builder_options(self, width: int | None, cells: int | None) -> dict[str, int]:
+        """Map a generic width to ``stem_channels``; the cell count is fixed (3 x 3 cells)."""
+        if cells is not None:
+            raise ConfigError("the NB101 network always has 3 stacks of 3 cells; drop --cells")
+        return {} if width is None else {"stem_channels": width}
+
+    def forward_taps(self, model: torch.nn.Module, inputs: torch.Tensor) -> list[torch.Tensor]:
+        """Outputs of the three stacks (C at 32x32, 2C at 16x16, 4C at 8x8 for CIFAR inputs)."""
+        if not isinstance(model, NB101Network):
+            raise ConfigError(f"forward_taps needs a model built by the nb101 space, got "
+                              f"{type(model).__name__}")
+        return model.stack_outputs(inputs)
+
+    # -- ground truth ----------------------------------------------------------------------
+    def ground_truth(self, data_dir: Path) -> GroundTruthTable:
+        path = prepared_table_path(data_dir, self.name)
+        if not path.exists():
+            raise DataNotPreparedError(f"no NB101 ground truth at {path}; {PREPARE_HINT}")
+        table = GroundTruthTable.load(path)
+        self._data_dir = Path(data_dir)
+        self._remember(table)
+        return table
+
+    def prepare(self, source: Path, data_dir: Path, **options: Any) -> Path:
+        """Convert an official file or a user table (``harness.benchmarks.nb101_prepare``)."""
+        from harness.benchmarks.nb101_prepare import prepare
+
+        path = prepare(Path(source), Path(data_dir), **options)
+        self._data_dir, self._structure = Path(data_dir), None  # next lookup reads the new table
+        return path
+
+
+@hookimpl
+def harness_register_spaces(register) -> None:
+    register(NB101Space())
