@@ -1,0 +1,121 @@
+"""Honest cost profiling of scorers (appendix Table 6): seconds and peak memory per trial.
+
+``profile`` plans the same trials ``harness compare`` would (``harness.runner.plan_run``: the
+registry's spaces and scorers, the same inputs and models) for a fixed, seeded set of archs,
+once per batch size, and runs each trial in this process: ``warmup`` untimed runs (they also
+load the input batch and warm caches and cuDNN autotuning), then ``repeats`` timed ones. The
+runner's trial timing ends with a device synchronization, so GPU work is inside the time.
+An entry is the median over repeats, then the mean over archs; peak memory is the maximum.
+A batch size whose trials run out of memory gives an ``OOM`` entry.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from harness.reports.model import Cell, Table
+
+
+@dataclass(frozen=True)
+class ProfileCell:
+    """One (space, dataset, scorer, batch size, arch) measurement."""
+
+    space: str
+    dataset: str
+    scorer: str
+    batch_size: int
+    arch_id: str
+    status: str
+    median_s: float | None
+    peak_mem_mb: float | None
+    repeats: int
+    message: str
+
+
+def _time_job(job: Any, *, warmup: int, repeats: int) -> ProfileCell:
+    from harness.runner import execute_trial
+
+    trial = job.trial
+    results = [execute_trial(job) for _ in range(warmup + repeats)]
+    failed = [r for r in results if r.status != "ok"]
+    timed = results[warmup:]
+    peaks = [r.peak_mem_mb for r in results if r.peak_mem_mb is not None]
+    status = ("oom" if any(r.status == "oom" for r in failed)
+              else failed[0].status if failed else "ok")
+    return ProfileCell(
+        space=trial.space, dataset=trial.dataset, scorer=trial.scorer,
+        batch_size=trial.batch_size, arch_id=trial.arch_id, status=status,
+        median_s=statistics.median(r.wall_s for r in timed) if status == "ok" else None,
+        peak_mem_mb=max(peaks) if peaks else None, repeats=len(timed),
+        message=failed[0].message if failed else "")
+
+
+def profile(spaces: list[str], batch_sizes: list[int], *, scorers: list[str] | None = None,
+            archs: int = 3, warmup: int = 1, repeats: int = 5, device: str = "cpu",
+            seed: int = 0, data_dir: str | None = None) -> list[ProfileCell]:
+    """Time every (space, scorer, batch size) on ``archs`` seeded archs; see the module doc."""
+    from harness.runner import RunConfig, plan_run
+
+    if repeats < 1 or warmup < 0 or archs < 1:
+        raise ValueError("profile needs archs >= 1, warmup >= 0 and repeats >= 1")
+    cells: list[ProfileCell] = []
+    with tempfile.TemporaryDirectory(prefix="harness-profile-") as scratch:
+        base = dict(spaces=spaces, scorers=scorers or ["all"], samples=archs, sample_seed=seed,
+                    seeds=[seed], device=device, workers=0, data_dir=data_dir)
+        names = sorted({name for name, _ in plan_run(
+            RunConfig(**base, out=f"{scratch}/plan")).scorer_configs})
+        for batch_size in batch_sizes:
+            options = {name: {"batch_size": batch_size} for name in names}
+            plan = plan_run(RunConfig(**base, options=options, out=f"{scratch}/bs{batch_size}"))
+            cells += [_time_job(job, warmup=warmup, repeats=repeats) for job in plan.jobs]
+    return cells
+
+
+def cost_table(cells: list[ProfileCell]) -> Table:
+    """Rows = space/dataset/scorer, columns = batch sizes, entries = seconds (``OOM`` cells)."""
+    batch_sizes = sorted({c.batch_size for c in cells})
+    table = Table(name="profile", title="Cost per trial (profiled)",
+                  caption="median seconds over repeats (after warm-up), mean over archs; "
+                          "[peak memory MB]; OOM = out of memory.",
+                  labels=["space", "dataset", "scorer"],
+                  columns=[f"bs {b}" for b in batch_sizes], digits=4)
+    groups: dict[tuple[str, str, str], dict[int, list[ProfileCell]]] = {}
+    for cell in cells:
+        groups.setdefault((cell.space, cell.dataset, cell.scorer), {}).setdefault(
+            cell.batch_size, []).append(cell)
+    for labels, by_size in sorted(groups.items()):
+        entries = []
+        for batch_size in batch_sizes:
+            measured = by_size.get(batch_size, [])
+            ok = [c for c in measured if c.status == "ok"]
+            if measured and any(c.status == "oom" for c in measured):
+                entries.append(Cell(text="OOM"))
+            elif ok:
+                seconds = statistics.fmean(c.median_s for c in ok)
+                peaks = [c.peak_mem_mb for c in ok if c.peak_mem_mb is not None]
+                memory = f" [{max(peaks):.0f} MB]" if peaks else ""
+                entries.append(Cell(value=seconds, text=f"{seconds:.4f}{memory}", count=len(ok)))
+            elif measured:
+                entries.append(Cell(text=measured[0].status))
+            else:
+                entries.append(Cell())
+        table.rows.append((list(labels), entries))
+    return table
+
+
+def write_profile(cells: list[ProfileCell], out: Path, settings: dict[str, Any]) -> list[Path]:
+    """``profile.json`` (settings + every measurement) and ``profile.md`` (the cost table)."""
+    from harness.reports.render import markdown
+
+    out.mkdir(parents=True, exist_ok=True)
+    document = {"format": "harness-profile/1", "settings": settings,
+                "cells": [asdict(c) for c in cells]}
+    json_path, md_path = out / "profile.json", out / "profile.md"
+    json_path.write_text(json.dumps(document, indent=1, default=str) + "\n")
+    md_path.write_text(markdown(cost_table(cells)))
+    return [json_path, md_path]
