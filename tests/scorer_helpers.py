@@ -69,16 +69,16 @@ class BatchnormSpace(FakeSpace):
 def make_context(space: FakeSpace, *, input_shape: tuple[int, int, int], num_classes: int,
                  batch: Batch | None = None, config: dict[str, Any] | None = None,
                  seed: int = 0, dtype: torch.dtype = torch.float64,
-                 device: str = "cpu") -> ScoringContext:
+                 device: str = "cpu", arch_id: str = "arch") -> ScoringContext:
     """A ScoringContext whose build_model re-seeds, so every copy has the same weights."""
 
     def build_model(**options: Any) -> nn.Module:
         torch.manual_seed(seed)
         options.setdefault("num_classes", num_classes)
-        model = space.build_model("arch", **options).to(device=device, dtype=dtype)
+        model = space.build_model(arch_id, **options).to(device=device, dtype=dtype)
         return model.train()
 
-    return ScoringContext(space=space, arch_id="arch", dataset="fake", num_classes=num_classes,
+    return ScoringContext(space=space, arch_id=arch_id, dataset="fake", num_classes=num_classes,
                           input_shape=input_shape, batch=batch, config=dict(config or {}),
                           device=torch.device(device), seed=seed,
                           generator=torch.Generator().manual_seed(seed), build_model=build_model)

@@ -29,9 +29,11 @@ ZEROCOST_INPUTS: dict[str, Any] = {"split": "train", "augment": True, "normaliza
 
 def zerocost_defaults(**extra: Any) -> dict[str, Any]:
     """Defaults shared by the zero-cost family (scorers.md §9.2): batch 64 (the NB-201 value),
-    one unsplit batch, reference inputs, no per-space builder options."""
+    one unsplit batch, reference inputs, and the reference's builders (scorers.md §5.10, §8.5):
+    NB-201's ``zerocost`` variant (all candidate ops, conv bias, non-affine BN); NB-101 at its
+    default stem 128."""
     return {"batch_size": 64, "inputs": dict(ZEROCOST_INPUTS), "split_data": 1,
-            "model_options": {}, **extra}
+            "model_options": {"nb201": {"variant": "zerocost"}}, **extra}
 
 
 def model_options(ctx: ScoringContext) -> dict[str, Any]:

@@ -4,7 +4,8 @@ synflow, synflow_bn, snip, grasp, fisher, grad_norm, jacob_cov, plain, l2_norm.
 Shared defaults (``common.zerocost_defaults``): ``batch_size`` 64 (the NB-201 reference; the
 NB-101 reference used 256: ``--option SCORER.batch_size=256``), ``inputs`` = training split
 with random crop + flip and the zero-cost normalization, ``split_data`` 1, ``model_options``
-{} (the zero-cost widths of scorers.md §8.5 are the benchmarks' own). One batch is shared by
+``{"nb201": {"variant": "zerocost"}}`` (the reference builder; widths of scorers.md §8.5 are
+the benchmarks' own). One batch is shared by
 every arch of a run (the runner's rule); the reference drew a new batch per arch.
 """
 

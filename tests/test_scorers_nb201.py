@@ -1,0 +1,65 @@
+"""Smoke test: every scorer on a few real NB-201 networks (the nb201 space's builder)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from scorer_helpers import make_context, random_batch
+
+from harness.plugins.scorers.model_size import Flops, Params
+from harness.plugins.scorers.naswot import Naswot, NaswotV1
+from harness.plugins.scorers.zerocost import harness_register_scorers as register_zerocost
+from harness.plugins.spaces.nb201 import NB201Space
+
+BEST = ("|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|"
+        "+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|")
+POOLS = ("|avg_pool_3x3~0|+|avg_pool_3x3~0|avg_pool_3x3~1|"
+         "+|avg_pool_3x3~0|avg_pool_3x3~1|avg_pool_3x3~2|")
+EMPTY = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny networks: thread start-up and contention on shared cores dominate otherwise."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def zerocost_scorers():
+    scorers = []
+    register_zerocost(scorers.append)
+    return scorers
+
+
+ALL = [*zerocost_scorers(), Naswot(), NaswotV1(), Params(), Flops()]
+
+
+def score(scorer, arch_id: str) -> float:
+    """The scorer's own builder options, shrunk to C 8 and one cell per stage for speed."""
+    options = scorer.defaults.get("model_options", {}).get("nb201", {})
+    config = {**scorer.defaults, "model_options": {"nb201": {**options, "C": 8, "N": 1}}}
+    ctx = make_context(NB201Space(), input_shape=(3, 32, 32), num_classes=10, arch_id=arch_id,
+                       batch=random_batch(8, (3, 32, 32), 10, dtype=torch.float32),
+                       config=config, dtype=torch.float32)
+    return scorer.score(ctx)
+
+
+@pytest.mark.parametrize("scorer", ALL, ids=lambda scorer: scorer.name)
+def test_every_scorer_gives_a_finite_score_on_real_nb201_cells(scorer):
+    assert math.isfinite(score(scorer, BEST))
+    assert math.isfinite(score(scorer, POOLS))
+
+
+def test_size_and_flow_rank_the_convolutional_cell_above_the_pooling_cell():
+    for scorer in (Params(), Flops(), ALL[0]):
+        assert score(scorer, BEST) > score(scorer, POOLS), scorer.name
+
+
+def test_input_independent_cell_is_non_finite_for_jacobian_scores():
+    """The all-none cell zeroes the signal: constant Jacobians make jacob_cov NaN."""
+    jacob_cov = next(scorer for scorer in ALL if scorer.name == "jacob_cov")
+    assert math.isnan(score(jacob_cov, EMPTY))
