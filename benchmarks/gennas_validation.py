@@ -1,0 +1,182 @@
+"""GenNAS ranking validation on NB201: Kendall tau vs cifar10-valid x-valid accuracy.
+
+Runs each trial as ``harness compare`` does (trial seed derived from (run seed, space, arch),
+python/numpy/torch seeded with it, deterministic kernels, the GenNAS builder variant, one input
+batch per run seed drawn by the ``images`` dataset plugin), but with a pool of worker processes
+sharing one device, so the paper's 1000-arch sample fits in minutes on a GPU. Jobs run in the
+order given by ``--plan`` so a time budget keeps the most important ones.
+
+    python benchmarks/gennas_validation.py --table ../shared/data/nb201/nb201_all_15625.csv \
+        --images ../shared/data/images/cifar10/cifar10_foolbox20.npz --first 16 \
+        --tasks gennas-search-n,gennas-combo --device cuda --workers 12 \
+        --plan 0:200,1:200,2:200,0:1000 --out validation.json
+
+``--plan SEED:N,...`` = run seed SEED on the first N archs of the arch sample (drawn once with
+``--sample-seed``); a later entry of the same seed extends it. Results are appended to
+``--out`` as they arrive (JSON lines), then summarized (Kendall tau-b, Spearman rho).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import multiprocessing as mp
+import os
+import random
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from scipy import stats
+
+GT_COLUMN = "cifar10_valid_xvalid_mean"
+_worker_state: dict = {}
+
+
+def _init_worker(device: str, images: str, inputs: dict, overrides: dict) -> None:
+    from harness.seeding import use_deterministic_algorithms
+
+    torch.set_num_threads(1)
+    use_deterministic_algorithms()
+    _worker_state.update(device=torch.device(device), images=images, inputs=inputs,
+                         overrides=overrides, batches={})
+
+
+def _batch(run_seed: int):
+    from harness.plugins.datasets.folder import IMAGES
+
+    batches = _worker_state["batches"]
+    if run_seed not in batches:
+        batches[run_seed] = IMAGES.batch(16, run_seed, path=_worker_state["images"],
+                                         like="cifar10", **_worker_state["inputs"])
+    return batches[run_seed]
+
+
+def _score(job: tuple[int, str, str]) -> dict:
+    """One trial: (run seed, task name, arch) -> score record."""
+    from harness.plugins.scorers.gennas.plugin import named_task
+    from harness.plugins.scorers.gennas.scorer import GenNASScorer
+    from harness.plugins.spaces.nb201 import NB201Space
+    from harness.protocols import ScoringContext
+    from harness.seeding import derive_trial_seed, seed_everything
+
+    run_seed, task_name, arch = job
+    device = _worker_state["device"]
+    space = NB201Space()
+    scorer = GenNASScorer(task_name, named_task(task_name))
+    trial_seed = derive_trial_seed(run_seed, space.name, arch)
+    generator = seed_everything(trial_seed)
+
+    def build_model(**options):
+        seed_everything(trial_seed)
+        return space.build_model(arch, num_classes=10, **options).to(device).train()
+
+    config = {**scorer.defaults, **_worker_state["overrides"]}
+    ctx = ScoringContext(space=space, arch_id=arch, dataset="cifar10-valid", num_classes=10,
+                         input_shape=(3, 32, 32), batch=_batch(run_seed), config=config,
+                         device=device, seed=trial_seed, generator=generator,
+                         build_model=build_model, run_seed=run_seed)
+    start = time.perf_counter()
+    value = scorer.score(ctx)
+    return {"seed": run_seed, "task": task_name, "arch": arch, "score": value,
+            "wall_s": time.perf_counter() - start}
+
+
+def plan_jobs(plan: str, archs: list[str], tasks: list[str]) -> list[tuple[int, str, str]]:
+    """Jobs in plan order, each (seed, task, arch) once."""
+    jobs, seen = [], set()
+    for entry in plan.split(","):
+        seed_text, _, count_text = entry.partition(":")
+        for arch in archs[:int(count_text)]:
+            for task in tasks:
+                job = (int(seed_text), task, arch)
+                if job not in seen:
+                    seen.add(job)
+                    jobs.append(job)
+    return jobs
+
+
+def summarize(records: list[dict], truth: pd.Series) -> list[dict]:
+    """Kendall tau-b and Spearman rho per (seed, task), finite scores only."""
+    frame = pd.DataFrame(records)
+    rows = []
+    for (seed, task), group in frame.groupby(["seed", "task"]):
+        finite = group[np.isfinite(group["score"])]
+        accuracy = truth.loc[finite["arch"]].to_numpy()
+        rows.append({"seed": int(seed), "task": task, "archs": len(group),
+                     "non_finite": int(len(group) - len(finite)),
+                     "kendall": float(stats.kendalltau(finite["score"], accuracy)[0]),
+                     "spearman": float(stats.spearmanr(finite["score"], accuracy)[0]),
+                     "mean_wall_s": float(group["wall_s"].mean())})
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--table", type=Path, required=True, help="nb201_all_15625.csv")
+    parser.add_argument("--images", type=Path, required=True, help=".npz with x (N,32,32,3)")
+    parser.add_argument("--first", type=int, default=16, help="use the first N images")
+    parser.add_argument("--tasks", default="gennas-search-n,gennas-combo")
+    parser.add_argument("--sample-seed", type=int, default=0)
+    parser.add_argument("--plan", default="0:100")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--budget-s", type=float, default=math.inf,
+                        help="stop starting new jobs after this many seconds")
+    parser.add_argument("--iterations", type=int, default=None, help="override (smoke tests)")
+    parser.add_argument("--out", type=Path, required=True, help="JSON lines of trial records")
+    args = parser.parse_args(argv)
+
+    table = pd.read_csv(args.table)
+    truth = table.set_index("arch_str")[GT_COLUMN]
+    archs = random.Random(args.sample_seed).sample(list(table["arch_str"]), len(table))
+    jobs = plan_jobs(args.plan, archs, args.tasks.split(","))
+    with np.load(args.images) as data:
+        first = {"x": data["x"][:args.first], "y": data["y"][:args.first]}
+    images = Path(tempfile.mkdtemp()) / f"first{args.first}.npz"
+    np.savez(images, **first)
+    from harness.plugins.scorers.gennas.scorer import DEFAULT_INPUTS
+
+    overrides = {} if args.iterations is None else {"iterations": args.iterations}
+    print(f"{len(jobs)} jobs on {args.device} with {args.workers} workers", flush=True)
+    records, start = [], time.perf_counter()
+    context = mp.get_context("spawn")
+    with context.Pool(args.workers, _init_worker,
+                      (args.device, str(images), DEFAULT_INPUTS, overrides)) as pool, \
+            args.out.open("a") as out:
+        pending = iter(jobs)
+        running = []
+        for _ in range(args.workers * 2):
+            job = next(pending, None)
+            if job is not None:
+                running.append(pool.apply_async(_score, (job,)))
+        while running:
+            result = running.pop(0).get()
+            records.append(result)
+            out.write(json.dumps(result) + "\n")
+            out.flush()
+            if time.perf_counter() - start < args.budget_s:
+                job = next(pending, None)
+                if job is not None:
+                    running.append(pool.apply_async(_score, (job,)))
+            if len(records) % 100 == 0:
+                print(f"{len(records)} done, {time.perf_counter() - start:.0f} s", flush=True)
+    summary = summarize(records, truth)
+    for row in summary:
+        print(json.dumps(row), flush=True)
+    summary_path = args.out.with_suffix(".summary.json")
+    summary_path.write_text(json.dumps({"jobs_done": len(records), "jobs_planned": len(jobs),
+                                        "elapsed_s": time.perf_counter() - start,
+                                        "device": args.device, "workers": args.workers,
+                                        "summary": summary}, indent=2))
+    print(f"wrote {args.out} and {summary_path}", flush=True)
+    os.remove(images)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,190 @@
+"""Seconds per NB201 architecture and peak memory of GenNAS, batch sizes 16..96 (appendix Table 6).
+
+Self-contained: random NB201 cells, random normalized inputs of the requested batch size, the
+real GenNAS targets of a named task, the harness's training loop. For comparison it also times
+a plain re-implementation of the reference loop (noise drawn on the host and copied to the
+device every iteration, ``.item()`` on the loss every iteration) on the same architectures.
+
+    python benchmarks/gpu_gennas.py --device cuda                 # full table
+    python benchmarks/gpu_gennas.py --device cpu --batch-sizes 16 --archs 1 --iterations 3
+
+Prints a table; writes JSON to ``--json PATH`` or, when set, ``$OUT/gpu_gennas.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import time
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from harness.plugins.scorers.gennas.plugin import named_task
+from harness.plugins.scorers.gennas.signals import build_targets
+from harness.plugins.scorers.gennas.task import Noise
+from harness.plugins.scorers.gennas.train import (
+    TrainSettings,
+    parameter_groups,
+    train,
+    weighted_mse,
+)
+from harness.plugins.scorers.gennas.wrapper import wrap
+from harness.plugins.spaces.nb201 import NB201Space
+
+NB201_OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
+
+
+def random_nb201_archs(count: int, seed: int) -> list[str]:
+    """``count`` random NB201 arch strings (uniform op per edge)."""
+    rng = random.Random(seed)
+    archs = []
+    for _ in range(count):
+        ops = [rng.choice(NB201_OPS) for _ in range(6)]
+        archs.append(f"|{ops[0]}~0|+|{ops[1]}~0|{ops[2]}~1|+|{ops[3]}~0|{ops[4]}~1|{ops[5]}~2|")
+    return archs
+
+
+def reference_train(model: nn.Module, inputs_host: torch.Tensor, targets: list[torch.Tensor],
+                    noise: Noise, settings: TrainSettings, train_weights: tuple[float, ...],
+                    eval_weights: tuple[float, ...]) -> list[float]:
+    """The reference loop's habits: host noise + copy and a loss read every iteration."""
+    device = targets[0].device
+    optimizer = torch.optim.SGD(parameter_groups(model, settings.weight_decay), lr=settings.lr,
+                                momentum=settings.momentum)
+
+    def noisy() -> torch.Tensor:
+        draw = (torch.rand(inputs_host.shape) * 2 - 1 if noise.type == "uniform"
+                else torch.randn(inputs_host.shape))
+        return (inputs_host + draw * noise.noise_level).to(device)
+
+    eval_losses, train_losses = [], []
+    for iteration in range(1, settings.iterations + 1):
+        model.train()
+        loss = weighted_mse(model(noisy()), targets, train_weights)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        train_losses.append(loss.item())
+        if iteration % settings.eval_interval == 0 or iteration == settings.iterations:
+            model.eval()
+            with torch.no_grad():
+                eval_losses.append(weighted_mse(model(noisy()), targets, eval_weights).item())
+    return eval_losses
+
+
+def _synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _reset_peak(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+
+
+def _peak_mb(device: torch.device) -> float | None:
+    return torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None
+
+
+def time_arch(space: NB201Space, arch: str, inputs: torch.Tensor, targets: list[torch.Tensor],
+              task_name: str, settings: TrainSettings, *, reference: bool,
+              seed: int) -> tuple[float, float | None]:
+    """Wall seconds (synchronized) and peak device MB of one architecture's GenNAS training."""
+    task = named_task(task_name)
+    device = inputs.device
+    torch.manual_seed(seed)
+    backbone = space.build_model(arch, num_classes=10, variant="gennas").to(device)
+    model = wrap(space, backbone, task.channels, inputs[:2])
+    _synchronize(device)
+    _reset_peak(device)
+    start = time.perf_counter()
+    if reference:
+        reference_train(model, inputs.cpu(), targets, task.noise, settings, task.loss_weights,
+                        task.scored_weights)
+    else:
+        generator = torch.Generator(device=device).manual_seed(seed)
+        train(model, inputs, targets, task.noise, settings, task.loss_weights,
+              task.scored_weights, generator)
+    _synchronize(device)
+    return time.perf_counter() - start, _peak_mb(device)
+
+
+def run(device: torch.device, batch_sizes: list[int], archs: int, iterations: int,
+        task_name: str, reference: bool, seed: int) -> list[dict]:
+    space = NB201Space()
+    task = named_task(task_name)
+    settings = TrainSettings(iterations=iterations)
+    arch_list = random_nb201_archs(archs, seed)
+    rows = []
+    for index, batch_size in enumerate(batch_sizes):
+        inputs = torch.randn(batch_size, 3, 32, 32, generator=torch.Generator().manual_seed(seed))
+        targets = [t.to(device) for t in build_targets(task, inputs, seed)]
+        inputs = inputs.to(device)
+        if index == 0:  # warm-up: kernel selection, allocator, lazy CUDA init
+            time_arch(space, arch_list[0], inputs, targets, task_name, settings, reference=False,
+                      seed=seed)
+        ours = [time_arch(space, a, inputs, targets, task_name, settings, reference=False,
+                          seed=seed) for a in arch_list]
+        row = {"batch_size": batch_size, "archs": archs, "iterations": iterations,
+               "s_per_arch": statistics.mean(t for t, _ in ours),
+               "s_per_iter": statistics.mean(t for t, _ in ours) / iterations,
+               "peak_mem_mb": max((m for _, m in ours if m is not None), default=None)}
+        if reference:
+            ref = [time_arch(space, a, inputs, targets, task_name, settings, reference=True,
+                             seed=seed)[0] for a in arch_list]
+            row["reference_s_per_arch"] = statistics.mean(ref)
+            row["speedup_vs_reference"] = row["reference_s_per_arch"] / row["s_per_arch"]
+        rows.append(row)
+        print(_format_row(row), flush=True)
+    return rows
+
+
+def _format_row(row: dict) -> str:
+    peak = "-" if row["peak_mem_mb"] is None else f"{row['peak_mem_mb']:.0f}"
+    text = (f"| {row['batch_size']:>5} | {row['s_per_arch']:9.3f} | {row['s_per_iter']:9.4f} "
+            f"| {peak:>12} |")
+    if "reference_s_per_arch" in row:
+        text += f" {row['reference_s_per_arch']:12.3f} | {row['speedup_vs_reference']:7.2f} |"
+    return text
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="cuda")
+    parser.add_argument("--batch-sizes", default="16,32,48,64,80,96")
+    parser.add_argument("--archs", type=int, default=10, help="random NB201 cells per batch size")
+    parser.add_argument("--iterations", type=int, default=100)
+    parser.add_argument("--task", default="gennas-search-n")
+    parser.add_argument("--no-reference", action="store_true",
+                        help="skip timing the reference-style loop")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args(argv)
+    device = torch.device(args.device)
+    if device.type == "cpu":
+        torch.set_num_threads(1)
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
+    print(f"GenNAS on NB201 ({args.task}), {args.archs} random cells, {args.iterations} "
+          f"iterations, device {name}, torch {torch.__version__}")
+    header = "| batch | s/arch    | s/iter    | peak mem MB  |"
+    if not args.no_reference:
+        header += " reference s  | speedup |"
+    print(header)
+    rows = run(device, [int(b) for b in args.batch_sizes.split(",")], args.archs,
+               args.iterations, args.task, not args.no_reference, args.seed)
+    out = args.json or (Path(os.environ["OUT"]) / "gpu_gennas.json" if os.environ.get("OUT")
+                        else None)
+    if out is not None:
+        out.write_text(json.dumps({"device": name, "torch": torch.__version__, "task": args.task,
+                                   "rows": rows}, indent=2))
+        print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
