@@ -68,7 +68,7 @@ def baseline_document(report: Report) -> dict[str, Any]:
     for row in report.rows:
         entries[row.key.id()] = {
             "key": vars(row.key).copy(), "scorer_label": row.scorer_label,
-            **{name: json_value(_statistic(row, name)) for name in STATISTICS}}
+            **{name: json_value(_statistic(row, name)) for name in STATISTICS}, "n": row.n}
     return {
         "format": BASELINE_FORMAT,
         "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
