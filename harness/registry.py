@@ -124,6 +124,14 @@ class Registry:
         self._origin.pop(name, None)
         self._entries = None
 
+    def inprocess_plugins(self) -> list[tuple[str, object]]:
+        """(name, plugin) of plugins added by ``register_plugin`` rather than an entry point.
+
+        Worker processes load entry points themselves; executors pass them these too.
+        """
+        return [(name, plugin) for name, plugin in self.pm.list_name_plugin()
+                if name in self._origin and self._origin[name][0] == "(in-process)"]
+
     def _warn(self, message: str) -> None:
         self.load_warnings.append(message)
         warnings.warn(message, stacklevel=3)
@@ -137,7 +145,8 @@ class Registry:
             for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
                 self._call_impl(impl, hook_name, self._registrar(entries, kind, protocol, impl))
         for impl in self.pm.hook.harness_register_initializers.get_hookimpls():
-            self._call_impl(impl, "harness_register_initializers", self._init_registrar(entries, impl))
+            self._call_impl(impl, "harness_register_initializers",
+                            self._init_registrar(entries, impl))
         self._entries = entries
         return entries
 
@@ -212,8 +221,9 @@ class Registry:
         close = difflib.get_close_matches(name, known, n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
         raise UnknownPluginError(
-            f"unknown {kind} {name!r}.{hint} Known {kind}s: {', '.join(known) or '(none installed)'}"
-            f". Run `harness plugins` to see what is installed.")
+            f"unknown {kind} {name!r}.{hint} Known {kind}s: "
+            f"{', '.join(known) or '(none installed)'}. Run `harness plugins` to see what is "
+            f"installed.")
 
     # -- tracing ---------------------------------------------------------------------------
     @staticmethod

@@ -1,0 +1,58 @@
+"""``harness data status``: which spaces have prepared ground truth under the data dir, from
+which source file, and what to run for the others."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.benchmarks.table import prepared_table_path
+from harness.errors import HarnessError
+from harness.registry import Registry, get_registry
+
+SOURCE_FILE_KEYS = ("file", "files", "source_file", "source", "path")
+CHECKSUM_KEYS = ("sha256", "source_sha256", "checksum")
+
+
+@dataclass(frozen=True)
+class SpaceDataStatus:
+    """One space's data state. ``detail`` is the source file when prepared, else the reason."""
+
+    space: str
+    prepared: bool
+    table_path: Path
+    source_file: str
+    checksum: str
+    detail: str
+    prepare_command: str
+    bundled_demo: bool
+
+
+def _first(source: dict, keys: tuple[str, ...]) -> str:
+    for key in keys:
+        if source.get(key):
+            value = source[key]
+            return ", ".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
+    return ""
+
+
+def data_status(data_dir: Path, registry: Registry | None = None) -> list[SpaceDataStatus]:
+    """The status of every installed space, sorted by name."""
+    registry = registry or get_registry()
+    rows = []
+    for name in registry.names("space"):
+        space = registry.get("space", name)
+        command = f"harness data prepare {name} --source PATH --data-dir {data_dir}"
+        bundled = callable(getattr(space, "bundled_ground_truth", None))
+        path = prepared_table_path(data_dir, name)
+        try:
+            table = space.ground_truth(data_dir)
+        except (HarnessError, FileNotFoundError) as exc:
+            rows.append(SpaceDataStatus(name, False, path, "", "", " ".join(str(exc).split()),
+                                        command, bundled))
+            continue
+        rows.append(SpaceDataStatus(name, True, path, _first(table.source, SOURCE_FILE_KEYS),
+                                    _first(table.source, CHECKSUM_KEYS),
+                                    f"{len(table.frame)} archs; datasets "
+                                    f"{', '.join(table.datasets)}", command, bundled))
+    return rows

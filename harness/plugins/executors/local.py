@@ -1,0 +1,236 @@
+"""The ``local`` executor: a pool of long-lived worker processes on this machine.
+
+Each worker is a fresh interpreter (``spawn``: safe with CUDA and threads) that loads the
+plugins once, then runs trials one at a time and sends back their records; the driver alone
+writes the store. With ``--device cuda`` and several visible GPUs there is one worker per GPU.
+A trial that exceeds ``--trial-timeout`` has its worker killed and replaced and is recorded as
+``timeout``; a worker that dies (segfault, out-of-memory kill) becomes an ``error`` row for the
+trial it was running, and a new worker takes its place.
+
+Workers use ``HARNESS_WORKER_THREADS`` torch threads each (default 1), whatever the worker
+count, so CPU scores are bit-identical with 1 or N workers. ``--workers 0`` runs trials in the
+driver process instead (no timeouts, no crash isolation; handy under a debugger).
+"""
+
+from __future__ import annotations
+
+import importlib
+import multiprocessing
+import os
+import signal
+import time
+import types
+import warnings
+from collections import deque
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
+from typing import Any
+
+from harness.errors import HarnessError
+from harness.hookspecs import hookimpl
+from harness.registry import get_registry
+from harness.runner import TrialJob, execute_in_process, result_for
+from harness.store import TrialResult
+
+STARTUP_TIMEOUT_S = 300.0
+
+
+class WorkerStartError(HarnessError):
+    """A worker process died before it was ready (a plugin that cannot load, no memory...)."""
+
+
+def _portable_plugins() -> list[tuple[str, str, Any]]:
+    """In-process plugins as (name, "module", module name) or (name, "object", picklable obj)."""
+    portable = []
+    for name, plugin in get_registry().inprocess_plugins():
+        if isinstance(plugin, types.ModuleType):
+            portable.append((name, "module", plugin.__name__))
+        else:
+            portable.append((name, "object", plugin))
+    return portable
+
+
+def _worker_main(connection: Connection, device: str, plugins: list[tuple[str, str, Any]]) -> None:
+    """Worker loop: load plugins once, then answer each job with its ``TrialResult``."""
+    # Ctrl-C goes to the whole process group; the driver decides when workers stop.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    import torch
+
+    from harness import seeding
+    from harness.runner import execute_trial
+
+    seeding.use_deterministic_algorithms()
+    torch.set_num_threads(int(os.environ.get("HARNESS_WORKER_THREADS", "1")))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the driver already reported load warnings
+        registry = get_registry()
+        for name, form, value in plugins:
+            if registry.pm.get_plugin(name) is None:
+                plugin = importlib.import_module(value) if form == "module" else value
+                registry.register_plugin(plugin, name)
+    connection.send(("ready", None))
+    while True:
+        try:
+            job = connection.recv()
+        except (EOFError, OSError):  # the driver is gone
+            return
+        if job is None:
+            return
+        result = execute_trial(job, device)
+        try:
+            connection.send(("result", result))
+        except (BrokenPipeError, OSError):
+            return
+
+
+@dataclass
+class _Slot:
+    """One worker position: its device, its current process, and the job it runs."""
+
+    device: str
+    process: Any = None
+    connection: Connection | None = None
+    ready: bool = False
+    job: TrialJob | None = None
+    started_s: float = 0.0
+    spawned_s: float = 0.0
+
+
+def _exit_text(exitcode: int | None) -> str:
+    if exitcode is not None and exitcode < 0:
+        try:
+            return f"killed by signal {signal.Signals(-exitcode).name}"
+        except ValueError:
+            return f"killed by signal {-exitcode}"
+    return f"exit code {exitcode}"
+
+
+class LocalExecutor:
+    """Runs trial jobs in a pool of long-lived worker processes (see the module docstring)."""
+
+    name = "local"
+
+    def _devices(self, workers: int, device: str) -> list[str]:
+        if device == "cuda":
+            import torch
+
+            gpus = torch.cuda.device_count()
+            if gpus > 1:
+                return [f"cuda:{i % gpus}" for i in range(max(workers, gpus))]
+        return [device] * workers
+
+    def run(self, jobs: Sequence[TrialJob], *, workers: int, device: str,
+            trial_timeout_s: float | None) -> Iterator[TrialResult]:
+        if workers <= 0:
+            yield from execute_in_process(jobs)
+            return
+        if not jobs:
+            return
+        context = multiprocessing.get_context("spawn")
+        plugins = _portable_plugins()
+        devices = self._devices(workers, device)
+        slots = [_Slot(d) for d in devices[:len(jobs)]]
+        pending = deque(jobs)
+
+        def start(slot: _Slot) -> None:
+            parent, child = context.Pipe()
+            slot.process = context.Process(target=_worker_main, args=(child, slot.device, plugins),
+                                           daemon=True, name=f"harness-worker-{slot.device}")
+            slot.process.start()
+            child.close()
+            slot.connection, slot.ready, slot.job = parent, False, None
+            slot.spawned_s = time.monotonic()
+
+        def stop(slot: _Slot) -> None:
+            if slot.process is not None and slot.process.is_alive():
+                slot.process.kill()
+            if slot.process is not None:
+                slot.process.join(timeout=10)
+            if slot.connection is not None:
+                slot.connection.close()
+            slot.process, slot.connection, slot.ready, slot.job = None, None, False, None
+
+        try:
+            for slot in slots:
+                start(slot)
+            while True:
+                for slot in slots:
+                    if slot.ready and slot.job is None and pending:
+                        slot.job = pending.popleft()
+                        slot.connection.send(slot.job)
+                        slot.started_s = time.monotonic()
+                live = [s for s in slots if s.process is not None and (s.job or not s.ready)]
+                if not live:
+                    return
+                now = time.monotonic()
+                deadlines = [s.started_s + trial_timeout_s - now for s in live
+                             if s.job is not None and trial_timeout_s]
+                deadlines += [s.spawned_s + STARTUP_TIMEOUT_S - now for s in live if not s.ready]
+                ready = wait([s.connection for s in live] + [s.process.sentinel for s in live],
+                             timeout=max(min(deadlines), 0) if deadlines else None)
+                for slot in live:
+                    result = self._check(slot, ready, trial_timeout_s, start, stop)
+                    if result is not None:
+                        yield result
+                if not pending and all(s.job is None for s in slots):
+                    return
+        finally:
+            for slot in slots:
+                if slot.connection is not None and slot.process is not None \
+                        and slot.process.is_alive():
+                    try:
+                        slot.connection.send(None)
+                    except OSError:
+                        pass
+                    slot.process.join(timeout=2)
+                stop(slot)
+
+    def _check(self, slot: _Slot, ready: list, trial_timeout_s: float | None, start,
+               stop) -> TrialResult | None:
+        """Advance one slot after ``wait``: a message, a death, or an expired deadline."""
+        if slot.connection in ready:
+            try:
+                kind, payload = slot.connection.recv()
+            except (EOFError, OSError):
+                kind, payload = "died", None
+            if kind == "ready":
+                slot.ready = True
+                return None
+            if kind == "result":
+                slot.job = None
+                return payload
+        elif slot.process.sentinel not in ready:
+            now = time.monotonic()
+            if slot.job is not None and trial_timeout_s and now - slot.started_s >= trial_timeout_s:
+                job = slot.job
+                stop(slot)
+                start(slot)
+                return result_for(job, "timeout",
+                                  f"exceeded --trial-timeout {trial_timeout_s:g} s; worker "
+                                  f"killed and replaced", wall_s=now - slot.started_s,
+                                  device=slot.device)
+            if not slot.ready and now - slot.spawned_s >= STARTUP_TIMEOUT_S:
+                stop(slot)
+                raise WorkerStartError(f"a worker on {slot.device} did not start within "
+                                       f"{STARTUP_TIMEOUT_S:g} s")
+            return None
+        # The process died (its sentinel fired, or its pipe closed without a result).
+        slot.process.join(timeout=10)
+        exit_text = _exit_text(slot.process.exitcode)
+        job, elapsed = slot.job, time.monotonic() - slot.started_s
+        was_ready = slot.ready
+        stop(slot)
+        if job is None and not was_ready:
+            raise WorkerStartError(f"a worker on {slot.device} died while starting "
+                                   f"({exit_text}); run with --workers 0 to see the error")
+        start(slot)
+        if job is None:
+            return None
+        return result_for(job, "error", f"worker process died ({exit_text}) while running this "
+                          f"trial", wall_s=elapsed, device=slot.device)
+
+
+@hookimpl
+def harness_register_executors(register):
+    register(LocalExecutor())

@@ -1,0 +1,201 @@
+"""Tiny in-process plugins for the core tests: a space of 8 archs, a dataset, a few scorers.
+
+The space's ground truth is a prepared table that ``write_ground_truth`` writes under a test's
+data dir; ``write_distribution`` makes this module an *installed distribution* (a
+``.dist-info`` folder with an entry point) so that ``harness`` subprocesses find it exactly as
+they find a pip-installed plugin.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import signal
+import time
+from pathlib import Path
+
+import pandas as pd
+import torch
+from torch import nn
+
+from harness.benchmarks.table import (
+    GroundTruthTable,
+    MetricInfo,
+    file_sha256,
+    prepared_table_path,
+)
+from harness.errors import ConfigError, DataNotPreparedError, ScorerSkipped
+from harness.hookspecs import hookimpl
+from harness.protocols import Batch
+
+ARCHS = [f"w{width}" for width in (1, 2, 3, 4, 5, 6, 7, 8)]
+ENTRY_POINT = "toy"
+DISTRIBUTION = "harness-toy-plugins"
+
+
+def toy_table(accuracy: dict[str, float] | None = None) -> GroundTruthTable:
+    """Ground truth where wider is better (accuracy = 50 + 5 * width) unless told otherwise."""
+    accuracy = accuracy or {arch: 50.0 + 5 * int(arch[1:]) for arch in ARCHS}
+    frame = pd.DataFrame({"acc": list(accuracy.values())}, index=list(accuracy))
+    frame.index.name = "arch_id"
+    return GroundTruthTable("toy", frame, [MetricInfo("acc", "toyset", True, "test accuracy")],
+                            {"toyset": "acc"}, {"file": "toy.csv", "sha256": "0" * 64})
+
+
+def write_ground_truth(data_dir: Path) -> Path:
+    return toy_table().save(prepared_table_path(data_dir, "toy"))
+
+
+class ToySpace:
+    """Archs ``w1``..``w8``: conv(3 -> width) -> ReLU -> pool -> linear."""
+
+    name = "toy"
+    datasets = {"toyset": "toyset"}
+
+    def parse_arch(self, text: str) -> str:
+        if text.strip() not in ARCHS:
+            raise ConfigError(f"{text!r} is not a toy arch; toy archs: {', '.join(ARCHS)}")
+        return text.strip()
+
+    def ground_truth(self, data_dir: Path) -> GroundTruthTable:
+        path = prepared_table_path(data_dir, "toy")
+        if not path.exists():
+            raise DataNotPreparedError(f"toy ground truth not prepared under {data_dir}; run "
+                                       f"`harness data prepare toy --source toy.csv`")
+        return GroundTruthTable.load(path)
+
+    def prepare(self, source: Path, data_dir: Path, **options) -> Path:
+        frame = pd.read_csv(source, index_col="arch_id")
+        column = options.get("column", "acc")
+        table = toy_table({str(a): float(v) for a, v in frame[column].items()})
+        table.source = {"file": Path(source).name, "sha256": file_sha256(source),
+                        "options": options}
+        return table.save(prepared_table_path(data_dir, "toy"))
+
+    def build_model(self, arch_id: str, *, num_classes: int, **options) -> nn.Module:
+        width = int(arch_id[1:])
+        return nn.Sequential(nn.Conv2d(3, width, 3, padding=1), nn.ReLU(),
+                             nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(width, num_classes))
+
+    def forward_taps(self, model: nn.Module, inputs: torch.Tensor) -> list[torch.Tensor]:
+        return [model[0](inputs)]
+
+    def mutate(self, arch_id: str, rng) -> str:
+        return rng.choice([a for a in ARCHS if a != arch_id])
+
+
+class ToyDataset:
+    name = "toyset"
+    num_classes = 3
+    input_shape = (3, 8, 8)
+
+    def batch(self, batch_size: int, seed: int, *, data_dir: Path, **options) -> Batch:
+        generator = torch.Generator().manual_seed(seed)
+        inputs = torch.randn(batch_size, *self.input_shape, generator=generator)
+        return Batch(inputs, torch.arange(batch_size) % self.num_classes)
+
+
+class WeightSum:
+    """Depends on the arch, the inputs, the init and the trial seed: a determinism probe."""
+
+    name = "weightsum"
+    needs_inputs = True
+    defaults = {"batch_size": 4, "scale": 1.0, "delay_s": 0.0}
+
+    def score(self, ctx) -> float:
+        time.sleep(ctx.config["delay_s"])
+        model = ctx.build_model()
+        noise = torch.rand(1, generator=ctx.generator).item()
+        return ctx.config["scale"] * float(model(ctx.batch.inputs).sum()) + noise
+
+
+class Width:
+    """Data-free and exact: the arch's width (perfectly correlated with the toy ground truth)."""
+
+    name = "width"
+    needs_inputs = False
+    defaults = {"batch_size": 1}
+
+    def score(self, ctx) -> float:
+        return float(ctx.build_model()[0].out_channels)
+
+
+class NanScorer:
+    name = "nan"
+    needs_inputs = False
+    defaults = {"batch_size": 1}
+
+    def score(self, ctx) -> float:
+        return math.nan
+
+
+class Raising:
+    name = "boom"
+    needs_inputs = False
+    defaults = {"batch_size": 1}
+
+    def score(self, ctx) -> float:
+        raise RuntimeError("boom\nsecond line of the message")
+
+
+class Sleepy:
+    name = "sleepy"
+    needs_inputs = False
+    defaults = {"batch_size": 1, "sleep_s": 60.0}
+
+    def score(self, ctx) -> float:
+        time.sleep(ctx.config["sleep_s"] if ctx.arch_id == "w1" else 0.0)
+        return 1.0
+
+
+class Crashing:
+    name = "crash"
+    needs_inputs = False
+    defaults = {"batch_size": 1}
+
+    def score(self, ctx) -> float:
+        if ctx.arch_id == "w1":
+            os.kill(os.getpid(), signal.SIGSEGV)
+        return 2.0
+
+
+class Skipping:
+    name = "skipper"
+    needs_inputs = False
+    defaults = {"batch_size": 1}
+
+    def score(self, ctx) -> float:
+        raise ScorerSkipped("toy archs have no cells")
+
+
+SCORERS = (WeightSum(), Width(), NanScorer(), Raising(), Sleepy(), Crashing(), Skipping())
+
+
+@hookimpl
+def harness_register_spaces(register):
+    register(ToySpace())
+
+
+@hookimpl
+def harness_register_datasets(register):
+    register(ToyDataset())
+
+
+@hookimpl
+def harness_register_scorers(register):
+    for scorer in SCORERS:
+        register(scorer)
+
+
+def write_distribution(site_dir: Path, module: str = "toy_plugins",
+                       entry_point: str = ENTRY_POINT, name: str = DISTRIBUTION) -> Path:
+    """Make ``module`` an installed distribution ``name`` with one ``harness`` entry point.
+
+    Put ``site_dir`` (and the folder holding ``module``) on ``sys.path`` / ``PYTHONPATH`` and
+    ``importlib.metadata`` finds it like any pip-installed package.
+    """
+    dist_info = site_dir / f"{name.replace('-', '_')}-0.0.1.dist-info"
+    dist_info.mkdir(parents=True, exist_ok=True)
+    (dist_info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 0.0.1\n")
+    (dist_info / "entry_points.txt").write_text(f"[harness]\n{entry_point} = {module}\n")
+    return dist_info
