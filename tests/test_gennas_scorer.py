@@ -188,6 +188,12 @@ def test_bad_options_are_named(options, message):
     assert message in str(error.value)
 
 
+def test_runner_input_source_key_is_accepted():
+    scorer = combo()
+    source = {"images": "x.npz", "sha256": "0" * 64}
+    assert math.isfinite(scorer.score(make_ctx(scorer, input_source=source)))
+
+
 def test_cli_strings_are_accepted_for_numbers():
     scorer = combo()
     assert math.isfinite(scorer.score(make_ctx(scorer, iterations="2", lr="0.05")))

@@ -90,9 +90,13 @@ def train_settings(config: dict[str, Any]) -> TrainSettings:
     return TrainSettings(**ints, **floats)
 
 
+# Keys the runner adds to every scorer's config (the identity of an --images input source).
+RUNNER_KEYS = {"input_source"}
+
+
 def check_options(config: dict[str, Any], allowed: set[str]) -> None:
     """Reject unknown option names (a typo must not silently run the default)."""
-    unknown = sorted(set(config) - allowed)
+    unknown = sorted(set(config) - allowed - RUNNER_KEYS)
     if unknown:
         raise ConfigError(f"GenNAS: unknown option(s) {', '.join(unknown)}; "
                           f"known: {', '.join(sorted(allowed))}")
