@@ -28,6 +28,8 @@ LEGACY_PROTOCOL = 1001
 _ALLOWED = {
     ("collections", "OrderedDict"),
     ("builtins", "set"), ("builtins", "frozenset"), ("builtins", "slice"),
+    # Protocol-2 pickles (torch's default) name builtins by their Python 2 module.
+    ("__builtin__", "set"), ("__builtin__", "frozenset"), ("__builtin__", "slice"),
     ("_codecs", "encode"),  # protocol-2 pickles spell bytes as _codecs.encode(str, 'latin1')
     ("numpy", "dtype"), ("numpy", "ndarray"),
     ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),

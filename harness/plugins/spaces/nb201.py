@@ -45,7 +45,7 @@ class NB201Space:
                 "imagenet16-120": "imagenet16-120", "digits": "digits"}
 
     def __init__(self) -> None:
-        self._index_maps: dict[tuple[Path, float], list[str | None]] = {}
+        self._index_maps: dict[tuple[Path, float], tuple[list[str | None], dict[str, int]]] = {}
 
     # -- architecture ids ----------------------------------------------------------------
     def parse_arch(self, text: Any, *, data_dir: Path | None = None) -> str:
@@ -101,7 +101,8 @@ class NB201Space:
                           f"order?); write GenNAS nested lists [[e01],[e02,e12],[e03,e13,e23]] "
                           f"or a NASLib tuple prefixed with 'naslib:'")
 
-    def _index_map(self, data_dir: Path | None) -> list[str | None]:
+    def _index_map(self, data_dir: Path | None) -> tuple[list[str | None], dict[str, int]]:
+        """(index -> arch, arch -> index) from the prepared table, cached per file version."""
         path = prepared_table_path(resolve_data_dir(data_dir), self.name)
         if not path.exists():
             raise DataNotPreparedError(
@@ -117,19 +118,20 @@ class NB201Space:
                 raise DataNotPreparedError(f"the prepared table {path} has no benchmark 'index' "
                                            f"column (it was imported without one); give arch "
                                            f"strings instead of indices")
-            frame = pq.read_table(path, columns=["arch_id", "index"]).to_pandas()
-            mapping: list[str | None] = [None] * arch.NUM_ARCHS
-            for arch_id, index in zip(frame["arch_id"], frame["index"], strict=True):
-                if index == index:  # not NaN
-                    mapping[int(index)] = str(arch_id)
-            self._index_maps = {key: mapping}
+            columns_read = pq.read_table(path, columns=["arch_id", "index"])
+            by_index: list[str | None] = [None] * arch.NUM_ARCHS
+            for arch_id, index in zip(columns_read.column("arch_id").to_pylist(),
+                                      columns_read.column("index").to_pylist(), strict=True):
+                by_index[int(index)] = str(arch_id)
+            by_arch = {arch_id: i for i, arch_id in enumerate(by_index) if arch_id is not None}
+            self._index_maps = {key: (by_index, by_arch)}
         return self._index_maps[key]
 
     def arch_at_index(self, index: int, data_dir: Path | None = None) -> str:
         """The arch string at benchmark index ``index`` (needs a prepared table)."""
         if not 0 <= index < arch.NUM_ARCHS:
             raise ConfigError(f"NB201 index {index} is out of range 0..{arch.NUM_ARCHS - 1}")
-        found = self._index_map(data_dir)[index]
+        found = self._index_map(data_dir)[0][index]
         if found is None:
             raise DataNotPreparedError(f"the prepared nb201 table has no row for index {index}")
         return found
@@ -137,12 +139,10 @@ class NB201Space:
     def benchmark_index(self, arch_id: str, data_dir: Path | None = None) -> int:
         """The official index of ``arch_id`` (needs a prepared table)."""
         arch_id = arch.ops_to_str(arch.str_to_ops(arch_id))
-        mapping = self._index_map(data_dir)
-        try:
-            return mapping.index(arch_id)
-        except ValueError:
-            raise DataNotPreparedError(f"the prepared nb201 table has no index for "
-                                       f"{arch_id}") from None
+        found = self._index_map(data_dir)[1].get(arch_id)
+        if found is None:
+            raise DataNotPreparedError(f"the prepared nb201 table has no index for {arch_id}")
+        return found
 
     def archs(self) -> list[str]:
         """All 15,625 arch strings, in op-code product order (not the benchmark order)."""
