@@ -127,10 +127,12 @@ def config_from_args(args: argparse.Namespace) -> Any:
     return config
 
 
-def _write_report(run_dir: Path, formats: str, metric: str | None, bootstrap: int) -> None:
+def _write_report(run_dir: Path, formats: str, metric: str | None, bootstrap: int,
+                  paper: bool = False) -> None:
     from harness.reports import build_report, parse_metric_choice, write_reports
 
-    report = build_report(run_dir, metric=parse_metric_choice(metric), bootstrap=bootstrap)
+    report = build_report(run_dir, metric=parse_metric_choice(metric), bootstrap=bootstrap,
+                          paper=paper)
     for path in write_reports(report, run_dir, formats):
         print(f"wrote {path}")
 
@@ -158,7 +160,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 # -- report / export --------------------------------------------------------------------------
 def cmd_report(args: argparse.Namespace) -> int:
-    _write_report(Path(args.run_dir), args.format, args.metric, args.bootstrap)
+    _write_report(Path(args.run_dir), args.format, args.metric, args.bootstrap, args.paper)
     return 0
 
 
@@ -304,6 +306,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="comma-separated formats: md,csv,tex,json,html")
     report.add_argument("--metric", help="ground-truth metric (NAME or SPACE=NAME,...)")
     report.add_argument("--bootstrap", type=int, default=0, help="bootstrap resamples")
+    report.add_argument("--paper", action="store_true",
+                        help="add published reference values (GenNAS appendix, zero-cost-nas)")
     report.set_defaults(func=cmd_report)
 
     export = _parser(sub, "export", "write a run's trials as parquet, csv or json",
@@ -344,7 +348,9 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.set_defaults(func=cmd_data_fetch)
 
     from harness.registry import get_registry
+    from harness.reports.commands import add_report_commands
 
+    add_report_commands(sub)
     get_registry().pm.hook.harness_register_commands(cli=sub)
     return parser
 
