@@ -40,7 +40,8 @@ def read_tfrecord(path: Path, accumulator: NB101Accumulator, *, verify_crc: bool
     for batch in iter_record_batches(path, verify_crc=verify_crc, digest=digest):
         for offset, payload in batch:
             try:
-                module_hash, epochs, adjacency, operations, blob = json.loads(payload)
+                module_hash, epochs, adjacency, operations, blob = json.loads(
+                    payload.decode("utf-8"))
                 metrics = decode_model_metrics(base64.b64decode(blob, validate=True))
             except (ValueError, TypeError, binascii.Error, ProtobufError) as exc:
                 raise BenchmarkFileError(
