@@ -151,7 +151,9 @@ class TrialStore:
         return {config_hash: json.loads(text) for config_hash, text in rows}
 
     def trials_frame(self) -> pd.DataFrame:
-        return pd.read_sql_query("SELECT * FROM trials", self._connection)
+        frame = pd.read_sql_query("SELECT * FROM trials", self._connection)
+        # A column of NULLs (every trial failed) would come back as objects; keep floats.
+        return frame.astype({"score": float, "wall_s": float, "peak_mem_mb": float})
 
     # -- ground truth ------------------------------------------------------------------------
     def save_ground_truth(self, table: GroundTruthTable, arch_ids: Iterable[str]) -> None:

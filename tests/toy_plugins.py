@@ -11,8 +11,12 @@ from __future__ import annotations
 import math
 import os
 import signal
+import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import torch
@@ -199,3 +203,37 @@ def write_distribution(site_dir: Path, module: str = "toy_plugins",
     (dist_info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 0.0.1\n")
     (dist_info / "entry_points.txt").write_text(f"[harness]\n{entry_point} = {module}\n")
     return dist_info
+
+
+# Built-in plugins the core tests need; the others' plugins stay out so these tests neither
+# depend on them nor pay for importing them.
+CORE_PLUGINS = "local_executor,initializers,builtin_reporters"
+TESTS_DIR = Path(__file__).resolve().parent
+
+
+@contextmanager
+def toy_environment(tmp_path: Path, monkeypatch) -> Iterator[tuple[Any, Path]]:
+    """A fresh registry with the core built-ins and these toy plugins; a prepared data dir."""
+    from harness import registry as registry_module
+
+    data_dir = tmp_path / "data"
+    write_ground_truth(data_dir)
+    monkeypatch.setenv("HARNESS_LOAD_PLUGINS", CORE_PLUGINS)
+    monkeypatch.setenv("HARNESS_DATA_DIR", str(data_dir))
+    registry_module.reset_registry()
+    registry = registry_module.get_registry()
+    registry.register_plugin(sys.modules[__name__], ENTRY_POINT)
+    try:
+        yield registry, data_dir
+    finally:
+        registry_module.reset_registry()
+
+
+def subprocess_env(tmp_path: Path, data_dir: Path, extra_plugins: str = "") -> dict[str, str]:
+    """Environment for a ``harness`` subprocess that finds the toy plugins by entry point."""
+    site = tmp_path / "site"
+    write_distribution(site)
+    path = os.pathsep.join([str(site), str(TESTS_DIR), os.environ.get("PYTHONPATH", "")])
+    plugins = ",".join(p for p in (CORE_PLUGINS, ENTRY_POINT, extra_plugins) if p)
+    return {**os.environ, "PYTHONPATH": path, "HARNESS_DATA_DIR": str(data_dir),
+            "HARNESS_LOAD_PLUGINS": plugins, "PYTHONWARNINGS": "ignore"}
