@@ -73,7 +73,13 @@ def test_gennas_json_user_table(shared_data):
     assert len(table.frame) == 20 and "undocumented" in table.metric("accuracy").description
 
 
-@pytest.mark.parametrize("text", ["hash", "=x", "a="])
+def test_columns_option_forms():
+    expected = {"hash": "module_hash", "accuracy": "accuracy"}
+    assert parse_columns("hash=module_hash, accuracy") == expected
+    assert parse_columns(["hash=module_hash", "accuracy"]) == expected  # the CLI's list form
+
+
+@pytest.mark.parametrize("text", ["=x", "a="])
 def test_bad_columns_option(text):
     with pytest.raises(ConfigError):
         parse_columns(text)

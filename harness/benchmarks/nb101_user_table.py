@@ -4,9 +4,10 @@
 string) and ``operations`` (comma-joined labels) identify the cell — a hash column alone is
 trusted, adjacency + operations are pruned and hashed, and when all three are given they must
 agree; ``params`` is optional; **every other key is a metric** named by the key, read from the
-column given as value. Without ``columns`` the roles are guessed from the usual names
-(``module_hash``, ``adjacency_rowmajor`` / ``adjacency``, ``operations``) and every column whose
-name contains ``acc`` becomes a metric of the same name.
+column given as value (a bare ``COLUMN`` item keeps the column under its own name). Roles not
+given are guessed from the usual names (``module_hash``, ``adjacency_rowmajor`` /
+``adjacency``, ``operations``); without any metric, every column whose name contains ``acc``
+becomes a metric of the same name.
 
 A user file seldom says what its numbers are (split, repeat, epochs). Unless the user gives a
 ``description``, each metric is described as coming from the named file with an
@@ -34,25 +35,30 @@ _GUESSES = {"hash": ("module_hash", "hash", "arch_id"),
 DUPLICATE_POLICIES = ("error", "first", "mean")
 
 
-def parse_columns(columns: str | dict[str, str] | None) -> dict[str, str]:
-    """``"hash=module_hash,accuracy=acc"`` (the CLI form) or a dict -> dict."""
+def parse_columns(columns: str | list[str] | dict[str, str] | None) -> dict[str, str]:
+    """``"hash=module_hash,accuracy"`` or its items as a list (the CLI forms), or a dict.
+
+    An item without ``=`` names a metric column kept under its own name.
+    """
     if columns is None or isinstance(columns, dict):
         return dict(columns or {})
+    items = columns.split(",") if isinstance(columns, str) else list(columns)
     mapping = {}
-    for item in filter(None, (part.strip() for part in columns.split(","))):
+    for item in filter(None, (str(part).strip() for part in items)):
         key, sep, value = item.partition("=")
-        if not sep or not key.strip() or not value.strip():
-            raise ConfigError(f"--columns entry {item!r} must be ROLE_OR_METRIC=COLUMN")
-        mapping[key.strip()] = value.strip()
+        key, value = key.strip(), value.strip() if sep else key.strip()
+        if not key or not value:
+            raise ConfigError(f"--columns entry {item!r} must be COLUMN or ROLE_OR_METRIC=COLUMN")
+        mapping[key] = value
     return mapping
 
 
 def _resolve_columns(frame: pd.DataFrame, columns: dict[str, str], path: Path) -> dict[str, str]:
-    if not columns:
-        for role, names in _GUESSES.items():
-            found = next((name for name in names if name in frame.columns), None)
-            if found:
-                columns[role] = found
+    for role, names in _GUESSES.items():
+        found = next((name for name in names if name in frame.columns), None)
+        if role not in columns and found:
+            columns[role] = found
+    if not set(columns) - set(ROLES):
         for name in frame.columns:
             if "acc" in name.lower() and name not in columns.values():
                 columns[name] = name
