@@ -257,3 +257,24 @@ def test_paper_table_compares_with_published_values(tmp_path):
     labels[4:] = ["abs_spearman", "zerocost notebooks, NB-201"]
     assert table.cell(labels, "published").value == 0.737
     assert len(table.rows) == 3, "Table 3, Table 4 (reading A) and the zero-cost notebook"
+
+
+def test_report_of_a_run_made_by_the_runner(tmp_path, monkeypatch):
+    import toy_plugins
+
+    from harness import runner
+
+    with toy_plugins.toy_environment(tmp_path, monkeypatch):
+        config = runner.RunConfig(spaces=["toy"], scorers=["width", "nan"], samples=None,
+                                  seeds=[0, 1], workers=0, out=str(tmp_path / "run"))
+        runner.execute_plan(runner.plan_run(config), progress=False,
+                            command=["harness", "compare", "--spaces", "toy"])
+        report = build_report(tmp_path / "run")
+    width = [r for r in report.rows if r.key.scorer == "width"]
+    assert len(width) == 2 and all(r.n == 8 for r in width)
+    assert all(r.kendall == pytest.approx(1.0) for r in width), "width = the toy ground truth"
+    nan = [r for r in report.rows if r.key.scorer == "nan"][0]
+    assert (nan.n, nan.n_excluded, nan.status_counts) == (0, 8, {"nan": 8})
+    prov = report.provenance
+    assert prov.command == "harness compare --spaces toy" and prov.seeds == [0, 1]
+    assert prov.ground_truth[0].source["file"] == "toy.csv"

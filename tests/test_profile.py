@@ -1,0 +1,97 @@
+"""``harness profile``: warm-up discarded, median of repeats, OOM cells, the cost table."""
+
+import argparse
+import json
+
+import pytest
+import torch
+import toy_plugins
+
+from harness import hookimpl
+from harness.reports import profile as profiling
+from harness.reports.commands import add_report_commands
+from harness.store import Trial, TrialResult
+
+
+class OomAtFour:
+    """Runs out of GPU memory from batch size 4 on (what a too-large batch does on a GPU)."""
+
+    name = "oom4"
+    needs_inputs = True
+    defaults = {"batch_size": 2}
+
+    def score(self, ctx) -> float:
+        if ctx.batch.inputs.shape[0] >= 4:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory (simulated)")
+        return 1.0
+
+
+class _Plugin:
+    @hookimpl
+    def harness_register_scorers(self, register):
+        register(OomAtFour())
+
+
+@pytest.fixture
+def toy(tmp_path, monkeypatch):
+    with toy_plugins.toy_environment(tmp_path, monkeypatch) as (registry, data_dir):
+        registry.register_plugin(_Plugin(), "oom-plugin")
+        yield registry, data_dir
+
+
+def test_profile_measures_every_scorer_batch_size_and_arch(toy):
+    cells = profiling.profile(["toy"], [2, 4], scorers=["width", "oom4"], archs=2, warmup=1,
+                              repeats=3)
+    assert len(cells) == 2 * 2 * 2, "scorers x batch sizes x archs"
+    assert {(c.scorer, c.batch_size) for c in cells} == {("width", 2), ("width", 4),
+                                                        ("oom4", 2), ("oom4", 4)}
+    width = [c for c in cells if c.scorer == "width"]
+    assert all(c.status == "ok" and c.median_s > 0 and c.repeats == 3 for c in width)
+    oom = [c for c in cells if c.scorer == "oom4" and c.batch_size == 4]
+    assert [c.status for c in oom] == ["oom", "oom"] and oom[0].median_s is None
+    table = profiling.cost_table(cells)
+    assert table.cell(["toy", "toyset", "oom4"], "bs 4").text == "OOM"
+    assert table.cell(["toy", "toyset", "oom4"], "bs 2").value > 0
+
+
+def test_warmup_is_discarded_and_the_median_taken(monkeypatch):
+    walls = iter([9.0, 0.3, 0.1, 0.2, 5.0])  # 1 warm-up, then 4 repeats: median 0.25
+    trial = Trial("s", "d", "a", "x", "h", 0, "default", "default", 8)
+
+    def fake_execute(job):
+        return TrialResult(trial, 1.0, "ok", "", next(walls), 10.0, "cpu", "0", "0", "t")
+
+    monkeypatch.setattr("harness.runner.execute_trial", fake_execute)
+    job = argparse.Namespace(trial=trial)
+    cell = profiling._time_job(job, warmup=1, repeats=4)
+    assert (cell.median_s, cell.repeats, cell.peak_mem_mb) == (0.25, 4, 10.0)
+
+
+def test_cost_table_from_known_cells():
+    def cell(scorer, batch, arch, seconds, status="ok", memory=100.0):
+        return profiling.ProfileCell("sp", "ds", scorer, batch, arch, status, seconds, memory,
+                                     5, "")
+
+    cells = [cell("a", 16, "x", 0.1), cell("a", 16, "y", 0.3, memory=300.0),
+             cell("a", 96, "x", None, "oom"), cell("a", 96, "y", 1.0),
+             cell("b", 16, "x", None, "error")]
+    table = profiling.cost_table(cells)
+    assert table.columns == ["bs 16", "bs 96"]
+    entry = table.cell(["sp", "ds", "a"], "bs 16")
+    assert entry.value == pytest.approx(0.2) and entry.text == "0.2000 [300 MB]"
+    assert table.cell(["sp", "ds", "a"], "bs 96").text == "OOM", "any OOM arch -> OOM"
+    assert table.cell(["sp", "ds", "b"], "bs 16").text == "error"
+    assert table.cell(["sp", "ds", "b"], "bs 96").value is None
+
+
+def test_profile_command_writes_json_and_markdown(toy, tmp_path, capsys):
+    parser = argparse.ArgumentParser(prog="harness")
+    add_report_commands(parser.add_subparsers())
+    args = parser.parse_args(["profile", "--spaces", "toy", "--scorers", "width",
+                              "--batch-sizes", "2,4", "--archs", "1", "--repeats", "2",
+                              "--out", str(tmp_path / "prof")])
+    assert args.func(args) == 0
+    assert "| toy" in capsys.readouterr().out
+    document = json.loads((tmp_path / "prof" / "profile.json").read_text())
+    assert document["settings"]["batch_sizes"] == [2, 4] and len(document["cells"]) == 2
+    assert "bs 2" in (tmp_path / "prof" / "profile.md").read_text()
