@@ -217,8 +217,9 @@ def test_pickles_cannot_run_code(tmp_path):
 
 def test_reader_options_only_apply_to_tables(tmp_path, archs):
     path = write_nats_single(tmp_path / "NATS-tss-v1_0-3ffb9.pickle.pbz2", archs)
-    with pytest.raises(ConfigError, match="apply only to user tables"):
+    with pytest.raises(ConfigError, match="columns do not apply to NATS-tss-v1_0-3ffb9"):
         nb201_files.read_source(path, columns="a=b")
+    assert len(nb201_files.read_source(path, columns=None).frame) == 3, "None means not given"
 
 
 # -- user tables ------------------------------------------------------------------------------
@@ -230,7 +231,7 @@ ALL_CSV_COLUMNS = ("cifar10-valid/x-valid=cifar10_valid_xvalid_mean,"
 def test_import_the_15625_row_csv_and_resolve_every_index(shared_data, tmp_path):
     csv = shared_data / "nb201" / "nb201_all_15625.csv"
     space = NB201Space()
-    space.prepare(csv, tmp_path, columns=ALL_CSV_COLUMNS)
+    space.prepare(csv, tmp_path, columns=ALL_CSV_COLUMNS.split(","))  # the CLI's list form
     table = space.ground_truth(tmp_path)
     assert len(table.frame) == 15625
     assert table.default_metric == {"cifar10-valid": "cifar10-valid/x-valid",
@@ -254,6 +255,9 @@ def test_table_with_metric_named_columns_needs_no_mapping(tmp_path):
     table = nb201_files.read_source(path)
     assert list(table.frame.columns) == ["cifar100/x-test"]
     assert table.frame.iloc[0, 0] == 1.5
+    path.write_text("arch,mine,other\n|none~0|+|none~0|none~1|+|none~0|none~1|none~2|,2.5,3\n")
+    kept = nb201_files.read_source(path, columns=["cifar10/ori-test=mine"])
+    assert list(kept.frame.columns) == ["cifar10/ori-test"], "exactly the mapped columns"
 
 
 @pytest.mark.parametrize("frame, columns, error, fragment", [

@@ -293,16 +293,20 @@ def read_source(source: Path, **options: Any) -> GroundTruthTable:
     """Pick the reader by what ``source`` is (see the module docstring)."""
     source = Path(source)
     suffix = source.name.lower()
-    if source.is_file() and suffix.endswith((".csv", ".tsv", ".parquet")):
+    options = {key: value for key, value in options.items() if value is not None}
+    is_table = source.is_file() and suffix.endswith((".csv", ".tsv", ".parquet"))
+    takes = ("columns",) if is_table else ("allow_missing",) if source.is_dir() else ()
+    unknown = sorted(set(options) - set(takes))
+    if unknown:
+        raise ConfigError(f"option(s) {', '.join(unknown)} do not apply to {source.name}; "
+                          f"it takes {', '.join(takes) or 'no options'} (columns: user tables "
+                          f".csv/.tsv/.parquet; allow_missing: the NATS simple folder)")
+    if is_table:
         from harness.benchmarks.nb201_import import read_user_table
 
-        return read_user_table(source, **options)
-    allow_missing = bool(options.pop("allow_missing", False))
-    if options:
-        raise ConfigError(f"option(s) {', '.join(sorted(options))} apply only to user tables "
-                          f"(.csv/.tsv/.parquet), not to {source.name}")
+        return read_user_table(source, options.get("columns"))
     if source.is_dir():
-        return read_nats_folder(source, allow_missing=allow_missing)
+        return read_nats_folder(source, allow_missing=bool(options.get("allow_missing")))
     if not source.is_file():
         raise BenchmarkFileError(f"{source} does not exist; pass a NAS-Bench-201 .pth, a "
                                  f"NATS-tss .pickle.pbz2 file or -simple folder, or a CSV table")

@@ -11,7 +11,7 @@ Accepted files: ``.csv``, ``.tsv`` or ``.parquet``, one row per arch. Expected c
 - metrics: columns named as harness metrics, ``<dataset>/<what>`` with ``<dataset>`` one of
   ``cifar10-valid``, ``cifar10``, ``cifar100``, ``imagenet16-120`` (e.g.
   ``cifar10-valid/x-valid``; see ``nb201_files`` for the names the official readers write),
-  taken as they are; or any column mapped to such a name with ``--columns``;
+  taken as they are when ``--columns`` names no values; otherwise exactly the mapped columns;
 - optionally ``params_m/<dataset>`` and ``flops_m/<dataset>`` (millions).
 
 ``columns``: a mapping ``{harness name: file column}`` or the CLI string
@@ -29,7 +29,7 @@ file name and sha256 so the choice of column stays visible in every report.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -43,21 +43,24 @@ from harness.plugins.spaces.nb201_arch import NUM_ARCHS, ops_to_str, str_to_ops
 EXTRA_PREFIXES = ("params_m", "flops_m")
 
 
-def parse_columns(columns: Mapping[str, str] | str | None) -> dict[str, str]:
-    """``{harness name: file column}`` from a mapping or ``"name=column,..."``."""
+def parse_columns(columns: Mapping[str, str] | Sequence[str] | str | None) -> dict[str, str]:
+    """``{harness name: file column}`` from a mapping, ``"name=column,..."`` or a list of
+    ``name=column`` items (the CLI's ``--columns``). A bare ``name`` keeps that file column
+    under its own name (it must already be a harness metric name)."""
     if columns is None:
         return {}
     if isinstance(columns, Mapping):
         return {str(k): str(v) for k, v in columns.items()}
+    items = str(columns).split(",") if isinstance(columns, str) else [str(c) for c in columns]
     mapping: dict[str, str] = {}
-    for item in str(columns).split(","):
+    for item in items:
         if not item.strip():
             continue
         name, sep, column = item.partition("=")
-        if not sep or not name.strip() or not column.strip():
+        if sep and (not name.strip() or not column.strip()):
             raise ConfigError(f"--columns item {item!r} is not NAME=COLUMN (e.g. "
                               f"cifar10-valid/x-valid=valid_acc)")
-        mapping[name.strip()] = column.strip()
+        mapping[name.strip()] = (column if sep else name).strip()
     return mapping
 
 
@@ -78,7 +81,7 @@ def _read(path: Path) -> pd.DataFrame:
                                  f"{exc})") from exc
 
 
-def read_user_table(path: Path, columns: Mapping[str, str] | str | None = None
+def read_user_table(path: Path, columns: Mapping[str, str] | Sequence[str] | str | None = None
                     ) -> GroundTruthTable:
     """The prepared table from a user CSV/TSV/parquet (see the module docstring)."""
     mapping = parse_columns(columns)
@@ -99,7 +102,8 @@ def read_user_table(path: Path, columns: Mapping[str, str] | str | None = None
                                  f"map one with --columns arch=COLUMN); benchmark indices alone "
                                  f"cannot be resolved without the official meta_archs list")
     values = {name: column for name, column in mapping.items() if name not in ("arch", "index")}
-    values.update({c: c for c in raw.columns if _is_value_name(str(c)) and c not in values})
+    if not values:
+        values = {str(c): c for c in raw.columns if _is_value_name(str(c))}
     if not any(name.split("/")[0] in DATASET_ORDER for name in values):
         raise BenchmarkFileError(f"{path}: no metric columns; name them <dataset>/<metric> or "
                                  f"map them with --columns (see `harness data prepare --help`)")
