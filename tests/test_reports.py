@@ -3,6 +3,8 @@
 import csv
 import json
 import math
+import shutil
+import subprocess
 
 import pandas as pd
 import pytest
@@ -219,6 +221,25 @@ def test_html_report_is_self_contained(written, run_dir):
     assert 'src="http' not in text and "<link" not in text and "<script" not in text
     assert "0123abcd" in text and "Seed sensitivity" in text
     assert sorted(p.suffix for p in (run_dir / "plots").iterdir()) == [".png"] * 7 + [".svg"] * 7
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium not installed (apt-get install "
+                    "chromium); the manual check is in docs/ci-regression.md")
+def test_html_renders_in_headless_chromium(written, run_dir, tmp_path):
+    page = (run_dir / "report.html").as_uri()
+    common = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+              f"--user-data-dir={tmp_path / 'profile'}"]
+    dom = subprocess.run([*common, "--dump-dom", page], capture_output=True, text=True,
+                         timeout=120).stdout
+    assert dom.count("<table>") == 10 and dom.count("<img ") == 7, "every table and plot parsed"
+    shot = tmp_path / "report.png"
+    subprocess.run([*common, "--window-size=1400,2000", f"--screenshot={shot}", page],
+                   capture_output=True, timeout=120)
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 50_000, (
+        "a blank page would compress to a few kB")
 
 
 def test_unknown_format_lists_the_known_ones(report, tmp_path):

@@ -19,11 +19,13 @@ h1 { font-size: 1.6em; } h2 { font-size: 1.25em; margin-top: 1.8em; }
 table { border-collapse: collapse; margin: 0.6em 0 1.4em; font-size: 0.85em; }
 th, td { padding: 0.25em 0.6em; border-bottom: 1px solid #ddd; }
 th { border-bottom: 2px solid #444; text-align: left; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; }
-caption { caption-side: top; text-align: left; font-style: italic; padding-bottom: 0.3em; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+p.caption { font-style: italic; margin: 0.2em 0; }
+.scroll { overflow-x: auto; }
 dl { display: grid; grid-template-columns: max-content auto; gap: 0.2em 1em; }
 dt { font-weight: 600; } dd { margin: 0; font-family: monospace; word-break: break-all; }
 figure { display: inline-block; margin: 0.5em; vertical-align: top; }
+figure img { width: 30em; height: auto; }
 figcaption { font-size: 0.8em; text-align: center; }
 .notes { background: #fff6dd; padding: 0.5em 1em; border-left: 4px solid #e0a800; }
 """
@@ -38,8 +40,8 @@ def _table_html(table: Table) -> str:
         body.append("<tr>" + "".join(f"<td>{escape(t)}</td>" for t in labels)
                     + "".join(f'<td class="num">{escape(t)}</td>' for t in values) + "</tr>")
     return (f'<h2 id="{escape(table.name)}">{escape(table.title)}</h2>\n'
-            f"<table><caption>{escape(table.caption)}</caption>"
-            f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>")
+            f'<p class="caption">{escape(table.caption)}</p><div class="scroll"><table>'
+            f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>")
 
 
 def _plot_html(plot: Plot, png: Path) -> str:

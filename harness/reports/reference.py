@@ -107,6 +107,9 @@ def reference_table(rows: list[CorrelationRow]) -> Table:
                    ref.statistic, f"{ref.source} {ref.table}")
             grouped[key].append(row)
             published[key] = ref
+    if not grouped:
+        table.caption = ("No published value matches this run's spaces, datasets and scorers. "
+                         + table.caption)
     for key in sorted(grouped):
         ref = published[key]
         values = [r.value(ref.statistic) for r in grouped[key]]
