@@ -185,6 +185,10 @@ def test_markdown_report(written, run_dir):
     text = (run_dir / "report.md").read_text()
     for needle in (" ".join(COMMAND), "0123abcd", "v1.2", "| noisy", "0.929", "OOM"):
         assert needle in text, f"report.md lacks {needle!r}"
+    table_lines = [line for line in text.splitlines() if line.startswith("| space")]
+    header = table_lines[0]
+    assert "\\|kendall\\|" in header, "pipes inside a cell are escaped"
+    assert header.replace("\\|", "").count("|") == 24, "23 columns of the per-cell table"
 
 
 def test_csv_reports(written, run_dir):

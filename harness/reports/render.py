@@ -42,10 +42,15 @@ def text_rows(table: Table) -> list[list[str]]:
             for labels, cells in table.rows]
 
 
+def _markdown_cell(text: str) -> str:
+    return text.replace("|", "\\|")  # a bare pipe would split the cell (|kendall|)
+
+
 def markdown(table: Table) -> str:
     """A GitHub-flavoured markdown table preceded by its title and caption."""
-    body = tabulate(text_rows(table), headers=[*table.labels, *table.columns],
-                    tablefmt="github", disable_numparse=True)
+    rows = [[_markdown_cell(t) for t in row] for row in text_rows(table)]
+    headers = [_markdown_cell(h) for h in [*table.labels, *table.columns]]
+    body = tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)
     return f"### {table.title}\n\n{table.caption}\n\n{body}\n"
 
 
