@@ -213,7 +213,7 @@ def test_fisher_and_snip_on_conv_net_match_explicit_autograd():
         per_channel = product.flatten(2).sum(2) if product.dim() == 4 else product
         fan_in = layer.weight[0].numel()
         fisher += float((0.5 * per_channel.pow(2).mean(0)).sum()) * fan_in
-    snip = sum(float((layer.weight * grad).abs().sum())
+    snip = sum(float((layer.weight * grad).detach().abs().sum())
                for layer, grad in zip(layers, grads[3:], strict=True))
     assert Fisher().score(ctx) == pytest.approx(fisher, rel=REL)
     assert Snip().score(ctx) == pytest.approx(snip, rel=REL)

@@ -1,0 +1,117 @@
+"""Validation of the zero-cost / NASWOT scorers against published numbers (driver + analysis).
+
+``archs``: writes the arch lists (seeded, in chunks so a run cut short still holds a random
+subset for every scorer: the runner orders trials scorer by scorer).
+``analyse``: reads the run folders and prints Spearman ρ against the ground truth:
+
+- ``synflow`` / ``params`` on a seeded sample of all 15,625 NB-201 cells vs CIFAR-10 test
+  accuracy (published: 0.737 synflow, scorers.md §11.1; params 0.74);
+- every proxy on the 725 cifar10 archs of NAS-Bench-Suite-Zero (``naslib_zc_nasbench201.csv``)
+  vs that file's ``val_accuracy``, next to the file's own proxy value on the same archs, and
+  ρ(ours, file's) — the direct check that the two implementations rank alike.
+
+See ``benchmarks/validate_zerocost.sh`` for the commands.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+from pathlib import Path
+
+import pandas as pd
+from scipy.stats import spearmanr
+
+from harness import load_trials
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+NB201_CSV = SHARED / "nb201" / "nb201_all_15625.csv"
+ZC_CSV = SHARED / "zc" / "naslib_zc_nasbench201.csv"
+# our scorer name -> the NAS-Bench-Suite-Zero column
+ZC_COLUMNS = {"synflow": "synflow", "snip": "snip", "grasp": "grasp", "fisher": "fisher",
+              "grad_norm": "grad_norm", "jacob_cov": "jacov", "plain": "plain",
+              "l2_norm": "l2_norm", "naswot": "nwot", "params": "params", "flops": "flops"}
+
+
+def write_chunks(arch_ids: list[str], folder: Path, prefix: str, chunk: int) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for start in range(0, len(arch_ids), chunk):
+        path = folder / f"{prefix}_{start // chunk:03d}.txt"
+        path.write_text("\n".join(arch_ids[start:start + chunk]) + "\n")
+
+
+def command_archs(args: argparse.Namespace) -> None:
+    all_archs = pd.read_csv(NB201_CSV)["arch_str"].tolist()
+    write_chunks(random.Random(0).sample(all_archs, args.full_sample), args.out, "nb201",
+                 args.chunk)
+    zc = pd.read_csv(ZC_CSV)
+    zc_archs = zc.loc[zc["dataset"] == "cifar10", "arch_str"].tolist()
+    write_chunks(random.Random(0).sample(zc_archs, len(zc_archs)), args.out, "zc",
+                 args.zc_chunk)
+
+
+def scores(run_dirs: list[Path]) -> pd.DataFrame:
+    """arch_id × scorer table of ok scores from every run folder (non-finite dropped)."""
+    frames = [load_trials(run_dir) for run_dir in run_dirs if (run_dir / "trials.sqlite").exists()]
+    trials = pd.concat(frames)
+    ok = trials[trials["status"] == "ok"]
+    return ok.pivot_table(index="arch_id", columns="scorer", values="score", aggfunc="first")
+
+
+def rho(a: pd.Series, b: pd.Series) -> float:
+    return float(spearmanr(a, b, nan_policy="omit").statistic)
+
+
+def command_analyse(args: argparse.Namespace) -> None:
+    truth = pd.read_csv(NB201_CSV).set_index("arch_str")
+    full = scores(sorted(args.runs.glob("nb201_*")))
+    if len(full):
+        print(f"NB-201 seeded sample: {len(full)} archs scored")
+        for scorer in full.columns:
+            for column in ("cifar10_test_mean_nb201v1_1", "cifar10_valid_xvalid_mean"):
+                joined = full[[scorer]].join(truth[column]).dropna()
+                print(f"  {scorer:8s} vs {column}: rho = {rho(joined[scorer], joined[column]):.3f}"
+                      f" (n = {len(joined)})")
+        joined = full.join(truth["cifar10_test_mean_nb201v1_1"]).dropna()
+        everything = pd.read_csv(NB201_CSV)
+        published = rho(everything["params_mb_cifar10"], everything["cifar10_test_mean_nb201v1_1"])
+        print(f"  benchmark params (all 15,625) vs test: rho = {published:.3f}")
+    zc = pd.read_csv(ZC_CSV)
+    zc = zc[zc["dataset"] == "cifar10"].set_index("arch_str")
+    ours = scores(sorted(args.runs.glob("zc_*")))
+    if len(ours):
+        print(f"NAS-Bench-Suite-Zero cifar10 archs scored: {len(ours)} of {len(zc)}")
+        print(f"  {'scorer':10s} {'n':>4s} {'rho ours':>9s} {'rho file':>9s} {'file/725':>9s}"
+              f" {'rho(ours,file)':>15s} {'non-finite':>10s}")
+        for scorer, column in ZC_COLUMNS.items():
+            if scorer not in ours.columns:
+                continue
+            joined = ours[[scorer]].join(zc[[column, "val_accuracy"]], rsuffix="_file")
+            finite = joined.replace([float("inf"), float("-inf")], float("nan")).dropna()
+            file_col = column if column != scorer else f"{column}_file"
+            print(f"  {scorer:10s} {len(finite):4d} "
+                  f"{rho(finite[scorer], finite['val_accuracy']):9.3f} "
+                  f"{rho(finite[file_col], finite['val_accuracy']):9.3f} "
+                  f"{rho(zc[column], zc['val_accuracy']):9.3f} "
+                  f"{rho(finite[scorer], finite[file_col]):15.3f} "
+                  f"{len(joined) - len(finite):10d}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(required=True)
+    archs = commands.add_parser("archs", help="write the seeded arch-list chunks")
+    archs.add_argument("--out", type=Path, required=True)
+    archs.add_argument("--full-sample", type=int, default=15625)
+    archs.add_argument("--chunk", type=int, default=250)
+    archs.add_argument("--zc-chunk", type=int, default=25)
+    archs.set_defaults(func=command_archs)
+    analyse = commands.add_parser("analyse", help="Spearman of the finished runs")
+    analyse.add_argument("--runs", type=Path, required=True)
+    analyse.set_defaults(func=command_analyse)
+    args = parser.parse_args()
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()
