@@ -88,6 +88,8 @@ def test_bad_columns_option(text):
 def test_unknown_option_and_suffix(tmp_path, shared_data):
     with pytest.raises(ConfigError, match="unknown nb101 prepare option"):
         build_table(shared_data / "nb101" / "naslib_nb101_dummy30.json", colums="x")
+    with pytest.raises(ConfigError, match="apply to user tables"):
+        build_table(shared_data / "nb101" / "naslib_nb101_dummy.pkl", columns="accuracy")
     (tmp_path / "t.txt").write_text("x")
     with pytest.raises(BenchmarkFileError, match="unknown NB101 source type"):
         build_table(tmp_path / "t.txt")

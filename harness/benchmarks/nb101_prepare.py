@@ -71,6 +71,9 @@ def build_table(source: Path, **options: Any) -> GroundTruthTable:
                           f"verify_crc, {', '.join(USER_TABLE_OPTIONS)}")
     if suffix == ".csv":
         return import_user_table(source, sha256=file_sha256(source), **user_options)
+    if user_options and suffix != ".json":
+        raise ConfigError(f"option(s) {sorted(user_options)} apply to user tables (.csv, GenNAS "
+                          f".json), not to {source.name}")
     accumulator = NB101Accumulator()
     record = {"file": source.name, "space_version": "NAS-Bench-101 (Ying et al. 2019)"}
     if suffix == ".tfrecord":
@@ -90,6 +93,9 @@ def build_table(source: Path, **options: Any) -> GroundTruthTable:
         if not looks_like_api_json(value):
             return import_user_table(source, frame=read_gennas_json(source),
                                      sha256=file_sha256(source), **user_options)
+        if user_options:
+            raise ConfigError(f"option(s) {sorted(user_options)} apply to user tables, not to "
+                              f"the API-layout records of {source.name}")
         read_api_json(source, accumulator)
         record.update(format="nasbench101-api-json", sha256=file_sha256(source))
     else:
