@@ -10,8 +10,9 @@
 - ``NATS-tss-v1_0-3ffb9.pickle.pbz2``: one bz2 pickle, the same dict with ``'12'``/``'200'``
   budget keys (also loads whole).
 - ``NATS-tss-v1_0-3ffb9-simple/``: ``meta.pickle.pbz2`` plus one ``NNNNNN.pickle.pbz2`` per
-  arch, read **one file at a time** (peak RSS stays far below 1 GB).
-- a user table (``.csv``, ``.tsv``, ``.parquet``): see ``nb201_import``.
+  arch, read **one file at a time** (peak RSS stays far below 1 GB). Option
+  ``allow_missing`` (CLI ``--allow-missing``): table the archs present instead of failing.
+- a user table (``.csv``, ``.tsv``, ``.parquet``), option ``columns``: see ``nb201_import``.
 
 Each *state* is an ``ArchResults`` dict whose ``all_results[(dataset, seed)]`` holds
 ``epochs``, ``eval_acc1es {'<set>@<epoch>': acc}``, ``params`` and ``flop`` (M). From every
@@ -282,7 +283,8 @@ def read_nats_folder(folder: Path, *, allow_missing: bool = False) -> GroundTrut
         first = [f"{i:06d}.pickle.pbz2" for i in range(NUM_ARCHS) if i not in files][:3]
         raise BenchmarkFileError(f"{folder}: {missing} of {NUM_ARCHS} per-arch files are "
                                  f"missing (e.g. {', '.join(first)}); unpack the whole "
-                                 f"NATS-tss-v1_0-3ffb9-simple.tar, or pass allow_missing=True")
+                                 f"NATS-tss-v1_0-3ffb9-simple.tar, or pass --allow-missing "
+                                 f"(allow_missing=True) to use the archs present")
     for index, file, budgets in iter_nats_folder(folder):
         accumulator.add(index, budgets, str(file))
     return accumulator.table(_source("nats-tss-simple", folder, archs=len(files),
