@@ -50,12 +50,17 @@ def command_archs(args: argparse.Namespace) -> None:
                  args.zc_chunk)
 
 
-def scores(run_dirs: list[Path]) -> pd.DataFrame:
-    """arch_id × scorer table of ok scores from every run folder (non-finite dropped)."""
+def scores(run_dirs: list[Path]) -> tuple[pd.DataFrame, pd.Series]:
+    """arch_id × scorer table of ok scores from every run folder, and per scorer the count of
+    trials with another status (nan / inf / error / skipped)."""
     frames = [load_trials(run_dir) for run_dir in run_dirs if (run_dir / "trials.sqlite").exists()]
+    if not frames:
+        return pd.DataFrame(), pd.Series(dtype=int)
     trials = pd.concat(frames)
     ok = trials[trials["status"] == "ok"]
-    return ok.pivot_table(index="arch_id", columns="scorer", values="score", aggfunc="first")
+    failed = trials[trials["status"] != "ok"].groupby("scorer").size()
+    return ok.pivot_table(index="arch_id", columns="scorer", values="score",
+                          aggfunc="first"), failed
 
 
 def rho(a: pd.Series, b: pd.Series) -> float:
@@ -64,7 +69,7 @@ def rho(a: pd.Series, b: pd.Series) -> float:
 
 def command_analyse(args: argparse.Namespace) -> None:
     truth = pd.read_csv(NB201_CSV).set_index("arch_str")
-    full = scores(sorted(args.runs.glob("nb201_*")))
+    full, _ = scores(sorted(args.runs.glob("nb201_*")))
     if len(full):
         print(f"NB-201 seeded sample: {len(full)} archs scored")
         for scorer in full.columns:
@@ -72,29 +77,28 @@ def command_analyse(args: argparse.Namespace) -> None:
                 joined = full[[scorer]].join(truth[column]).dropna()
                 print(f"  {scorer:8s} vs {column}: rho = {rho(joined[scorer], joined[column]):.3f}"
                       f" (n = {len(joined)})")
-        joined = full.join(truth["cifar10_test_mean_nb201v1_1"]).dropna()
         everything = pd.read_csv(NB201_CSV)
         published = rho(everything["params_mb_cifar10"], everything["cifar10_test_mean_nb201v1_1"])
         print(f"  benchmark params (all 15,625) vs test: rho = {published:.3f}")
     zc = pd.read_csv(ZC_CSV)
     zc = zc[zc["dataset"] == "cifar10"].set_index("arch_str")
-    ours = scores(sorted(args.runs.glob("zc_*")))
+    ours, failed = scores(sorted(args.runs.glob("zc_*")))
     if len(ours):
         print(f"NAS-Bench-Suite-Zero cifar10 archs scored: {len(ours)} of {len(zc)}")
         print(f"  {'scorer':10s} {'n':>4s} {'rho ours':>9s} {'rho file':>9s} {'file/725':>9s}"
-              f" {'rho(ours,file)':>15s} {'non-finite':>10s}")
+              f" {'rho(ours,file)':>15s} {'not ok':>7s}")
         for scorer, column in ZC_COLUMNS.items():
             if scorer not in ours.columns:
                 continue
-            joined = ours[[scorer]].join(zc[[column, "val_accuracy"]], rsuffix="_file")
-            finite = joined.replace([float("inf"), float("-inf")], float("nan")).dropna()
-            file_col = column if column != scorer else f"{column}_file"
+            file_col = f"file_{column}"
+            finite = ours[[scorer]].dropna().join(zc[[column, "val_accuracy"]].rename(
+                columns={column: file_col})).dropna()
             print(f"  {scorer:10s} {len(finite):4d} "
                   f"{rho(finite[scorer], finite['val_accuracy']):9.3f} "
                   f"{rho(finite[file_col], finite['val_accuracy']):9.3f} "
                   f"{rho(zc[column], zc['val_accuracy']):9.3f} "
                   f"{rho(finite[scorer], finite[file_col]):15.3f} "
-                  f"{len(joined) - len(finite):10d}")
+                  f"{int(failed.get(scorer, 0)):7d}")
 
 
 def main() -> None:
