@@ -337,6 +337,8 @@ def plan_run(config: RunConfig, registry: Registry | None = None) -> RunPlan:
     images = Path(config.images).expanduser().resolve() if config.images else None
     if images is not None and not images.exists():
         raise ConfigError(f"--images {images}: no such file or folder")
+    if images is not None:
+        registry.get("dataset", "images")
     images_sha256 = file_sha256(images) if images is not None else None
     configs: dict[str, dict[str, Any]] = {}
     for scorer in scorers:
@@ -655,6 +657,7 @@ def execute_trial(job: TrialJob, device: str | None = None) -> TrialResult:
 
 def execute_in_process(jobs: Iterable[TrialJob]) -> Iterator[TrialResult]:
     """Run jobs one after another in this process (``--workers 0``: no timeouts, no isolation)."""
+    seeding.use_deterministic_algorithms()
     for job in jobs:
         yield execute_trial(job)
 

@@ -110,7 +110,7 @@ class WeightSum:
         time.sleep(ctx.config["delay_s"])
         model = ctx.build_model()
         noise = torch.rand(1, generator=ctx.generator).item()
-        return ctx.config["scale"] * float(model(ctx.batch.inputs).sum()) + noise
+        return ctx.config["scale"] * float(model(ctx.batch.inputs).sum().detach()) + noise
 
 
 class Width:
@@ -206,19 +206,21 @@ def write_distribution(site_dir: Path, module: str = "toy_plugins",
 
 
 # Built-in plugins the core tests need; the others' plugins stay out so these tests neither
-# depend on them nor pay for importing them.
-CORE_PLUGINS = "local_executor,initializers,builtin_reporters"
+# depend on them nor pay for importing them (in every worker process).
+CORE_PLUGINS = "local_executor,initializers"
+REPORTERS = "builtin_reporters"
 TESTS_DIR = Path(__file__).resolve().parent
 
 
 @contextmanager
-def toy_environment(tmp_path: Path, monkeypatch) -> Iterator[tuple[Any, Path]]:
+def toy_environment(tmp_path: Path, monkeypatch,
+                    plugins: str = CORE_PLUGINS) -> Iterator[tuple[Any, Path]]:
     """A fresh registry with the core built-ins and these toy plugins; a prepared data dir."""
     from harness import registry as registry_module
 
     data_dir = tmp_path / "data"
     write_ground_truth(data_dir)
-    monkeypatch.setenv("HARNESS_LOAD_PLUGINS", CORE_PLUGINS)
+    monkeypatch.setenv("HARNESS_LOAD_PLUGINS", plugins)
     monkeypatch.setenv("HARNESS_DATA_DIR", str(data_dir))
     registry_module.reset_registry()
     registry = registry_module.get_registry()

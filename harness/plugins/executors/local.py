@@ -1,8 +1,13 @@
 """The ``local`` executor: a pool of long-lived worker processes on this machine.
 
-Each worker is a fresh interpreter (``spawn``: safe with CUDA and threads) that loads the
-plugins once, then runs trials one at a time and sends back their records; the driver alone
-writes the store. With ``--device cuda`` and several visible GPUs there is one worker per GPU.
+Each worker is a clean process that loads the plugins once, then runs trials one at a time
+and sends back their records; the driver alone writes the store. Workers are never forked from
+the driver (which may hold CUDA state and threads): on Linux they come from a ``forkserver``
+that has imported torch and the harness core but run nothing, so replacing a killed worker
+costs a fork instead of a fresh interpreter importing torch (seconds); elsewhere ``spawn``.
+Each worker takes the driver's environment as it is when the run starts.
+
+With ``--device cuda`` and several visible GPUs there is one worker per GPU.
 A trial that exceeds ``--trial-timeout`` has its worker killed and replaced and is recorded as
 ``timeout``; a worker that dies (segfault, out-of-memory kill) becomes an ``error`` row for the
 trial it was running, and a new worker takes its place.
@@ -34,6 +39,10 @@ from harness.runner import TrialJob, execute_in_process, result_for
 from harness.store import TrialResult
 
 STARTUP_TIMEOUT_S = 300.0
+# Imported once by the fork server so that every worker starts with them loaded
+# (torch._inductor.config: torch.use_deterministic_algorithms imports it, seconds of work).
+FORKSERVER_PRELOAD = ["torch", "torch._inductor.config", "harness.runner", "harness.seeding",
+                      "harness.reports"]
 
 
 class WorkerStartError(HarnessError):
@@ -51,10 +60,24 @@ def _portable_plugins() -> list[tuple[str, str, Any]]:
     return portable
 
 
-def _worker_main(connection: Connection, device: str, plugins: list[tuple[str, str, Any]]) -> None:
+def _start_context() -> Any:
+    """``forkserver`` (with torch preloaded) where the platform has it, else ``spawn``."""
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(FORKSERVER_PRELOAD)
+        return context
+    return multiprocessing.get_context("spawn")
+
+
+def _worker_main(connection: Connection, device: str, plugins: list[tuple[str, str, Any]],
+                 environment: dict[str, str]) -> None:
     """Worker loop: load plugins once, then answer each job with its ``TrialResult``."""
     # Ctrl-C goes to the whole process group; the driver decides when workers stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # The fork server was started with the environment of the first run; use today's
+    # (plugin switches, CUDA_VISIBLE_DEVICES...).
+    os.environ.clear()
+    os.environ.update(environment)
     import torch
 
     from harness import seeding
@@ -127,16 +150,18 @@ class LocalExecutor:
             return
         if not jobs:
             return
-        context = multiprocessing.get_context("spawn")
+        context = _start_context()
         plugins = _portable_plugins()
+        environment = dict(os.environ)
         devices = self._devices(workers, device)
         slots = [_Slot(d) for d in devices[:len(jobs)]]
         pending = deque(jobs)
 
         def start(slot: _Slot) -> None:
             parent, child = context.Pipe()
-            slot.process = context.Process(target=_worker_main, args=(child, slot.device, plugins),
-                                           daemon=True, name=f"harness-worker-{slot.device}")
+            slot.process = context.Process(
+                target=_worker_main, args=(child, slot.device, plugins, environment),
+                daemon=True, name=f"harness-worker-{slot.device}")
             slot.process.start()
             child.close()
             slot.connection, slot.ready, slot.job = parent, False, None
