@@ -21,7 +21,7 @@ from harness.benchmarks.nb101_protobuf import (
     decode_model_metrics,
     encode_model_metrics,
 )
-from harness.benchmarks.nb101_table import KEYS
+from harness.benchmarks.nb101_table import KEYS, NB101Accumulator
 from harness.benchmarks.nb101_tfrecord import encode_payload
 from harness.benchmarks.table import GroundTruthTable, prepared_table_path
 from harness.benchmarks.tfrecord import encode_records
@@ -186,3 +186,23 @@ def test_masked_crc_of_written_records(tmp_path):
     data = source.read_bytes()
     assert struct.unpack_from("<I", data, 8)[0] == mask(crc32c(data[:8]))
     assert struct.unpack_from("<I", data, len(data) - 4)[0] == mask(crc32c(b"payload"))
+
+
+def test_accumulator_grows_and_keeps_budgets_apart():
+    accumulator = NB101Accumulator(capacity=2)
+    for index in range(5):  # past the initial capacity twice
+        accumulator.add_cell(f"{index:032x}", "0100", "input,output", index)
+    accumulator.add_repeat(4, 36, (1.0,) * 8, "here")
+    accumulator.add_repeat(0, 108, (0.5,) * 8, "here")
+    table = accumulator.table({"file": "f"})
+    assert table.source["budgets"] == [36, 108]
+    frame = table.frame
+    assert frame["e36_mean_final_test_accuracy"].isna().tolist() == [True] * 4 + [False]
+    assert frame["max_final_test_accuracy"].tolist()[::4] == [0.5, 1.0]
+    assert frame["params"].tolist() == [0, 1, 2, 3, 4]
+    with pytest.raises(BenchmarkFileError, match="budget 7 epochs"):
+        accumulator.add_repeat(0, 7, (0.0,) * 8, "here")
+    for _ in range(2):
+        accumulator.add_repeat(0, 108, (0.5,) * 8, "here")
+    with pytest.raises(BenchmarkFileError, match="more than 3 records"):
+        accumulator.add_repeat(0, 108, (0.5,) * 8, "here")

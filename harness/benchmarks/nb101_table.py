@@ -33,7 +33,6 @@ KEYS = ("halfway_training_time", "halfway_train_accuracy", "halfway_validation_a
         "final_validation_accuracy", "final_test_accuracy")
 ACCURACY_KEYS = tuple(key for key in KEYS if key.endswith("accuracy"))
 DEFAULT_METRIC = "e108_mean_final_test_accuracy"
-_BUDGET_INDEX = {budget: index for index, budget in enumerate(BUDGETS)}
 _DESCRIBE = {
     "train_accuracy": "train accuracy (fixed 10,000-image subset of the training set)",
     "validation_accuracy": "validation accuracy (10,000 held-out training images)",
@@ -42,15 +41,19 @@ _DESCRIBE = {
 
 
 class NB101Accumulator:
-    """Grows with the number of cells; memory ~ 100 bytes per (cell, budget, repeat) at most."""
+    """Grows with the number of cells; ~100 bytes per (cell, budget seen) for the numbers.
+
+    Arrays are allocated per budget on first sight, so an only108 file costs a quarter of a
+    full one.
+    """
 
     def __init__(self, capacity: int = 1 << 16) -> None:
         self.rows: dict[str, int] = {}
         self.adjacency: list[str] = []
         self.operations: list[str] = []
         self._params = np.zeros(capacity, dtype=np.int64)
-        self._values = np.full((capacity, len(BUDGETS), REPEATS, len(KEYS)), np.nan, np.float32)
-        self._counts = np.zeros((capacity, len(BUDGETS)), dtype=np.uint8)
+        self._values: dict[int, np.ndarray] = {}  # budget -> (cells, REPEATS, KEYS) float32
+        self._counts: dict[int, np.ndarray] = {}  # budget -> (cells,) repeats stored
         self.records = 0
 
     def add_cell(self, module_hash: str, adjacency: str, operations: str, params: int) -> int:
@@ -70,41 +73,48 @@ class NB101Accumulator:
     def _grow(self) -> None:
         extra = len(self._params)
         self._params = np.concatenate([self._params, np.zeros(extra, np.int64)])
-        self._values = np.concatenate(
-            [self._values, np.full((extra, *self._values.shape[1:]), np.nan, np.float32)])
-        self._counts = np.concatenate([self._counts, np.zeros((extra, len(BUDGETS)), np.uint8)])
+        for budget, values in self._values.items():
+            self._values[budget] = np.concatenate([values, self._new_values(extra)])
+            self._counts[budget] = np.concatenate([self._counts[budget],
+                                                   np.zeros(extra, np.uint8)])
+
+    @staticmethod
+    def _new_values(cells: int) -> np.ndarray:
+        return np.full((cells, REPEATS, len(KEYS)), np.nan, np.float32)
 
     def add_repeat(self, row: int, epochs: int, values: tuple[float, ...], where: str) -> None:
         """Store one training run's eight ``KEYS`` values; ``where`` locates it in errors."""
-        budget = _BUDGET_INDEX.get(epochs)
-        if budget is None:
-            raise BenchmarkFileError(f"{where}: training budget {epochs!r} epochs is not one of "
-                                     f"the benchmark's {BUDGETS}")
-        repeat = int(self._counts[row, budget])
+        counts = self._counts.get(epochs)
+        if counts is None:
+            if epochs not in BUDGETS:
+                raise BenchmarkFileError(f"{where}: training budget {epochs!r} epochs is not "
+                                         f"one of the benchmark's {BUDGETS}")
+            self._values[epochs] = self._new_values(len(self._params))
+            counts = self._counts[epochs] = np.zeros(len(self._params), np.uint8)
+        repeat = int(counts[row])
         if repeat >= REPEATS:
             raise BenchmarkFileError(f"{where}: more than {REPEATS} records for one cell at "
                                      f"{epochs} epochs; the file is not a NAS-Bench-101 file")
-        self._values[row, budget, repeat] = values
-        self._counts[row, budget] = repeat + 1
+        self._values[epochs][row, repeat] = values
+        counts[row] = repeat + 1
         self.records += 1
 
     def table(self, source: dict[str, Any]) -> GroundTruthTable:
         """The ground-truth table of everything added (module docstring lists the columns)."""
         cells = len(self.adjacency)
-        if cells == 0:
-            raise BenchmarkFileError(f"{source.get('file', 'source')}: no NAS-Bench-101 records")
-        values, counts = self._values[:cells], self._counts[:cells]
+        if cells == 0 or not self._values:
+            raise BenchmarkFileError(f"{source.get('file', 'source')}: no NAS-Bench-101 "
+                                     f"training records")
         columns: dict[str, Any] = {"adjacency": self.adjacency, "operations": self.operations,
                                    "params": self._params[:cells]}
         metrics: list[MetricInfo] = []
-        budgets = [b for b in BUDGETS if counts[:, _BUDGET_INDEX[b]].any()]
+        budgets = sorted(self._values)
         for budget in budgets:
-            index = _BUDGET_INDEX[budget]
-            present = ~np.isnan(values[:, index])
-            repeats = counts[:, index]
-            columns[f"e{budget}_repeats"] = repeats
+            values = self._values[budget][:cells]
+            present = ~np.isnan(values)
+            columns[f"e{budget}_repeats"] = self._counts[budget][:cells]
             with np.errstate(invalid="ignore", divide="ignore"):
-                means = np.where(present, values[:, index], 0).sum(axis=1, dtype=np.float64) \
+                means = np.where(present, values, 0).sum(axis=1, dtype=np.float64) \
                     / present.sum(axis=1)
             for k, key in enumerate(KEYS):
                 name = f"e{budget}_mean_{key}"
@@ -114,13 +124,13 @@ class NB101Accumulator:
             for repeat in range(REPEATS):
                 for k, key in enumerate(KEYS):
                     name = f"e{budget}_r{repeat}_{key}"
-                    columns[name] = values[:, index, repeat, k]
+                    columns[name] = values[:, repeat, k]
                     if key in ("final_test_accuracy", "final_validation_accuracy"):
                         metrics.append(MetricInfo(name, DATASET, True,
                                                   _describe(key, budget, repeat)))
-        final_test = values[:, :, :, KEYS.index("final_test_accuracy")].reshape(cells, -1)
-        with np.errstate(invalid="ignore"):
-            columns["max_final_test_accuracy"] = np.fmax.reduce(final_test, axis=1)
+        final_test = np.concatenate([self._values[b][:cells, :, KEYS.index("final_test_accuracy")]
+                                     for b in budgets], axis=1)
+        columns["max_final_test_accuracy"] = np.fmax.reduce(final_test, axis=1)
         metrics.append(MetricInfo(
             "max_final_test_accuracy", DATASET, True,
             "maximum of the final CIFAR-10 test accuracy over all repeats and budgets "
