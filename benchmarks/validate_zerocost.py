@@ -101,6 +101,24 @@ def command_analyse(args: argparse.Namespace) -> None:
                   f"{int(failed.get(scorer, 0)):7d}")
 
 
+def command_seedcheck(args: argparse.Namespace) -> None:
+    """ρ between our scores under two run seeds (another init, another crop/flip/order of the
+    same images) next to ρ(ours, file) on the same archs: how much of the disagreement with
+    the file any re-draw already produces."""
+    zc = pd.read_csv(ZC_CSV)
+    zc = zc[zc["dataset"] == "cifar10"].set_index("arch_str")
+    seed0, _ = scores(sorted(args.runs.glob("zc_*")))
+    seed1, _ = scores([args.other])
+    print(f"  {'scorer':10s} {'n':>4s} {'rho(seed0,seed1)':>17s} {'rho(seed0,file)':>16s}"
+          f" {'rho(seed1,file)':>16s}")
+    for scorer in seed1.columns:
+        column = ZC_COLUMNS[scorer]
+        both = pd.concat({"seed0": seed0[scorer], "seed1": seed1[scorer],
+                          "file": zc[column]}, axis=1, join="inner").dropna()
+        print(f"  {scorer:10s} {len(both):4d} {rho(both['seed0'], both['seed1']):17.3f} "
+              f"{rho(both['seed0'], both['file']):16.3f} {rho(both['seed1'], both['file']):16.3f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(required=True)
@@ -113,6 +131,10 @@ def main() -> None:
     analyse = commands.add_parser("analyse", help="Spearman of the finished runs")
     analyse.add_argument("--runs", type=Path, required=True)
     analyse.set_defaults(func=command_analyse)
+    seedcheck = commands.add_parser("seedcheck", help="rank agreement across run seeds")
+    seedcheck.add_argument("--runs", type=Path, required=True)
+    seedcheck.add_argument("--other", type=Path, required=True, help="run folder, seed 1")
+    seedcheck.set_defaults(func=command_seedcheck)
     args = parser.parse_args()
     args.func(args)
 

@@ -2,7 +2,7 @@
 # Validation of the zero-cost and NASWOT scorers against published Spearman values
 # (docs in benchmarks/validate_zerocost.py). Re-runnable and resumable: each chunk is its own
 # run folder, and finished trials are skipped. Usage:
-#   benchmarks/validate_zerocost.sh [WORK_DIR] [nb201|zc|analyse|all]
+#   benchmarks/validate_zerocost.sh [WORK_DIR] [nb201|zc|seedcheck|analyse|all]
 # CPU only, one thread, low priority; the chunk order is seeded, so stopping early leaves a
 # seeded random subset for every scorer.
 set -euo pipefail
@@ -55,6 +55,19 @@ if [ "$PART" = zc ] || [ "$PART" = all ]; then
       --images "$SHARED/images/cifar10/cifar10_foolbox20.npz" --arch-list "$list" \
       --out "$WORK/runs/$(basename "$list" .txt)"
   done
+fi
+
+# 4. Seed check: the first zc chunk again under run seed 1 (another init and another
+#    crop/flip/order of the 20 images) for the scorers whose agreement with the file is lowest.
+if [ "$PART" = seedcheck ] || [ "$PART" = all ]; then
+  OPTIONS=()
+  for scorer in jacob_cov plain fisher grasp snip; do
+    OPTIONS+=(--option "$scorer.batch_size=20")
+  done
+  nice -n 10 harness compare "${COMMON[@]}" --scorers jacob_cov,plain,fisher,grasp,snip \
+    "${OPTIONS[@]}" --seeds 1 --images "$SHARED/images/cifar10/cifar10_foolbox20.npz" \
+    --arch-list "$WORK/archs/zc_000.txt" --out "$WORK/seedcheck/seed1"
+  python benchmarks/validate_zerocost.py seedcheck --runs "$WORK/runs" --other "$WORK/seedcheck/seed1"
 fi
 
 python benchmarks/validate_zerocost.py analyse --runs "$WORK/runs"
