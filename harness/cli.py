@@ -40,7 +40,8 @@ EXAMPLES = {
 def _parser(sub: Any, name: str, help_text: str, example: str, **kwargs: Any) -> Any:
     parser = sub.add_parser(name, help=help_text, description=help_text,
                             epilog=f"example:\n  {example}",
-                            formatter_class=argparse.RawDescriptionHelpFormatter, **kwargs)
+                            formatter_class=argparse.RawDescriptionHelpFormatter,
+                            allow_abbrev=False, **kwargs)
     parser.add_argument("--data-dir", default=argparse.SUPPRESS,
                         help="benchmark data folder (default: $HARNESS_DATA_DIR, else "
                              "~/.cache/harness)")

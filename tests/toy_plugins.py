@@ -239,3 +239,24 @@ def subprocess_env(tmp_path: Path, data_dir: Path, extra_plugins: str = "") -> d
     plugins = ",".join(p for p in (CORE_PLUGINS, ENTRY_POINT, extra_plugins) if p)
     return {**os.environ, "PYTHONPATH": path, "HARNESS_DATA_DIR": str(data_dir),
             "HARNESS_LOAD_PLUGINS": plugins, "PYTHONWARNINGS": "ignore"}
+
+
+class MinimalPlugin:
+    """The toy space and dataset with the fast ``width`` scorer only (for ``--scorers all``)."""
+
+    @hookimpl
+    def harness_register_spaces(self, register):
+        register(ToySpace())
+
+    @hookimpl
+    def harness_register_datasets(self, register):
+        register(ToyDataset())
+
+    @hookimpl
+    def harness_register_scorers(self, register):
+        register(Width())
+
+
+def harness_executable() -> str:
+    """The ``harness`` console script of the running interpreter's environment."""
+    return str(Path(sys.executable).with_name("harness"))
