@@ -165,7 +165,7 @@ def build_report(run_dir: Path | str, *, metric: MetricChoice = None, bootstrap:
     :param seed: seed of the bootstrap resampling.
     :param paper: add the table of published reference values with differences.
     """
-    from harness.reports.tables import paper_tables
+    from harness.reports.tables import all_tables
 
     run_dir = Path(run_dir)
     if isinstance(metric, str):
@@ -212,6 +212,6 @@ def build_report(run_dir: Path | str, *, metric: MetricChoice = None, bootstrap:
     pairs = pd.concat(pair_frames, ignore_index=True) if pair_frames else pd.DataFrame()
     report = Report(run_dir=run_dir, provenance=_provenance(run, trials, uses), rows=rows,
                     tables=[], pairs=pairs, notes=notes, bootstrap=bootstrap, seed=seed)
-    report.tables = paper_tables(report, trials, paper=paper)
+    report.tables = all_tables(report, trials, paper=paper)
     return report
 

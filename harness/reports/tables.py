@@ -202,7 +202,7 @@ def summary_table(rows: list[CorrelationRow]) -> Table:
     return table
 
 
-def paper_tables(report: Report, trials: pd.DataFrame, *, paper: bool = False) -> list[Table]:
+def all_tables(report: Report, trials: pd.DataFrame, *, paper: bool = False) -> list[Table]:
     """Every table of the report, in the order the reports print them."""
     from harness.reports.reference import reference_table
 
