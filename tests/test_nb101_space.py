@@ -47,6 +47,15 @@ def test_a_fresh_space_finds_cells_through_the_data_dir(prepared, tmp_path, monk
     assert NB101Space().cell(arch).module_hash() == arch
 
 
+def test_the_table_tells_workers_where_cells_are(prepared, tmp_path):
+    _, table = prepared
+    options = table.source["model_options"]
+    assert options == {"data_dir": str(tmp_path)}
+    fresh = NB101Space()  # a worker process: HARNESS_DATA_DIR points elsewhere
+    model = fresh.build_model(table.frame.index[1], num_classes=10, stem_channels=4, **options)
+    assert isinstance(model, NB101Network)
+
+
 def test_build_model_options_and_taps(prepared):
     space, table = prepared
     arch = table.frame.index[0]

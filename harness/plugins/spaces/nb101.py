@@ -102,12 +102,18 @@ class NB101Space:
 
     # -- models ----------------------------------------------------------------------------
     def build_model(self, arch_id: str, *, num_classes: int, stem_channels: int = 128,
-                    batchnorm: bool = True) -> torch.nn.Module:
+                    batchnorm: bool = True, data_dir: str | Path | None = None
+                    ) -> torch.nn.Module:
         """The benchmark network of ``arch_id`` (spec init of scorers.md §8.1, CPU).
 
         ``stem_channels``: 128 as the benchmark trained (and zero-cost proxies use), 16 as
         GenNAS and NASWOT use. ``batchnorm=False``: every BN removed (synflow's variant).
+        ``data_dir``: where the prepared table that maps hashes to cells lives; a table loaded
+        by ``ground_truth`` passes it through its ``source["model_options"]``, so worker
+        processes that never loaded the table find the cells of a ``--data-dir`` run.
         """
+        if data_dir is not None and self._data_dir != Path(data_dir):
+            self._data_dir, self._structure = Path(data_dir), None
         return NB101Network(self.cell(arch_id), num_classes=num_classes,
                             stem_channels=int(stem_channels), batchnorm=bool(batchnorm))
 
@@ -132,6 +138,8 @@ class NB101Space:
         table = GroundTruthTable.load(path)
         self._data_dir = Path(data_dir)
         self._remember(table)
+        model_options = {**table.source.get("model_options", {}), "data_dir": str(data_dir)}
+        table.source = {**table.source, "model_options": model_options}
         return table
 
     def prepare(self, source: Path, data_dir: Path, **options: Any) -> Path:
