@@ -5,7 +5,7 @@ same number of iterations; the baseline is ``gpu_gennas.reference_train`` (host 
 ``.item()`` every iteration). Compare the two rows of the ``gennas-nb201-cpu`` group; the
 ratio is also printed. Run with
 
-    pytest benchmarks/test_gennas_speed.py --benchmark-enable -s
+    pytest benchmarks/test_gennas_speed.py --benchmark-enable --timeout 0 -s
 
 ``GENNAS_BENCH_ITERATIONS`` (default 100, the method's) shortens the runs on busy machines.
 """

@@ -15,6 +15,16 @@ B, C = 4, 24
 HIGH = tuple(0.375 + 0.0125 * k for k in range(10))
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """One intra-op thread: these tensors are tiny, and spinning threads on the shared cores
+    cost far more than they save."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def _gen(seed=0):
     return torch.Generator().manual_seed(seed)
 
@@ -29,8 +39,13 @@ def test_waves_shape_range_and_locality(fn, local):
     assert same is (not local), "global = one signal repeated over the batch; local = per sample"
 
 
+def _phases(sets, seed=0):
+    return torch.rand(sets, 32, generator=_gen(seed), dtype=torch.float64) * 2 * math.pi
+
+
 def test_sin1d_maps_vary_along_one_axis_only():
-    bank = signals.sin1d_bank(torch.tensor(HIGH), _gen())
+    bank = signals.sin1d_maps(torch.tensor(HIGH, dtype=torch.float64), _phases(10),
+                              torch.arange(640))
     assert bank.shape == (640, 8, 8), "10 frequencies x 64 maps"
     per_freq = bank.view(10, 64, 8, 8)
     rows, cols = per_freq[:, :32], per_freq[:, 32:]
@@ -41,26 +56,39 @@ def test_sin1d_maps_vary_along_one_axis_only():
 
 
 def test_sin1d_formula_sin_even_cos_odd():
-    g = _gen(3)
-    bank = signals.sin1d_bank(torch.full((10,), 0.1, dtype=torch.float64), g)
-    phases = torch.rand(10, 32, 1, 1, generator=_gen(3), dtype=torch.float64) * 2 * math.pi
+    phases = _phases(10, 3)
+    bank = signals.sin1d_maps(torch.full((10,), 0.1, dtype=torch.float64), phases,
+                              torch.arange(640))
     i = torch.arange(1, 9, dtype=torch.float64)
-    expected0 = torch.sin(2 * math.pi * 0.1 * i + phases[0, 0, 0, 0])
-    expected1 = torch.cos(2 * math.pi * 0.1 * i + phases[0, 1, 0, 0])
+    expected0 = torch.sin(2 * math.pi * 0.1 * i + phases[0, 0])
+    expected1 = torch.cos(2 * math.pi * 0.1 * i + phases[0, 1])
     assert torch.allclose(bank[0, :, 0], expected0) and torch.allclose(bank[1, :, 0], expected1)
 
 
 def test_sin2d_second_half_is_vertical_flip_and_phase_added_twice():
-    bank = signals.sin2d_bank(torch.tensor(HIGH, dtype=torch.float64), _gen(5))
+    phases = _phases(100, 5)
+    bank = signals.sin2d_maps(torch.tensor(HIGH, dtype=torch.float64), phases,
+                              torch.arange(6400))
     assert bank.shape == (6400, 8, 8), "100 frequency pairs x 64 maps"
     pairs = bank.view(100, 64, 8, 8)
     assert torch.equal(pairs[:, 32:], pairs[:, :32].flip(-2))
-    phases = torch.rand(100, 32, 1, 1, generator=_gen(5), dtype=torch.float64) * 2 * math.pi
     i = torch.arange(1, 9, dtype=torch.float64).view(8, 1)
     j = torch.arange(1, 9, dtype=torch.float64).view(1, 8)
     b1, b2 = HIGH[0], HIGH[1]  # pair index 1 = (range[0], range[1])
-    expected = torch.sin(2 * math.pi * (b1 * i + b2 * j) + 2 * phases[1, 0, 0, 0])
+    expected = torch.sin(2 * math.pi * (b1 * i + b2 * j) + 2 * phases[1, 0])
     assert torch.allclose(pairs[1, 0], expected)
+    expected = torch.cos(2 * math.pi * (b1 * i + b2 * j) + 2 * phases[1, 1])
+    assert torch.allclose(pairs[1, 1], expected)
+
+
+def test_wave_keeps_the_permuted_candidates():
+    basis = Wave(level=1.0, range=HIGH, local=False)
+    out = signals.sin2d(basis, 1, 5, _gen(11))
+    g = _gen(11)
+    phases = torch.rand(100, 32, generator=g, dtype=torch.float64) * 2 * math.pi
+    keep = torch.randperm(6400, generator=g)[:5]
+    full = signals.sin2d_maps(torch.tensor(HIGH, dtype=torch.float64), phases, torch.arange(6400))
+    assert torch.allclose(out[0], full[keep].float()), "first C of a random permutation"
 
 
 @pytest.mark.parametrize("local", [True, False])

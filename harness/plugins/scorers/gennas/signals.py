@@ -35,46 +35,58 @@ RESIZE_PERMUTATION = 1000
 _POSITIONS = torch.arange(1, GRID + 1, dtype=torch.float64)
 
 
-def _alternate_sin_cos(theta: torch.Tensor) -> torch.Tensor:
-    """sin for even map index k, cos for odd k; ``theta`` is (..., 32, 8, 8)."""
-    even = (torch.arange(PHASES) % 2 == 0).view(PHASES, 1, 1)
+_ROWS = _POSITIONS.view(GRID, 1).expand(GRID, GRID)  # i at (i, j)
+_COLS = _POSITIONS.view(1, GRID).expand(GRID, GRID)  # j at (i, j)
+MAPS_PER_SET = 2 * PHASES  # 32 phases, each in two orientations
+
+
+def _sin_even_cos_odd(map_in_set: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
+    """sin for even map index k, cos for odd k (k = index within its set of 64)."""
+    even = (map_in_set % 2 == 0).view(-1, 1, 1)
     return torch.where(even, torch.sin(theta), torch.cos(theta))
 
 
-def sin1d_bank(frequencies: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """All 64 * len(frequencies) candidate 1-D wave maps, (F * 64, 8, 8) float64."""
-    phases = torch.rand(len(frequencies), PHASES, 1, 1, generator=generator, dtype=torch.float64)
-    phases = phases * 2 * math.pi
-    beta = frequencies.to(torch.float64).view(-1, 1, 1, 1)
-    rows = 2 * math.pi * beta * _POSITIONS.view(1, 1, GRID, 1) + phases  # varies with i only
-    cols = 2 * math.pi * beta * _POSITIONS.view(1, 1, 1, GRID) + phases  # varies with j only
-    rows = _alternate_sin_cos(rows.expand(-1, -1, GRID, GRID))
-    cols = _alternate_sin_cos(cols.expand(-1, -1, GRID, GRID))
-    return torch.cat([rows, cols], dim=1).reshape(-1, GRID, GRID)
+def sin1d_maps(frequencies: torch.Tensor, phases: torch.Tensor,
+               index: torch.Tensor) -> torch.Tensor:
+    """Candidates ``index`` of the 1-D wave bank, (len(index), 8, 8) float64.
+
+    Candidate ``64 f + m`` uses frequency ``f`` and phase ``phases[f, m mod 32]``; m < 32 varies
+    along i (rows), m >= 32 along j (columns). ``phases``: (F, 32) in [0, 2 pi).
+    """
+    frequency, map_in_set = index // MAPS_PER_SET, index % MAPS_PER_SET
+    beta = frequencies[frequency].view(-1, 1, 1)
+    phase = phases[frequency, map_in_set % PHASES].view(-1, 1, 1)
+    position = torch.where((map_in_set < PHASES).view(-1, 1, 1), _ROWS, _COLS)
+    return _sin_even_cos_odd(map_in_set, 2 * math.pi * beta * position + phase)
 
 
-def sin2d_bank(frequencies: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """All 64 * len(frequencies)**2 candidate 2-D wave maps, (F * F * 64, 8, 8) float64."""
+def sin2d_maps(frequencies: torch.Tensor, phases: torch.Tensor,
+               index: torch.Tensor) -> torch.Tensor:
+    """Candidates ``index`` of the 2-D wave bank, (len(index), 8, 8) float64.
+
+    Candidate ``64 p + m`` uses the frequency pair p = (b1, b2) = (range[p // F], range[p % F])
+    and theta = 2 pi (b1 i + b2 j) + 2 phases[p, m mod 32]; m >= 32 is the vertical flip of
+    m - 32 (row i read at 9 - i). ``phases``: (F * F, 32) in [0, 2 pi).
+    """
     count = len(frequencies)
-    phases = torch.rand(count * count, PHASES, 1, 1, generator=generator, dtype=torch.float64)
-    phases = phases * 2 * math.pi
-    beta = frequencies.to(torch.float64)
-    beta_rows = beta.repeat_interleave(count).view(-1, 1, 1, 1)  # pair (b1, b2): b1 outer
-    beta_cols = beta.repeat(count).view(-1, 1, 1, 1)
-    theta = 2 * math.pi * (beta_rows * _POSITIONS.view(1, 1, GRID, 1)
-                           + beta_cols * _POSITIONS.view(1, 1, 1, GRID)) + 2 * phases
-    maps = _alternate_sin_cos(theta)
-    return torch.cat([maps, maps.flip(-2)], dim=1).reshape(-1, GRID, GRID)
+    pair, map_in_set = index // MAPS_PER_SET, index % MAPS_PER_SET
+    beta_rows = frequencies[pair // count].view(-1, 1, 1)
+    beta_cols = frequencies[pair % count].view(-1, 1, 1)
+    phase = phases[pair, map_in_set % PHASES].view(-1, 1, 1)
+    rows = torch.where((map_in_set < PHASES).view(-1, 1, 1), _ROWS, GRID + 1 - _ROWS)
+    theta = 2 * math.pi * (beta_rows * rows + beta_cols * _COLS) + 2 * phase
+    return _sin_even_cos_odd(map_in_set, theta)
 
 
-def _wave(bank_fn, basis: Wave, batch: int, channels: int,
+def _wave(maps_fn, sets: int, basis: Wave, batch: int, channels: int,
           generator: torch.Generator) -> torch.Tensor:
+    """Per draw: ``sets`` x 32 phases, then a permutation keeps ``channels`` of the candidates."""
     frequencies = torch.tensor(basis.range, dtype=torch.float64)
 
     def one() -> torch.Tensor:
-        bank = bank_fn(frequencies, generator)
-        keep = torch.randperm(bank.shape[0], generator=generator)[:channels]
-        return bank[keep]
+        phases = torch.rand(sets, PHASES, generator=generator, dtype=torch.float64) * 2 * math.pi
+        keep = torch.randperm(sets * MAPS_PER_SET, generator=generator)[:channels]
+        return maps_fn(frequencies, phases, keep)
 
     if basis.local:
         return torch.stack([one() for _ in range(batch)]).float()
@@ -83,12 +95,12 @@ def _wave(bank_fn, basis: Wave, batch: int, channels: int,
 
 def sin1d(basis: Wave, batch: int, channels: int, generator: torch.Generator) -> torch.Tensor:
     """The ``sin1d`` basis (without its amplitude), (B, C, 8, 8), values in [-1, 1]."""
-    return _wave(sin1d_bank, basis, batch, channels, generator)
+    return _wave(sin1d_maps, len(basis.range), basis, batch, channels, generator)
 
 
 def sin2d(basis: Wave, batch: int, channels: int, generator: torch.Generator) -> torch.Tensor:
     """The ``sin2d`` basis (without its amplitude), (B, C, 8, 8), values in [-1, 1]."""
-    return _wave(sin2d_bank, basis, batch, channels, generator)
+    return _wave(sin2d_maps, len(basis.range) ** 2, basis, batch, channels, generator)
 
 
 def dot_count(partial: float) -> int:
