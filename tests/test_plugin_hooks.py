@@ -1,0 +1,179 @@
+"""Every hook has a test here and a mention in README.md (as datasette checks its hooks).
+
+Each ``test_hook_<name>`` registers a tiny in-process plugin implementing that hook and shows
+that the harness uses what it registered.
+"""
+
+import inspect
+import random
+import sys
+from pathlib import Path
+
+import pytest
+import toy_plugins
+from torch import nn
+
+from harness import cli, hookimpl, hookspecs, load_trials, runner, seeding
+from harness.protocols import SearchResult
+from harness.store import TrialResult
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+HOOKS = sorted(name for name, _ in inspect.getmembers(hookspecs, inspect.isfunction)
+               if name.startswith("harness_"))
+
+
+@pytest.fixture
+def toy(tmp_path, monkeypatch):
+    with toy_plugins.toy_environment(tmp_path, monkeypatch) as environment:
+        yield environment
+
+
+def test_there_are_hooks():
+    assert len(HOOKS) == 8, HOOKS
+
+
+@pytest.mark.parametrize("hook", HOOKS)
+def test_every_hook_has_a_test(hook):
+    assert callable(getattr(sys.modules[__name__], f"test_hook_{hook}", None)), (
+        f"add test_hook_{hook} to {__file__}")
+
+
+@pytest.mark.parametrize("hook", HOOKS)
+def test_every_hook_is_documented(hook):
+    assert f"`{hook}" in README.read_text(), f"document {hook} in README.md"
+    assert ":param" in getattr(hookspecs, hook).__doc__, f"{hook} needs :param: docs"
+
+
+def _config(tmp_path, **overrides):
+    values = {"spaces": ["toy"], "scorers": ["width"], "samples": None, "workers": 0,
+              "out": str(tmp_path / "run")}
+    return runner.RunConfig(**{**values, **overrides})
+
+
+def _run(config):
+    return runner.execute_plan(runner.plan_run(config), progress=False)
+
+
+def test_hook_harness_register_spaces(toy):
+    registry, data_dir = toy
+    space = registry.get("space", "toy")
+    assert space.ground_truth(data_dir).frame.loc["w3", "acc"] == 65.0
+
+
+def test_hook_harness_register_scorers(toy, tmp_path):
+    _run(_config(tmp_path))
+    trials = load_trials(tmp_path / "run").set_index("arch_id")
+    assert trials.score["w6"] == 6.0, "width scores an arch by its channel count"
+
+
+def test_hook_harness_register_datasets(toy):
+    registry, _ = toy
+    batch = registry.get("dataset", "toyset").batch(5, seed=1, data_dir=Path("."))
+    assert tuple(batch.inputs.shape) == (5, 3, 8, 8) and batch.labels.tolist() == [0, 1, 2, 0, 1]
+
+
+class _GreedySearcher:
+    name = "greedy-test"
+
+    def search(self, space, candidates, fitness, budget, rng):
+        history = [(arch, fitness(arch)) for arch in list(candidates)[:budget]]
+        return SearchResult(max(history, key=lambda item: item[1])[0], history)
+
+
+class _SerialExecutor:
+    name = "serial-test"
+    calls = 0
+
+    def run(self, jobs, *, workers, device, trial_timeout_s):
+        _SerialExecutor.calls += 1
+        for job in jobs:
+            yield runner.execute_trial(job)
+
+
+class _TextReporter:
+    name = "txt"
+
+    def write(self, report, run_dir):
+        path = Path(run_dir) / "report.txt"
+        path.write_text(str(report))
+        return [path]
+
+
+def _ones(model: nn.Module) -> None:
+    for module in model.modules():
+        if isinstance(module, seeding.INIT_LAYERS):
+            nn.init.ones_(module.weight)
+
+
+def _hello(args) -> int:
+    print(f"hello {args.who}")
+    return 0
+
+
+class _Extras:
+    @hookimpl
+    def harness_register_searchers(self, register):
+        register(_GreedySearcher())
+
+    @hookimpl
+    def harness_register_executors(self, register):
+        register(_SerialExecutor())
+
+    @hookimpl
+    def harness_register_reporters(self, register):
+        register(_TextReporter())
+
+    @hookimpl
+    def harness_register_initializers(self, register):
+        register("weight", "ones", _ones)
+
+    @hookimpl
+    def harness_register_commands(self, cli):
+        parser = cli.add_parser("hello", help="say hello")
+        parser.add_argument("who")
+        parser.set_defaults(func=_hello)
+
+
+@pytest.fixture
+def extras(toy):
+    registry, data_dir = toy
+    registry.register_plugin(_Extras(), "extras")
+    return registry
+
+
+def test_hook_harness_register_searchers(extras):
+    searcher = extras.get("searcher", "greedy-test")
+    result = searcher.search(extras.get("space", "toy"), toy_plugins.ARCHS,
+                             lambda arch: int(arch[1:]), 4, random.Random(0))
+    assert result.best_arch == "w4" and len(result.history) == 4
+
+
+def test_hook_harness_register_executors(extras, tmp_path):
+    summary = _run(_config(tmp_path, executor="serial-test"))
+    assert _SerialExecutor.calls == 1 and summary.status_counts == {"ok": 8}
+
+
+def test_hook_harness_register_reporters(extras, tmp_path):
+    from harness.reports import write_reports
+
+    assert write_reports("a report", tmp_path, "txt") == [tmp_path / "report.txt"]
+    assert (tmp_path / "report.txt").read_text() == "a report"
+
+
+def test_hook_harness_register_initializers(extras, tmp_path):
+    _run(_config(tmp_path, scorers=["weightsum"], weight_inits=["ones"], bias_inits=["zero"]))
+    trials = load_trials(tmp_path / "run")
+    assert set(trials.weight_init) == {"ones"} and set(trials.status) == {"ok"}
+    model = toy_plugins.ToySpace().build_model("w2", num_classes=3)
+    seeding.apply_init(model, "ones", "zero")
+    assert float(model[0].weight.min()) == 1.0 and float(model[0].bias.abs().max()) == 0.0
+
+
+def test_hook_harness_register_commands(extras, capsys):
+    assert cli.main(["hello", "world"]) == 0
+    assert capsys.readouterr().out == "hello world\n"
+
+
+def test_written_results_are_trial_results(toy, tmp_path):
+    plan = runner.plan_run(_config(tmp_path))
+    assert isinstance(runner.execute_trial(plan.jobs[0]), TrialResult)
