@@ -95,6 +95,8 @@ def test_inputs_in_any_order_give_the_canonical_string():
     ("(1, 2, 3, 4, 5, 0)", "op code 5"),
     ("[[1], [2, 3], [4, 0]]", "lists of 1, 2 and 3"),
     ("gennas:[[1], [2", "not a valid list"),
+    ("gennas:[1, [2, 3], [4, 0, 0]]", "lists of 1, 2 and 3"),
+    ("naslib:5", "expected a list or tuple"),
     ("hello", "not an NB201 architecture"),
     (True, "not an NB201 architecture"),
 ])

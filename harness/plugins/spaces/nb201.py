@@ -70,6 +70,9 @@ class NB201Space:
                     raise ConfigError(f"{text!r}: the benchmark index must be an integer")
                 return self.arch_at_index(int(value), data_dir)
             parsed = self._literal(value, text)
+            if not isinstance(parsed, list | tuple):
+                raise ConfigError(f"{text!r}: expected a list or tuple of op codes after "
+                                  f"'{prefix}:'")
             if prefix == "naslib":
                 return arch.ops_to_str(arch.naslib_to_ops(tuple(parsed)))
             return arch.ops_to_str(arch.gennas_to_ops(parsed))

@@ -102,7 +102,8 @@ def ops_to_gennas(ops: Sequence[int]) -> list[list[int]]:
 
 def gennas_to_ops(nested: Sequence[Sequence[int]]) -> Ops:
     """Inverse of ``ops_to_gennas``; node k must list exactly k op codes."""
-    if len(nested) != 3 or [len(node) for node in nested] != [1, 2, 3]:
+    if (len(nested) != 3 or not all(isinstance(node, list | tuple) for node in nested)
+            or [len(node) for node in nested] != [1, 2, 3]):
         raise ConfigError(f"GenNAS NB201 encoding {nested!r} must be [[e01], [e02, e12], "
                           f"[e03, e13, e23]] (lists of 1, 2 and 3 op codes)")
     return _check_ops([code for node in nested for code in node])
