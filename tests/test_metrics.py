@@ -119,3 +119,19 @@ def test_evaluate_returns_intervals_only_when_asked():
     assert metrics.evaluate([1, 2, 3], [1, 2, 3]).kendall_interval is None
     quality = metrics.evaluate([1, 2, 3, 5, 4], [1, 2, 3, 4, 5], bootstrap=20, seed=0)
     assert quality.kendall_interval is not None and quality.spearman_interval is not None
+
+
+@pytest.mark.parametrize("n", [3, 40, 200])
+def test_batched_bootstrap_equals_one_resample_at_a_time(n):
+    # Kendall is batched up to 150 archs, Spearman always; n = 200 takes scipy for Kendall.
+    rng = np.random.default_rng(n)
+    scores = rng.integers(0, 5, n).astype(float)  # ties, and constant resamples at n = 3
+    truth = scores + rng.integers(0, 3, n)
+    for statistic in (metrics.kendall_tau, metrics.spearman_rho):
+        rng = np.random.default_rng(7)
+        direct = np.asarray([statistic(scores[i], truth[i])
+                             for i in (rng.integers(0, n, n) for _ in range(30))])
+        direct = direct[np.isfinite(direct)]
+        expected = tuple(np.quantile(direct, [0.025, 0.975]))
+        assert metrics.bootstrap_interval(scores, truth, statistic, resamples=30,
+                                          seed=7) == pytest.approx(expected, abs=1e-12)
