@@ -79,3 +79,11 @@ def test_save_writes_png_and_svg(report, tmp_path):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "<svg" in svg.read_text()[:500]
     assert plots.png_base64(png).startswith("iVBORw0KGgo"), "base64 of the PNG signature"
+
+
+def test_bar_chart_without_intervals_has_no_whiskers(tmp_path):
+    report = build_report(make_run(tmp_path))
+    figure = plots.bars_figure(report.table("ranking_kendall"), report.table("ranking_spearman"),
+                               ["toy", "d1", "acc"])
+    bars = [c for c in figure.axes[0].containers if isinstance(c, BarContainer)]
+    assert all(b.errorbar is None for b in bars)

@@ -56,7 +56,11 @@ def scatter_figure(row: CorrelationRow, pairs: pd.DataFrame) -> Figure:
 
 
 def bars_figure(kendall: Table, spearman: Table, group: list[str]) -> Figure:
-    """Kendall and Spearman per scorer for one space/dataset/metric, with interval whiskers."""
+    """Kendall and Spearman per scorer for one space/dataset/metric.
+
+    Whiskers show the bootstrap intervals of entries that have one (a single cell, with
+    ``--bootstrap``); entries averaged over several seeds have none.
+    """
     figure = Figure(figsize=(max(4.0, 0.9 * len(kendall.columns) + 2), 3.4), layout="constrained")
     axes = figure.add_subplot()
     positions = np.arange(len(kendall.columns))
@@ -67,8 +71,10 @@ def bars_figure(kendall: Table, spearman: Table, group: list[str]) -> Figure:
                         for h, c in zip(heights, cells, strict=True)])
         high = np.array([c.high - h if c.high is not None else 0.0
                          for h, c in zip(heights, cells, strict=True)])
+        # A percentile interval need not contain the point estimate (rounding, skew): clip.
+        whiskers = np.clip(np.nan_to_num(np.vstack([low, high])), 0.0, None)
         axes.bar(positions + offset, np.nan_to_num(heights), width=0.4, label=label,
-                 yerr=np.vstack([low, high]), capsize=3)
+                 yerr=whiskers if whiskers.any() else None, capsize=3)
     axes.set_xticks(positions, kendall.columns, rotation=30, ha="right")
     axes.axhline(0, color="black", linewidth=0.6)
     axes.set_ylabel("correlation")
