@@ -48,7 +48,6 @@ TRAIN_DEFAULTS: dict[str, Any] = {
     # Builder options per space (spec §8.5): NB-201's zero-cost/GenNAS builder, NB-101 stem 16.
     "model_options": {"nb201": {"variant": "gennas"}, "nb101": {"stem_channels": 16}},
 }
-_INT_OPTIONS = ("batch_size", "iterations", "eval_interval")
 _FLOAT_OPTIONS = ("lr", "momentum", "weight_decay")
 _CACHE_SIZE = 4
 _instances: OrderedDict[tuple, TaskInstance] = OrderedDict()
