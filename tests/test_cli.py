@@ -142,7 +142,7 @@ def test_run_killed_with_sigkill_resumes_without_loss_or_duplicates(toy, tmp_pat
     run_dir = tmp_path / "killed"
     command = [toy_plugins.harness_executable(), "compare", "--spaces", "toy", "--scorers",
                "weightsum", "--seeds", "0-1", "--samples", "all", "--option",
-               "weightsum.delay_s=0.25", "--no-report", "--quiet", "--out", str(run_dir)]
+               "weightsum.delay_s=0.1", "--no-report", "--quiet", "--out", str(run_dir)]
     env = toy_plugins.subprocess_env(tmp_path, data_dir)
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                start_new_session=True)

@@ -61,3 +61,29 @@ def test_results_report_their_device_and_memory(two_worker_run):
     ok = trials[trials.status == "ok"]
     assert set(ok.device) == {"cpu"}
     assert (ok.peak_mem_mb >= 0).all() and (ok.wall_s > 0).all()
+
+
+@pytest.mark.gpu
+def test_gpu_trials_record_cuda_memory_and_oom(tmp_path, monkeypatch):
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("needs CUDA")
+    with toy_plugins.toy_environment(tmp_path, monkeypatch):
+        for workers in (1, 2):
+            config = _config(tmp_path / f"gpu{workers}", scorers=["weightsum", "oom"],
+                             device="cuda", workers=workers)
+            runner.execute_plan(runner.plan_run(config), progress=False)
+        cpu = _config(tmp_path / "cpu", scorers=["weightsum"], workers=1)
+        runner.execute_plan(runner.plan_run(cpu), progress=False)
+    one, two = load_trials(tmp_path / "gpu1"), load_trials(tmp_path / "gpu2")
+    statuses = one.groupby(["scorer", "status"]).size().to_dict()
+    assert statuses == {("oom", "oom"): 16, ("weightsum", "ok"): 16}
+    assert one[one.status == "oom"].message.str.startswith("OutOfMemoryError").all()
+    ok = one[one.status == "ok"]
+    assert (ok.peak_mem_mb > 0).all() and set(ok.device) == {"cuda"}
+    gpu_scores = ok.set_index(["arch_id", "seed"]).score.sort_index()
+    two_scores = two[two.status == "ok"].set_index(["arch_id", "seed"]).score.sort_index()
+    assert gpu_scores.tolist() == two_scores.tolist(), \
+        "deterministic GPU kernels: any worker count gives the same scores"
+    cpu_scores = load_trials(tmp_path / "cpu").set_index(["arch_id", "seed"]).score.sort_index()
+    assert gpu_scores.to_numpy() == pytest.approx(cpu_scores.to_numpy(), rel=1e-4, abs=1e-4)

@@ -126,4 +126,4 @@ def test_unknown_name_lists_known_names_and_the_closest(site, monkeypatch):
         _load().get("scorer", "widht")
     message = str(error.value)
     assert "unknown scorer 'widht'. Did you mean 'width'?" in message
-    assert "boom, crash, nan, skipper, sleepy, weightsum, width" in message
+    assert "boom, crash, nan, oom, skipper, sleepy, weightsum, width" in message

@@ -136,12 +136,11 @@ def test_ground_truth_of_the_sampled_archs_is_copied(toy, tmp_path):
     assert sorted(truth.arch_id) == sorted(random.Random(0).sample(toy_plugins.ARCHS, 3))
 
 
-class _Unprepared:
-    """A space with no prepared data and, optionally, a bundled demo table."""
+class _Unprepared(toy_plugins.ToySpace):
+    """A toy space with no prepared data and, optionally, a bundled demo table."""
 
     def __init__(self, name, bundled):
         self.name, self.bundled = name, bundled
-        self.datasets = {"toyset": "toyset"}
 
     def ground_truth(self, data_dir):
         raise DataNotPreparedError(f"run `harness data prepare {self.name} --source PATH`")
@@ -152,9 +151,6 @@ class _Unprepared:
         table = toy_plugins.toy_table()
         table.space = self.name
         return table
-
-    def __getattr__(self, attribute):  # the rest of the Space protocol, as the toy space
-        return getattr(toy_plugins.ToySpace(), attribute)
 
 
 class _MoreSpaces:

@@ -172,7 +172,21 @@ class Skipping:
         raise ScorerSkipped("toy archs have no cells")
 
 
-SCORERS = (WeightSum(), Width(), NanScorer(), Raising(), Sleepy(), Crashing(), Skipping())
+class OutOfMemory:
+    """Asks a GPU for 4 TiB (on CPU it skips rather than let the OS try)."""
+
+    name = "oom"
+    needs_inputs = False
+    defaults = {"batch_size": 1}
+
+    def score(self, ctx) -> float:
+        if ctx.device.type != "cuda":
+            raise ScorerSkipped("the oom probe runs on GPUs only")
+        return float(torch.empty(2**40, device=ctx.device).sum())
+
+
+SCORERS = (WeightSum(), Width(), NanScorer(), Raising(), Sleepy(), Crashing(), Skipping(),
+           OutOfMemory())
 
 
 @hookimpl
