@@ -12,7 +12,6 @@ import json
 from pathlib import Path
 
 import harness
-from harness.reports import html, plots
 from harness.reports.model import Report
 from harness.reports.render import (
     csv_records,
@@ -116,6 +115,8 @@ class PlotsReporter:
     name = "plots"
 
     def write(self, report: Report, run_dir: Path) -> list[Path]:
+        from harness.reports import plots  # matplotlib only when figures are wanted
+
         written: list[Path] = []
         for plot in plots.report_plots(report):
             written += plots.save(plot, Path(run_dir) / plots.PLOTS_DIR)
@@ -128,6 +129,8 @@ class HtmlReporter:
     name = "html"
 
     def write(self, report: Report, run_dir: Path) -> list[Path]:
+        from harness.reports import html, plots  # matplotlib only when figures are wanted
+
         figures = []
         written: list[Path] = []
         for plot in plots.report_plots(report):
