@@ -13,21 +13,12 @@ export HARNESS_DATA_DIR=$WORK/data OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 mkdir -p "$WORK"
 
 # 1. NB-201 ground truth from the merged CSV (cifar10/ori-test = NB201 v1_1 test accuracy).
-#    The CLI equivalent is `harness data prepare nb201 --source ... --columns "..."`.
 if [ ! -f "$HARNESS_DATA_DIR/nb201/ground_truth.parquet" ]; then
-  python - "$SHARED/nb201/nb201_all_15625.csv" "$HARNESS_DATA_DIR" <<'PY'
-import sys
-from pathlib import Path
-from harness.plugins.spaces.nb201 import NB201Space
-columns = ("cifar10-valid/x-valid=cifar10_valid_xvalid_mean,"
-           "cifar10-valid/ori-test=cifar10_valid_oritest_mean,"
-           "cifar10/ori-test=cifar10_test_mean_nb201v1_1,cifar100/x-valid=cifar100_xvalid_mean,"
-           "cifar100/x-test=cifar100_xtest_mean_natstss,"
-           "imagenet16-120/x-valid=imagenet16_120_xvalid_mean,"
-           "imagenet16-120/x-test=imagenet16_120_xtest_mean_natstss,"
-           "params_m/cifar10=params_mb_cifar10")
-print(NB201Space().prepare(Path(sys.argv[1]), Path(sys.argv[2]), columns=columns))
-PY
+  harness data prepare nb201 --source "$SHARED/nb201/nb201_all_15625.csv" --columns \
+"cifar10-valid/x-valid=cifar10_valid_xvalid_mean,cifar10-valid/ori-test=cifar10_valid_oritest_mean,\
+cifar10/ori-test=cifar10_test_mean_nb201v1_1,cifar100/x-valid=cifar100_xvalid_mean,\
+cifar100/x-test=cifar100_xtest_mean_natstss,imagenet16-120/x-valid=imagenet16_120_xvalid_mean,\
+imagenet16-120/x-test=imagenet16_120_xtest_mean_natstss,params_m/cifar10=params_mb_cifar10"
 fi
 [ -d "$WORK/archs" ] || python benchmarks/validate_zerocost.py archs --out "$WORK/archs"
 
