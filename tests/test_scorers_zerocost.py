@@ -275,3 +275,15 @@ def test_cpu_and_cuda_agree(scorer):
                            device=device)
         values.append(scorer.score(ctx))
     assert values[1] == pytest.approx(values[0], rel=1e-6), "float64 on both devices"
+
+
+def test_entry_points_register_every_scorer_with_its_defaults(fresh_registry):
+    names = set(fresh_registry.names("scorer"))
+    expected = {"synflow", "synflow_bn", "snip", "grasp", "fisher", "grad_norm", "jacob_cov",
+                "plain", "l2_norm", "naswot", "naswot_v1", "params", "flops"}
+    assert expected <= names, f"missing: {expected - names}"
+    for name in expected - {"naswot", "naswot_v1", "params", "flops"}:
+        scorer = fresh_registry.get("scorer", name)
+        assert scorer.defaults["batch_size"] == 64, "zero-cost NB-201 reference batch"
+        assert scorer.needs_inputs is (name not in {"synflow", "synflow_bn", "l2_norm"})
+    assert fresh_registry.get("scorer", "naswot").defaults["batch_size"] == 128
