@@ -147,8 +147,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         print(f"note: {note}", file=sys.stderr)
     for space, reason in plan.skipped_spaces.items():
         print(f"skipped space {space}: {reason}")
-    command = ["harness", *sys.argv[1:]] if args.argv is None else ["harness", *args.argv]
-    summary = runner.execute_plan(plan, progress=not args.quiet, command=command)
+    summary = runner.execute_plan(plan, progress=not args.quiet, command=["harness", *args.argv])
     print(runner.status_line(summary))
     if summary.interrupted:
         print(f"interrupted: run the same command again to finish the remaining "
@@ -298,7 +297,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--metric", help="ground-truth metric (NAME or SPACE=NAME,...)")
     compare.add_argument("--bootstrap", type=int, default=0, help="bootstrap resamples for "
                          "95%% intervals (e.g. 1000)")
-    compare.set_defaults(func=cmd_compare, argv=None)
+    compare.set_defaults(func=cmd_compare)
 
     report = _parser(sub, "report", "write a run's report (correlations with ground truth)",
                      EXAMPLES["report"])
@@ -370,8 +369,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if getattr(args, "func", None) is None:
             parser.print_help()
             return 0
-        if args.command == "compare":
-            args.argv = argv
+        args.argv = argv
         if args.command != "plugins":
             from harness.registry import get_registry
 
