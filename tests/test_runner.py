@@ -184,3 +184,42 @@ def test_bundled_demo_is_used_when_nothing_is_prepared(toy, tmp_path):
 def test_unknown_dataset_is_a_config_error(toy, tmp_path):
     with pytest.raises(ConfigError, match="--datasets 'cifar10'"):
         runner.plan_run(_config(tmp_path, datasets=["cifar10"]))
+
+
+class _Images:
+    """Stands in for the ``images`` dataset: records what the runner asks it for."""
+
+    name = "images"
+    num_classes = 3
+    input_shape = (3, 8, 8)
+    calls: list = []
+
+    def batch(self, batch_size, seed, *, data_dir, path, like, **options):
+        _Images.calls.append((path, like))
+        return toy_plugins.ToyDataset().batch(batch_size, seed + 1, data_dir=data_dir)
+
+
+class _ImagesPlugin:
+    @hookimpl
+    def harness_register_datasets(self, register):
+        register(_Images())
+
+
+def test_images_replace_the_inputs_and_enter_the_key(toy, tmp_path):
+    registry, _ = toy
+    registry.register_plugin(_ImagesPlugin(), "images-test")
+    images = tmp_path / "images.npz"
+    images.write_bytes(b"first")
+    config = _config(tmp_path, scorers=["weightsum", "width"], images=str(images), samples=2)
+    first = runner.plan_run(config)
+    weightsum = [job for job in first.jobs if job.trial.scorer == "weightsum"]
+    assert {job.dataset_plugin for job in weightsum} == {"images"}
+    assert weightsum[0].inputs == {"path": str(images.resolve()), "like": "toyset"}
+    assert weightsum[0].config["input_source"]["images"] == str(images.resolve())
+    runner.execute_plan(first, progress=False)
+    assert _Images.calls == [(str(images.resolve()), "toyset")], "one batch shared by the archs"
+    images.write_bytes(b"second")
+    second = runner.plan_run(config)
+    hashes = {(job.trial.scorer, job.trial.scorer_config_hash) for job in second.jobs}
+    assert {scorer for scorer, _ in hashes} == {"weightsum"}, (
+        "other image content is another trial; data-free scorers keep their stored results")
