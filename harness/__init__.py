@@ -40,8 +40,8 @@ from harness.protocols import (
     Reporter,
     Scorer,
     ScoringContext,
-    SearchResult,
     Searcher,
+    SearchResult,
     Space,
 )
 from harness.store import load_trials

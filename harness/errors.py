@@ -25,7 +25,8 @@ class PluginContractError(HarnessError):
 
 
 class BenchmarkFileError(HarnessError):
-    """An official benchmark file (or a user table) is missing, truncated, corrupt or of the wrong layout."""
+    """An official benchmark file (or a user table) is missing, truncated, corrupt or of the
+    wrong layout."""
 
 
 class DataNotPreparedError(HarnessError):

@@ -65,7 +65,8 @@ def harness_register_reporters(register: Register) -> None:
 
 
 @hookspec
-def harness_register_initializers(register: Callable[[str, str, Callable[..., None]], None]) -> None:
+def harness_register_initializers(
+        register: Callable[[str, str, Callable[..., None]], None]) -> None:
     """Register weight or bias initialization schemes.
 
     :param register: call ``register(kind, name, function)`` with ``kind`` ``"weight"`` or

@@ -74,10 +74,12 @@ class Space(Protocol):
         """Return the canonical arch id for any accepted encoding; ``ConfigError`` if invalid."""
 
     def ground_truth(self, data_dir: Path) -> GroundTruthTable:
-        """Load the prepared table (``DataNotPreparedError`` naming the prepare command if absent)."""
+        """Load the prepared table (``DataNotPreparedError`` naming the prepare command if
+        absent)."""
 
     def prepare(self, source: Path, data_dir: Path, **options: Any) -> Path:
-        """Convert an official benchmark file (or a user table) into the prepared table; return its path."""
+        """Convert an official benchmark file (or a user table) into the prepared table; return
+        its path."""
 
     def build_model(self, arch_id: str, *, num_classes: int, **options: Any) -> torch.nn.Module:
         """Build the network for ``arch_id`` (framework-default init, CPU)."""
@@ -163,7 +165,7 @@ class Executor(Protocol):
 
     def run(self, jobs: Sequence[Any], *, workers: int, device: str,
             trial_timeout_s: float | None) -> Iterator[Any]:
-        """Execute ``jobs`` (``harness.runner.TrialJob``) and yield ``harness.store.TrialResult``."""
+        """Execute ``jobs`` (``harness.runner.TrialJob``); yield ``harness.store.TrialResult``."""
 
 
 @runtime_checkable
@@ -173,4 +175,5 @@ class Reporter(Protocol):
     name: str
 
     def write(self, report: Any, run_dir: Path) -> list[Path]:
-        """Write ``report`` (``harness.reports.Report``) under ``run_dir``; return the files written."""
+        """Write ``report`` (``harness.reports.Report``) under ``run_dir``; return the files
+        written."""

@@ -122,7 +122,10 @@ class TrialStore:
         return {Trial(*row) for row in rows}
 
     def add_results(self, results: Iterable[TrialResult]) -> int:
-        """Insert results in one transaction; keys already present are left alone. Returns rows added."""
+        """Insert results in one transaction; keys already present are left alone.
+
+        Returns the number of rows added.
+        """
         placeholders = ", ".join("?" * (len(KEY_COLUMNS) + len(RESULT_COLUMNS)))
         rows = [astuple(r.trial) + tuple(getattr(r, c) for c in RESULT_COLUMNS) for r in results]
         with self._connection:
@@ -147,7 +150,8 @@ class TrialStore:
                 (config_hash, scorer, json.dumps(config, sort_keys=True)))
 
     def scorer_configs(self) -> dict[str, dict[str, Any]]:
-        rows = self._connection.execute("SELECT scorer_config_hash, config_json FROM scorer_configs")
+        rows = self._connection.execute(
+            "SELECT scorer_config_hash, config_json FROM scorer_configs")
         return {config_hash: json.loads(text) for config_hash, text in rows}
 
     def trials_frame(self) -> pd.DataFrame:
