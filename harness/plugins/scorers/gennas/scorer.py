@@ -10,6 +10,13 @@ shares it and a worker builds it once. The task seed is the run seed (``ctx.run_
 the ``task_seed`` option fixes it, never the trial seed: all archs of a run see the same targets.
 A non-finite final loss is returned as is (-nan / -inf), and the runner records the trial as
 nan / inf; the reference replaced it with 1000 + U(0, 1) instead.
+
+Options (``--option gennas-combo.KEY=VALUE``): ``batch_size`` (16), ``iterations`` (100),
+``eval_interval`` (10), ``lr`` (0.1), ``momentum`` (0.9), ``weight_decay`` (4e-5, the code's;
+the paper says 1e-5), ``report`` (``last_eval`` = the paper's score, ``mean_eval``,
+``last_train``), ``task_seed`` (None = run seed), ``inputs`` (passed to the dataset plugin),
+``model_options`` (builder options per space name). The generic ``gennas`` scorer adds
+``task`` (a task JSON file, inline JSON, or a task object).
 """
 
 from __future__ import annotations
