@@ -1,0 +1,104 @@
+"""The ``nb201`` plugin as the harness sees it: registration, protocol, demo table, streaming."""
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import torch
+from nb201_fixtures import meta_archs, write_nats_folder
+
+from harness.benchmarks import nb201_files
+from harness.benchmarks.build import build_benchmark
+from harness.benchmarks.table import GroundTruthTable
+from harness.protocols import Space
+from harness.registry import get_registry
+
+SMALL = "|nor_conv_3x3~0|+|skip_connect~0|none~1|+|avg_pool_3x3~0|none~1|nor_conv_1x1~2|"
+
+
+def test_registered_through_the_entry_point(fresh_registry):
+    space = fresh_registry.get("space", "nb201")
+    assert isinstance(space, Space)
+    assert space.datasets["cifar10-valid"] == "cifar10"
+    assert space.datasets["imagenet16-120"] == "imagenet16-120"
+    assert space.datasets["digits"] == "digits"
+
+
+def test_bundled_demo_table_is_a_ground_truth_table_with_its_recipe():
+    space = get_registry().get("space", "nb201")
+    table = space.bundled_ground_truth()
+    assert table is not None, "the package must ship harness/plugins/spaces/data/*.parquet"
+    assert table.datasets == ["digits"] and table.default_metric == {"digits": "digits/test"}
+    assert len(table.frame) == 200 and table.source["seeds"] == 3
+    assert table.source["model_options"] == {"C": 8, "N": 1}
+    for arch_id in table.frame.index[:20]:
+        assert space.parse_arch(arch_id) == arch_id
+    model = space.build_model(table.frame.index[0], num_classes=10,
+                              **table.source["model_options"])
+    assert model(torch.zeros(1, 3, 32, 32)).shape == (1, 10)
+    spread = table.frame["digits/test"]
+    assert spread.max() - spread.min() > 5, "the demo must separate archs"
+
+
+def test_demo_build_is_deterministic(tmp_path):
+    """Same arguments, two builds, identical tables (only the recorded wall time may differ)."""
+    space = get_registry().get("space", "nb201")
+    tables = []
+    for run in range(2):
+        path = build_benchmark(space, dataset="digits", archs=2, seeds=1, epochs=1, width=4,
+                               cells=1, seed=7, data_dir=tmp_path, out=tmp_path / f"{run}.parquet",
+                               image_size=8)
+        tables.append(GroundTruthTable.load(path))
+    first, second = tables
+    assert first.frame.equals(second.frame), "same seeds must give the same accuracies"
+    strip = lambda source: {k: v for k, v in source.items() if k != "build_wall_s"}  # noqa: E731
+    assert strip(first.source) == strip(second.source)
+    assert first.source["model_options"] == {"C": 4, "N": 1}
+    assert list(first.frame.columns) == ["digits/test/seed0", "digits/test", "digits/train",
+                                         "params_m/digits"]
+    explicit = build_benchmark(space, dataset="digits", archs=[SMALL], seeds=1, epochs=1,
+                               width=4, cells=1, seed=7, data_dir=tmp_path,
+                               out=tmp_path / "explicit.parquet", image_size=8)
+    assert list(GroundTruthTable.load(explicit).frame.index) == [SMALL]
+
+
+def test_folder_reader_holds_one_arch_file_at_a_time(tmp_path, monkeypatch):
+    folder = write_nats_folder(tmp_path / "simple", meta_archs())
+    reads = []
+    real_read = nb201_files.read_bz2_pickle
+    monkeypatch.setattr(nb201_files, "read_bz2_pickle",
+                        lambda path: reads.append(path.name) or real_read(path))
+    stream = nb201_files.iter_nats_folder(folder)
+    assert reads == []
+    next(stream)
+    assert reads == ["000003.pickle.pbz2"], "a per-arch file is read only when it is consumed"
+    next(stream)
+    assert len(reads) == 2
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(3600)
+def test_streaming_prepare_of_a_full_size_folder_stays_under_1_gb(shared_data, tmp_path):
+    """15,625 per-arch files of real size (links to one real record, listed 15,625 times in a
+    meta file) read in a fresh process; its peak RSS must stay under 1 GB."""
+    script = textwrap.dedent(f"""
+        import bz2, pickle, resource, sys
+        from pathlib import Path
+        from harness.benchmarks.nb201_files import prepare
+        real = Path({str(shared_data / "nb201" / "nats_tss_v1_0_3ffb9_simple_samples")!r})
+        folder = Path({str(tmp_path / "simple")!r}); folder.mkdir()
+        budgets = pickle.load(bz2.open(real / "000011.pickle.pbz2"))
+        meta = {{"meta_archs": [budgets["200"]["arch_str"]] * 15625, "arch2infos": None}}
+        with bz2.open(folder / "meta.pickle.pbz2", "wb") as handle:
+            pickle.dump(meta, handle)
+        del budgets, meta
+        for i in range(15625):
+            (folder / f"{{i:06d}}.pickle.pbz2").symlink_to(real / "000011.pickle.pbz2")
+        prepare(folder, Path({str(tmp_path / "data")!r}))
+        print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          check=True)
+    peak_mb = int(done.stdout.split()[-1]) / 1024
+    assert peak_mb < 1024, f"peak RSS {peak_mb:.0f} MB"
