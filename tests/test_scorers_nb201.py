@@ -63,3 +63,11 @@ def test_input_independent_cell_is_non_finite_for_jacobian_scores():
     """The all-none cell zeroes the signal: constant Jacobians make jacob_cov NaN."""
     jacob_cov = next(scorer for scorer in ALL if scorer.name == "jacob_cov")
     assert math.isnan(score(jacob_cov, EMPTY))
+
+
+def test_l2_norm_sees_only_the_selected_ops_by_default():
+    """With the reference builder (all candidate ops on every edge) two cells built under one
+    seed have identical weights, so l2_norm could not tell them apart."""
+    l2_norm = next(scorer for scorer in ALL if scorer.name == "l2_norm")
+    assert l2_norm.defaults["model_options"]["nb201"]["variant"] == "official"
+    assert score(l2_norm, BEST) > score(l2_norm, POOLS)

@@ -1,7 +1,11 @@
 """l2_norm: Σ_layers ‖W‖_F over Conv2d / Linear weights (scorers.md §5.9).
 
-Needs no data. Computed on the network exactly as built, so builders that instantiate unused
-candidate ops (the zero-cost NB-201 builder) include their weights. Higher = better.
+Needs no data. Computed on the network exactly as built. Default NB-201 builder: the
+``official`` network (selected ops only), unlike the rest of the zero-cost family. The
+reference's builder instantiates all five candidate ops on every edge, so under one seed every
+arch has the same weights and the same l2_norm (a constant; docs/validation-zerocost.md); the
+only published l2_norm values (NAS-Bench-Suite-Zero) rank like the official network's (ρ 0.84).
+The reference quirk: ``--option l2_norm.model_options.nb201.variant=zerocost``. Higher = better.
 """
 
 from __future__ import annotations
@@ -21,7 +25,8 @@ class L2Norm:
 
     name: str = "l2_norm"
     needs_inputs: bool = False
-    defaults: dict[str, Any] = field(default_factory=zerocost_defaults)
+    defaults: dict[str, Any] = field(default_factory=lambda: zerocost_defaults(
+        model_options={"nb201": {"variant": "official"}}))
 
     def score(self, ctx: ScoringContext) -> float:
         model = fresh_model(ctx)
