@@ -30,8 +30,8 @@ EXAMPLES = {
     "status": "harness data status --data-dir ~/nas-data",
     "prepare": "harness data prepare nb201 --source NATS-tss-v1_0-3ffb9-simple --data-dir "
                "~/nas-data",
-    "build": "harness data build nb201 --dataset digits --archs 200 --seeds 3 --epochs 8 "
-             "--width 8 --cells 1",
+    "build": "harness data build nb201 --dataset digits --archs 200 --seeds 3 --epochs 1 "
+             "--width 8 --cells 1 --image-size 16",
     "fetch": "harness data fetch cifar10",
     "export": "harness export runs/first --format parquet",
 }
@@ -254,7 +254,8 @@ def cmd_data_build(args: argparse.Namespace) -> int:
     path = build_benchmark(space, dataset=args.dataset, archs=archs, seeds=args.seeds,
                            epochs=args.epochs, width=args.width, cells=args.cells,
                            seed=args.seed, data_dir=_data_dir(args),
-                           out=Path(args.out) if args.out else None)
+                           out=Path(args.out) if args.out else None,
+                           image_size=args.image_size)
     print(f"built {args.space} benchmark on {args.dataset} -> {path}")
     return 0
 
@@ -340,6 +341,8 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--width", type=int)
     build.add_argument("--cells", type=int)
     build.add_argument("--seed", type=int, default=0, help="sampling and training seed")
+    build.add_argument("--image-size", type=int,
+                       help="train and test at this image side (the bundled demo used 16)")
     build.add_argument("--out", help="table path (default: the space's prepared table)")
     build.set_defaults(func=cmd_data_build)
     fetch = _parser(data_sub, "fetch", "download a dataset into the data dir (checksummed)",

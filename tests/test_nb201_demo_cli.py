@@ -1,0 +1,16 @@
+"""`harness data build` trains a small benchmark through the command line with the demo recipe's flags."""
+
+from harness import cli
+from harness.benchmarks.table import GroundTruthTable
+
+
+def test_data_build_passes_width_cells_and_image_size_to_the_builder(tmp_path, capsys):
+    out = tmp_path / "tiny.parquet"
+    code = cli.main(["data", "build", "nb201", "--dataset", "digits", "--archs", "2",
+                     "--seeds", "1", "--epochs", "1", "--width", "4", "--cells", "1",
+                     "--image-size", "8", "--out", str(out), "--data-dir", str(tmp_path)])
+    assert code == 0, capsys.readouterr()
+    table = GroundTruthTable.load(out)
+    assert len(table.frame) == 2, "two sampled archs"
+    assert table.source["model_options"] == {"C": 4, "N": 1}, table.source["model_options"]
+    assert table.source["image_shape"] == [3, 8, 8], "--image-size must reach the builder"
