@@ -134,7 +134,10 @@ def main(argv: list[str] | None = None) -> int:
     table = pd.read_csv(args.table)
     truth = table.set_index("arch_str")[GT_COLUMN]
     archs = random.Random(args.sample_seed).sample(list(table["arch_str"]), len(table))
-    jobs = plan_jobs(args.plan, archs, args.tasks.split(","))
+    previous = ([json.loads(line) for line in args.out.read_text().splitlines() if line.strip()]
+                if args.out.exists() else [])
+    done = {(r["seed"], r["task"], r["arch"]) for r in previous}
+    jobs = [job for job in plan_jobs(args.plan, archs, args.tasks.split(",")) if job not in done]
     with np.load(args.images) as data:
         first = {"x": data["x"][:args.first], "y": data["y"][:args.first]}
     images = Path(tempfile.mkdtemp()) / f"first{args.first}.npz"
@@ -142,7 +145,8 @@ def main(argv: list[str] | None = None) -> int:
     from harness.plugins.scorers.gennas.scorer import DEFAULT_INPUTS
 
     overrides = {} if args.iterations is None else {"iterations": args.iterations}
-    print(f"{len(jobs)} jobs on {args.device} with {args.workers} workers", flush=True)
+    print(f"{len(jobs)} jobs on {args.device} with {args.workers} workers "
+          f"({len(previous)} already in {args.out})", flush=True)
     records, start = [], time.perf_counter()
     context = mp.get_context("spawn")
     with context.Pool(args.workers, _init_worker,
@@ -165,11 +169,12 @@ def main(argv: list[str] | None = None) -> int:
                     running.append(pool.apply_async(_score, (job,)))
             if len(records) % 100 == 0:
                 print(f"{len(records)} done, {time.perf_counter() - start:.0f} s", flush=True)
-    summary = summarize(records, truth)
+    summary = summarize(previous + records, truth)
     for row in summary:
         print(json.dumps(row), flush=True)
     summary_path = args.out.with_suffix(".summary.json")
-    summary_path.write_text(json.dumps({"jobs_done": len(records), "jobs_planned": len(jobs),
+    summary_path.write_text(json.dumps({"jobs_done": len(previous) + len(records),
+                                        "jobs_planned": len(previous) + len(jobs),
                                         "elapsed_s": time.perf_counter() - start,
                                         "device": args.device, "workers": args.workers,
                                         "summary": summary}, indent=2))
