@@ -136,3 +136,12 @@ def accumulate_loss_gradients(model: nn.Module, ctx: ScoringContext) -> None:
     batch = batch_on_device(ctx, model)
     for chunk in split_data(batch, ctx.config.get("split_data", 1)):
         chunk_loss(model, chunk).backward()
+
+
+def layers_after_loss_backward(ctx: ScoringContext, scorer: str) -> list[nn.Module]:
+    """A fresh model's Conv2d / Linear layers after the batch's cross-entropy was back-propagated:
+    the shared first step of the gradient saliencies (snip, grad_norm, plain)."""
+    model = fresh_model(ctx)
+    layers = weight_layers(model, scorer)
+    accumulate_loss_gradients(model, ctx)
+    return layers

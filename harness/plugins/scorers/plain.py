@@ -10,11 +10,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.plugins.scorers.common import (
-    accumulate_loss_gradients,
-    fresh_model,
+    layers_after_loss_backward,
     total,
     weight_grad,
-    weight_layers,
     zerocost_defaults,
 )
 from harness.protocols import ScoringContext
@@ -29,7 +27,5 @@ class Plain:
     defaults: dict[str, Any] = field(default_factory=zerocost_defaults)
 
     def score(self, ctx: ScoringContext) -> float:
-        model = fresh_model(ctx)
-        layers = weight_layers(model, self.name)
-        accumulate_loss_gradients(model, ctx)
+        layers = layers_after_loss_backward(ctx, self.name)
         return total(layer.weight * weight_grad(layer) for layer in layers)

@@ -11,11 +11,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.plugins.scorers.common import (
-    accumulate_loss_gradients,
-    fresh_model,
+    layers_after_loss_backward,
     total,
     weight_grad,
-    weight_layers,
     zerocost_defaults,
 )
 from harness.protocols import ScoringContext
@@ -30,7 +28,5 @@ class Snip:
     defaults: dict[str, Any] = field(default_factory=zerocost_defaults)
 
     def score(self, ctx: ScoringContext) -> float:
-        model = fresh_model(ctx)
-        layers = weight_layers(model, self.name)
-        accumulate_loss_gradients(model, ctx)
+        layers = layers_after_loss_backward(ctx, self.name)
         return total((layer.weight * weight_grad(layer)).abs() for layer in layers)
