@@ -270,15 +270,38 @@ def _trial_datasets(config: RunConfig, table: GroundTruthTable) -> list[str]:
     return [d for d in config.datasets if d in table.datasets]
 
 
+def read_arch_list(path: Path, space: Any) -> list[str]:
+    """Arch ids of an ``--arch-list`` file: one arch per line (``#`` comments), or one JSON list.
+
+    A space may read its own formats (optional method ``read_arch_list(path)``). Otherwise each
+    line goes through ``space.parse_arch``; when a line does not parse, the whole file is read as
+    a JSON list whose elements (strings, or encodings such as nested op-code lists) are parsed.
+    """
+    custom = getattr(space, "read_arch_list", None)
+    if callable(custom):
+        return list(custom(path))
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ConfigError(f"--arch-list {path}: cannot read it ({exc})") from exc
+    lines = [line.strip() for line in text.splitlines()
+             if line.strip() and not line.lstrip().startswith("#")]
+    try:
+        return [space.parse_arch(line) for line in lines]
+    except ConfigError as line_error:
+        try:
+            entries = json.loads(text)
+        except json.JSONDecodeError:
+            raise line_error from None
+        if not isinstance(entries, list):
+            raise line_error from None
+        return [space.parse_arch(entry if isinstance(entry, str) else json.dumps(entry))
+                for entry in entries]
+
+
 def _sample_archs(config: RunConfig, space: Any, table: GroundTruthTable) -> list[str]:
     if config.arch_list:
-        path = Path(config.arch_list)
-        try:
-            lines = path.read_text().splitlines()
-        except OSError as exc:
-            raise ConfigError(f"--arch-list {path}: cannot read it ({exc})") from exc
-        texts = [line.strip() for line in lines if line.strip() and not line.startswith("#")]
-        return list(dict.fromkeys(space.parse_arch(text) for text in texts))
+        return list(dict.fromkeys(read_arch_list(Path(config.arch_list), space)))
     index = [str(arch) for arch in table.frame.index]
     if config.samples is None or config.samples >= len(index):
         return index

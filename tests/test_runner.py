@@ -12,6 +12,7 @@ import toy_plugins
 
 from harness import hookimpl, load_trials, runner
 from harness.errors import ConfigError, DataNotPreparedError
+from harness.registry import get_registry
 from harness.store import TrialStore
 
 
@@ -223,3 +224,16 @@ def test_images_replace_the_inputs_and_enter_the_key(toy, tmp_path):
     hashes = {(job.trial.scorer, job.trial.scorer_config_hash) for job in second.jobs}
     assert {scorer for scorer, _ in hashes} == {"weightsum"}, (
         "other image content is another trial; data-free scorers keep their stored results")
+
+
+def test_arch_list_reads_one_arch_per_line_or_one_json_list(toy, tmp_path):
+    lines, as_json = tmp_path / "archs.txt", tmp_path / "archs.json"
+    lines.write_text("# comment\nw3\nw1\n")
+    as_json.write_text('["w3",\n "w1"]')
+    space = get_registry().get("space", "toy")
+    assert runner.read_arch_list(lines, space) == ["w3", "w1"]
+    assert runner.read_arch_list(as_json, space) == ["w3", "w1"], "a JSON list, one arch per item"
+    bad = tmp_path / "bad.txt"
+    bad.write_text("w3\nnot-an-arch\n")
+    with pytest.raises(ConfigError, match="not-an-arch"):
+        runner.read_arch_list(bad, space)
