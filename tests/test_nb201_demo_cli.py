@@ -1,4 +1,4 @@
-"""`harness data build` trains a small benchmark through the command line with the demo recipe's flags."""
+"""`harness data build` through the command line, with the bundled demo recipe's flags."""
 
 from harness import cli
 from harness.benchmarks.table import GroundTruthTable
