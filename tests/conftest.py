@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+import torch
 
 from harness import registry as registry_module
 
@@ -23,3 +24,13 @@ def fresh_registry():
     registry_module.reset_registry()
     yield registry_module.get_registry()
     registry_module.reset_registry()
+
+
+@pytest.fixture
+def one_torch_thread():
+    """One intra-op torch thread for tests of tiny networks: thread start-up and contention on
+    shared cores cost far more than they save."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

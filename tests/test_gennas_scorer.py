@@ -55,14 +55,7 @@ BATCH = Batch(torch.randn(16, 3, 32, 32, generator=torch.Generator().manual_seed
               torch.zeros(16, dtype=torch.long))
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One intra-op thread: these tensors are tiny, and spinning threads on the shared cores
-    cost far more than they save."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def make_ctx(scorer, arch_id="4", *, space=SPACE, run_seed=0, trial_seed=1, batch=BATCH,

@@ -15,14 +15,7 @@ B, C = 4, 24
 HIGH = tuple(0.375 + 0.0125 * k for k in range(10))
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One intra-op thread: these tensors are tiny, and spinning threads on the shared cores
-    cost far more than they save."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _gen(seed=0):

@@ -20,13 +20,7 @@ POOLS = ("|avg_pool_3x3~0|+|avg_pool_3x3~0|avg_pool_3x3~1|"
 EMPTY = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny networks: thread start-up and contention on shared cores dominate otherwise."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def zerocost_scorers():
