@@ -59,7 +59,7 @@ def _batch(run_seed: int):
 def _score(job: tuple[int, str, str]) -> dict:
     """One trial: (run seed, task name, arch) -> score record."""
     from harness.plugins.scorers.gennas.plugin import named_task
-    from harness.plugins.scorers.gennas.scorer import GenNASScorer
+    from harness.plugins.scorers.gennas.scorer import GenNASScorer, reported_loss, train_task
     from harness.plugins.spaces.nb201 import NB201Space
     from harness.protocols import ScoringContext
     from harness.seeding import derive_trial_seed, seed_everything
@@ -81,8 +81,12 @@ def _score(job: tuple[int, str, str]) -> dict:
                          device=device, seed=trial_seed, generator=generator,
                          build_model=build_model, run_seed=run_seed)
     start = time.perf_counter()
-    value = scorer.score(ctx)
-    return {"seed": run_seed, "task": task_name, "arch": arch, "score": value,
+    result = train_task(ctx, scorer.task)
+    # score = the scorer's value (-last eval loss); the trajectory lets a summary compare the
+    # other reports (mean_eval, last_train) without re-running anything.
+    return {"seed": run_seed, "task": task_name, "arch": arch,
+            "score": -reported_loss(result, config["report"]),
+            "eval_losses": result.eval_losses, "last_train_loss": result.last_train_loss,
             "wall_s": time.perf_counter() - start}
 
 

@@ -33,7 +33,7 @@ import torch
 from harness.errors import ConfigError
 from harness.plugins.scorers.gennas.signals import build_targets
 from harness.plugins.scorers.gennas.task import Task, load_task, parse_task
-from harness.plugins.scorers.gennas.train import TrainSettings, train
+from harness.plugins.scorers.gennas.train import TrainResult, TrainSettings, train
 from harness.plugins.scorers.gennas.wrapper import wrap
 from harness.protocols import ScoringContext
 
@@ -154,24 +154,31 @@ def _trial_generator(ctx: ScoringContext) -> torch.Generator:
     return torch.Generator(device=ctx.device).manual_seed(ctx.seed)
 
 
-def run_task(ctx: ScoringContext, task: Task) -> float:
-    """Train ``ctx``'s architecture on ``task`` and return ``-loss`` (non-finite passes through)."""
+def train_task(ctx: ScoringContext, task: Task) -> TrainResult:
+    """Train ``ctx``'s architecture on ``task``: all evaluation losses, the last training loss."""
     if ctx.batch is None:
         raise ConfigError("GenNAS needs an input batch (ctx.batch is None)")
     settings = train_settings(ctx.config)
     instance = task_instance(task, ctx.batch.inputs, task_seed(ctx), ctx.device)
     backbone = ctx.build_model(**model_options(ctx))
     model = wrap(ctx.space, backbone, task.channels, instance.inputs[:2])
-    result = train(model, instance.inputs, instance.targets, task.noise, settings,
-                   task.loss_weights, task.scored_weights, _trial_generator(ctx))
-    report = ctx.config["report"]
+    return train(model, instance.inputs, instance.targets, task.noise, settings,
+                 task.loss_weights, task.scored_weights, _trial_generator(ctx))
+
+
+def reported_loss(result: TrainResult, report: str) -> float:
+    """The loss the ``report`` option names: ``last_eval`` (the paper's), ``mean_eval`` or
+    ``last_train``."""
     if report == "last_train":
-        loss = result.last_train_loss
-    elif report == "mean_eval":
-        loss = sum(result.eval_losses) / len(result.eval_losses)
-    else:
-        loss = result.eval_losses[-1]
-    return -loss
+        return result.last_train_loss
+    if report == "mean_eval":
+        return sum(result.eval_losses) / len(result.eval_losses)
+    return result.eval_losses[-1]
+
+
+def run_task(ctx: ScoringContext, task: Task) -> float:
+    """Train ``ctx``'s architecture on ``task`` and return ``-loss`` (non-finite passes through)."""
+    return -reported_loss(train_task(ctx, task), ctx.config["report"])
 
 
 class GenNASScorer:
