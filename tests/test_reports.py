@@ -40,26 +40,28 @@ def _row(report, scorer, seed=0, init="default/default"):
 
 def test_rows_hold_hand_computed_values(report):
     noisy = _row(report, "noisy")
-    assert (noisy.n_trials, noisy.n, noisy.n_excluded, noisy.n_no_truth) == (10, 8, 2, 0)
-    assert noisy.kendall == pytest.approx(NOISY_SEED0_KENDALL, abs=1e-12)
-    assert noisy.spearman == pytest.approx(NOISY_SEED0_SPEARMAN, abs=1e-12)
+    quality = noisy.quality
+    assert (noisy.n_trials, noisy.n, quality.n_excluded, quality.n_no_truth) == (10, 8, 2, 0)
+    assert noisy.quality.kendall == pytest.approx(NOISY_SEED0_KENDALL, abs=1e-12)
+    assert noisy.quality.spearman == pytest.approx(NOISY_SEED0_SPEARMAN, abs=1e-12)
     # N = 8: K = 1, 1, 1, 2, 3, 4 for 5..50 %; the best-scored arch (a8) is not the best (a9).
     assert noisy.retrieval == {5: 0.0, 10: 0.0, 20: 0.0, 30: 1.0, 40: 1.0, 50: 1.0}
     assert noisy.status_counts == {"ok": 8, "nan": 1, "oom": 1}
     assert (noisy.wall_s_mean, noisy.peak_mem_mb_mean) == (0.5, 50.0)
     worst = [0, 1, 2, -1, 4, 5, 6, -1, 9, 8]  # non-finite -> below the finite minimum
-    assert noisy.kendall_worst == pytest.approx(stats.kendalltau(worst, range(10))[0])
+    assert noisy.quality.kendall_worst == pytest.approx(stats.kendalltau(worst, range(10))[0])
     seed1 = _row(report, "noisy", seed=1)
-    assert seed1.kendall == pytest.approx(NOISY_SEED1_KENDALL, abs=1e-12)
-    assert seed1.spearman == pytest.approx(NOISY_SEED1_SPEARMAN, abs=1e-12)
-    assert _row(report, "perfect", init="kaiming/zero").kendall == pytest.approx(-1.0), "signed"
+    assert seed1.quality.kendall == pytest.approx(NOISY_SEED1_KENDALL, abs=1e-12)
+    assert seed1.quality.spearman == pytest.approx(NOISY_SEED1_SPEARMAN, abs=1e-12)
+    perfect = _row(report, "perfect", init="kaiming/zero")
+    assert perfect.quality.kendall == pytest.approx(-1.0), "signed"
     assert _row(report, "reversed").retrieval[50] == 0.0
 
 
 def test_all_oom_cell_has_no_correlation(report):
     row = _row(report, "mem[h64]")
-    assert (row.n, row.n_excluded) == (0, 10)
-    assert math.isnan(row.kendall) and row.status_counts == {"oom": 10}
+    assert (row.n, row.quality.n_excluded) == (0, 10)
+    assert math.isnan(row.quality.kendall) and row.status_counts == {"oom": 10}
     assert row.wall_s_mean is None, "means are over ok trials only"
 
 
@@ -134,7 +136,7 @@ def test_metric_override_flips_lower_is_better(run_dir):
     report = build_report(run_dir, metric="err")
     row = _row(report, "noisy")
     assert (row.key.metric, row.higher_is_better) == ("err", False)
-    assert row.kendall == pytest.approx(NOISY_SEED0_KENDALL), "err = 100 - acc, negated"
+    assert row.quality.kendall == pytest.approx(NOISY_SEED0_KENDALL), "err = 100 - acc, negated"
     per_space = build_report(run_dir, metric={"toy": "err"})
     assert per_space.provenance.ground_truth[0].chosen_by == "--metric"
     with pytest.raises(ConfigError, match="has a ground-truth metric 'loss'"):
@@ -168,8 +170,9 @@ def test_empty_or_missing_store_is_a_clear_error(tmp_path):
 def test_bootstrap_intervals_are_seeded(run_dir):
     first = build_report(run_dir, bootstrap=40, seed=1)
     again = build_report(run_dir, bootstrap=40, seed=1)
-    assert _row(first, "noisy").kendall_interval == _row(again, "noisy").kendall_interval
-    low, high = _row(first, "noisy").kendall_interval
+    interval = _row(first, "noisy").interval("kendall")
+    assert interval == _row(again, "noisy").interval("kendall")
+    low, high = interval
     assert low <= NOISY_SEED0_KENDALL <= high
     kendall = first.table("ranking_kendall")
     assert kendall.cell(["toy", "d1", "acc"], "reversed").low == pytest.approx(-1.0), "one cell"
@@ -297,9 +300,9 @@ def test_report_of_a_run_made_by_the_runner(tmp_path, monkeypatch):
         report = build_report(tmp_path / "run")
     width = [r for r in report.rows if r.key.scorer == "width"]
     assert len(width) == 2 and all(r.n == 8 for r in width)
-    assert all(r.kendall == pytest.approx(1.0) for r in width), "width = the toy ground truth"
+    assert all(r.value("kendall") == pytest.approx(1.0) for r in width), "width = toy truth"
     nan = [r for r in report.rows if r.key.scorer == "nan"][0]
-    assert (nan.n, nan.n_excluded, nan.status_counts) == (0, 8, {"nan": 8})
+    assert (nan.n, nan.quality.n_excluded, nan.status_counts) == (0, 8, {"nan": 8})
     prov = report.provenance
     assert prov.command == "harness compare --spaces toy" and prov.seeds == [0, 1]
     assert prov.ground_truth[0].source["file"] == "toy.csv"

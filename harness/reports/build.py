@@ -126,12 +126,7 @@ def _row(key: CellKey, label: str, higher_is_better: bool, cell: pd.DataFrame,
     counts = cell.status.value_counts()
     return CorrelationRow(
         key=key, scorer_label=label, higher_is_better=higher_is_better,
-        n_trials=len(cell), n=quality.n, n_excluded=quality.n_excluded,
-        n_no_truth=quality.n_no_truth, kendall=quality.kendall, spearman=quality.spearman,
-        pearson=quality.pearson, kendall_worst=quality.kendall_worst,
-        spearman_worst=quality.spearman_worst,
-        retrieval={round(top * 100): rate for top, rate in quality.retrieval.items()},
-        kendall_interval=quality.kendall_interval, spearman_interval=quality.spearman_interval,
+        n_trials=len(cell), quality=quality,
         wall_s_mean=_mean_or_none(ok.wall_s), peak_mem_mb_mean=_mean_or_none(ok.peak_mem_mb),
         status_counts={s: int(counts.get(s, 0)) for s in STATUS_ORDER if counts.get(s, 0)},
     )

@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from harness.metrics import RETRIEVAL_TOPS
+from harness.metrics import RETRIEVAL_TOPS, RankingQuality
 
 STATUS_ORDER = ("ok", "nan", "inf", "oom", "error", "timeout", "skipped")
 RETRIEVAL_PERCENTS: tuple[int, ...] = tuple(round(top * 100) for top in RETRIEVAL_TOPS)
@@ -53,61 +53,61 @@ class CorrelationRow:
     """The ranking quality and cost of one cell.
 
     ``scorer_label`` is the scorer name, with the config hash appended when the run holds
-    several configs of that scorer. ``n_trials``: stored trials; ``n``: pairs correlated;
-    ``n_excluded``: trials without a finite score; ``n_no_truth``: archs without ground truth.
-    ``*_worst``: correlations with non-finite scores counted as the worst score.
-    ``wall_s_mean`` / ``peak_mem_mb_mean``: means over the cell's ``ok`` trials.
+    several configs of that scorer. ``n_trials``: stored trials; ``quality``: every ranking
+    metric of the cell's (score, truth) pairs (``harness.metrics.RankingQuality``: pairs used,
+    exclusions, correlations, retrieval, intervals). ``wall_s_mean`` / ``peak_mem_mb_mean``:
+    means over the cell's ``ok`` trials.
     """
 
     key: CellKey
     scorer_label: str
     higher_is_better: bool
     n_trials: int
-    n: int
-    n_excluded: int
-    n_no_truth: int
-    kendall: float
-    spearman: float
-    pearson: float
-    kendall_worst: float
-    spearman_worst: float
-    retrieval: dict[int, float]
-    kendall_interval: tuple[float, float] | None
-    spearman_interval: tuple[float, float] | None
+    quality: RankingQuality
     wall_s_mean: float | None
     peak_mem_mb_mean: float | None
     status_counts: dict[str, int]
+
+    @property
+    def n(self) -> int:
+        """Pairs correlated (finite score and truth)."""
+        return self.quality.n
+
+    @property
+    def retrieval(self) -> dict[int, float]:
+        """Retrieval rate by top percent (5, 10, ... 50)."""
+        return {round(top * 100): rate for top, rate in self.quality.retrieval.items()}
 
     def value(self, statistic: str) -> float:
         """Statistic by name: kendall, spearman, pearson, abs_kendall, abs_spearman, retrieval@P."""
         if statistic.startswith("retrieval@"):
             return self.retrieval[int(statistic.split("@", 1)[1])]
         if statistic.startswith("abs_"):
-            return abs(getattr(self, statistic[4:]))
-        return float(getattr(self, statistic))
+            return abs(getattr(self.quality, statistic[4:]))
+        return float(getattr(self.quality, statistic))
 
     def interval(self, statistic: str) -> tuple[float, float] | None:
-        return {"kendall": self.kendall_interval,
-                "spearman": self.spearman_interval}.get(statistic)
+        return {"kendall": self.quality.kendall_interval,
+                "spearman": self.quality.spearman_interval}.get(statistic)
 
     def flat(self) -> dict[str, Any]:
         """One flat record (the columns of ``correlations.csv``)."""
+        quality = self.quality
         record: dict[str, Any] = {
             "space": self.key.space, "dataset": self.key.dataset, "metric": self.key.metric,
             "higher_is_better": self.higher_is_better, "scorer": self.key.scorer,
             "scorer_label": self.scorer_label, "scorer_config_hash": self.key.scorer_config_hash,
             "seed": self.key.seed, "weight_init": self.key.weight_init,
             "bias_init": self.key.bias_init, "batch_size": self.key.batch_size,
-            "n_trials": self.n_trials, "n": self.n, "n_excluded": self.n_excluded,
-            "n_no_truth": self.n_no_truth, "kendall": self.kendall, "spearman": self.spearman,
-            "abs_kendall": abs(self.kendall), "abs_spearman": abs(self.spearman),
-            "pearson": self.pearson, "kendall_worst": self.kendall_worst,
-            "spearman_worst": self.spearman_worst,
+            "n_trials": self.n_trials, "n": quality.n, "n_excluded": quality.n_excluded,
+            "n_no_truth": quality.n_no_truth, "kendall": quality.kendall,
+            "spearman": quality.spearman, "abs_kendall": abs(quality.kendall),
+            "abs_spearman": abs(quality.spearman), "pearson": quality.pearson,
+            "kendall_worst": quality.kendall_worst, "spearman_worst": quality.spearman_worst,
         }
-        for name, interval in (("kendall", self.kendall_interval),
-                               ("spearman", self.spearman_interval)):
-            record[f"{name}_low"], record[f"{name}_high"] = interval or (None, None)
-        record.update({retrieval_name(p): self.retrieval[p] for p in RETRIEVAL_PERCENTS})
+        for name in ("kendall", "spearman"):
+            record[f"{name}_low"], record[f"{name}_high"] = self.interval(name) or (None, None)
+        record.update({retrieval_name(p): rate for p, rate in self.retrieval.items()})
         record["wall_s_mean"] = self.wall_s_mean
         record["peak_mem_mb_mean"] = self.peak_mem_mb_mean
         record.update({f"status_{s}": self.status_counts.get(s, 0) for s in STATUS_ORDER})

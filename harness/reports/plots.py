@@ -50,8 +50,8 @@ def scatter_figure(row: CorrelationRow, pairs: pd.DataFrame) -> Figure:
     axes.set_xlabel(f"{key.metric}{'' if row.higher_is_better else ' (lower is better)'}")
     axes.set_ylabel(f"{row.scorer_label} score")
     axes.set_title(f"{key.space}/{key.dataset} {row.scorer_label}\n"
-                   f"τ = {row.kendall:.3f}, ρ = {row.spearman:.3f} (n = {row.n}, "
-                   f"excluded {row.n_excluded})", fontsize=9)
+                   f"τ = {row.quality.kendall:.3f}, ρ = {row.quality.spearman:.3f} (n = {row.n}, "
+                   f"excluded {row.quality.n_excluded})", fontsize=9)
     return figure
 
 

@@ -185,13 +185,12 @@ def summary_table(rows: list[CorrelationRow]) -> Table:
                           "Non-finite scores are excluded and counted.",
                   labels=[*GROUP_LABELS, "scorer", "seed", "init", "batch"], columns=columns)
     for row in rows:
-        interval = {"kendall": row.kendall_interval, "spearman": row.spearman_interval}
-        cells = [Cell(value=row.n), Cell(value=row.n_excluded)]
+        cells = [Cell(value=row.n), Cell(value=row.quality.n_excluded)]
         for name in ("kendall", "spearman"):
-            low, high = interval[name] or (None, None)
+            low, high = row.interval(name) or (None, None)
             cells.append(Cell(value=row.value(name), low=low, high=high))
         cells += [Cell(value=row.value("abs_kendall")), Cell(value=row.value("abs_spearman")),
-                  Cell(value=row.pearson)]
+                  Cell(value=row.quality.pearson)]
         cells += [Cell(value=row.retrieval[p]) for p in RETRIEVAL_PERCENTS]
         cells += [Cell(value=row.wall_s_mean), Cell(value=row.peak_mem_mb_mean)]
         cells.append(Cell(text=", ".join(f"{s} {row.status_counts[s]}" for s in STATUS_ORDER
