@@ -132,6 +132,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--budget-s", type=float, default=math.inf,
                         help="stop starting new jobs after this many seconds")
     parser.add_argument("--iterations", type=int, default=None, help="override (smoke tests)")
+    parser.add_argument("--option", action="append", default=[], metavar="KEY=JSON",
+                        help="override a scorer option, e.g. model_options="
+                             "'{\"nb201\": {\"variant\": \"official\"}}' (use a separate --out)")
     parser.add_argument("--out", type=Path, required=True, help="JSON lines of trial records")
     args = parser.parse_args(argv)
 
@@ -149,6 +152,9 @@ def main(argv: list[str] | None = None) -> int:
     from harness.plugins.scorers.gennas.scorer import DEFAULT_INPUTS
 
     overrides = {} if args.iterations is None else {"iterations": args.iterations}
+    for option in args.option:
+        key, _, value = option.partition("=")
+        overrides[key] = json.loads(value)
     print(f"{len(jobs)} jobs on {args.device} with {args.workers} workers "
           f"({len(previous)} already in {args.out})", flush=True)
     records, start = [], time.perf_counter()
@@ -181,6 +187,7 @@ def main(argv: list[str] | None = None) -> int:
                                         "jobs_planned": len(previous) + len(jobs),
                                         "elapsed_s": time.perf_counter() - start,
                                         "device": args.device, "workers": args.workers,
+                                        "overrides": overrides,
                                         "summary": summary}, indent=2))
     print(f"wrote {args.out} and {summary_path}", flush=True)
     os.remove(images)
