@@ -170,10 +170,14 @@ def test_non_finite_loss_is_returned_not_replaced():
     assert math.isnan(value), "an inf weight makes the loss NaN; the runner records status nan"
 
 
-@pytest.mark.parametrize("report", ["mean_eval", "last_train"])
-def test_report_options(report):
+def test_report_options_pick_from_one_trajectory():
     scorer = combo()
-    assert math.isfinite(scorer.score(make_ctx(scorer, report=report)))
+    result = gennas_scorer.train_task(make_ctx(scorer), scorer.task)
+    assert len(result.eval_losses) == len(result.eval_iterations) >= 2
+    assert scorer.score(make_ctx(scorer)) == -result.eval_losses[-1], "the paper's: last eval"
+    mean_eval = scorer.score(make_ctx(scorer, report="mean_eval"))
+    assert mean_eval == pytest.approx(-sum(result.eval_losses) / len(result.eval_losses))
+    assert scorer.score(make_ctx(scorer, report="last_train")) == -result.last_train_loss
 
 
 @pytest.mark.parametrize("options, message", [
