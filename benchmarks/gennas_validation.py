@@ -22,7 +22,6 @@ import argparse
 import json
 import math
 import multiprocessing as mp
-import os
 import random
 import tempfile
 import time
@@ -119,6 +118,34 @@ def summarize(records: list[dict], truth: pd.Series) -> list[dict]:
     return rows
 
 
+def run_jobs(jobs: list[tuple[int, str, str]], args: argparse.Namespace,
+             worker_args: tuple) -> list[dict]:
+    """Score the jobs on a pool, appending each record to --out as it finishes; after
+    --budget-s no new job starts, so a cut-short run keeps its most important trials."""
+    records, start = [], time.perf_counter()
+    context = mp.get_context("spawn")
+    with context.Pool(args.workers, _init_worker, worker_args) as pool, \
+            args.out.open("a") as out:
+        pending = iter(jobs)
+        running = []
+        for _ in range(args.workers * 2):
+            job = next(pending, None)
+            if job is not None:
+                running.append(pool.apply_async(_score, (job,)))
+        while running:
+            result = running.pop(0).get()
+            records.append(result)
+            out.write(json.dumps(result) + "\n")
+            out.flush()
+            if time.perf_counter() - start < args.budget_s:
+                job = next(pending, None)
+                if job is not None:
+                    running.append(pool.apply_async(_score, (job,)))
+            if len(records) % 100 == 0:
+                print(f"{len(records)} done, {time.perf_counter() - start:.0f} s", flush=True)
+    return records
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--table", type=Path, required=True, help="nb201_all_15625.csv")
@@ -145,10 +172,6 @@ def main(argv: list[str] | None = None) -> int:
                 if args.out.exists() else [])
     done = {(r["seed"], r["task"], r["arch"]) for r in previous}
     jobs = [job for job in plan_jobs(args.plan, archs, args.tasks.split(",")) if job not in done]
-    with np.load(args.images) as data:
-        first = {"x": data["x"][:args.first], "y": data["y"][:args.first]}
-    images = Path(tempfile.mkdtemp()) / f"first{args.first}.npz"
-    np.savez(images, **first)
     from harness.plugins.scorers.gennas.scorer import DEFAULT_INPUTS
 
     overrides = {} if args.iterations is None else {"iterations": args.iterations}
@@ -157,28 +180,13 @@ def main(argv: list[str] | None = None) -> int:
         overrides[key] = json.loads(value)
     print(f"{len(jobs)} jobs on {args.device} with {args.workers} workers "
           f"({len(previous)} already in {args.out})", flush=True)
-    records, start = [], time.perf_counter()
-    context = mp.get_context("spawn")
-    with context.Pool(args.workers, _init_worker,
-                      (args.device, str(images), DEFAULT_INPUTS, overrides)) as pool, \
-            args.out.open("a") as out:
-        pending = iter(jobs)
-        running = []
-        for _ in range(args.workers * 2):
-            job = next(pending, None)
-            if job is not None:
-                running.append(pool.apply_async(_score, (job,)))
-        while running:
-            result = running.pop(0).get()
-            records.append(result)
-            out.write(json.dumps(result) + "\n")
-            out.flush()
-            if time.perf_counter() - start < args.budget_s:
-                job = next(pending, None)
-                if job is not None:
-                    running.append(pool.apply_async(_score, (job,)))
-            if len(records) % 100 == 0:
-                print(f"{len(records)} done, {time.perf_counter() - start:.0f} s", flush=True)
+    start = time.perf_counter()
+    records = []
+    if jobs:
+        with tempfile.TemporaryDirectory() as folder, np.load(args.images) as data:
+            images = Path(folder) / f"first{args.first}.npz"
+            np.savez(images, x=data["x"][:args.first], y=data["y"][:args.first])
+            records = run_jobs(jobs, args, (args.device, str(images), DEFAULT_INPUTS, overrides))
     summary = summarize(previous + records, truth)
     for row in summary:
         print(json.dumps(row), flush=True)
@@ -190,7 +198,6 @@ def main(argv: list[str] | None = None) -> int:
                                         "overrides": overrides,
                                         "summary": summary}, indent=2))
     print(f"wrote {args.out} and {summary_path}", flush=True)
-    os.remove(images)
     return 0
 
 
