@@ -1,5 +1,6 @@
 """benchmarks/gennas_validation.py, the command docs/validation-gennas.md gives: a two-arch,
-two-iteration run on the real excerpts writes complete records, resumes, and records overrides."""
+two-iteration run on the real excerpts writes complete records, resumes, records overrides,
+and scores exactly as `harness compare` does (so its numbers stand for the harness's)."""
 
 import importlib.util
 import json
@@ -8,7 +9,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
+
+from harness import cli
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "gennas_validation.py"
 
@@ -20,6 +25,12 @@ def _script():
     return module
 
 
+def _argv(shared_data: Path, out: Path) -> list[str]:
+    return ["--table", str(shared_data / "nb201" / "nb201_all_15625.csv"),
+            "--images", str(shared_data / "images" / "cifar10" / "cifar10_foolbox20.npz"),
+            "--tasks", "gennas-combo", "--plan", "0:2", "--iterations", "2", "--out", str(out)]
+
+
 def _run(argv: list[str]) -> str:
     done = subprocess.run([sys.executable, str(SCRIPT), *argv], capture_output=True, text=True,
                           timeout=300, check=False)
@@ -29,9 +40,7 @@ def _run(argv: list[str]) -> str:
 
 def test_short_validation_run_records_trajectories_and_resumes(shared_data, tmp_path):
     out = tmp_path / "validation.jsonl"
-    argv = ["--table", str(shared_data / "nb201" / "nb201_all_15625.csv"),
-            "--images", str(shared_data / "images" / "cifar10" / "cifar10_foolbox20.npz"),
-            "--tasks", "gennas-combo", "--plan", "0:2", "--iterations", "2", "--out", str(out),
+    argv = [*_argv(shared_data, out),
             "--option", 'model_options={"nb201": {"variant": "official"}}']
     _run(argv)
     records = [json.loads(line) for line in out.read_text().splitlines()]
@@ -46,6 +55,29 @@ def test_short_validation_run_records_trajectories_and_resumes(shared_data, tmp_
 
     assert _run(argv).startswith("0 jobs"), "a second run resumes: nothing left to do"
     assert len(out.read_text().splitlines()) == 2
+
+
+def test_scores_equal_those_of_harness_compare(shared_data, tmp_path, monkeypatch):
+    out = tmp_path / "validation.jsonl"
+    _run(_argv(shared_data, out))
+    script = {r["arch"]: r["score"] for r in map(json.loads, out.read_text().splitlines())}
+
+    monkeypatch.setenv("HARNESS_DATA_DIR", str(tmp_path / "data"))
+    assert cli.main(["data", "prepare", "nb201", "--source",
+                     str(shared_data / "nb201" / "nb201_all_15625.csv"), "--columns",
+                     "cifar10-valid/x-valid=cifar10_valid_xvalid_mean"]) == 0
+    (tmp_path / "archs.json").write_text(json.dumps(sorted(script)))
+    with np.load(shared_data / "images" / "cifar10" / "cifar10_foolbox20.npz") as data:
+        np.savez(tmp_path / "first16.npz", x=data["x"][:16], y=data["y"][:16])
+    assert cli.main(["compare", "--spaces", "nb201", "--datasets", "cifar10-valid",
+                     "--scorers", "gennas-combo", "--option", "gennas-combo.iterations=2",
+                     "--arch-list", str(tmp_path / "archs.json"),
+                     "--images", str(tmp_path / "first16.npz"), "--workers", "0",
+                     "--out", str(tmp_path / "run"), "--no-report", "--quiet"]) == 0
+    assert cli.main(["export", str(tmp_path / "run"), "--format", "csv"]) == 0
+    trials = pd.read_csv(tmp_path / "run" / "trials.csv").set_index("arch_id")
+    assert (trials["status"] == "ok").all()
+    assert {arch: trials.loc[arch, "score"] for arch in script} == pytest.approx(script, rel=1e-6)
 
 
 @pytest.mark.parametrize("plan, expected", [
