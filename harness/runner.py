@@ -19,7 +19,7 @@ import re
 import resource
 import sys
 import time
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
@@ -402,6 +402,7 @@ def plan_run(config: RunConfig, registry: Registry | None = None) -> RunPlan:
         for dataset in plan.datasets:
             plugin_name = space.datasets.get(dataset, dataset)
             dataset_plugin = registry.get("dataset", plugin_name)
+            applicable = []
             for scorer in scorers:
                 if not _scorer_applies(scorer, space):
                     continue
@@ -413,13 +414,17 @@ def plan_run(config: RunConfig, registry: Registry | None = None) -> RunPlan:
                     if images is not None:
                         inputs.update(path=str(images), like=plugin_name)
                         input_plugin = "images"
-                for seed in config.seeds:
-                    for arch_id in plan.arch_ids:
-                        trial_seed = seeding.derive_trial_seed(seed, plan.name, arch_id)
+                applicable.append((scorer.name, cfg, inputs, input_plugin))
+            # Arch-major order: a run cut short has every scorer on the same archs, so its
+            # partial report still compares scorers like for like.
+            for seed in config.seeds:
+                for arch_id in plan.arch_ids:
+                    trial_seed = seeding.derive_trial_seed(seed, plan.name, arch_id)
+                    for name, cfg, inputs, input_plugin in applicable:
                         for weight_init in config.weight_inits:
                             for bias_init in config.bias_inits:
-                                trial = Trial(plan.name, dataset, arch_id, scorer.name,
-                                              hashes[scorer.name], seed, weight_init, bias_init,
+                                trial = Trial(plan.name, dataset, arch_id, name, hashes[name],
+                                              seed, weight_init, bias_init,
                                               int(cfg["batch_size"]))
                                 trials.append(trial)
                                 jobs_by_trial[trial] = TrialJob(
@@ -532,7 +537,7 @@ def run(config: RunConfig, *, progress: bool = True, command: list[str] | None =
 
 
 # -- the worker side --------------------------------------------------------------------------
-_BATCH_CACHE: dict[str, Batch | BaseException] = {}
+_BATCH_CACHE: OrderedDict[str, Batch | BaseException] = OrderedDict()
 _BATCH_CACHE_SIZE = 8
 
 
@@ -542,9 +547,11 @@ def _input_batch(job: TrialJob, registry: Registry) -> Batch | None:
         return None
     key = json.dumps([job.dataset_plugin, job.trial.batch_size, job.inputs, job.run_seed,
                       job.data_dir], sort_keys=True, default=str)
-    if key not in _BATCH_CACHE:
+    if key in _BATCH_CACHE:
+        _BATCH_CACHE.move_to_end(key)
+    else:
         if len(_BATCH_CACHE) >= _BATCH_CACHE_SIZE:
-            _BATCH_CACHE.pop(next(iter(_BATCH_CACHE)))
+            _BATCH_CACHE.popitem(last=False)
         try:
             plugin = registry.get("dataset", job.dataset_plugin)
             _BATCH_CACHE[key] = plugin.batch(job.trial.batch_size, job.run_seed,

@@ -43,6 +43,14 @@ def test_selection_expands_to_every_combination(toy, tmp_path):
     assert {job.dataset_plugin for job in plan.jobs} == {"toyset"}
 
 
+def test_jobs_run_arch_by_arch_so_a_cut_short_run_compares_scorers_on_the_same_archs(toy,
+                                                                                      tmp_path):
+    plan = runner.plan_run(_config(tmp_path, scorers=["width", "weightsum"], samples=3))
+    order = [(job.trial.arch_id, job.trial.scorer) for job in plan.jobs]
+    archs = plan.spaces[0].arch_ids
+    assert order == [(arch, scorer) for arch in archs for scorer in ("width", "weightsum")]
+
+
 def test_rerun_skips_finished_trials_and_reruns_forgotten_ones(toy, tmp_path):
     config = _config(tmp_path, seeds=[0, 1])
     first = _run(config)

@@ -56,7 +56,7 @@ TRAIN_DEFAULTS: dict[str, Any] = {
     "model_options": {"nb201": {"variant": "gennas"}, "nb101": {"stem_channels": 16}},
 }
 _FLOAT_OPTIONS = ("lr", "momentum", "weight_decay")
-_CACHE_SIZE = 4
+_CACHE_SIZE = 8  # the five named tasks of an arch-major run stay cached
 _instances: OrderedDict[tuple, TaskInstance] = OrderedDict()
 
 
@@ -128,7 +128,9 @@ def task_instance(task: Task, inputs: torch.Tensor, seed: int,
     batch_digest = hashlib.sha256(inputs.detach().cpu().contiguous().numpy().tobytes()).hexdigest()
     key = (task.hash, seed, str(device), tuple(inputs.shape), batch_digest)
     instance = _instances.get(key)
-    if instance is None:
+    if instance is not None:
+        _instances.move_to_end(key)
+    else:
         targets = build_targets(task, inputs, seed)
         instance = TaskInstance(inputs.detach().to(device, torch.float32),
                                 [target.to(device) for target in targets])
