@@ -89,6 +89,12 @@ def _score(job: tuple[int, str, str]) -> dict:
             "wall_s": time.perf_counter() - start}
 
 
+def sample_order(table: pd.DataFrame, sample_seed: int) -> list[str]:
+    """Every arch of the table in the seeded sample's order (``--plan SEED:N`` takes the first
+    N)."""
+    return random.Random(sample_seed).sample(list(table["arch_str"]), len(table))
+
+
 def plan_jobs(plan: str, archs: list[str], tasks: list[str]) -> list[tuple[int, str, str]]:
     """Jobs in plan order, each (seed, task, arch) once."""
     jobs, seen = [], set()
@@ -167,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
 
     table = pd.read_csv(args.table)
     truth = table.set_index("arch_str")[GT_COLUMN]
-    archs = random.Random(args.sample_seed).sample(list(table["arch_str"]), len(table))
+    archs = sample_order(table, args.sample_seed)
     previous = ([json.loads(line) for line in args.out.read_text().splitlines() if line.strip()]
                 if args.out.exists() else [])
     done = {(r["seed"], r["task"], r["arch"]) for r in previous}
