@@ -116,16 +116,16 @@ def hardness_section(records: pd.DataFrame, table: pd.DataFrame, column: str) ->
     paper = paper_kendall()
     everything = table.set_index("arch_str")[[column, GT_COLUMN]].copy()
     everything[column] = nonfinite_as_worst(everything[column])  # as a proxy would rank them
-    rng = np.random.default_rng(0)
     rows = []
     for (seed, task), group in records.groupby(["seed", "task"]):
+        rng = np.random.default_rng(len(group))  # same size, same random samples in every row
         reference = everything.loc[group["arch"], column].to_numpy()
         accuracy = everything.loc[group["arch"], GT_COLUMN].to_numpy()
         scores = group["score"].to_numpy()
         ours, theirs = kendall_tau(scores, accuracy), kendall_tau(reference, accuracy)
         random_samples = [kendall_tau(*everything.iloc[rng.choice(len(everything), len(group),
                                                                   replace=False)].T.to_numpy())
-                          for _ in range(200)]
+                          for _ in range(RESAMPLES)]
         low, high = _paired_difference(scores, reference, accuracy)
         rows.append([seed, task, len(group), f"{ours:.3f}", f"{theirs:.3f}",
                      f"{np.mean(np.array(random_samples) < theirs) * 100:.0f}",
