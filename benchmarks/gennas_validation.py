@@ -59,7 +59,7 @@ def _score(job: tuple[int, str, str]) -> dict:
     """One trial: (run seed, task name, arch) -> score record."""
     from harness.plugins.scorers.gennas.plugin import named_task
     from harness.plugins.scorers.gennas.scorer import GenNASScorer, reported_loss, train_task
-    from harness.plugins.spaces.nb201 import NB201Space
+    from harness.plugins.spaces.nb201.space import NB201Space
     from harness.protocols import ScoringContext
     from harness.seeding import derive_trial_seed, seed_everything
 

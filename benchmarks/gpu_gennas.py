@@ -34,7 +34,7 @@ from harness.plugins.scorers.gennas.train import (
     weighted_mse,
 )
 from harness.plugins.scorers.gennas.wrapper import wrap
-from harness.plugins.spaces.nb201 import NB201Space
+from harness.plugins.spaces.nb201.space import NB201Space
 
 NB201_OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 

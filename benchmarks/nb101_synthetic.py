@@ -24,11 +24,11 @@ import sys
 import time
 from pathlib import Path
 
-from harness.benchmarks.nb101_protobuf import Evaluation, ModelMetrics, encode_model_metrics
-from harness.benchmarks.nb101_tfrecord import encode_payload
-from harness.benchmarks.tfrecord import encode_records
-from harness.plugins.spaces.nb101_cell import make_cell
-from harness.plugins.spaces.nb101_mutation import mutate_cell
+from harness.groundtruth.tfrecord import encode_records
+from harness.plugins.spaces.nb101.cell import make_cell
+from harness.plugins.spaces.nb101.mutation import mutate_cell
+from harness.plugins.spaces.nb101.protobuf import Evaluation, ModelMetrics, encode_model_metrics
+from harness.plugins.spaces.nb101.tfrecord import encode_payload
 
 REAL_CELLS = 423_624
 REPEATS = 3
@@ -82,7 +82,7 @@ def write(path: Path, cells: int) -> None:
 _PREPARE_CHILD = """
 import json, resource, sys, time
 from pathlib import Path
-from harness.benchmarks.nb101_prepare import prepare
+from harness.plugins.spaces.nb101.prepare import prepare
 start, cpu = time.perf_counter(), time.process_time()
 path = prepare(Path(sys.argv[1]), Path(sys.argv[2]), verify_crc=sys.argv[3] == "1")
 print(json.dumps({"prepare_s": round(time.perf_counter() - start, 1),
@@ -98,8 +98,8 @@ def measure(path: Path, data_dir: Path, verify_crc: bool) -> None:
                             "1" if verify_crc else "0"],
                            check=True, capture_output=True, text=True)
     result = json.loads(child.stdout.strip().splitlines()[-1])
-    from harness.benchmarks.table import GroundTruthTable
-    from harness.plugins.spaces.nb101 import NB101Space
+    from harness.groundtruth.table import GroundTruthTable
+    from harness.plugins.spaces.nb101.space import NB101Space
 
     start, cpu = time.perf_counter(), time.process_time()
     table = GroundTruthTable.load(Path(result["table"]))

@@ -18,7 +18,7 @@ import os
 import pytest
 import torch
 
-nb201 = pytest.importorskip("harness.plugins.spaces.nb201")
+nb201 = pytest.importorskip("harness.plugins.spaces.nb201.space")
 
 from gpu_gennas import reference_train  # noqa: E402  (benchmarks/ is on sys.path under pytest)
 

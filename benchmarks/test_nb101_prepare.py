@@ -12,9 +12,9 @@ from __future__ import annotations
 import pytest
 from nb101_synthetic import synthetic_payloads, template_cells
 
-from harness.benchmarks.nb101_prepare import prepare
-from harness.benchmarks.table import GroundTruthTable
-from harness.benchmarks.tfrecord import encode_records, iter_record_batches
+from harness.groundtruth.table import GroundTruthTable
+from harness.groundtruth.tfrecord import encode_records, iter_record_batches
+from harness.plugins.spaces.nb101.prepare import prepare
 
 CELLS = 5_000  # 15,000 records, ~5 MB
 

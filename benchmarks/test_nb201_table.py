@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from harness.benchmarks.nb201_files import read_nats_folder
-from harness.benchmarks.table import GroundTruthTable, MetricInfo
+from harness.groundtruth.table import GroundTruthTable, MetricInfo
+from harness.plugins.spaces.nb201.files import read_nats_folder
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 REAL = SHARED / "nb201" / "nats_tss_v1_0_3ffb9_simple_samples"
@@ -46,7 +46,7 @@ def full_table(tmp_path_factory) -> Path:
     """A prepared table with the real column set (from the real NATS records) for 15,625 archs."""
     real = read_nats_folder(REAL, allow_missing=True)
     rng = np.random.default_rng(0)
-    from harness.plugins.spaces.nb201_arch import all_ops, ops_to_str
+    from harness.plugins.spaces.nb201.arch import all_ops, ops_to_str
 
     archs = [ops_to_str(ops) for ops in all_ops()]
     frame = pd.DataFrame({column: rng.uniform(0, 100, len(archs)) for column in real.frame},
@@ -65,7 +65,7 @@ def test_load_prepared_table(benchmark, full_table):
     assert len(table.frame) == 15625
     rss = _run_and_report(f"""
         import resource
-        from harness.benchmarks.table import GroundTruthTable
+        from harness.groundtruth.table import GroundTruthTable
         def rss_kb():
             status = open("/proc/self/status").read().split("VmRSS:")[1]
             return int(status.split()[0])
@@ -92,7 +92,7 @@ def test_streaming_prepare_peak_rss(benchmark, tmp_path):
     script = f"""
         import bz2, pickle, resource, time
         from pathlib import Path
-        from harness.benchmarks.nb201_files import prepare
+        from harness.plugins.spaces.nb201.prepare import prepare
         real = Path({str(REAL)!r})
         folder = Path({str(tmp_path / "simple")!r}); folder.mkdir()
         budgets = pickle.load(bz2.open(real / "000011.pickle.pbz2"))

@@ -22,7 +22,7 @@ import torch
 from harness.plugins.scorers.model_size import Flops, Params
 from harness.plugins.scorers.naswot import Naswot, NaswotV1
 from harness.plugins.scorers.zerocost import harness_register_scorers
-from harness.plugins.spaces.nb201 import NB201Space
+from harness.plugins.spaces.nb201.space import NB201Space
 from harness.protocols import Batch, ScoringContext
 
 ARCH = ("|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|"

@@ -15,7 +15,7 @@ from scipy.stats import spearmanr
 from harness.plugins.datasets.folder import IMAGES
 from harness.plugins.scorers.fisher import Fisher
 from harness.plugins.scorers.l2_norm import L2Norm
-from harness.plugins.spaces.nb201 import NB201Space
+from harness.plugins.spaces.nb201.space import NB201Space
 from harness.protocols import ScoringContext
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"

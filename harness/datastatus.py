@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.benchmarks.table import prepared_table_path
 from harness.errors import HarnessError
+from harness.groundtruth.table import prepared_table_path
 from harness.registry import Registry, get_registry
 
 SOURCE_FILE_KEYS = ("file", "files", "source_file", "source", "path")

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 if TYPE_CHECKING:
     import torch
 
-    from harness.benchmarks.table import GroundTruthTable
+    from harness.groundtruth.table import GroundTruthTable
 
 
 @dataclass(frozen=True)

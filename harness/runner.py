@@ -30,9 +30,9 @@ import torch
 
 import harness
 from harness import seeding
-from harness.benchmarks.table import GroundTruthTable, file_sha256
 from harness.datadir import resolve_data_dir
 from harness.errors import ConfigError, DataNotPreparedError, ScorerSkipped
+from harness.groundtruth.table import GroundTruthTable, file_sha256
 from harness.protocols import Batch, ScoringContext
 from harness.registry import Registry, get_registry
 from harness.store import Trial, TrialResult, TrialStore

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 if TYPE_CHECKING:
-    from harness.benchmarks.table import GroundTruthTable
+    from harness.groundtruth.table import GroundTruthTable
 
 STORE_FILE = "trials.sqlite"
 STATUSES = ("ok", "nan", "inf", "oom", "error", "timeout", "skipped")

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from harness.plugins.spaces import nb201_arch
+from harness.plugins.spaces.nb201 import arch as nb201_arch
 
 EVAL_SETS = {"cifar10-valid": ["x-valid", "ori-test"], "cifar10": ["ori-test"],
              "cifar100": ["x-valid", "x-test", "ori-test"],

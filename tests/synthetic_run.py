@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from harness.benchmarks.table import GroundTruthTable, MetricInfo
+from harness.groundtruth.table import GroundTruthTable, MetricInfo
 from harness.store import Trial, TrialResult, TrialStore
 
 ARCHS = [f"a{i}" for i in range(10)]

@@ -13,7 +13,7 @@ import pytest
 import toy_plugins
 
 from harness import cli, load_trials, runner
-from harness.benchmarks.table import GroundTruthTable
+from harness.groundtruth.table import GroundTruthTable
 
 HELP_COMMANDS = [[], ["plugins"], ["compare"], ["report"], ["export"], ["data"],
                  ["data", "status"], ["data", "prepare"], ["data", "build"], ["data", "fetch"]]

@@ -6,9 +6,9 @@ import random
 import pytest
 
 from harness.errors import ConfigError
-from harness.plugins.spaces.nb101_cell import cell_from_strings, make_cell, module_hash
-from harness.plugins.spaces.nb101_encoding import parse_cell_text, read_arch_list_entries
-from harness.plugins.spaces.nb101_mutation import mutate_cell, pad_cell
+from harness.plugins.spaces.nb101.cell import cell_from_strings, make_cell, module_hash
+from harness.plugins.spaces.nb101.encoding import parse_cell_text, read_arch_list_entries
+from harness.plugins.spaces.nb101.mutation import mutate_cell, pad_cell
 
 C3, C1, MP = "conv3x3-bn-relu", "conv1x1-bn-relu", "maxpool3x3"
 

@@ -5,8 +5,8 @@ import json
 import pytest
 import torch
 
-from harness.plugins.spaces.nb101_cell import make_cell
-from harness.plugins.spaces.nb101_model import NB101Network, vertex_channels
+from harness.plugins.spaces.nb101.cell import make_cell
+from harness.plugins.spaces.nb101.model import NB101Network, vertex_channels
 
 C3, C1, MP = "conv3x3-bn-relu", "conv1x1-bn-relu", "maxpool3x3"
 

@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from harness.benchmarks.nb101_prepare import build_table
-from harness.benchmarks.nb101_user_table import parse_columns
 from harness.errors import BenchmarkFileError, ConfigError
+from harness.plugins.spaces.nb101.prepare import build_table
+from harness.plugins.spaces.nb101.user_table import parse_columns
 
 
 def test_pickle_and_json_layouts_agree(shared_data):

@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from harness.errors import ConfigError, DataNotPreparedError
-from harness.plugins.spaces.nb101 import NB101Space
-from harness.plugins.spaces.nb101_model import NB101Network
+from harness.plugins.spaces.nb101.model import NB101Network
+from harness.plugins.spaces.nb101.space import NB101Space
 from harness.protocols import Space
 
 

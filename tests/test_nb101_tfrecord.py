@@ -12,21 +12,21 @@ import struct
 import numpy as np
 import pytest
 
-from harness.benchmarks.crc32c import crc32c, crc32c_many, mask
-from harness.benchmarks.nb101_prepare import build_table, prepare
-from harness.benchmarks.nb101_protobuf import (
+from harness.errors import BenchmarkFileError
+from harness.groundtruth.crc32c import crc32c, crc32c_many, mask
+from harness.groundtruth.table import GroundTruthTable, prepared_table_path
+from harness.groundtruth.tfrecord import encode_records
+from harness.plugins.spaces.nb101.cell import make_cell
+from harness.plugins.spaces.nb101.prepare import build_table, prepare
+from harness.plugins.spaces.nb101.protobuf import (
     Evaluation,
     ModelMetrics,
     ProtobufError,
     decode_model_metrics,
     encode_model_metrics,
 )
-from harness.benchmarks.nb101_table import KEYS, NB101Accumulator
-from harness.benchmarks.nb101_tfrecord import encode_payload
-from harness.benchmarks.table import GroundTruthTable, prepared_table_path
-from harness.benchmarks.tfrecord import encode_records
-from harness.errors import BenchmarkFileError
-from harness.plugins.spaces.nb101_cell import make_cell
+from harness.plugins.spaces.nb101.table import KEYS, NB101Accumulator
+from harness.plugins.spaces.nb101.tfrecord import encode_payload
 
 
 @pytest.fixture

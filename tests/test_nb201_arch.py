@@ -7,8 +7,7 @@ import pandas as pd
 import pytest
 
 from harness.errors import ConfigError, DataNotPreparedError
-from harness.plugins.spaces import nb201_arch as arch
-from harness.plugins.spaces.nb201 import NB201Space
+from harness.plugins.spaces.nb201.space import NB201Space, arch
 
 BEST_CIFAR10_VALID = ("|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|"
                       "+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|")

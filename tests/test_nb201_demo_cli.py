@@ -1,7 +1,7 @@
 """`harness data build` through the command line, with the bundled demo recipe's flags."""
 
 from harness import cli
-from harness.benchmarks.table import GroundTruthTable
+from harness.groundtruth.table import GroundTruthTable
 
 
 def test_data_build_passes_width_cells_and_image_size_to_the_builder(tmp_path, capsys):

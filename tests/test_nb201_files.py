@@ -17,10 +17,11 @@ from nb201_fixtures import (
     write_pth,
 )
 
-from harness.benchmarks import nb201_files
-from harness.benchmarks.table import GroundTruthTable, prepared_table_path
 from harness.errors import BenchmarkFileError, ConfigError, DataNotPreparedError
-from harness.plugins.spaces.nb201 import NB201Space
+from harness.groundtruth.table import GroundTruthTable, prepared_table_path
+from harness.plugins.spaces.nb201 import files as nb201_files
+from harness.plugins.spaces.nb201 import prepare as nb201_prepare
+from harness.plugins.spaces.nb201.space import NB201Space
 
 REAL = ("nb201", "nats_tss_v1_0_3ffb9_simple_samples")
 
@@ -114,25 +115,25 @@ def _check_fixture_table(table: GroundTruthTable, archs: list[str], kind: str) -
 def test_legacy_pth_written_by_torch_save(tmp_path, archs):
     path = write_pth(tmp_path / "NAS-Bench-201-v1_0-e61699.pth", archs, legacy=True)
     assert path.read_bytes()[:2] == b"\x80\x02", "legacy stream starts with a protocol-2 pickle"
-    table = nb201_files.read_source(path)
+    table = nb201_prepare.read_source(path)
     _check_fixture_table(table, archs, "nb201-pth")
     assert table.source["version"] == "v1_0" and table.source["file"] == path.name
 
 
 def test_zip_pth(tmp_path, archs):
     path = write_pth(tmp_path / "NAS-Bench-201-v1_1-096897.pth", archs, legacy=False)
-    _check_fixture_table(nb201_files.read_source(path), archs, "nb201-pth")
+    _check_fixture_table(nb201_prepare.read_source(path), archs, "nb201-pth")
 
 
 def test_nats_single_file(tmp_path, archs):
     path = write_nats_single(tmp_path / "NATS-tss-v1_0-3ffb9.pickle.pbz2", archs)
-    _check_fixture_table(nb201_files.read_source(path), archs, "nats-tss-single")
+    _check_fixture_table(nb201_prepare.read_source(path), archs, "nats-tss-single")
 
 
 def test_nats_folder_with_padded_and_unpadded_names(tmp_path, archs):
     folder = write_nats_folder(tmp_path / "NATS-tss-v1_0-3ffb9-simple", archs)
     (folder / "000003.pickle.pbz2").rename(folder / "3.pickle.pbz2")
-    table = nb201_files.read_source(folder, allow_missing=True)
+    table = nb201_prepare.read_source(folder, allow_missing=True)
     _check_fixture_table(table, archs, "nats-tss-simple")
 
 
@@ -181,25 +182,25 @@ def test_wrong_layouts_say_what_was_expected(tmp_path, archs):
     not_meta = write_bz2_pickle(tmp_path / "x.pickle.pbz2", [1, 2, 3])
     with pytest.raises(BenchmarkFileError, match="expected a dict with 'meta_archs' and "
                                                  "'arch2infos'.*found a list"):
-        nb201_files.read_source(not_meta)
+        nb201_prepare.read_source(not_meta)
     folder = write_nats_folder(tmp_path / "simple", archs, indices=(3,))
     write_bz2_pickle(folder / "000005.pickle.pbz2", {"12": {"arch_str": archs[5]}})
     with pytest.raises(BenchmarkFileError, match="000005.pickle.pbz2: arch 5, budget 12: expected "
                                                  "an ArchResults state dict"):
-        nb201_files.read_source(folder, allow_missing=True)
+        nb201_prepare.read_source(folder, allow_missing=True)
     mismatch = write_nats_folder(tmp_path / "mismatch", archs, indices=())
     write_bz2_pickle(mismatch / "000007.pickle.pbz2",
                      {"200": {"arch_str": archs[8], "all_results": {}}})
     with pytest.raises(BenchmarkFileError, match="meta_archs lists"):
-        nb201_files.read_source(mismatch, allow_missing=True)
+        nb201_prepare.read_source(mismatch, allow_missing=True)
     short_meta = write_bz2_pickle(tmp_path / "short.pickle.pbz2",
                                   {"meta_archs": archs[:10], "arch2infos": {}})
     with pytest.raises(BenchmarkFileError, match="lists 10 archs, expected 15625"):
-        nb201_files.read_source(short_meta)
+        nb201_prepare.read_source(short_meta)
     garbage = tmp_path / "garbage.pth"
     garbage.write_bytes(os.urandom(64))
     with pytest.raises(BenchmarkFileError, match="garbage.pth"):
-        nb201_files.read_source(garbage)
+        nb201_prepare.read_source(garbage)
 
 
 class _Exploit:
@@ -212,14 +213,14 @@ def test_pickles_cannot_run_code(tmp_path):
     with bz2.open(path, "wb") as handle:
         pickle.dump({"meta_archs": _Exploit()}, handle)
     with pytest.raises(BenchmarkFileError, match="refusing to unpickle"):
-        nb201_files.read_source(path)
+        nb201_prepare.read_source(path)
 
 
 def test_reader_options_only_apply_to_tables(tmp_path, archs):
     path = write_nats_single(tmp_path / "NATS-tss-v1_0-3ffb9.pickle.pbz2", archs)
     with pytest.raises(ConfigError, match="columns do not apply to NATS-tss-v1_0-3ffb9"):
-        nb201_files.read_source(path, columns="a=b")
-    assert len(nb201_files.read_source(path, columns=None).frame) == 3, "None means not given"
+        nb201_prepare.read_source(path, columns="a=b")
+    assert len(nb201_prepare.read_source(path, columns=None).frame) == 3, "None means not given"
 
 
 # -- user tables ------------------------------------------------------------------------------
@@ -252,11 +253,11 @@ def test_table_with_metric_named_columns_needs_no_mapping(tmp_path):
     path = tmp_path / "mine.csv"
     pd.DataFrame({"arch": ["|none~0|+|none~0|none~1|+|none~0|none~1|skip_connect~2|"],
                   "cifar100/x-test": [1.5], "note": ["kept out"]}).to_csv(path, index=False)
-    table = nb201_files.read_source(path)
+    table = nb201_prepare.read_source(path)
     assert list(table.frame.columns) == ["cifar100/x-test"]
     assert table.frame.iloc[0, 0] == 1.5
     path.write_text("arch,mine,other\n|none~0|+|none~0|none~1|+|none~0|none~1|none~2|,2.5,3\n")
-    kept = nb201_files.read_source(path, columns=["cifar10/ori-test=mine"])
+    kept = nb201_prepare.read_source(path, columns=["cifar10/ori-test=mine"])
     assert list(kept.frame.columns) == ["cifar10/ori-test"], "exactly the mapped columns"
 
 
@@ -281,5 +282,5 @@ def test_bad_user_tables(tmp_path, frame, columns, error, fragment):
     path = tmp_path / "t.csv"
     pd.DataFrame(frame).to_csv(path, index=False)
     with pytest.raises(error) as caught:
-        nb201_files.read_source(path, **({"columns": columns} if columns else {}))
+        nb201_prepare.read_source(path, **({"columns": columns} if columns else {}))
     assert fragment in str(caught.value)

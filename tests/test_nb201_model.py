@@ -7,10 +7,10 @@ import pytest
 import torch
 from torch import nn
 
-from harness.benchmarks.nb201_files import read_nats_folder
 from harness.errors import ConfigError
-from harness.plugins.spaces.nb201 import NB201Space
-from harness.plugins.spaces.nb201_model import Cell, ResidualReduction
+from harness.plugins.spaces.nb201.files import read_nats_folder
+from harness.plugins.spaces.nb201.model import Cell, ResidualReduction
+from harness.plugins.spaces.nb201.space import NB201Space
 
 SPACE = NB201Space()
 ALL_CONV3 = ("|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|"

@@ -8,9 +8,9 @@ import pytest
 import torch
 from nb201_fixtures import meta_archs, write_nats_folder
 
-from harness.benchmarks import nb201_files
-from harness.benchmarks.build import build_benchmark
-from harness.benchmarks.table import GroundTruthTable
+from harness.groundtruth.build import build_benchmark
+from harness.groundtruth.table import GroundTruthTable
+from harness.plugins.spaces.nb201 import files as nb201_files
 from harness.protocols import Space
 from harness.registry import get_registry
 
@@ -85,7 +85,7 @@ def test_streaming_prepare_of_a_full_size_folder_stays_under_1_gb(shared_data, t
     script = textwrap.dedent(f"""
         import bz2, pickle, resource, sys
         from pathlib import Path
-        from harness.benchmarks.nb201_files import prepare
+        from harness.plugins.spaces.nb201.prepare import prepare
         real = Path({str(shared_data / "nb201" / "nats_tss_v1_0_3ffb9_simple_samples")!r})
         folder = Path({str(tmp_path / "simple")!r}); folder.mkdir()
         budgets = pickle.load(bz2.open(real / "000011.pickle.pbz2"))

@@ -272,7 +272,7 @@ def test_paper_table_compares_with_published_values(tmp_path):
             TrialResult(Trial("nb201", "cifar10-valid", arch, "synflow", "h", 0, "default",
                               "default", 64), float(i), "ok", "", 1.0, 1.0, "cpu", "0", "0", "t")
             for i, arch in enumerate(archs))
-        from harness.benchmarks.table import GroundTruthTable, MetricInfo
+        from harness.groundtruth.table import GroundTruthTable, MetricInfo
         store.save_ground_truth(GroundTruthTable(
             "nb201", pd.DataFrame({"val": [float(10 - i) for i in range(10)]}, index=archs),
             [MetricInfo("val", "cifar10-valid")], {"cifar10-valid": "val"}), archs)

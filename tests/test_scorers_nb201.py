@@ -11,7 +11,7 @@ from scorer_helpers import make_context, random_batch
 from harness.plugins.scorers.model_size import Flops, Params
 from harness.plugins.scorers.naswot import Naswot, NaswotV1
 from harness.plugins.scorers.zerocost import harness_register_scorers as register_zerocost
-from harness.plugins.spaces.nb201 import NB201Space
+from harness.plugins.spaces.nb201.space import NB201Space
 
 BEST = ("|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|"
         "+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|")

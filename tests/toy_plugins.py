@@ -22,13 +22,13 @@ import pandas as pd
 import torch
 from torch import nn
 
-from harness.benchmarks.table import (
+from harness.errors import ConfigError, DataNotPreparedError, ScorerSkipped
+from harness.groundtruth.table import (
     GroundTruthTable,
     MetricInfo,
     file_sha256,
     prepared_table_path,
 )
-from harness.errors import ConfigError, DataNotPreparedError, ScorerSkipped
 from harness.hookspecs import hookimpl
 from harness.protocols import Batch
 

@@ -23,12 +23,16 @@ import json
 from pathlib import Path
 from typing import Any
 
-from harness.benchmarks.nb101_api_layout import looks_like_api_json, read_api_json, read_api_pickle
-from harness.benchmarks.nb101_table import SPACE, NB101Accumulator
-from harness.benchmarks.nb101_tfrecord import read_tfrecord
-from harness.benchmarks.nb101_user_table import import_user_table, read_gennas_json
-from harness.benchmarks.table import GroundTruthTable, file_sha256, prepared_table_path
 from harness.errors import BenchmarkFileError, ConfigError
+from harness.groundtruth.table import GroundTruthTable, file_sha256, prepared_table_path
+from harness.plugins.spaces.nb101.api_files import (
+    looks_like_api_json,
+    read_api_json,
+    read_api_pickle,
+)
+from harness.plugins.spaces.nb101.table import SPACE, NB101Accumulator
+from harness.plugins.spaces.nb101.tfrecord import read_tfrecord
+from harness.plugins.spaces.nb101.user_table import import_user_table, read_gennas_json
 
 OFFICIAL_FILES = ("nasbench_full.tfrecord", "nasbench_only108.tfrecord")
 USER_TABLE_OPTIONS = ("columns", "dataset", "description", "duplicates", "higher_is_better")

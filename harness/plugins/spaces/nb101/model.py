@@ -18,7 +18,7 @@ import math
 import torch
 from torch import nn
 
-from harness.plugins.spaces.nb101_cell import CONV1X1, CONV3X3, MAXPOOL3X3, Cell
+from harness.plugins.spaces.nb101.cell import CONV1X1, CONV3X3, MAXPOOL3X3, Cell
 
 NUM_STACKS = 3
 CELLS_PER_STACK = 3

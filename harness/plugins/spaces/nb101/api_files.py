@@ -22,9 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from harness.benchmarks.nb101_table import KEYS, NB101Accumulator
 from harness.errors import BenchmarkFileError, ConfigError
-from harness.plugins.spaces.nb101_cell import make_cell
+from harness.plugins.spaces.nb101.cell import make_cell
+from harness.plugins.spaces.nb101.table import KEYS, NB101Accumulator
 
 
 def _add_cell(accumulator: NB101Accumulator, module_hash: str, fixed: Mapping[str, Any],

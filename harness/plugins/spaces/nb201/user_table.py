@@ -35,10 +35,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from harness.benchmarks.nb201_files import DATASET_ORDER, SPACE, default_metrics
-from harness.benchmarks.table import GroundTruthTable, MetricInfo, file_sha256
 from harness.errors import BenchmarkFileError, ConfigError
-from harness.plugins.spaces.nb201_arch import NUM_ARCHS, ops_to_str, str_to_ops
+from harness.groundtruth.table import GroundTruthTable, MetricInfo, file_sha256
+from harness.plugins.spaces.nb201.arch import NUM_ARCHS, ops_to_str, str_to_ops
+from harness.plugins.spaces.nb201.files import DATASET_ORDER, SPACE, default_metrics
 
 EXTRA_PREFIXES = ("params_m", "flops_m")
 

@@ -3,7 +3,7 @@
 A record is: length (uint64 LE), masked CRC-32C of the 8 length bytes (uint32 LE), the
 payload, masked CRC-32C of the payload (uint32 LE); records are concatenated. The file is read
 in large blocks (a few Python calls per record, bounded memory whatever the file size) and the
-checksums are verified per batch of records, vectorised (``harness.benchmarks.crc32c``).
+checksums are verified per batch of records, vectorised (``harness.groundtruth.crc32c``).
 Every framing or checksum failure is a ``BenchmarkFileError`` naming the record's byte offset.
 """
 
@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from harness.benchmarks.crc32c import crc32c, crc32c_many, mask, mask_many
 from harness.errors import BenchmarkFileError
+from harness.groundtruth.crc32c import crc32c, crc32c_many, mask, mask_many
 
 HEADER_BYTES = 12  # uint64 length + uint32 masked CRC of the length
 FOOTER_BYTES = 4  # uint32 masked CRC of the payload

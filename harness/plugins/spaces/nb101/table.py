@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from harness.benchmarks.table import GroundTruthTable, MetricInfo
 from harness.errors import BenchmarkFileError
+from harness.groundtruth.table import GroundTruthTable, MetricInfo
 
 SPACE = "nb101"
 DATASET = "cifar10"

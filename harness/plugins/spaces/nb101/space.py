@@ -6,7 +6,7 @@ accepts the hash and the raw encodings of ``nb101_encoding``. A hash is turned b
 cell through the prepared table (or through cells this process has already parsed or mutated).
 
 Ground truth: ``harness data prepare nb101 --source nasbench_only108.tfrecord`` (or
-``nasbench_full.tfrecord``, the API pickle, or a user CSV; ``harness.benchmarks.nb101_prepare``).
+``nasbench_full.tfrecord``, the API pickle, or a user CSV; the ``prepare`` module).
 Default metric: the 3-repeat mean of the final CIFAR-10 test accuracy at 108 epochs.
 """
 
@@ -20,14 +20,14 @@ import pandas as pd
 import pyarrow.parquet as pq
 import torch
 
-from harness.benchmarks.table import GroundTruthTable, prepared_table_path
 from harness.datadir import resolve_data_dir
 from harness.errors import ConfigError, DataNotPreparedError
+from harness.groundtruth.table import GroundTruthTable, prepared_table_path
 from harness.hookspecs import hookimpl
-from harness.plugins.spaces.nb101_cell import Cell, cell_from_strings
-from harness.plugins.spaces.nb101_encoding import parse_cell_text, read_arch_list_entries
-from harness.plugins.spaces.nb101_model import NB101Network
-from harness.plugins.spaces.nb101_mutation import mutate_cell
+from harness.plugins.spaces.nb101.cell import Cell, cell_from_strings
+from harness.plugins.spaces.nb101.encoding import parse_cell_text, read_arch_list_entries
+from harness.plugins.spaces.nb101.model import NB101Network
+from harness.plugins.spaces.nb101.mutation import mutate_cell
 
 PREPARE_HINT = ("run `harness data prepare nb101 --source PATH` with nasbench_only108.tfrecord "
                 "or nasbench_full.tfrecord (NAS-Bench-101 README), the API pickle, or a CSV")
@@ -143,8 +143,8 @@ class NB101Space:
         return table
 
     def prepare(self, source: Path, data_dir: Path, **options: Any) -> Path:
-        """Convert an official file or a user table (``harness.benchmarks.nb101_prepare``)."""
-        from harness.benchmarks.nb101_prepare import prepare
+        """Convert an official file or a user table (``harness.plugins.spaces.nb101.prepare``)."""
+        from harness.plugins.spaces.nb101.prepare import prepare
 
         path = prepare(Path(source), Path(data_dir), **options)
         self._data_dir, self._structure = Path(data_dir), None  # next lookup reads the new table

@@ -14,10 +14,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from harness.benchmarks.nb101_protobuf import ProtobufError, decode_model_metrics
-from harness.benchmarks.nb101_table import NB101Accumulator
-from harness.benchmarks.tfrecord import iter_record_batches
 from harness.errors import BenchmarkFileError
+from harness.groundtruth.tfrecord import iter_record_batches
+from harness.plugins.spaces.nb101.protobuf import ProtobufError, decode_model_metrics
+from harness.plugins.spaces.nb101.table import NB101Accumulator
 
 _NAN = float("nan")
 _MISSING = (_NAN,) * 5

@@ -45,15 +45,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from harness.benchmarks.safe_pickle import read_bz2_pickle, read_torch_file
-from harness.benchmarks.table import (
+from harness.errors import BenchmarkFileError
+from harness.groundtruth.safe_pickle import read_bz2_pickle, read_torch_file
+from harness.groundtruth.table import (
     GroundTruthTable,
     MetricInfo,
     file_sha256,
-    prepared_table_path,
 )
-from harness.errors import BenchmarkFileError, ConfigError
-from harness.plugins.spaces.nb201_arch import NUM_ARCHS, ops_to_str, str_to_ops
+from harness.plugins.spaces.nb201.arch import NUM_ARCHS, ops_to_str, str_to_ops
 
 SPACE = "nb201"
 BUDGETS = {"200": "200", "full": "200", "12": "12", "less": "12"}
@@ -289,35 +288,3 @@ def read_nats_folder(folder: Path, *, allow_missing: bool = False) -> GroundTrut
         accumulator.add(index, budgets, str(file))
     return accumulator.table(_source("nats-tss-simple", folder, archs=len(files),
                                      missing_archs=missing))
-
-
-def read_source(source: Path, **options: Any) -> GroundTruthTable:
-    """Pick the reader by what ``source`` is (see the module docstring)."""
-    source = Path(source)
-    suffix = source.name.lower()
-    options = {key: value for key, value in options.items() if value is not None}
-    is_table = source.is_file() and suffix.endswith((".csv", ".tsv", ".parquet"))
-    takes = ("columns",) if is_table else ("allow_missing",) if source.is_dir() else ()
-    unknown = sorted(set(options) - set(takes))
-    if unknown:
-        raise ConfigError(f"option(s) {', '.join(unknown)} do not apply to {source.name}; "
-                          f"it takes {', '.join(takes) or 'no options'} (columns: user tables "
-                          f".csv/.tsv/.parquet; allow_missing: the NATS simple folder)")
-    if is_table:
-        from harness.benchmarks.nb201_import import read_user_table
-
-        return read_user_table(source, options.get("columns"))
-    if source.is_dir():
-        return read_nats_folder(source, allow_missing=bool(options.get("allow_missing")))
-    if not source.is_file():
-        raise BenchmarkFileError(f"{source} does not exist; pass a NAS-Bench-201 .pth, a "
-                                 f"NATS-tss .pickle.pbz2 file or -simple folder, or a CSV table")
-    if suffix.endswith((".pbz2", ".bz2")):
-        return read_nats_single(source)
-    return read_nb201_pth(source)
-
-
-def prepare(source: Path, data_dir: Path, **options: Any) -> Path:
-    """Read ``source`` completely, then save the table under ``data_dir``; return its path."""
-    table = read_source(source, **options)
-    return table.save(prepared_table_path(data_dir, SPACE))

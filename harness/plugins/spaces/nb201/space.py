@@ -27,12 +27,12 @@ from typing import Any
 
 import torch
 
-from harness.benchmarks.table import GroundTruthTable, prepared_table_path
 from harness.datadir import resolve_data_dir
 from harness.errors import BenchmarkFileError, ConfigError, DataNotPreparedError
+from harness.groundtruth.table import GroundTruthTable, prepared_table_path
 from harness.hookspecs import hookimpl
-from harness.plugins.spaces import nb201_arch as arch
-from harness.plugins.spaces.nb201_model import NB201Network
+from harness.plugins.spaces.nb201 import arch
+from harness.plugins.spaces.nb201.model import NB201Network
 
 DEMO_TABLE = "nb201_digits_demo.parquet"
 
@@ -215,14 +215,14 @@ class NB201Space:
         return GroundTruthTable.load(path)
 
     def prepare(self, source: Path, data_dir: Path, **options: Any) -> Path:
-        """Convert an official file or a user table (``harness.benchmarks.nb201_files.prepare``)."""
-        from harness.benchmarks.nb201_files import prepare
+        """Convert an official file or a user table into the prepared table."""
+        from harness.plugins.spaces.nb201.prepare import prepare
 
         return prepare(Path(source), Path(data_dir), **options)
 
     def bundled_ground_truth(self) -> GroundTruthTable | None:
         """The demo table shipped in the package (NB201 cells trained on sklearn digits)."""
-        resource = resources.files("harness.plugins.spaces") / "data" / DEMO_TABLE
+        resource = resources.files("harness.plugins.spaces.nb201") / "data" / DEMO_TABLE
         if not resource.is_file():
             return None
         with resources.as_file(resource) as path:

@@ -35,8 +35,8 @@ import pandas as pd
 import torch
 from torch import nn
 
-from harness.benchmarks.table import GroundTruthTable, MetricInfo, prepared_table_path
 from harness.errors import ConfigError
+from harness.groundtruth.table import GroundTruthTable, MetricInfo, prepared_table_path
 
 
 @dataclass(frozen=True)
@@ -180,7 +180,7 @@ def build_benchmark(space: Any, *, dataset: str, archs: int | Sequence[str], see
                               "final training accuracy (%), mean of seeds"))
     source = {
         "kind": "built",
-        "builder": "harness.benchmarks.build.build_benchmark",
+        "builder": "harness.groundtruth.build.build_benchmark",
         "space": space.name,
         "dataset": dataset,
         "archs": len(arch_ids),

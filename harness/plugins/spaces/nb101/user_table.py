@@ -22,10 +22,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from harness.benchmarks.nb101_table import DATASET, SPACE
-from harness.benchmarks.table import GroundTruthTable, MetricInfo
 from harness.errors import BenchmarkFileError, ConfigError
-from harness.plugins.spaces.nb101_cell import cell_from_strings, make_cell
+from harness.groundtruth.table import GroundTruthTable, MetricInfo
+from harness.plugins.spaces.nb101.cell import cell_from_strings, make_cell
+from harness.plugins.spaces.nb101.table import DATASET, SPACE
 
 ROLES = ("hash", "adjacency", "operations", "params")
 _GUESSES = {"hash": ("module_hash", "hash", "arch_id"),

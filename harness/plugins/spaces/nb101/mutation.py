@@ -14,7 +14,7 @@ from __future__ import annotations
 import random
 
 from harness.errors import ConfigError
-from harness.plugins.spaces.nb101_cell import MAX_VERTICES, OPERATIONS, Cell, make_cell
+from harness.plugins.spaces.nb101.cell import MAX_VERTICES, OPERATIONS, Cell, make_cell
 
 MAX_DRAWS = 10_000
 

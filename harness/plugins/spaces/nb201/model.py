@@ -29,7 +29,7 @@ import torch
 from torch import nn
 
 from harness.errors import ConfigError
-from harness.plugins.spaces.nb201_arch import EDGES, OPS
+from harness.plugins.spaces.nb201.arch import EDGES, OPS
 
 VARIANTS = ("official", "zerocost", "gennas")
 

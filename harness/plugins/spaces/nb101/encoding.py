@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import ConfigError
-from harness.plugins.spaces.nb101_cell import (
+from harness.plugins.spaces.nb101.cell import (
     CONV1X1,
     CONV3X3,
     INPUT,
