@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Ranking-quality regression gates (issue 7): fixed small runs compared with the baselines
-# committed under benchmarks/baselines/, so a change that silently breaks a scorer's ranking
+# committed under .ci/baselines/, so a change that silently breaks a scorer's ranking
 # fails CI. Gate 1 is README.md's first command on the bundled demo; gate 2 runs on the real
 # benchmark excerpts in ../shared/data and is skipped (with a message) where they are absent.
 # Expects the project installed in the active environment.
@@ -15,7 +15,7 @@ HARNESS_DATA_DIR="$work/empty-data-dir" harness compare \
     --scorers gennas-search-n,naswot,synflow,snip,grad_norm,jacob_cov,params \
     --samples 50 --workers 2 --quiet --out "$work/demo"
 test -s "$work/demo/report.md"
-harness regress "$work/demo" --baseline benchmarks/baselines/demo.json
+harness regress "$work/demo" --baseline .ci/baselines/demo.json
 
 shared="../shared/data"
 if [ ! -d "$shared" ]; then
@@ -29,4 +29,4 @@ harness data prepare nb201 --source "$shared/nb201/nb201_all_15625.csv" \
 harness compare --spaces nb201 --datasets cifar10-valid --scorers synflow,params,snip,naswot \
     --samples 60 --images "$shared/images/cifar10/cifar10_foolbox20.npz" --workers 2 --quiet \
     --out "$work/real"
-harness regress "$work/real" --baseline benchmarks/baselines/nb201_real_excerpts.json
+harness regress "$work/real" --baseline .ci/baselines/nb201_real_excerpts.json

@@ -1,4 +1,4 @@
-"""benchmarks/gennas_validation_report.py on records whose correlations are known."""
+"""validation/gennas_validation_report.py on records whose correlations are known."""
 
 import json
 import random
@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "gennas_validation_report.py"
+SCRIPT = Path(__file__).resolve().parents[1] / "validation" / "gennas_validation_report.py"
 COLUMN = "cifar10_valid_xvalid_mean"
 
 

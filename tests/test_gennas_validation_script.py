@@ -1,4 +1,4 @@
-"""benchmarks/gennas_validation.py, the command docs/validation-gennas.md gives: a two-arch,
+"""validation/gennas_validation.py, the command validation/validation-gennas.md gives: a two-arch,
 two-iteration run on the real excerpts writes complete records, resumes, records overrides,
 and scores exactly as `harness compare` does (so its numbers stand for the harness's)."""
 
@@ -15,7 +15,7 @@ import pytest
 
 from harness import cli
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "gennas_validation.py"
+SCRIPT = Path(__file__).resolve().parents[1] / "validation" / "gennas_validation.py"
 
 
 def _script():

@@ -10,8 +10,8 @@ from harness.errors import HarnessError
 from harness.reports import regress as regression
 
 REGRESS_EXAMPLE = """examples:
-  harness regress runs/ci --write-baseline benchmarks/baselines/demo.json
-  harness regress runs/ci --baseline benchmarks/baselines/demo.json \\
+  harness regress runs/ci --write-baseline .ci/baselines/demo.json
+  harness regress runs/ci --baseline .ci/baselines/demo.json \\
       --fail-if kendall:-0.02,spearman:-0.02,retrieval@10:-0.05 --summary "$GITHUB_STEP_SUMMARY"
 
 exit codes: 0 within thresholds; 1 a statistic fell below its threshold; 2 usage error

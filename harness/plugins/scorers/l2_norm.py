@@ -3,7 +3,7 @@
 Needs no data. Computed on the network exactly as built. Default NB-201 builder: the
 ``official`` network (selected ops only), unlike the rest of the zero-cost family. The
 reference's builder instantiates all five candidate ops on every edge, so under one seed every
-arch has the same weights and the same l2_norm (a constant; docs/validation-zerocost.md); the
+arch has the same weights and the same l2_norm (a constant; validation/validation-zerocost.md); the
 only published l2_norm values (NAS-Bench-Suite-Zero) rank like the official network's (ρ 0.84).
 The reference quirk: ``--option l2_norm.model_options.nb201.variant=zerocost``. Higher = better.
 """

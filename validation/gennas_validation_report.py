@@ -1,6 +1,6 @@
 """What the records of ``gennas_validation.py`` say about GenNAS on NB201, as Markdown.
 
-    python benchmarks/gennas_validation_report.py --table ../shared/data/nb201/nb201_all_15625.csv \
+    python validation/gennas_validation_report.py --table ../shared/data/nb201/nb201_all_15625.csv \
         seed0.jsonl seeds12.jsonl [--archs 100]
 
 Sections: Kendall tau per (seed, task) with a 95 % bootstrap interval beside the paper's value

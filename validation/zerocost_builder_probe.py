@@ -2,7 +2,7 @@
 NB-201 ``zerocost`` builder (the reference's: conv bias, non-affine cell BN, all candidate ops)
 and the ``official`` one, each against the NAS-Bench-Suite-Zero file's value.
 
-    python benchmarks/zerocost_builder_probe.py WORK_DIR   (after validate_zerocost.sh archs)
+    python validation/zerocost_builder_probe.py WORK_DIR   (after validate_zerocost.sh archs)
 """
 
 import sys

@@ -6,7 +6,7 @@ batch per run seed drawn by the ``images`` dataset plugin), but with a pool of w
 sharing one device, so the paper's 1000-arch sample fits in minutes on a GPU. Jobs run in the
 order given by ``--plan`` so a time budget keeps the most important ones.
 
-    python benchmarks/gennas_validation.py --table ../shared/data/nb201/nb201_all_15625.csv \
+    python validation/gennas_validation.py --table ../shared/data/nb201/nb201_all_15625.csv \
         --images ../shared/data/images/cifar10/cifar10_foolbox20.npz --first 16 \
         --tasks gennas-search-n,gennas-combo --device cuda --workers 12 \
         --plan 0:200,1:200,2:200,0:1000 --out validation.json

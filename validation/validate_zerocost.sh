@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Validation of the zero-cost and NASWOT scorers against published Spearman values
-# (docs in benchmarks/validate_zerocost.py). Re-runnable and resumable: each chunk is its own
+# (docs in validation/validate_zerocost.py). Re-runnable and resumable: each chunk is its own
 # run folder, and finished trials are skipped. Usage:
-#   benchmarks/validate_zerocost.sh [WORK_DIR] [nb201|zc|seedcheck|analyse|all]
+#   validation/validate_zerocost.sh [WORK_DIR] [nb201|zc|seedcheck|analyse|all]
 # CPU only, one thread, low priority; the chunk order is seeded, so stopping early leaves a
 # seeded random subset for every scorer.
 set -euo pipefail
@@ -20,7 +20,7 @@ cifar10/ori-test=cifar10_test_mean_nb201v1_1,cifar100/x-valid=cifar100_xvalid_me
 cifar100/x-test=cifar100_xtest_mean_natstss,imagenet16-120/x-valid=imagenet16_120_xvalid_mean,\
 imagenet16-120/x-test=imagenet16_120_xtest_mean_natstss,params_m/cifar10=params_mb_cifar10"
 fi
-[ -d "$WORK/archs" ] || python benchmarks/validate_zerocost.py archs --out "$WORK/archs"
+[ -d "$WORK/archs" ] || python validation/validate_zerocost.py archs --out "$WORK/archs"
 
 COMMON=(--spaces nb201 --datasets cifar10 --metric nb201=cifar10/ori-test --workers 0 --quiet
         --no-report)
@@ -58,7 +58,7 @@ if [ "$PART" = seedcheck ] || [ "$PART" = all ]; then
   nice -n 10 harness compare "${COMMON[@]}" --scorers jacob_cov,plain,fisher,grasp,snip \
     "${OPTIONS[@]}" --seeds 1 --images "$SHARED/images/cifar10/cifar10_foolbox20.npz" \
     --arch-list "$WORK/archs/zc_000.txt" --out "$WORK/seedcheck/seed1"
-  python benchmarks/validate_zerocost.py seedcheck --runs "$WORK/runs" --other "$WORK/seedcheck/seed1"
+  python validation/validate_zerocost.py seedcheck --runs "$WORK/runs" --other "$WORK/seedcheck/seed1"
 fi
 
-python benchmarks/validate_zerocost.py analyse --runs "$WORK/runs"
+python validation/validate_zerocost.py analyse --runs "$WORK/runs"

@@ -10,7 +10,7 @@ subset for every scorer: the runner orders trials scorer by scorer).
   vs that file's ``val_accuracy``, next to the file's own proxy value on the same archs, and
   ρ(ours, file's) — the direct check that the two implementations rank alike.
 
-See ``benchmarks/validate_zerocost.sh`` for the commands.
+See ``validation/validate_zerocost.sh`` for the commands.
 """
 
 from __future__ import annotations
