@@ -241,7 +241,7 @@ def cmd_data_prepare(args: argparse.Namespace) -> int:
 
 
 def cmd_data_build(args: argparse.Namespace) -> int:
-    from harness.groundtruth.build import build_benchmark
+    from harness.groundtruth.train_benchmark import build_benchmark
     from harness.registry import get_registry
 
     space = get_registry().get("space", args.space)

@@ -8,8 +8,8 @@ import pytest
 import torch
 from nb201_fixtures import meta_archs, write_nats_folder
 
-from harness.groundtruth.build import build_benchmark
 from harness.groundtruth.table import GroundTruthTable
+from harness.groundtruth.train_benchmark import build_benchmark
 from harness.plugins.spaces.nb201 import files as nb201_files
 from harness.protocols import Space
 from harness.registry import get_registry

@@ -25,7 +25,8 @@ import hashlib
 import math
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -125,51 +126,101 @@ def build_benchmark(space: Any, *, dataset: str, archs: int | Sequence[str], see
     if seeds < 1 or epochs < 1:
         raise ConfigError(f"need seeds >= 1 and epochs >= 1, got seeds={seeds}, epochs={epochs}")
     recipe = recipe or Recipe(epochs=epochs)
-    if isinstance(archs, int):
-        if not hasattr(space, "sample_archs"):
-            raise ConfigError(f"space {space.name!r} cannot sample archs (no sample_archs); "
-                              f"pass an explicit list of arch ids")
-        arch_ids = list(space.sample_archs(archs, random.Random(seed)))
-    else:
-        arch_ids = [space.parse_arch(text) for text in archs]
-    if (width is not None or cells is not None) and not hasattr(space, "builder_options"):
+    arch_ids = _arch_ids(space, archs, seed)
+    model_options = _model_options(space, width, cells)
+    plugin, train, test = _split_arrays(dataset, data_dir, image_size)
+    training = _Training(space, dataset, plugin.num_classes, model_options, train, test, recipe,
+                         seeds, seed)
+    started = time.perf_counter()
+    with _deterministic_single_thread():
+        rows = []
+        for done, arch_id in enumerate(arch_ids, start=1):
+            rows.append(training.row(arch_id))
+            if progress is not None:
+                progress(done, len(arch_ids))
+    wall_s = time.perf_counter() - started
+
+    frame = pd.DataFrame(rows, index=pd.Index(arch_ids, name="arch_id"))
+    source = {**_recipe_source(training, archs=len(arch_ids), sampled=isinstance(archs, int)),
+              "build_wall_s": round(wall_s, 1)}
+    table = GroundTruthTable(space=space.name, frame=frame,
+                             metrics=_metrics(dataset, seeds, recipe),
+                             default_metric={dataset: f"{dataset}/test"}, source=source)
+    return table.save(Path(out) if out is not None else prepared_table_path(data_dir, space.name))
+
+
+def _arch_ids(space: Any, archs: int | Sequence[str], seed: int) -> list[str]:
+    """``archs`` ids sampled with ``seed`` when it is a count, else the given ids parsed."""
+    if not isinstance(archs, int):
+        return [space.parse_arch(text) for text in archs]
+    if not hasattr(space, "sample_archs"):
+        raise ConfigError(f"space {space.name!r} cannot sample archs (no sample_archs); "
+                          f"pass an explicit list of arch ids")
+    return list(space.sample_archs(archs, random.Random(seed)))
+
+
+def _model_options(space: Any, width: int | None, cells: int | None) -> dict[str, Any]:
+    """The builder's keyword options for ``--width``/``--cells`` (none when the space has no
+    ``builder_options``, which is an error only when either was given)."""
+    if hasattr(space, "builder_options"):
+        return space.builder_options(width, cells)
+    if width is not None or cells is not None:
         raise ConfigError(f"space {space.name!r} does not map --width/--cells to its builder "
                           f"(no builder_options)")
-    model_options = space.builder_options(width, cells) if hasattr(space, "builder_options") \
-        else {}
-    plugin, train, test = _split_arrays(dataset, data_dir, image_size)
+    return {}
 
+
+@contextmanager
+def _deterministic_single_thread() -> Iterator[None]:
+    """One torch thread and deterministic algorithms inside; the caller's settings after."""
     threads = torch.get_num_threads()
     deterministic = torch.are_deterministic_algorithms_enabled()
     torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True)
-    started = time.perf_counter()
-    rows = []
     try:
-        for done, arch_id in enumerate(arch_ids, start=1):
-            row: dict[str, Any] = {}
-            test_accs, train_accs = [], []
-            for seed_index in range(seeds):
-                torch.manual_seed(run_seed(seed, arch_id, seed_index))
-                generator = torch.Generator().manual_seed(run_seed(seed, arch_id, seed_index) + 1)
-                model = space.build_model(arch_id, num_classes=plugin.num_classes,
-                                          **model_options)
-                train_acc, test_acc = train_one(model, train, test, recipe, generator)
-                row[f"{dataset}/test/seed{seed_index}"] = test_acc
-                train_accs.append(train_acc)
-                test_accs.append(test_acc)
-            row[f"{dataset}/test"] = float(np.mean(test_accs))
-            row[f"{dataset}/train"] = float(np.mean(train_accs))
-            row[f"params_m/{dataset}"] = sum(p.numel() for p in model.parameters()) / 1e6
-            rows.append(row)
-            if progress is not None:
-                progress(done, len(arch_ids))
+        yield
     finally:
         torch.set_num_threads(threads)
         torch.use_deterministic_algorithms(deterministic)
-    wall_s = time.perf_counter() - started
 
-    frame = pd.DataFrame(rows, index=pd.Index(arch_ids, name="arch_id"))
+
+@dataclass(frozen=True)
+class _Training:
+    """Everything one table's training runs share; ``row`` trains one arch ``seeds`` times."""
+
+    space: Any
+    dataset: str
+    num_classes: int
+    model_options: dict[str, Any]
+    train: tuple[torch.Tensor, torch.Tensor]
+    test: tuple[torch.Tensor, torch.Tensor]
+    recipe: Recipe
+    seeds: int
+    seed: int
+
+    def row(self, arch_id: str) -> dict[str, float]:
+        """The table row of ``arch_id``: per-seed and mean test accuracy, train accuracy,
+        parameters (millions)."""
+        dataset = self.dataset
+        row: dict[str, float] = {}
+        test_accs, train_accs = [], []
+        for seed_index in range(self.seeds):
+            torch.manual_seed(run_seed(self.seed, arch_id, seed_index))
+            generator = torch.Generator().manual_seed(run_seed(self.seed, arch_id, seed_index) + 1)
+            model = self.space.build_model(arch_id, num_classes=self.num_classes,
+                                           **self.model_options)
+            train_acc, test_acc = train_one(model, self.train, self.test, self.recipe, generator)
+            row[f"{dataset}/test/seed{seed_index}"] = test_acc
+            train_accs.append(train_acc)
+            test_accs.append(test_acc)
+        row[f"{dataset}/test"] = float(np.mean(test_accs))
+        row[f"{dataset}/train"] = float(np.mean(train_accs))
+        row[f"params_m/{dataset}"] = sum(p.numel() for p in model.parameters()) / 1e6
+        return row
+
+
+def _metrics(dataset: str, seeds: int, recipe: Recipe) -> list[MetricInfo]:
+    """The table's metric descriptions: mean test accuracy, each seed's, train accuracy."""
     metrics = [MetricInfo(f"{dataset}/test", dataset, True,
                           f"test accuracy (%) after {recipe.epochs} epochs, mean of {seeds} "
                           f"seeds")]
@@ -178,26 +229,28 @@ def build_benchmark(space: Any, *, dataset: str, archs: int | Sequence[str], see
                 for k in range(seeds)]
     metrics.append(MetricInfo(f"{dataset}/train", dataset, True,
                               "final training accuracy (%), mean of seeds"))
-    source = {
+    return metrics
+
+
+def _recipe_source(training: _Training, *, archs: int, sampled: bool) -> dict[str, Any]:
+    """``table.source``: how the table was made, enough to build it again."""
+    train_inputs, train_labels = training.train
+    return {
         "kind": "built",
-        "builder": "harness.groundtruth.build.build_benchmark",
-        "space": space.name,
-        "dataset": dataset,
-        "archs": len(arch_ids),
-        "seeds": seeds,
-        "seed": seed,
-        "sampled": isinstance(archs, int),
-        "train_images": int(len(train[1])),
-        "test_images": int(len(test[1])),
-        "image_shape": list(train[0].shape[1:]),
-        "recipe": asdict(recipe),
-        "model_options": model_options,
+        "builder": f"{__name__}.{build_benchmark.__name__}",
+        "space": training.space.name,
+        "dataset": training.dataset,
+        "archs": archs,
+        "seeds": training.seeds,
+        "seed": training.seed,
+        "sampled": sampled,
+        "train_images": int(len(train_labels)),
+        "test_images": int(len(training.test[1])),
+        "image_shape": list(train_inputs.shape[1:]),
+        "recipe": asdict(training.recipe),
+        "model_options": training.model_options,
         "run_seed": "sha256('{seed}|{arch_id}|{seed_index}')[:8] little-endian >> 1; "
                     "shuffle generator = run seed + 1",
         "deterministic": "torch.set_num_threads(1), torch.use_deterministic_algorithms(True)",
         "torch_version": torch.__version__,
-        "build_wall_s": round(wall_s, 1),
     }
-    table = GroundTruthTable(space=space.name, frame=frame, metrics=metrics,
-                             default_metric={dataset: f"{dataset}/test"}, source=source)
-    return table.save(Path(out) if out is not None else prepared_table_path(data_dir, space.name))
