@@ -21,16 +21,14 @@ import torch
 
 from harness.plugins.scorers.model_size import Flops, Params
 from harness.plugins.scorers.naswot import Naswot, NaswotV1
-from harness.plugins.scorers.zerocost import harness_register_scorers
+from harness.plugins.scorers.plugin import zerocost_scorers
 from harness.plugins.spaces.nb201.space import NB201Space
 from harness.protocols import Batch, ScoringContext
 
 ARCH = ("|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|"
         "+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|")
 BATCH_SIZE = 64
-_zerocost: list[Any] = []
-harness_register_scorers(_zerocost.append)
-SCORERS = [Params(), Flops(), *_zerocost, Naswot(), NaswotV1()]
+SCORERS = [Params(), Flops(), *zerocost_scorers(), Naswot(), NaswotV1()]
 _seconds: dict[str, float] = {}
 
 

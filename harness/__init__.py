@@ -2,13 +2,26 @@
 
 Writing a plugin
 ================
-A plugin is any module with functions marked ``@harness.hookimpl`` that implement hooks of
-``harness.hookspecs``, listed in its distribution's ``pyproject.toml``::
+A plugin is a registration module, by convention ``plugin.py``, with functions marked
+``@harness.hookimpl`` that implement hooks of ``harness.hookspecs``, listed in its
+distribution's ``pyproject.toml``::
 
     [project.entry-points.harness]
-    my_scorers = "my_package.scorers"
+    my_scorers = "my_package.plugin"
 
-and, in ``my_package/scorers.py``::
+The hook functions import the implementation inside the function: the harness imports every
+plugin's registration module to build its command line, and calls a hook only when it needs
+that kind of plugin, so ``harness --help`` never pays for your imports. ``my_package/plugin.py``::
+
+    import harness
+
+    @harness.hookimpl
+    def harness_register_scorers(register):
+        from my_package.param_count import ParamCount
+
+        register(ParamCount())
+
+and ``my_package/param_count.py``::
 
     import harness
 
@@ -21,22 +34,21 @@ and, in ``my_package/scorers.py``::
             model = ctx.build_model()
             return float(sum(p.numel() for p in model.parameters()))
 
-    @harness.hookimpl
-    def harness_register_scorers(register):
-        register(ParamCount())
-
 After ``pip install``, ``harness plugins`` lists it and ``harness compare --scorers my-params``
 uses it. Each plugin kind's contract (what the harness calls) is a Protocol in
-``harness.protocols``; ``examples/`` holds a complete third-party distribution.
+``harness.protocols``, optional abilities (``MutableSpace``, ``FetchableDataset``, ...) included;
+``examples/`` holds a complete third-party distribution.
 """
 
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
 from harness.hookspecs import hookimpl
 from harness.protocols import (
     Batch,
     Dataset,
     Executor,
+    Initializer,
     Reporter,
     Scorer,
     ScoringContext,
@@ -44,7 +56,6 @@ from harness.protocols import (
     SearchResult,
     Space,
 )
-from harness.store import load_trials
 
 try:
     __version__ = version("nas-harness")
@@ -52,6 +63,15 @@ except PackageNotFoundError:  # running from a source tree that was never instal
     __version__ = "0+unknown"
 
 __all__ = [
-    "Batch", "Dataset", "Executor", "Reporter", "Scorer", "ScoringContext", "SearchResult",
-    "Searcher", "Space", "hookimpl", "load_trials", "__version__",
+    "Batch", "Dataset", "Executor", "Initializer", "Reporter", "Scorer", "ScoringContext",
+    "SearchResult", "Searcher", "Space", "hookimpl", "load_trials", "__version__",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """``harness.load_trials`` imports the store (and pandas) on first use, not at start-up."""
+    if name == "load_trials":
+        from harness.store import load_trials
+
+        return load_trials
+    raise AttributeError(f"module 'harness' has no attribute {name!r}")

@@ -54,12 +54,12 @@ def _names(text: str) -> list[str]:
 
 # -- plugins ----------------------------------------------------------------------------------
 def cmd_plugins(args: argparse.Namespace) -> int:
-    from harness.registry import INIT_KINDS, KINDS, get_registry
+    from harness.registry import TABLES, get_registry
 
     registry = get_registry()
     rows = [{"name": e.name, "kind": e.kind, "plugin": e.plugin, "distribution": e.distribution,
              "version": e.version}
-            for kind in (*KINDS, *INIT_KINDS) for e in registry.entries(kind)]
+            for kind in TABLES for e in registry.entries(kind)]
     if args.json:
         print(json.dumps({"plugins": rows, "warnings": registry.load_warnings}, indent=2))
         return 0

@@ -2,22 +2,28 @@
 
 A plugin module implements any of these with ``@harness.hookimpl`` and is listed under the
 ``harness`` entry-point group of its distribution. ``register(obj)`` validates ``obj`` against
-its Protocol (``harness.protocols``) and its name against every other plugin's.
+the Protocol named in the hook's signature (``Register[Space]``: a ``harness.protocols.Space``)
+and its name against every other plugin's. The registry reads its table of plugin kinds from
+these signatures, so a new kind is one new hook here and one new Protocol.
 """
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import pluggy
+
+from harness.protocols import Dataset, Executor, Initializer, Reporter, Scorer, Searcher, Space
 
 hookspec = pluggy.HookspecMarker("harness")
 hookimpl = pluggy.HookimplMarker("harness")
 
-Register = Callable[[Any], None]
+_Plugin = TypeVar("_Plugin")
+Register = Callable[[_Plugin], None]
+"""The callback a ``harness_register_*`` hook receives: ``register(obj)``, once per object."""
 
 
 @hookspec
-def harness_register_spaces(register: Register) -> None:
+def harness_register_spaces(register: Register[Space]) -> None:
     """Register search spaces.
 
     :param register: call ``register(space)`` once per ``harness.protocols.Space`` object.
@@ -25,7 +31,7 @@ def harness_register_spaces(register: Register) -> None:
 
 
 @hookspec
-def harness_register_scorers(register: Register) -> None:
+def harness_register_scorers(register: Register[Scorer]) -> None:
     """Register proxy scorers.
 
     :param register: call ``register(scorer)`` once per ``harness.protocols.Scorer`` object.
@@ -33,7 +39,7 @@ def harness_register_scorers(register: Register) -> None:
 
 
 @hookspec
-def harness_register_searchers(register: Register) -> None:
+def harness_register_searchers(register: Register[Searcher]) -> None:
     """Register architecture searchers.
 
     :param register: call ``register(searcher)`` once per ``harness.protocols.Searcher`` object.
@@ -41,7 +47,7 @@ def harness_register_searchers(register: Register) -> None:
 
 
 @hookspec
-def harness_register_datasets(register: Register) -> None:
+def harness_register_datasets(register: Register[Dataset]) -> None:
     """Register input datasets.
 
     :param register: call ``register(dataset)`` once per ``harness.protocols.Dataset`` object.
@@ -49,7 +55,7 @@ def harness_register_datasets(register: Register) -> None:
 
 
 @hookspec
-def harness_register_executors(register: Register) -> None:
+def harness_register_executors(register: Register[Executor]) -> None:
     """Register trial executors (local pool, Slurm, Ray, ...).
 
     :param register: call ``register(executor)`` once per ``harness.protocols.Executor`` object.
@@ -57,7 +63,7 @@ def harness_register_executors(register: Register) -> None:
 
 
 @hookspec
-def harness_register_reporters(register: Register) -> None:
+def harness_register_reporters(register: Register[Reporter]) -> None:
     """Register report writers, one per output format.
 
     :param register: call ``register(reporter)`` once per ``harness.protocols.Reporter`` object.
@@ -65,12 +71,12 @@ def harness_register_reporters(register: Register) -> None:
 
 
 @hookspec
-def harness_register_initializers(
-        register: Callable[[str, str, Callable[..., None]], None]) -> None:
+def harness_register_initializers(register: Register[Initializer]) -> None:
     """Register weight or bias initialization schemes.
 
-    :param register: call ``register(kind, name, function)`` with ``kind`` ``"weight"`` or
-        ``"bias"`` and ``function(model: torch.nn.Module) -> None`` initializing in place.
+    :param register: call ``register(initializer)`` once per ``harness.protocols.Initializer``:
+        an object with ``name``, ``kind`` (``"weight"`` or ``"bias"``) and
+        ``__call__(model: torch.nn.Module) -> None`` initializing in place.
     """
 
 

@@ -64,7 +64,8 @@ class Space(Protocol):
 
     ``name``: the CLI name (``nb201``). ``datasets``: benchmark datasets it has ground truth for,
     mapped to the dataset plugin that supplies their input images, e.g.
-    ``{"cifar10": "cifar10", "cifar10-valid": "cifar10"}``.
+    ``{"cifar10": "cifar10", "cifar10-valid": "cifar10"}``. The optional abilities below
+    (``MutableSpace``, ``TappedSpace``, ...) are separate Protocols: implement the ones you need.
     """
 
     name: str
@@ -84,11 +85,55 @@ class Space(Protocol):
     def build_model(self, arch_id: str, *, num_classes: int, **options: Any) -> torch.nn.Module:
         """Build the network for ``arch_id`` (framework-default init, CPU)."""
 
-    def forward_taps(self, model: torch.nn.Module, inputs: torch.Tensor) -> list[torch.Tensor]:
-        """Run ``model`` on ``inputs`` and return its stage outputs (GenNAS taps), shallow first."""
+
+@runtime_checkable
+class MutableSpace(Space, Protocol):
+    """Optional: a space whose archs can be mutated, which evolutionary searchers need."""
 
     def mutate(self, arch_id: str, rng: random.Random) -> str:
         """Return a valid neighbour of ``arch_id`` for evolutionary search."""
+
+
+@runtime_checkable
+class TappedSpace(Space, Protocol):
+    """Optional: a space whose models expose their stage outputs, which GenNAS needs."""
+
+    def forward_taps(self, model: torch.nn.Module, inputs: torch.Tensor) -> list[torch.Tensor]:
+        """Run ``model`` on ``inputs`` and return its stage outputs (GenNAS taps), shallow first."""
+
+
+@runtime_checkable
+class BundledSpace(Space, Protocol):
+    """Optional: a space that ships a small demo table, used when nothing is prepared."""
+
+    def bundled_ground_truth(self) -> GroundTruthTable | None:
+        """The table shipped inside the package, or None where it is not installed."""
+
+
+@runtime_checkable
+class ArchListSpace(Space, Protocol):
+    """Optional: a space that reads ``--arch-list`` files itself (default: one arch a line
+    through ``parse_arch``, or one JSON list)."""
+
+    def read_arch_list(self, path: Path) -> list[str]:
+        """The canonical arch ids listed in ``path``."""
+
+
+@runtime_checkable
+class SamplingSpace(Space, Protocol):
+    """Optional: a space that draws archs itself, which ``harness data build N`` needs."""
+
+    def sample_archs(self, n: int, rng: random.Random) -> list[str]:
+        """``n`` distinct arch ids drawn with ``rng``."""
+
+
+@runtime_checkable
+class ResizableSpace(Space, Protocol):
+    """Optional: a space whose builder takes the generic ``--width``/``--cells`` of
+    ``harness data build``."""
+
+    def builder_options(self, width: int | None, cells: int | None) -> dict[str, Any]:
+        """The ``build_model`` options that give this width and cell count."""
 
 
 @runtime_checkable
@@ -100,11 +145,6 @@ class Scorer(Protocol):
     merges user overrides (``--option NAME.KEY=VALUE``) into ``ctx.config`` and hashes the result
     into the trial key. ``defaults["batch_size"]`` is the input batch size.
     Raise ``harness.errors.ScorerSkipped(reason)`` when the scorer cannot apply to an arch.
-
-    Optional: ``resolve_config(config) -> dict``. Where a scorer defines it, the runner calls it
-    on the merged config once, before hashing it, and uses what it returns as the config (e.g.
-    the generic ``gennas`` scorer replaces a task file path by the task's content and hash, so
-    two different tasks never share a store key).
     """
 
     name: str
@@ -113,6 +153,16 @@ class Scorer(Protocol):
 
     def score(self, ctx: ScoringContext) -> float:
         """Return the score of ``ctx.arch_id``."""
+
+
+@runtime_checkable
+class ConfiguredScorer(Scorer, Protocol):
+    """Optional: a scorer that rewrites its merged config before the config is hashed into the
+    trial key (the generic ``gennas`` scorer replaces a task file path by the task's content and
+    hash, so two different tasks never share a store key)."""
+
+    def resolve_config(self, config: dict[str, Any]) -> dict[str, Any]:
+        """The config to use (and hash) instead of ``config``."""
 
 
 @runtime_checkable
@@ -130,6 +180,41 @@ class Dataset(Protocol):
 
     def batch(self, batch_size: int, seed: int, *, data_dir: Path, **options: Any) -> Batch:
         """Return one batch of ``batch_size`` examples drawn with ``seed``."""
+
+
+@runtime_checkable
+class FetchableDataset(Dataset, Protocol):
+    """Optional: a dataset that ``harness data fetch NAME`` can download."""
+
+    def fetch(self, data_dir: Path) -> Path:
+        """Download (checksummed) into ``data_dir``; return where the files are."""
+
+
+@runtime_checkable
+class SplitArraysDataset(Dataset, Protocol):
+    """Optional: a dataset that hands out whole splits, which ``harness data build`` trains on."""
+
+    def arrays(self, split: str, *, data_dir: Path, **options: Any
+               ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(inputs, labels) of the whole ``split`` ("train" or "test")."""
+
+
+@runtime_checkable
+class NormalizedDataset(Dataset, Protocol):
+    """Optional: named normalization presets, which the ``images`` dataset borrows (``like=``).
+
+    ``normalizations`` maps a preset name to a ``Normalization`` and holds ``"default"``.
+    """
+
+    normalizations: dict[str, Any]
+
+
+@runtime_checkable
+class MeanStdDataset(Dataset, Protocol):
+    """Optional, simpler than ``NormalizedDataset``: one per-channel mean and std."""
+
+    mean: Sequence[float]
+    std: Sequence[float]
 
 
 @dataclass
@@ -177,3 +262,42 @@ class Reporter(Protocol):
     def write(self, report: Any, run_dir: Path) -> list[Path]:
         """Write ``report`` (``harness.reports.Report``) under ``run_dir``; return the files
         written."""
+
+
+INIT_KINDS = ("weight", "bias")
+
+
+@runtime_checkable
+class Initializer(Protocol):
+    """A weight or bias initialization scheme (the init axes of the GenNAS appendix, Table 2).
+
+    ``kind``: one of ``INIT_KINDS``; ``name`` is unique among the initializers of that kind
+    (``--weight-inits NAME`` / ``--bias-inits NAME``).
+    """
+
+    name: str
+    kind: str
+
+    def __call__(self, model: torch.nn.Module) -> None:
+        """Initialize ``model``'s parameters in place (the harness holds ``torch.no_grad``)."""
+
+
+def protocol_members(protocol: type) -> list[str]:
+    """The attributes and methods ``protocol`` requires, its bases' included, sorted.
+
+    Computed from the class bodies, so it works on every Python version (``typing`` keeps its
+    own list in a private attribute that changed name in 3.12).
+    """
+    members: set[str] = set()
+    for cls in protocol.__mro__:
+        if cls in (Protocol, object) or not getattr(cls, "_is_protocol", False):
+            continue
+        members.update(getattr(cls, "__annotations__", {}))
+        members.update(name for name, value in vars(cls).items() if callable(value)
+                       and (not name.startswith("_") or name == "__call__"))
+    return sorted(members)
+
+
+def missing_members(obj: object, protocol: type) -> list[str]:
+    """The members of ``protocol`` that ``obj`` lacks (empty when it satisfies it)."""
+    return [name for name in protocol_members(protocol) if not hasattr(obj, name)]

@@ -17,8 +17,8 @@ import difflib
 import importlib.metadata
 import os
 import sys
+import typing
 import warnings
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,20 +26,35 @@ import pluggy
 
 from harness import hookspecs
 from harness.errors import DuplicatePluginError, PluginContractError, UnknownPluginError
-from harness.protocols import Dataset, Executor, Reporter, Scorer, Searcher, Space
+from harness.protocols import INIT_KINDS, Initializer, missing_members
 
 ENTRY_POINT_GROUP = "harness"
 
-# kind -> (hook name, protocol the registered objects must satisfy)
-KINDS: dict[str, tuple[str, type]] = {
-    "space": ("harness_register_spaces", Space),
-    "scorer": ("harness_register_scorers", Scorer),
-    "searcher": ("harness_register_searchers", Searcher),
-    "dataset": ("harness_register_datasets", Dataset),
-    "executor": ("harness_register_executors", Executor),
-    "reporter": ("harness_register_reporters", Reporter),
-}
-INIT_KINDS = ("weight", "bias")
+
+@dataclass(frozen=True)
+class PluginKind:
+    """One kind of plugin object: the hook that registers it and the Protocol it satisfies."""
+
+    hook: str
+    protocol: type
+
+
+def _kinds_from_hookspecs() -> dict[str, PluginKind]:
+    """kind name -> PluginKind, read from each hook's ``register: Register[Protocol]``."""
+    kinds = {}
+    for hook_name, spec in vars(hookspecs).items():
+        register_type = typing.get_type_hints(spec).get("register") if hook_name.startswith(
+            "harness_") else None
+        if register_type is not None:
+            (protocol,), _ = typing.get_args(register_type)
+            kinds[protocol.__name__.lower()] = PluginKind(hook_name, protocol)
+    return kinds
+
+
+KINDS = _kinds_from_hookspecs()  # space, scorer, ..., initializer
+HOOKS = sorted(name for name in vars(hookspecs) if name.startswith("harness_"))
+# The name tables lookups use: one per kind, except that initializers go to "weight" or "bias".
+TABLES = tuple(kind for kind in KINDS if kind != "initializer") + INIT_KINDS
 
 
 @dataclass(frozen=True)
@@ -63,16 +78,20 @@ def _tracing() -> bool:
 
 
 class Registry:
-    """The plugin manager plus the validated name tables for every plugin kind."""
+    """The plugin manager plus the validated name tables for every plugin kind.
+
+    A kind's hook is called on first lookup of that kind only, so listing spaces never imports
+    a scorer.
+    """
 
     def __init__(self) -> None:
         self.pm = pluggy.PluginManager("harness")
         self.pm.add_hookspecs(hookspecs)
         self._origin: dict[str, tuple[str, str]] = {}  # plugin name -> (distribution, version)
-        self._entries: dict[str, dict[str, PluginEntry]] | None = None
+        self._tables: dict[str, dict[str, PluginEntry]] = {}  # table -> name -> entry
         self.load_warnings: list[str] = []
         if _tracing():
-            self.pm.add_hookcall_monitoring(self._trace_before, self._trace_after)
+            self.pm.add_hookcall_monitoring(_trace_before, _trace_after)
 
     # -- loading ---------------------------------------------------------------------------
     def load_entry_points(self) -> None:
@@ -110,19 +129,18 @@ class Registry:
         if unknown:
             self.pm.unregister(plugin)
             self._warn(f"plugin {name!r} ({distribution}) implements unknown hook(s) "
-                       f"{', '.join(unknown)} and was rejected; known hooks: "
-                       f"{', '.join(sorted(KINDS_HOOKS))}")
+                       f"{', '.join(unknown)} and was rejected; known hooks: {', '.join(HOOKS)}")
             return False
         self.pm.check_pending()
         self._origin[name] = (distribution, version)
-        self._entries = None
+        self._tables = {}
         return True
 
     def unregister_plugin(self, name: str) -> None:
         """Remove a plugin registered under ``name`` and everything it registered."""
         self.pm.unregister(name=name)
         self._origin.pop(name, None)
-        self._entries = None
+        self._tables = {}
 
     def inprocess_plugins(self) -> list[tuple[str, object]]:
         """(name, plugin) of plugins added by ``register_plugin`` rather than an entry point.
@@ -137,84 +155,51 @@ class Registry:
         warnings.warn(message, stacklevel=3)
 
     # -- collecting objects ----------------------------------------------------------------
-    def _collect(self) -> dict[str, dict[str, PluginEntry]]:
-        if self._entries is not None:
-            return self._entries
-        entries: dict[str, dict[str, PluginEntry]] = {kind: {} for kind in (*KINDS, *INIT_KINDS)}
-        for kind, (hook_name, protocol) in KINDS.items():
-            for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
-                self._call_impl(impl, hook_name, self._registrar(entries, kind, protocol, impl))
-        for impl in self.pm.hook.harness_register_initializers.get_hookimpls():
-            self._call_impl(impl, "harness_register_initializers",
-                            self._init_registrar(entries, impl))
-        self._entries = entries
-        return entries
+    def _table(self, table: str) -> dict[str, PluginEntry]:
+        """The name table ``table``, calling its kind's hook on first use."""
+        if table not in self._tables:
+            if table not in TABLES:
+                raise KeyError(f"no plugin kind {table!r}; kinds: {', '.join(TABLES)}")
+            self._tables.update(self._collect("initializer" if table in INIT_KINDS else table))
+        return self._tables[table]
 
-    def _call_impl(self, impl: Any, hook_name: str, register: Callable[..., None]) -> None:
-        if _tracing():
-            print(f"[harness] {hook_name} -> {impl.plugin_name}", file=sys.stderr)
-        try:
-            impl.function(register)
-        except (DuplicatePluginError, PluginContractError):
-            raise
-        except Exception as exc:
-            self._warn(f"plugin {impl.plugin_name!r} failed in {hook_name} and registered "
-                       f"nothing more: {type(exc).__name__}: {exc}")
+    def _collect(self, kind: str) -> dict[str, dict[str, PluginEntry]]:
+        """Call ``kind``'s hook once per plugin, so each ``register`` knows whose objects it
+        receives; the calls go through pluggy (``subset_hook_caller``): wrappers, argument
+        subsets and ``HARNESS_TRACE_PLUGINS`` work as for any pluggy hook."""
+        hook = KINDS[kind].hook
+        tables: dict[str, dict[str, PluginEntry]] = {
+            table: {} for table in (INIT_KINDS if kind == "initializer" else (kind,))}
+        implementers = dict.fromkeys((impl.plugin_name, impl.plugin)
+                                     for impl in getattr(self.pm.hook, hook).get_hookimpls())
+        for plugin_name, plugin in implementers:
+            others = [other for _, other in self.pm.list_name_plugin()
+                      if other is not None and other is not plugin]
+            register = _Registrar(self, kind, plugin_name, tables)
+            try:
+                self.pm.subset_hook_caller(hook, others)(register=register)
+            except (DuplicatePluginError, PluginContractError):
+                raise
+            except Exception as exc:
+                self._warn(f"plugin {plugin_name!r} failed in {hook} and registered nothing "
+                           f"more: {type(exc).__name__}: {exc}")
+        return tables
 
-    def _entry(self, kind: str, name: str, obj: Any, impl: Any) -> PluginEntry:
-        distribution, version = self._origin.get(impl.plugin_name, ("(in-process)", ""))
-        return PluginEntry(kind, name, obj, impl.plugin_name, distribution, version)
-
-    def _add(self, entries: dict[str, dict[str, PluginEntry]], entry: PluginEntry) -> None:
-        table = entries[entry.kind]
-        if not isinstance(entry.name, str) or not entry.name or any(c in entry.name for c in " ,="):
-            raise PluginContractError(
-                f"plugin {entry.plugin!r} registered a {entry.kind} with an invalid name "
-                f"{entry.name!r}; names must be non-empty and contain no spaces, commas or '='")
-        if entry.name in table:
-            other = table[entry.name]
-            raise DuplicatePluginError(
-                f"{entry.kind} {entry.name!r} is registered twice: by plugin {other.plugin!r} "
-                f"({other.distribution}) and by plugin {entry.plugin!r} ({entry.distribution}); "
-                f"uninstall one or disable it with HARNESS_DISABLE_PLUGINS={entry.plugin}")
-        table[entry.name] = entry
-        if _tracing():
-            print(f"[harness]   {entry.plugin} registered {entry.kind} {entry.name!r}",
-                  file=sys.stderr)
-
-    def _registrar(self, entries, kind: str, protocol: type, impl: Any) -> Callable[[Any], None]:
-        def register(obj: Any) -> None:
-            if not isinstance(obj, protocol):
-                missing = [n for n in dir(protocol) if not n.startswith("_")
-                           and n in getattr(protocol, "__protocol_attrs__", set())
-                           and not hasattr(obj, n)]
-                raise PluginContractError(
-                    f"plugin {impl.plugin_name!r} registered {obj!r} as a {kind}, but it lacks "
-                    f"{', '.join(missing) or 'required members'} of harness.protocols."
-                    f"{protocol.__name__}")
-            self._add(entries, self._entry(kind, obj.name, obj, impl))
-        return register
-
-    def _init_registrar(self, entries, impl: Any) -> Callable[[str, str, Callable], None]:
-        def register(kind: str, name: str, function: Callable[..., None]) -> None:
-            if kind not in INIT_KINDS:
-                raise PluginContractError(
-                    f"plugin {impl.plugin_name!r} registered an initializer of kind {kind!r}; "
-                    f"use one of {', '.join(INIT_KINDS)}")
-            self._add(entries, self._entry(kind, name, function, impl))
-        return register
+    def _entry(self, kind: str, name: str, obj: Any, plugin: str) -> PluginEntry:
+        distribution, version = self._origin.get(plugin, ("(in-process)", ""))
+        return PluginEntry(kind, name, obj, plugin, distribution, version)
 
     # -- lookups ---------------------------------------------------------------------------
     def entries(self, kind: str) -> list[PluginEntry]:
-        """Every registered object of ``kind``, sorted by name."""
-        return sorted(self._collect()[kind].values(), key=lambda entry: entry.name)
+        """Every registered object of ``kind`` (one of ``TABLES``), sorted by name."""
+        return sorted(self._table(kind).values(), key=lambda entry: entry.name)
 
     def names(self, kind: str) -> list[str]:
         return [entry.name for entry in self.entries(kind)]
 
     def get(self, kind: str, name: str) -> Any:
         """The object registered as ``name``; ``UnknownPluginError`` lists the known names."""
-        table = self._collect()[kind]
+        table = self._table(kind)
         if name in table:
             return table[name].obj
         known = sorted(table)
@@ -225,19 +210,62 @@ class Registry:
             f"{', '.join(known) or '(none installed)'}. Run `harness plugins` to see what is "
             f"installed.")
 
-    # -- tracing ---------------------------------------------------------------------------
-    @staticmethod
-    def _trace_before(hook_name: str, hook_impls: list, kwargs: dict) -> None:
-        plugins = ", ".join(impl.plugin_name for impl in hook_impls)
-        print(f"[harness] calling {hook_name} on {plugins}", file=sys.stderr)
 
-    @staticmethod
-    def _trace_after(outcome: Any, hook_name: str, hook_impls: list, kwargs: dict) -> None:
-        print(f"[harness] {hook_name} done", file=sys.stderr)
+class _Registrar:
+    """The ``register`` callback of one plugin's hook call: validates and files each object."""
+
+    def __init__(self, registry: Registry, kind: str, plugin: str,
+                 tables: dict[str, dict[str, PluginEntry]]) -> None:
+        self.registry, self.kind, self.plugin, self.tables = registry, kind, plugin, tables
+        self.registered: list[str] = []  # "scorer 'width'", for the trace
+
+    def __call__(self, obj: Any) -> None:
+        protocol = KINDS[self.kind].protocol
+        if not isinstance(obj, protocol):
+            raise PluginContractError(
+                f"plugin {self.plugin!r} registered {obj!r} as a {self.kind}, but it lacks "
+                f"{', '.join(missing_members(obj, protocol))} of harness.protocols."
+                f"{protocol.__name__}")
+        table = self._table_of(obj)
+        name = obj.name
+        if not isinstance(name, str) or not name or any(c in name for c in " ,="):
+            raise PluginContractError(
+                f"plugin {self.plugin!r} registered a {table} with an invalid name {name!r}; "
+                f"names must be non-empty and contain no spaces, commas or '='")
+        entry = self.registry._entry(table, name, obj, self.plugin)
+        if name in self.tables[table]:
+            other = self.tables[table][name]
+            raise DuplicatePluginError(
+                f"{table} {name!r} is registered twice: by plugin {other.plugin!r} "
+                f"({other.distribution}) and by plugin {entry.plugin!r} ({entry.distribution}); "
+                f"uninstall one or disable it with HARNESS_DISABLE_PLUGINS={entry.plugin}")
+        self.tables[table][name] = entry
+        self.registered.append(f"{table} {name!r}")
+
+    def _table_of(self, obj: Any) -> str:
+        """The table ``obj`` goes to: its kind's; an initializer's own ``kind``."""
+        if not isinstance(obj, Initializer):
+            return self.kind
+        if obj.kind not in INIT_KINDS:
+            raise PluginContractError(
+                f"plugin {self.plugin!r} registered initializer {obj.name!r} of kind "
+                f"{obj.kind!r}; use one of {', '.join(INIT_KINDS)}")
+        return obj.kind
 
 
-KINDS_HOOKS = {hook for hook, _ in KINDS.values()} | {
-    "harness_register_initializers", "harness_register_commands"}
+# -- tracing (HARNESS_TRACE_PLUGINS=1), through pluggy's hook-call monitoring -----------------
+def _trace_before(hook_name: str, hook_impls: list, kwargs: dict) -> None:
+    plugins = ", ".join(dict.fromkeys(impl.plugin_name for impl in hook_impls))
+    print(f"[harness] {hook_name} -> {plugins}", file=sys.stderr)
+
+
+def _trace_after(outcome: Any, hook_name: str, hook_impls: list, kwargs: dict) -> None:
+    register = kwargs.get("register")
+    for item in getattr(register, "registered", []):
+        print(f"[harness]   {register.plugin} registered {item}", file=sys.stderr)
+    if outcome.exception is not None:
+        print(f"[harness]   {hook_name} raised {outcome.exception!r}", file=sys.stderr)
+
 
 _registry: Registry | None = None
 

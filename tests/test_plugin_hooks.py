@@ -14,6 +14,7 @@ import toy_plugins
 from torch import nn
 
 from harness import cli, hookimpl, hookspecs, load_trials, runner, seeding
+from harness.plugins.initializers.plugin import InitScheme
 from harness.protocols import SearchResult
 from harness.store import TrialResult
 
@@ -125,7 +126,7 @@ class _Extras:
 
     @hookimpl
     def harness_register_initializers(self, register):
-        register("weight", "ones", _ones)
+        register(InitScheme("ones", "weight", _ones))
 
     @hookimpl
     def harness_register_commands(self, cli):

@@ -127,3 +127,91 @@ def test_unknown_name_lists_known_names_and_the_closest(site, monkeypatch):
     message = str(error.value)
     assert "unknown scorer 'widht'. Did you mean 'width'?" in message
     assert "boom, crash, nan, oom, skipper, sleepy, weightsum, width" in message
+
+
+def test_missing_protocol_members_are_named_on_every_python(site, monkeypatch):
+    monkeypatch.setenv("HARNESS_LOAD_PLUGINS", "toy")
+    registry = _load()
+    registry.register_plugin(_NotAScorer(), "half")
+    with pytest.raises(PluginContractError) as error:
+        registry.names("scorer")
+    assert "lacks defaults, needs_inputs, score of harness.protocols.Scorer" in str(error.value)
+
+
+class _OddInitializer:
+    name, kind = "ones", "gamma"
+
+    def __call__(self, model):
+        pass
+
+    @hookimpl
+    def harness_register_initializers(self, register):
+        register(self)
+
+
+def test_initializer_of_an_unknown_kind_is_refused(site, monkeypatch):
+    monkeypatch.setenv("HARNESS_LOAD_PLUGINS", "toy,initializers")
+    registry = _load()
+    registry.register_plugin(_OddInitializer(), "odd")
+    with pytest.raises(PluginContractError, match="of kind 'gamma'; use one of weight, bias"):
+        registry.names("bias")
+
+
+class _NewStyleWrapper:
+    """A ``wrapper=True`` implementation that registers before handing on (pluggy >= 1.2)."""
+
+    @hookimpl(wrapper=True)
+    def harness_register_scorers(self, register):
+        register(_Named(toy_plugins.Width(), "wrapped-new"))
+        return (yield)
+
+
+class _OldStyleWrapper:
+    @hookimpl(hookwrapper=True)
+    def harness_register_scorers(self, register):
+        register(_Named(toy_plugins.Width(), "wrapped-old"))
+        yield
+
+
+class _NoArguments:
+    """Takes none of the hook's arguments, as pluggy allows."""
+
+    calls = 0
+
+    @hookimpl
+    def harness_register_scorers(self):
+        _NoArguments.calls += 1
+
+
+class _Named:
+    """``scorer`` under another name."""
+
+    def __init__(self, scorer, name):
+        self.name, self.needs_inputs, self.defaults = name, scorer.needs_inputs, scorer.defaults
+        self.score = scorer.score
+
+
+def test_hookwrappers_and_implementations_taking_fewer_arguments_work(site, monkeypatch):
+    monkeypatch.setenv("HARNESS_LOAD_PLUGINS", "toy")
+    registry = _load()
+    for name, plugin in (("new", _NewStyleWrapper()), ("old", _OldStyleWrapper()),
+                         ("bare", _NoArguments())):
+        registry.register_plugin(plugin, name)
+    entries = {entry.name: entry.plugin for entry in registry.entries("scorer")}
+    assert (entries["wrapped-new"], entries["wrapped-old"], entries["width"]) == (
+        "new", "old", "toy"), "each object is attributed to the plugin that registered it"
+    assert _NoArguments.calls == 1 and registry.load_warnings == []
+
+
+def test_every_hook_call_goes_through_pluggy(site, monkeypatch):
+    monkeypatch.setenv("HARNESS_LOAD_PLUGINS", "toy,initializers")
+    registry = _load()
+    calls = []
+    registry.pm.add_hookcall_monitoring(
+        lambda hook, impls, kwargs: calls.append((hook, [i.plugin_name for i in impls])),
+        lambda outcome, hook, impls, kwargs: None)
+    registry.names("scorer")
+    registry.names("weight")
+    registry.names("bias")  # filled by the same call as "weight"
+    assert calls == [("harness_register_scorers", ["toy"]),
+                     ("harness_register_initializers", ["initializers"])]

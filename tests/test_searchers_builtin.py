@@ -6,7 +6,7 @@ import random
 import pytest
 
 from harness.errors import ConfigError
-from harness.plugins.searchers.builtin import RandomSearch, RegularizedEvolution
+from harness.plugins.searchers.algorithms import RandomSearch, RegularizedEvolution
 from harness.protocols import Searcher
 
 CANDIDATES = [str(i) for i in range(100)]

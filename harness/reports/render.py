@@ -1,6 +1,6 @@
 """Turns report tables into text: cell formatting, markdown, CSV records, LaTeX, JSON values.
 
-The reporters in ``harness.plugins.reporters.builtin`` are thin wrappers around these, so a
+The reporters in ``harness.plugins.reporters.formats`` are thin wrappers around these, so a
 third-party reporter can reuse the same formatting.
 """
 

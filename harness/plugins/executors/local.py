@@ -33,7 +33,6 @@ from multiprocessing.connection import Connection, wait
 from typing import Any
 
 from harness.errors import HarnessError
-from harness.hookspecs import hookimpl
 from harness.registry import get_registry
 from harness.runner import TrialJob, execute_in_process, result_for
 from harness.store import TrialResult
@@ -254,8 +253,3 @@ class LocalExecutor:
             return None
         return result_for(job, "error", f"worker process died ({exit_text}) while running this "
                           f"trial", wall_s=elapsed, device=slot.device)
-
-
-@hookimpl
-def harness_register_executors(register):
-    register(LocalExecutor())

@@ -22,7 +22,6 @@ import torch
 from torch import nn
 
 from harness.errors import ScorerSkipped
-from harness.hookspecs import Register, hookimpl
 from harness.plugins.scorers.common import fresh_model
 from harness.protocols import ScoringContext
 
@@ -83,9 +82,3 @@ class Flops:
 
     def score(self, ctx: ScoringContext) -> float:
         return float(multiply_accumulates(fresh_model(ctx), ctx.input_shape, ctx.device))
-
-
-@hookimpl
-def harness_register_scorers(register: Register) -> None:
-    register(Params())
-    register(Flops())

@@ -11,8 +11,8 @@ import json
 from importlib.resources import files
 
 from harness.hookspecs import Register, hookimpl
-from harness.plugins.scorers.gennas.scorer import GenericGenNASScorer, GenNASScorer
 from harness.plugins.scorers.gennas.task import Task, parse_task
+from harness.protocols import Scorer
 
 TASK_NAMES = ("gennas-combo", "gennas-search-n", "gennas-search-d", "gennas-search-r",
               "gennas-single")
@@ -24,7 +24,9 @@ def named_task(name: str) -> Task:
 
 
 @hookimpl
-def harness_register_scorers(register: Register) -> None:
+def harness_register_scorers(register: Register[Scorer]) -> None:
+    from harness.plugins.scorers.gennas.scorer import GenericGenNASScorer, GenNASScorer
+
     for name in TASK_NAMES:
         register(GenNASScorer(name, named_task(name)))
     register(GenericGenNASScorer())

@@ -14,20 +14,18 @@ from __future__ import annotations
 
 import random
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
-import pyarrow.parquet as pq
-import torch
+from typing import TYPE_CHECKING, Any
 
 from harness.datadir import resolve_data_dir
 from harness.errors import ConfigError, DataNotPreparedError
 from harness.groundtruth.table import GroundTruthTable, prepared_table_path
-from harness.hookspecs import hookimpl
 from harness.plugins.spaces.nb101.cell import Cell, cell_from_strings
 from harness.plugins.spaces.nb101.encoding import parse_cell_text, read_arch_list_entries
-from harness.plugins.spaces.nb101.model import NB101Network
 from harness.plugins.spaces.nb101.mutation import mutate_cell
+
+if TYPE_CHECKING:  # torch and pandas are imported where needed, so listing spaces stays fast
+    import pandas as pd
+    import torch
 
 PREPARE_HINT = ("run `harness data prepare nb101 --source PATH` with nasbench_only108.tfrecord "
                 "or nasbench_full.tfrecord (NAS-Bench-101 README), the API pickle, or a CSV")
@@ -81,6 +79,8 @@ class NB101Space:
     def _lookup_structure(self) -> pd.DataFrame | None:
         """adjacency/operations by arch id: the loaded table's, else read from the data dir."""
         if self._structure is None:
+            import pyarrow.parquet as pq
+
             path = prepared_table_path(self._data_dir or resolve_data_dir(None), self.name)
             if path.exists() and {"adjacency", "operations"} <= set(pq.read_schema(path).names):
                 # two columns only: a fraction of a second even for all 423,624 cells
@@ -104,7 +104,7 @@ class NB101Space:
     def build_model(self, arch_id: str, *, num_classes: int, stem_channels: int = 128,
                     batchnorm: bool = True, data_dir: str | Path | None = None
                     ) -> torch.nn.Module:
-        """The benchmark network of ``arch_id`` (spec init of scorers.md §8.1, CPU).
+        """The benchmark network of ``arch_id`` (``NB101Network``'s init, CPU).
 
         ``stem_channels``: 128 as the benchmark trained (and zero-cost proxies use), 16 as
         GenNAS and NASWOT use. ``batchnorm=False``: every BN removed (synflow's variant).
@@ -114,6 +114,8 @@ class NB101Space:
         """
         if data_dir is not None and self._data_dir != Path(data_dir):
             self._data_dir, self._structure = Path(data_dir), None
+        from harness.plugins.spaces.nb101.model import NB101Network
+
         return NB101Network(self.cell(arch_id), num_classes=num_classes,
                             stem_channels=int(stem_channels), batchnorm=bool(batchnorm))
 
@@ -125,6 +127,8 @@ class NB101Space:
 
     def forward_taps(self, model: torch.nn.Module, inputs: torch.Tensor) -> list[torch.Tensor]:
         """Outputs of the three stacks (C at 32x32, 2C at 16x16, 4C at 8x8 for CIFAR inputs)."""
+        from harness.plugins.spaces.nb101.model import NB101Network
+
         if not isinstance(model, NB101Network):
             raise ConfigError(f"forward_taps needs a model built by the nb101 space, got "
                               f"{type(model).__name__}")
@@ -149,8 +153,3 @@ class NB101Space:
         path = prepare(Path(source), Path(data_dir), **options)
         self._data_dir, self._structure = Path(data_dir), None  # next lookup reads the new table
         return path
-
-
-@hookimpl
-def harness_register_spaces(register) -> None:
-    register(NB101Space())

@@ -1,4 +1,7 @@
-"""The ``nb201`` space: NAS-Bench-201 / NATS-Bench topology cells (benchmarks.md §2).
+"""The ``nb201`` space: NAS-Bench-201 / NATS-Bench topology cells.
+
+Benchmarks: Dong & Yang, NAS-Bench-201, ICLR 2020 (github.com/D-X-Y/NAS-Bench-201); Dong et al.,
+NATS-Bench, TPAMI 2021 (github.com/D-X-Y/NATS-Bench).
 
 Arch id: the official arch string ``|op~0|+|op~0|op~1|+|op~0|op~1|op~2|``. ``parse_arch``
 also accepts
@@ -23,16 +26,15 @@ import random
 from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from harness.datadir import resolve_data_dir
 from harness.errors import BenchmarkFileError, ConfigError, DataNotPreparedError
 from harness.groundtruth.table import GroundTruthTable, prepared_table_path
-from harness.hookspecs import hookimpl
 from harness.plugins.spaces.nb201 import arch
-from harness.plugins.spaces.nb201.model import NB201Network
+
+if TYPE_CHECKING:  # torch is imported where a model is built, so listing spaces stays fast
+    import torch
 
 DEMO_TABLE = "nb201_digits_demo.parquet"
 
@@ -184,12 +186,16 @@ class NB201Space:
         (the zero-cost/GenNAS reference builder: all candidate ops, conv bias, non-affine BN
         without running stats). ``forward`` returns logits.
         """
+        from harness.plugins.spaces.nb201.model import NB201Network
+
         return NB201Network(arch.str_to_ops(arch_id), num_classes=num_classes, channels=C,
                             cells_per_stage=N, batchnorm=batchnorm, variant=variant,
                             in_channels=in_channels)
 
     def forward_taps(self, model: torch.nn.Module, inputs: torch.Tensor) -> list[torch.Tensor]:
         """The outputs of the three stages (C at full size, 2C at 1/2, 4C at 1/4)."""
+        from harness.plugins.spaces.nb201.model import NB201Network
+
         if not isinstance(model, NB201Network):
             raise ConfigError(f"forward_taps needs a model built by the nb201 space, got "
                               f"{type(model).__name__}")
@@ -231,8 +237,3 @@ class NB201Space:
             except BenchmarkFileError as exc:
                 raise BenchmarkFileError(f"the bundled demo table is damaged: {exc}; "
                                          f"reinstall nas-harness") from exc
-
-
-@hookimpl
-def harness_register_spaces(register) -> None:
-    register(NB201Space())

@@ -20,7 +20,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from harness.errors import ConfigError
-from harness.hookspecs import hookimpl
 from harness.protocols import SearchResult, Space
 
 
@@ -80,9 +79,3 @@ class RegularizedEvolution:
             if len(population) > self.population_size:
                 population.popleft()  # aging: the oldest member dies, not the worst
         return _result(history)
-
-
-@hookimpl
-def harness_register_searchers(register) -> None:
-    register(RandomSearch())
-    register(RegularizedEvolution())

@@ -11,7 +11,6 @@ import csv
 import json
 from pathlib import Path
 
-import harness
 from harness.reports.model import Report
 from harness.reports.render import (
     csv_records,
@@ -140,10 +139,3 @@ class HtmlReporter:
         path = Path(run_dir) / "report.html"
         path.write_text(html.page(report, figures), encoding="utf-8")
         return [path, *written]
-
-
-@harness.hookimpl
-def harness_register_reporters(register):
-    for reporter in (MarkdownReporter(), CsvReporter(), JsonReporter(), LatexReporter(),
-                     HtmlReporter(), PlotsReporter()):
-        register(reporter)

@@ -1,0 +1,1 @@
+"""The built-in weight and bias initialization schemes (``harness.seeding``) as a plugin."""

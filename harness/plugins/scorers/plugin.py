@@ -1,0 +1,45 @@
+"""Registers the single-module scorers of this folder (GenNAS registers from ``gennas/``).
+
+- ``naswot``, ``naswot_v1``: NASWOT (``naswot.py``);
+- the zero-cost proxies (``zerocost_scorers``);
+- ``params``, ``flops``: model size (``model_size.py``).
+"""
+
+from __future__ import annotations
+
+from harness.hookspecs import Register, hookimpl
+from harness.protocols import Scorer
+
+
+def zerocost_scorers() -> list[Scorer]:
+    """The zero-cost proxies of Abdelfattah et al., "Zero-Cost Proxies for Lightweight NAS"
+    (ICLR 2021), one module each: synflow, synflow_bn, snip, grasp, fisher, grad_norm,
+    jacob_cov, plain, l2_norm.
+
+    Shared defaults (``common.zerocost_defaults``): ``batch_size`` 64 (the NB-201 reference; the
+    NB-101 reference used 256: ``--option SCORER.batch_size=256``), ``inputs`` = training split
+    with random crop + flip and the zero-cost normalization, ``split_data`` 1, ``model_options``
+    ``{"nb201": {"variant": "zerocost"}}`` (the reference builder; the other spaces' widths are
+    the benchmarks' own). One batch is shared by every arch of a run (the runner's rule); the
+    reference drew a new batch per arch.
+    """
+    from harness.plugins.scorers.fisher import Fisher
+    from harness.plugins.scorers.grad_norm import GradNorm
+    from harness.plugins.scorers.grasp import Grasp
+    from harness.plugins.scorers.jacob_cov import JacobCov
+    from harness.plugins.scorers.l2_norm import L2Norm
+    from harness.plugins.scorers.plain import Plain
+    from harness.plugins.scorers.snip import Snip
+    from harness.plugins.scorers.synflow import Synflow
+
+    return [Synflow(), Synflow(name="synflow_bn", batchnorm=True), Snip(), Grasp(), Fisher(),
+            GradNorm(), JacobCov(), Plain(), L2Norm()]
+
+
+@hookimpl
+def harness_register_scorers(register: Register[Scorer]) -> None:
+    from harness.plugins.scorers.model_size import Flops, Params
+    from harness.plugins.scorers.naswot import Naswot, NaswotV1
+
+    for scorer in (Naswot(), NaswotV1(), *zerocost_scorers(), Params(), Flops()):
+        register(scorer)
