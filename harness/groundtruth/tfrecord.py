@@ -1,4 +1,5 @@
-"""TFRecord framing, read with ``struct`` and no TensorFlow (spec: benchmarks.md §1.2).
+"""TFRecord framing, read with ``struct`` and no TensorFlow (TensorFlow's "TFRecords Format
+Details", tensorflow/docs ``site/en/api_guides/python/python_io.md``).
 
 A record is: length (uint64 LE), masked CRC-32C of the 8 length bytes (uint32 LE), the
 payload, masked CRC-32C of the payload (uint32 LE); records are concatenated. The file is read
@@ -13,7 +14,7 @@ import os
 import struct
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -60,6 +61,73 @@ class _PendingChecks:
         self.__init__(self.path)
 
 
+class _RecordReader:
+    """Reads one record after another from an open file, in ``BLOCK_BYTES`` blocks.
+
+    ``buffer[position:]`` holds the bytes read but not consumed yet; ``base`` is the file
+    offset of ``buffer[0]``. With ``verify_crc`` each record's checksums are queued in
+    ``pending`` for the caller to verify per batch.
+    """
+
+    def __init__(self, path: Path, handle: BinaryIO, *, verify_crc: bool, digest: Any) -> None:
+        self.path, self.handle, self.verify_crc, self.digest = path, handle, verify_crc, digest
+        self.size = os.fstat(handle.fileno()).st_size
+        self.pending = _PendingChecks(path)
+        self.buffer, self.position, self.base = b"", 0, 0
+
+    def fill(self, needed: int) -> bool:
+        """Have ``needed`` unconsumed bytes in the buffer; False when the file ends first."""
+        while len(self.buffer) - self.position < needed:
+            block = self.handle.read(max(BLOCK_BYTES, needed))
+            if not block:
+                return False
+            if self.digest is not None:
+                self.digest.update(block)
+            self.buffer, self.base, self.position = (self.buffer[self.position:] + block,
+                                                     self.base + self.position, 0)
+        return True
+
+    def next_record(self) -> tuple[int, bytes] | None:
+        """The next ``(byte_offset, payload)``; None at a clean end of the file."""
+        offset = self.base + self.position
+        if not self.fill(HEADER_BYTES):
+            if len(self.buffer) == self.position:
+                return None
+            raise self.truncated(offset, f"only {self.size - offset} of the {HEADER_BYTES} "
+                                         f"header bytes are present")
+        length, length_crc = _HEADER.unpack_from(self.buffer, self.position)
+        record_bytes = HEADER_BYTES + length + FOOTER_BYTES
+        if offset + record_bytes > self.size or not self.fill(record_bytes):
+            raise self.truncated(offset, f"the header announces {length} payload bytes but "
+                                         f"the file ends at byte {self.size}")
+        buffer, position = self.buffer, self.position
+        start = position + HEADER_BYTES
+        payload = buffer[start:start + length]
+        if self.verify_crc:
+            self.pending.add(offset, buffer[position:position + 8], length_crc, payload,
+                             _FOOTER.unpack_from(buffer, start + length)[0])
+        self.position = position + record_bytes
+        return offset, payload
+
+    def truncated(self, offset: int, detail: str) -> BenchmarkFileError:
+        """The error for the record at ``offset`` that the file cuts short.
+
+        With ``verify_crc``, an earlier corrupt record or a corrupt length field is the better
+        diagnosis (a flipped length bit also "truncates"), so those are checked first.
+        """
+        if self.verify_crc:
+            self.pending.verify()
+            buffer, position = self.buffer, self.position
+            length_field = buffer[position:position + 8]
+            if len(buffer) - position >= HEADER_BYTES and mask(crc32c(length_field)) != \
+                    _HEADER.unpack_from(buffer, position)[1]:
+                return BenchmarkFileError(
+                    f"{self.path}: CRC mismatch in the length field of the record at byte "
+                    f"{offset}; the file is corrupt: download it again")
+        return BenchmarkFileError(f"{self.path}: truncated record at byte {offset}: {detail}; "
+                                  f"the file is incomplete: download it again")
+
+
 def iter_record_batches(path: Path, *, verify_crc: bool = True, batch_records: int = 4096,
                         digest: Any = None) -> Iterator[list[tuple[int, bytes]]]:
     """Yield lists of ``(byte_offset, payload)``; each list is CRC-checked before it is yielded.
@@ -68,59 +136,16 @@ def iter_record_batches(path: Path, *, verify_crc: bool = True, batch_records: i
     source checksum costs no second pass.
     """
     path = Path(path)
-    pending = _PendingChecks(path)
     batch: list[tuple[int, bytes]] = []
     with open(path, "rb") as handle:
-        size = os.fstat(handle.fileno()).st_size
-        buffer, position, base = b"", 0, 0  # base = file offset of buffer[0]
-
-        def fill(needed: int) -> bool:
-            nonlocal buffer, position, base
-            while len(buffer) - position < needed:
-                block = handle.read(max(BLOCK_BYTES, needed))
-                if not block:
-                    return False
-                if digest is not None:
-                    digest.update(block)
-                buffer, base, position = buffer[position:] + block, base + position, 0
-            return True
-
-        def truncated(offset: int, detail: str) -> BenchmarkFileError:
-            if verify_crc:
-                pending.verify()  # an earlier corrupt record is the better diagnosis
-                length_field = buffer[position:position + 8]
-                if len(buffer) - position >= HEADER_BYTES and mask(crc32c(length_field)) != \
-                        _HEADER.unpack_from(buffer, position)[1]:
-                    return BenchmarkFileError(
-                        f"{path}: CRC mismatch in the length field of the record at byte "
-                        f"{offset}; the file is corrupt: download it again")
-            return BenchmarkFileError(f"{path}: truncated record at byte {offset}: {detail}; "
-                                      f"the file is incomplete: download it again")
-
-        while True:
-            offset = base + position
-            if not fill(HEADER_BYTES):
-                if len(buffer) == position:
-                    break
-                raise truncated(offset, f"only {size - offset} of the {HEADER_BYTES} header "
-                                        f"bytes are present")
-            length, length_crc = _HEADER.unpack_from(buffer, position)
-            end = offset + HEADER_BYTES + length + FOOTER_BYTES
-            if end > size or not fill(HEADER_BYTES + length + FOOTER_BYTES):
-                raise truncated(offset, f"the header announces {length} payload bytes but the "
-                                        f"file ends at byte {size}")
-            start = position + HEADER_BYTES
-            payload = buffer[start:start + length]
-            if verify_crc:
-                pending.add(offset, buffer[position:position + 8], length_crc, payload,
-                            _FOOTER.unpack_from(buffer, start + length)[0])
-            batch.append((offset, payload))
-            position += HEADER_BYTES + length + FOOTER_BYTES
+        reader = _RecordReader(path, handle, verify_crc=verify_crc, digest=digest)
+        while (record := reader.next_record()) is not None:
+            batch.append(record)
             if len(batch) >= batch_records:
-                pending.verify()
+                reader.pending.verify()
                 yield batch
                 batch = []
-    pending.verify()
+    reader.pending.verify()
     if batch:
         yield batch
 
