@@ -8,6 +8,7 @@ from pathlib import Path
 
 from harness.errors import HarnessError
 from harness.groundtruth.table import prepared_table_path
+from harness.protocols import BundledSpace
 from harness.registry import Registry, get_registry
 
 SOURCE_FILE_KEYS = ("file", "files", "source_file", "source", "path")
@@ -43,7 +44,7 @@ def data_status(data_dir: Path, registry: Registry | None = None) -> list[SpaceD
     for name in registry.names("space"):
         space = registry.get("space", name)
         command = f"harness data prepare {name} --source PATH --data-dir {data_dir}"
-        bundled = callable(getattr(space, "bundled_ground_truth", None))
+        bundled = isinstance(space, BundledSpace)
         path = prepared_table_path(data_dir, name)
         try:
             table = space.ground_truth(data_dir)

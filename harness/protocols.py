@@ -65,7 +65,8 @@ class Space(Protocol):
     ``name``: the CLI name (``nb201``). ``datasets``: benchmark datasets it has ground truth for,
     mapped to the dataset plugin that supplies their input images, e.g.
     ``{"cifar10": "cifar10", "cifar10-valid": "cifar10"}``. The optional abilities below
-    (``MutableSpace``, ``TappedSpace``, ...) are separate Protocols: implement the ones you need.
+    (``MutableSpace``, ``TappedSpace``, ...) are separate one-method Protocols, checked with
+    ``isinstance`` where the harness needs them: implement the ones you want.
     """
 
     name: str
@@ -87,7 +88,7 @@ class Space(Protocol):
 
 
 @runtime_checkable
-class MutableSpace(Space, Protocol):
+class MutableSpace(Protocol):
     """Optional: a space whose archs can be mutated, which evolutionary searchers need."""
 
     def mutate(self, arch_id: str, rng: random.Random) -> str:
@@ -95,7 +96,7 @@ class MutableSpace(Space, Protocol):
 
 
 @runtime_checkable
-class TappedSpace(Space, Protocol):
+class TappedSpace(Protocol):
     """Optional: a space whose models expose their stage outputs, which GenNAS needs."""
 
     def forward_taps(self, model: torch.nn.Module, inputs: torch.Tensor) -> list[torch.Tensor]:
@@ -103,7 +104,7 @@ class TappedSpace(Space, Protocol):
 
 
 @runtime_checkable
-class BundledSpace(Space, Protocol):
+class BundledSpace(Protocol):
     """Optional: a space that ships a small demo table, used when nothing is prepared."""
 
     def bundled_ground_truth(self) -> GroundTruthTable | None:
@@ -111,7 +112,7 @@ class BundledSpace(Space, Protocol):
 
 
 @runtime_checkable
-class ArchListSpace(Space, Protocol):
+class ArchListSpace(Protocol):
     """Optional: a space that reads ``--arch-list`` files itself (default: one arch a line
     through ``parse_arch``, or one JSON list)."""
 
@@ -120,7 +121,7 @@ class ArchListSpace(Space, Protocol):
 
 
 @runtime_checkable
-class SamplingSpace(Space, Protocol):
+class SamplingSpace(Protocol):
     """Optional: a space that draws archs itself, which ``harness data build N`` needs."""
 
     def sample_archs(self, n: int, rng: random.Random) -> list[str]:
@@ -128,7 +129,7 @@ class SamplingSpace(Space, Protocol):
 
 
 @runtime_checkable
-class ResizableSpace(Space, Protocol):
+class ResizableSpace(Protocol):
     """Optional: a space whose builder takes the generic ``--width``/``--cells`` of
     ``harness data build``."""
 
@@ -156,7 +157,7 @@ class Scorer(Protocol):
 
 
 @runtime_checkable
-class ConfiguredScorer(Scorer, Protocol):
+class ConfiguredScorer(Protocol):
     """Optional: a scorer that rewrites its merged config before the config is hashed into the
     trial key (the generic ``gennas`` scorer replaces a task file path by the task's content and
     hash, so two different tasks never share a store key)."""
@@ -183,7 +184,7 @@ class Dataset(Protocol):
 
 
 @runtime_checkable
-class FetchableDataset(Dataset, Protocol):
+class FetchableDataset(Protocol):
     """Optional: a dataset that ``harness data fetch NAME`` can download."""
 
     def fetch(self, data_dir: Path) -> Path:
@@ -191,7 +192,7 @@ class FetchableDataset(Dataset, Protocol):
 
 
 @runtime_checkable
-class SplitArraysDataset(Dataset, Protocol):
+class SplitArraysDataset(Protocol):
     """Optional: a dataset that hands out whole splits, which ``harness data build`` trains on."""
 
     def arrays(self, split: str, *, data_dir: Path, **options: Any
@@ -200,7 +201,7 @@ class SplitArraysDataset(Dataset, Protocol):
 
 
 @runtime_checkable
-class NormalizedDataset(Dataset, Protocol):
+class NormalizedDataset(Protocol):
     """Optional: named normalization presets, which the ``images`` dataset borrows (``like=``).
 
     ``normalizations`` maps a preset name to a ``Normalization`` and holds ``"default"``.
@@ -210,7 +211,7 @@ class NormalizedDataset(Dataset, Protocol):
 
 
 @runtime_checkable
-class MeanStdDataset(Dataset, Protocol):
+class MeanStdDataset(Protocol):
     """Optional, simpler than ``NormalizedDataset``: one per-channel mean and std."""
 
     mean: Sequence[float]

@@ -5,7 +5,12 @@ import toy_plugins
 
 from harness import hookimpl
 from harness import registry as registry_module
-from harness.errors import DuplicatePluginError, PluginContractError, UnknownPluginError
+from harness.errors import (
+    ConfigError,
+    DuplicatePluginError,
+    PluginContractError,
+    UnknownPluginError,
+)
 
 
 @pytest.fixture
@@ -215,3 +220,35 @@ def test_every_hook_call_goes_through_pluggy(site, monkeypatch):
     registry.names("bias")  # filled by the same call as "weight"
     assert calls == [("harness_register_scorers", ["toy"]),
                      ("harness_register_initializers", ["initializers"])]
+
+
+class _SpaceWithoutExtras:
+    """Only the required members of ``Space``."""
+
+    name, datasets = "bare", {"toyset": "toyset"}
+
+    def parse_arch(self, text):
+        return text
+
+    def ground_truth(self, data_dir):
+        return toy_plugins.toy_table()
+
+    def prepare(self, source, data_dir, **options):
+        return source
+
+    def build_model(self, arch_id, *, num_classes, **options):
+        return toy_plugins.ToySpace().build_model(arch_id, num_classes=num_classes)
+
+
+def test_optional_abilities_are_separate_protocols():
+    import random
+
+    from harness.plugins.searchers.algorithms import RegularizedEvolution
+    from harness.protocols import MutableSpace, Space, TappedSpace
+
+    bare = _SpaceWithoutExtras()
+    assert isinstance(bare, Space) and not isinstance(bare, MutableSpace | TappedSpace)
+    assert isinstance(toy_plugins.ToySpace(), MutableSpace | TappedSpace)
+    with pytest.raises(ConfigError, match="space 'bare' has no mutate method"):
+        RegularizedEvolution(population_size=2, sample_size=1).search(
+            bare, toy_plugins.ARCHS, lambda arch: 0.0, 5, random.Random(0))

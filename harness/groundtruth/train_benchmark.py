@@ -38,6 +38,7 @@ from torch import nn
 
 from harness.errors import ConfigError
 from harness.groundtruth.table import GroundTruthTable, MetricInfo, prepared_table_path
+from harness.protocols import ResizableSpace, SamplingSpace, SplitArraysDataset
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,7 @@ def _split_arrays(dataset: str, data_dir: Path, image_size: int | None
 
     plugin = get_registry().get("dataset", dataset)
     size = {} if image_size is None else {"size": image_size}
-    if hasattr(plugin, "arrays"):
+    if isinstance(plugin, SplitArraysDataset):
         return (plugin, plugin.arrays("train", data_dir=data_dir, **size),
                 plugin.arrays("test", data_dir=data_dir, **size))
     if dataset == "digits":
@@ -153,7 +154,7 @@ def _arch_ids(space: Any, archs: int | Sequence[str], seed: int) -> list[str]:
     """``archs`` ids sampled with ``seed`` when it is a count, else the given ids parsed."""
     if not isinstance(archs, int):
         return [space.parse_arch(text) for text in archs]
-    if not hasattr(space, "sample_archs"):
+    if not isinstance(space, SamplingSpace):
         raise ConfigError(f"space {space.name!r} cannot sample archs (no sample_archs); "
                           f"pass an explicit list of arch ids")
     return list(space.sample_archs(archs, random.Random(seed)))
@@ -162,7 +163,7 @@ def _arch_ids(space: Any, archs: int | Sequence[str], seed: int) -> list[str]:
 def _model_options(space: Any, width: int | None, cells: int | None) -> dict[str, Any]:
     """The builder's keyword options for ``--width``/``--cells`` (none when the space has no
     ``builder_options``, which is an error only when either was given)."""
-    if hasattr(space, "builder_options"):
+    if isinstance(space, ResizableSpace):
         return space.builder_options(width, cells)
     if width is not None or cells is not None:
         raise ConfigError(f"space {space.name!r} does not map --width/--cells to its builder "

@@ -34,7 +34,7 @@ from harness.plugins.datasets.base import (
 )
 from harness.plugins.datasets.normalization import Normalization, resolve
 from harness.plugins.datasets.transforms import resize_images
-from harness.protocols import Batch
+from harness.protocols import Batch, MeanStdDataset, NormalizedDataset
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 LABEL_PATTERN = re.compile(r"_(\d+)$")
@@ -108,10 +108,9 @@ def _like_plugin(like: str) -> Any:
 def _presets_of(plugin: Any) -> dict[str, Normalization]:
     """A dataset plugin's normalization presets; a third-party plugin with only ``mean``/``std``
     gets those under ``default``."""
-    presets = getattr(plugin, "normalizations", None)
-    if presets:
-        return presets
-    if hasattr(plugin, "mean") and hasattr(plugin, "std"):
+    if isinstance(plugin, NormalizedDataset) and plugin.normalizations:
+        return plugin.normalizations
+    if isinstance(plugin, MeanStdDataset):
         return {"default": Normalization(tuple(plugin.mean), tuple(plugin.std))}
     raise DatasetError(f"dataset {plugin.name!r} defines no normalization (no 'normalizations' "
                        f"or 'mean'/'std'); pick another like=")

@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from harness.errors import ConfigError
-from harness.protocols import SearchResult, Space
+from harness.protocols import MutableSpace, SearchResult, Space
 
 
 def _rank(fitness: float) -> float:
@@ -63,6 +63,10 @@ class RegularizedEvolution:
                budget: int, rng: random.Random) -> SearchResult:
         if not candidates:
             raise ConfigError("evolution needs at least one candidate to start from")
+        if not isinstance(space, MutableSpace):
+            raise ConfigError(f"evolution needs a space that can mutate archs; space "
+                              f"{space.name!r} has no mutate method (harness.protocols."
+                              f"MutableSpace)")
         candidates = list(candidates)
         population: deque[tuple[str, float]] = deque()
         history: list[tuple[str, float]] = []
