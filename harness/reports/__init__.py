@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from harness.reports.build import build_report, parse_metric_choice, read_run_config
+from harness.reports.assemble import build_report, parse_metric_choice, read_run_config
 from harness.reports.model import Cell, CellKey, CorrelationRow, Provenance, Report, Table
 
 DEFAULT_FORMATS = ("md", "csv", "json", "tex", "html")

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import ConfigError, HarnessError
-from harness.reports.build import build_report
+from harness.reports.assemble import build_report
 from harness.reports.model import RETRIEVAL_PERCENTS, CorrelationRow, Report
 from harness.reports.render import json_value
 

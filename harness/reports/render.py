@@ -12,7 +12,7 @@ from typing import Any
 
 from tabulate import tabulate
 
-from harness.reports.build import run_value
+from harness.reports.assemble import run_value
 from harness.reports.model import Cell, Report, Table
 
 MISSING = "–"

@@ -1,4 +1,5 @@
-"""Joins a run's trials with its ground truth and computes one ``CorrelationRow`` per cell.
+"""Assembles a ``Report``: joins a run's trials with its ground truth, one ``CorrelationRow``
+per cell, then the tables (``harness.reports.tables``).
 
 A cell is (space, trial dataset, ground-truth metric, scorer, config, seed, weight init,
 bias init, batch size). Archs are ordered by ``arch_id`` before any metric is computed, so
