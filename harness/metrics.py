@@ -1,6 +1,6 @@
 """Ranking-quality metrics: Kendall tau-b, Spearman rho, Pearson r, retrieval rate@top-K, bootstrap.
 
-Conventions (spec ``scorers.md`` §7.3-7.4):
+Conventions (the evaluation protocol of docs/protocol.md, as in the GenNAS appendix A.3.4):
 
 - Scores are oriented higher = predicted better; ground truth higher = better. A ground truth
   where lower is better (error, perplexity) is negated by ``evaluate(higher_is_better=False)``.
@@ -61,7 +61,7 @@ def pearson(scores: ArrayLike, truth: ArrayLike) -> float:
 
 
 def top_k(n: int, top: float) -> int:
-    """K = int(top * n), at least 1 (spec §7.4: N = 117, top 10 % -> K = 11)."""
+    """K = int(top * n), at least 1 (N = 117, top 10 % -> K = 11, as in GenNAS's Table 4)."""
     if not 0 < top <= 1:
         raise ValueError(f"top must be a fraction in (0, 1], got {top}")
     # The small epsilon keeps int() from truncating 0.3 * 10 = 2.9999999999999996 to 2.

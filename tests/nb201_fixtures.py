@@ -1,4 +1,5 @@
-"""Writers of tiny NB201 / NATS-Bench files in the official layouts (benchmarks.md §2.5).
+"""Writers of tiny NB201 / NATS-Bench files in the official layouts (as D-X-Y/NAS-Bench-201's
+``nas_201_api`` and D-X-Y/NATS-Bench's ``nats_bench`` read them).
 
 The states follow the ``ArchResults`` / ``ResultsCount`` dict layout of the real files; values
 are made up so that the expected table entries are exact.

@@ -1,4 +1,4 @@
-"""GenNAS signal generators (spec §1.4): shape, value range, local vs global, determinism."""
+"""GenNAS signal generators (docs/gennas.md): shape, value range, local vs global, determinism."""
 
 import math
 

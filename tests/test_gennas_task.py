@@ -26,7 +26,7 @@ def test_shipped_task_round_trips_to_identical_json(name):
 
 def test_search_n_matches_spec_shapes():
     task = named_task("gennas-search-n")
-    assert task.channels == (64, 48, 16), "int(m * 64) for m = 1.0, 0.75, 0.25 (spec §1.8 example)"
+    assert task.channels == (64, 48, 16), "int(m * 64) for m = 1.0, 0.75, 0.25 (GenNAS CONF_NB101)"
     assert task.noise.type == "uniform" and task.noise.noise_level == 0.1
     assert task.features[0].sin2d.level == 1.0999999999999999, "float artefacts kept exactly"
     dot_gaussian = task.features[2].dot_gaussian

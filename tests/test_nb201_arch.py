@@ -41,7 +41,7 @@ def test_every_cell_round_trips_through_every_encoding(all_strings):
 def test_known_encodings_of_one_cell():
     ops = arch.str_to_ops(BEST_CIFAR10_VALID)
     assert ops == (3, 3, 3, 1, 3, 2)
-    # GenNAS lists (scorers.md §11.5 names this cell [[3],[3,3],[1,3,2]]).
+    # GenNAS lists (the best cifar10-valid cell, [[3],[3,3],[1,3,2]] in GenNAS-Zero's files).
     assert arch.ops_to_gennas(ops) == [[3], [3, 3], [1, 3, 2]]
     # NASLib: edges (01, 02, 03, 12, 13, 23), ops (skip, none, conv3, conv1, pool).
     assert arch.ops_to_naslib(ops) == (2, 2, 0, 2, 2, 3)

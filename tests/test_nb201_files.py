@@ -246,7 +246,7 @@ def test_import_the_15625_row_csv_and_resolve_every_index(shared_data, tmp_path)
         assert space.benchmark_index(arch_str, data_dir=tmp_path) == index
     best = table.frame["cifar10-valid/x-valid"].idxmax()
     assert space.parse_arch(best) == best
-    assert round(table.frame["cifar10-valid/x-valid"].max(), 2) == 91.61  # scorers.md §11.5
+    assert round(table.frame["cifar10-valid/x-valid"].max(), 2) == 91.61  # the published best
 
 
 def test_table_with_metric_named_columns_needs_no_mapping(tmp_path):

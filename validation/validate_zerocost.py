@@ -5,7 +5,7 @@ subset for every scorer: the runner orders trials scorer by scorer).
 ``analyse``: reads the run folders and prints Spearman ρ against the ground truth:
 
 - ``synflow`` / ``params`` on a seeded sample of all 15,625 NB-201 cells vs CIFAR-10 test
-  accuracy (published: 0.737 synflow, scorers.md §11.1; params 0.74);
+  accuracy (published: 0.737 synflow, zero-cost-nas notebooks; params 0.74);
 - every proxy on the 725 cifar10 archs of NAS-Bench-Suite-Zero (``naslib_zc_nasbench201.csv``)
   vs that file's ``val_accuracy``, next to the file's own proxy value on the same archs, and
   ρ(ours, file's) — the direct check that the two implementations rank alike.

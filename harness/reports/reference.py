@@ -1,9 +1,10 @@
 """Published reference values (``reference_values.json``) and the ``--paper`` comparison table.
 
-The data file transcribes the GenNAS appendix tables and the zero-cost-nas notebook numbers
-(spec ``scorers.md`` §11) with their citations. A measured cell matches a published value when
-its space, dataset and scorer names equal the published ones (or a listed alias) after
-lower-casing and dropping everything but letters and digits; an ``nds-`` prefix is optional.
+The data file transcribes the GenNAS appendix tables (Li et al., NeurIPS 2021) and the notebook
+numbers of github.com/SamsungLabs/zero-cost-nas, with their citations. A measured cell matches a
+published value when its space, dataset and scorer names equal the published ones (or a listed
+alias) after lower-casing and dropping everything but letters and digits; an ``nds-`` prefix is
+optional.
 Published correlations are absolute values, so the comparison uses |measured|.
 """
 

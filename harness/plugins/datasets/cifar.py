@@ -15,7 +15,7 @@ NAS-Bench-201's ``cifar10-valid`` models were trained on) and ``valid`` (the oth
 ``x-valid`` set). The last two come from ``cifar-split.txt``, which ships with NAS-Bench-201:
 D-X-Y/AutoDL-Projects ``configs/nas-benchmark/cifar-split.txt`` (NASWOT and GenNAS carry the
 same file). CIFAR-100 ``trainval`` applies the same indices to the CIFAR-100 training set, as the
-NASWOT reference does (scorers.md §4.1).
+NASWOT reference code does (github.com/BayesWatch/nas-without-training).
 """
 
 from __future__ import annotations

@@ -7,8 +7,8 @@ Layout under the data dir (``ImageNet16/`` may also be left out)::
 Each file is a pickled dict with ``data`` (N × 768 uint8, channel-major 3×16×16) and
 ``labels`` (1-based, 1..1000), opened as the publishers wrote it (``encoding="latin1"``).
 NAS-Bench-201's ImageNet16-120 keeps the images labelled 1..120 and subtracts 1
-(benchmarks.md §2.9). Only those rows are kept as each file is read, so the full 1.28 M-image
-training set never sits in memory at once.
+(D-X-Y/AutoDL-Projects, ``xautodl/datasets/DownsampledImageNet.py``). Only those rows are
+kept as each file is read, so the full 1.28 M-image training set never sits in memory at once.
 
 Splits: ``train`` (the ten training batches), ``test`` (``val_data``, NAS-Bench-201's
 ``ori-test``); ``trainval`` is accepted as ``train``: NAS-Bench-201 trains ImageNet16-120 on the

@@ -3,11 +3,11 @@
 Every image dataset plugin maps the same preset names to its own constants, so a scorer can ask
 for ``normalization="naswot"`` whatever dataset the run uses:
 
-- ``default`` / ``zerocost``: the zero-cost-proxies pipeline (scorers.md §5.1). CIFAR-10 and
-  CIFAR-100 both get mean (0.4914, 0.4822, 0.4465), std (0.2023, 0.1994, 0.2010): the
+- ``default`` / ``zerocost``: the zero-cost-proxies pipeline (SamsungLabs/zero-cost-nas).
+  CIFAR-10 and CIFAR-100 both get mean (0.4914, 0.4822, 0.4465), std (0.2023, 0.1994, 0.2010): the
   reference picks its constants with a substring test on "cifar10", which CIFAR-100 also passes.
-- ``naswot``: NASWOT (scorers.md §4.1 step 3), per dataset.
-- ``gennas``: GenNAS (scorers.md §1.2): CIFAR-10 constants for CIFAR-100 too; ImageNet16-120
+- ``naswot``: NASWOT (BayesWatch/nas-without-training), per dataset.
+- ``gennas``: GenNAS (leeyeehoo/GenNAS): CIFAR-10 constants for CIFAR-100 too; ImageNet16-120
   is upsampled to 32×32 with nearest interpolation.
 - ``none``: pixels scaled to [0, 1] and nothing else.
 """
@@ -54,7 +54,7 @@ CIFAR100_PRESETS: dict[str, Normalization] = {
     "none": IDENTITY,
 }
 # The zero-cost reference normalizes ImageNet16-120 with the same constants as its loader
-# (scorers.md §5.1 "its mean/std"); NASWOT keeps 16×16, GenNAS upsamples to 32×32.
+# (its ImageNet16-120 mean/std); NASWOT keeps 16×16, GenNAS upsamples to 32×32.
 IMAGENET16_PRESETS: dict[str, Normalization] = {
     "default": IMAGENET16,
     "zerocost": IMAGENET16,

@@ -1,10 +1,11 @@
 """What the zero-cost scorers share: layer discovery, model copies, the loss on the batch.
 
-Abdelfattah et al. 2021 ("Zero-cost proxies for lightweight NAS") compute every measure on a
-fresh copy of the network, from the **weights** of its ``nn.Conv2d`` and ``nn.Linear`` modules
-(in module-traversal order; biases and BatchNorm parameters never count), with a
-cross-entropy loss on one batch that may be split into ``split_data`` contiguous chunks whose
-gradients accumulate (scorers.md §5.1). These helpers implement exactly that, once.
+Abdelfattah et al. ("Zero-Cost Proxies for Lightweight NAS", ICLR 2021; official code
+github.com/SamsungLabs/zero-cost-nas) compute every measure on a fresh copy of the network, from the
+**weights** of its ``nn.Conv2d`` and ``nn.Linear`` modules (in module-traversal order; biases
+and BatchNorm parameters never count), with a cross-entropy loss on one batch that may be
+split into ``split_data`` contiguous chunks whose gradients accumulate (docs/zero-cost.md).
+These helpers implement exactly that, once.
 """
 
 from __future__ import annotations
@@ -22,14 +23,14 @@ from harness.protocols import Batch, ScoringContext
 
 WEIGHT_LAYER_TYPES: tuple[type[nn.Module], ...] = (nn.Conv2d, nn.Linear)
 
-# The inputs of the zero-cost reference (scorers.md §5.1): a training batch with random crop and
+# The inputs of the zero-cost reference code: a training batch with random crop and
 # horizontal flip, normalized with the zero-cost constants. Option names: Dataset.batch.
 ZEROCOST_INPUTS: dict[str, Any] = {"split": "train", "augment": True, "normalization": "zerocost"}
 
 
 def zerocost_defaults(**extra: Any) -> dict[str, Any]:
-    """Defaults shared by the zero-cost family (scorers.md §9.2): batch 64 (the NB-201 value),
-    one unsplit batch, reference inputs, and the reference's builders (scorers.md §5.10, §8.5):
+    """Defaults shared by the zero-cost family (as in the reference code): batch 64 (the NB-201
+    value), one unsplit batch, reference inputs, and the reference's builders:
     NB-201's ``zerocost`` variant (all candidate ops, conv bias, non-affine BN); NB-101 at its
     default stem 128."""
     return {"batch_size": 64, "inputs": dict(ZEROCOST_INPUTS), "split_data": 1,
@@ -39,7 +40,7 @@ def zerocost_defaults(**extra: Any) -> dict[str, Any]:
 def model_options(ctx: ScoringContext) -> dict[str, Any]:
     """Builder options for this trial's space from ``config["model_options"][space name]``.
 
-    Per-scorer width choices (scorers.md §8.5) live there, e.g.
+    Per-scorer width choices (docs/protocol.md, "Networks") live there, e.g.
     ``{"nb101": {"stem_channels": 16}}`` for NASWOT.
     """
     per_space = ctx.config.get("model_options") or {}
@@ -62,7 +63,7 @@ def _identity(inputs: torch.Tensor) -> torch.Tensor:
 
 
 def batchnorm_free_model(ctx: ScoringContext) -> nn.Module:
-    """A fresh copy without BatchNorm, as synflow's ``bn = false`` copy (scorers.md §5.1).
+    """A fresh copy without BatchNorm, as synflow's ``bn = false`` copy in the reference.
 
     When the space's builder takes ``batchnorm`` it builds its own BN-free variant (NB-201
     keeps BN in its reduction blocks there, as the reference does); otherwise every BatchNorm
@@ -112,7 +113,7 @@ def batch_on_device(ctx: ScoringContext, model: nn.Module) -> Batch:
 
 
 def split_data(batch: Batch, parts: int) -> list[Batch]:
-    """``parts`` equal contiguous chunks of the batch (scorers.md §5.1 ``split_data``)."""
+    """``parts`` equal contiguous chunks of the batch (the reference's ``split_data``)."""
     count = len(batch.labels)
     if isinstance(parts, bool) or not isinstance(parts, int) or parts < 1 or count % parts:
         raise ConfigError(f"split_data must be a positive divisor of the batch size {count}, "

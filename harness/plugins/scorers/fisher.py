@@ -1,5 +1,6 @@
 """fisher: channel-wise Fisher information (Turner et al. 2020, after Theis et al. 2018), as a
-zero-cost proxy (Abdelfattah et al. 2021; scorers.md §5.5, "channel" mode).
+zero-cost proxy in its "channel" mode (Abdelfattah et al., ICLR 2021; official code
+github.com/SamsungLabs/zero-cost-nas; docs/zero-cost.md).
 
 For every Conv2d / Linear layer, with a its output activation (before BN) and g = ∂L/∂a for
 the cross-entropy L on the batch: s_{n,k} = Σ_spatial a·g per sample n and output channel k,

@@ -1,4 +1,5 @@
-"""grad_norm: Σ_layers ‖∂L/∂W‖_F (Abdelfattah et al. 2021; scorers.md §5.6).
+"""grad_norm: Σ_layers ‖∂L/∂W‖_F, a zero-cost proxy (Abdelfattah et al., ICLR 2021; official
+code github.com/SamsungLabs/zero-cost-nas; docs/zero-cost.md).
 
 The **sum of per-layer** Frobenius norms of the cross-entropy gradient of each Conv2d / Linear
 weight (not the norm of the concatenated gradient). BN kept, train mode. Higher = better.

@@ -1,5 +1,6 @@
 """grasp: gradient signal preservation (Wang et al. 2020, GraSP), as a zero-cost proxy
-(Abdelfattah et al. 2021; scorers.md §5.4; T = 1, one iteration).
+(Abdelfattah et al., ICLR 2021; github.com/SamsungLabs/zero-cost-nas; docs/zero-cost.md), with T = 1
+and one iteration.
 
 With g = ∂L/∂W (a constant) and H the Hessian of the cross-entropy L with respect to the
 Conv2d / Linear weights, score = Σ_layers Σ −W ⊙ (H g). H g is obtained by back-propagating

@@ -1,5 +1,7 @@
-"""jacob_cov: Jacobian covariance (Mellor et al., NASWOT arXiv v1, 2020), as a zero-cost proxy
-(Abdelfattah et al. 2021; scorers.md §5.8). Also the ``naswot_v1`` score (§4.2).
+"""jacob_cov: Jacobian covariance (Mellor et al., NASWOT arXiv:2006.04647v1, 2020), as a
+zero-cost proxy (Abdelfattah et al., ICLR 2021; github.com/SamsungLabs/zero-cost-nas;
+docs/zero-cost.md).
+Also the ``naswot_v1`` score (docs/naswot.md).
 
 J = ∂(Σ outputs)/∂x per input image, flattened to (N, C·H·W); Σ = Pearson correlation matrix of
 the N rows; λ = its eigenvalues; score = −Σ_i [log(λ_i + k) + 1/(λ_i + k)], k = 1e-5. The

@@ -1,4 +1,5 @@
-"""l2_norm: Σ_layers ‖W‖_F over Conv2d / Linear weights (scorers.md §5.9).
+"""l2_norm: Σ_layers ‖W‖_F over Conv2d / Linear weights (Abdelfattah et al., ICLR 2021;
+official code github.com/SamsungLabs/zero-cost-nas; docs/zero-cost.md).
 
 Needs no data. Computed on the network exactly as built. Default NB-201 builder: the
 ``official`` network (selected ops only), unlike the rest of the zero-cost family. The

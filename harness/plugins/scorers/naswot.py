@@ -1,6 +1,7 @@
-"""NASWOT (Mellor et al. 2021, "Neural architecture search without training"; scorers.md §4).
+"""NASWOT (Mellor et al., "Neural Architecture Search without Training", ICML 2021; official
+code github.com/BayesWatch/nas-without-training; docs/naswot.md).
 
-``naswot`` — the ICML 2021 score ("hook_logdet", §4.1). Each ReLU unit gives input i a bit
+``naswot`` — the ICML 2021 score ("hook_logdet"). Each ReLU unit gives input i a bit
 (pre-activation > 0). K[i, j] = number of units on which inputs i and j agree; score =
 log|det K| (float64 ``slogdet``; sign ignored). Higher = better, no sign flip. A singular K
 gives −inf (the runner records status ``inf``: worst).
@@ -11,7 +12,7 @@ pass of the same batch fills K. The network has **one output** (num_classes 1) a
 train mode. A model without ReLU modules is skipped.
 
 ``naswot_v1`` — the arXiv v1 (2020) score: the Jacobian-correlation score of ``jacob_cov``
-(§4.2) on a one-output network, batch 256.
+on a one-output network, batch 256.
 
 Inputs: a training batch without augmentation, NASWOT normalization. The reference draws it
 from the 25 k ``cifar-split`` half of the CIFAR-10 training set (a uniform random half), so a
@@ -101,7 +102,7 @@ def hook_logdet(model: nn.Module, inputs: torch.Tensor) -> float:
 
 
 def naswot_model_options() -> dict[str, Any]:
-    """NASWOT's builder widths (scorers.md §8.5): NB-101 at stem 16."""
+    """NASWOT's builder widths, as in its reference code: NB-101 at stem 16."""
     return {"nb101": {"stem_channels": 16}}
 
 

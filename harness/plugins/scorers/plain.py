@@ -1,4 +1,5 @@
-"""plain: the signed first-order saliency Σ W ⊙ ∂L/∂W (Abdelfattah et al. 2021; scorers.md §5.7).
+"""plain: the signed first-order saliency Σ W ⊙ ∂L/∂W, a zero-cost proxy (Abdelfattah et al.,
+ICLR 2021; official code github.com/SamsungLabs/zero-cost-nas; docs/zero-cost.md).
 
 Cross-entropy on the batch, BN kept, train mode. Used as is (higher = better, no sign flip),
 although it correlates negatively with accuracy on NB-201 (NAS-Bench-Suite-Zero: ρ ≈ −0.26).

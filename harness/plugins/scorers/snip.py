@@ -1,4 +1,5 @@
-"""snip: connection sensitivity (Lee et al. 2019, SNIP), as a zero-cost proxy (scorers.md §5.3).
+"""snip: connection sensitivity (Lee et al., SNIP, ICLR 2019), as a zero-cost proxy
+(Abdelfattah et al., ICLR 2021; github.com/SamsungLabs/zero-cost-nas; docs/zero-cost.md).
 
 With a multiplicative mask m = 1 on every Conv2d / Linear weight, |∂L/∂m| = |W ⊙ ∂L/∂W| for the
 cross-entropy L on the batch. Score = Σ_layers Σ |W ⊙ ∂L/∂W| (BN kept, train mode).

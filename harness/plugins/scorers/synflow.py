@@ -1,5 +1,5 @@
 """synflow and synflow_bn: synaptic flow (Tanaka et al. 2020), as a zero-cost proxy
-(Abdelfattah et al. 2021; scorers.md §5.2).
+(Abdelfattah et al., ICLR 2021; github.com/SamsungLabs/zero-cost-nas; docs/zero-cost.md).
 
 On a fresh copy with every parameter and buffer replaced by its absolute value, converted to
 float64, the all-ones input x = 1 (one image of the dataset's shape) gives

@@ -2,7 +2,8 @@
 
 score = -(evaluation loss after the last of ``iterations`` SGD steps) of the architecture
 trained from scratch to regress the task's three synthetic targets from one fixed image batch
-(spec §1). Lower loss = predicted better architecture, hence the sign flip.
+(docs/gennas.md; official code github.com/leeyeehoo/GenNAS). Lower loss = predicted better
+architecture, hence the sign flip.
 
 The task instance (the clean input batch on the device and the three targets) is built once per
 (task hash, task seed, device, batch) and cached in the process, so every architecture of a run
@@ -38,7 +39,7 @@ from harness.plugins.scorers.gennas.wrapper import wrap
 from harness.protocols import ScoringContext
 
 REPORTS = ("last_eval", "mean_eval", "last_train")
-# Input batch as GenNAS draws it (spec §1.2): the images NB-201 trained on ("trainval": the
+# Input batch as GenNAS draws it (reference code): the images NB-201 trained on ("trainval": the
 # cifar10-valid train half for CIFAR-10), random horizontal flip only,
 # the GenNAS normalization constants.
 DEFAULT_INPUTS = {"split": "trainval", "augment": "flip", "normalization": "gennas"}
@@ -52,7 +53,8 @@ TRAIN_DEFAULTS: dict[str, Any] = {
     "weight_decay": 4e-5,  # reference code; the paper's appendix says 1e-5
     "report": "last_eval",
     "task_seed": None,  # None: the run seed
-    # Builder options per space (spec §8.5): NB-201's zero-cost/GenNAS builder, NB-101 stem 16.
+    # Builder options per space, as in the reference: NB-201's zero-cost/GenNAS builder, NB-101
+    # at stem 16.
     "model_options": {"nb201": {"variant": "gennas"}, "nb101": {"stem_channels": 16}},
 }
 _FLOAT_OPTIONS = ("lr", "momentum", "weight_decay")

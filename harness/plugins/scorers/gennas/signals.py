@@ -1,4 +1,4 @@
-"""GenNAS signal bases and target construction (spec §1.4), on an 8x8 grid.
+"""GenNAS signal bases and target construction (docs/gennas.md), on an 8x8 grid.
 
 Every generator takes an explicit ``torch.Generator`` (CPU) so a target depends only on the
 seed it is given, and returns float32 ``(B, C, 8, 8)``. ``local=True`` draws an independent
@@ -104,7 +104,7 @@ def sin2d(basis: Wave, batch: int, channels: int, generator: torch.Generator) ->
 
 
 def dot_count(partial: float) -> int:
-    """Number of dots per map: ``int(partial * 64)`` (truncation, spec §1.3)."""
+    """Number of dots per map: ``int(partial * 64)`` (truncation, as the reference code)."""
     return int(partial * GRID * GRID)
 
 

@@ -1,4 +1,4 @@
-"""The GenNAS task schema (paper Fig. 1; spec §1.3): parse, validate, serialize, hash.
+"""The GenNAS task schema (paper Fig. 1; docs/gennas.md): parse, validate, serialize, hash.
 
 A task is a JSON object describing the three synthetic regression targets of a GenNAS proxy
 task: input noise, the channel count of each level and, per level, the signal bases that are
@@ -92,7 +92,7 @@ class Task:
 
     @property
     def channels(self) -> tuple[int, int, int]:
-        """Target channels per level: ``int(m_l * 64)`` (spec §1.3)."""
+        """Target channels per level: ``int(m_l * 64)`` (as the reference code)."""
         return tuple(int(m * CHANNEL_BASE) for m in self.channel_multipliers)  # type: ignore[return-value]
 
     @property

@@ -1,4 +1,4 @@
-"""The GenNAS training loop (spec §1.7): a few SGD steps regressing the fixed targets.
+"""The GenNAS training loop (docs/gennas.md): a few SGD steps regressing the fixed targets.
 
 Per iteration: ``train()`` mode, a fresh noise draw on the input batch, weighted per-level MSE,
 one SGD step. Every ``eval_interval`` iterations (and after the last one) the loss is measured

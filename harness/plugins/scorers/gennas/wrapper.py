@@ -1,4 +1,4 @@
-"""GenNAS model wrapper (spec §1.6): the space's three stage taps -> 8x8 -> BN + 1x1 conv heads.
+"""GenNAS model wrapper (docs/gennas.md): the space's three stage taps -> 8x8 -> BN + 1x1 heads.
 
 The backbone is whatever the space built; the wrapper only calls ``space.forward_taps(model, x)``
 (never the model's internals), so the backbone's classifier is unused. Taps that are not 8x8

@@ -3,7 +3,8 @@
 A cell is an upper-triangular 0/1 adjacency matrix over at most 7 vertices (input first,
 output last) with at most 9 edges, and one operation per interior vertex. The benchmark prunes
 every vertex that is not on an input -> output path *before* checking those limits and before
-hashing, so raw matrices that differ can be the same cell (spec: benchmarks.md §1.6).
+hashing, so raw matrices that differ can be the same cell (official code
+github.com/google-research/nasbench, ``nasbench/lib/model_spec.py``).
 
 The module hash is a Weisfeiler-Lehman style fingerprint whose exact Python string formatting
 (``str(tuple)``, ``str(list)``) is part of the value; it is reproduced literally so that ids
@@ -68,7 +69,7 @@ def _md5(text: str) -> str:
 
 
 def module_hash(matrix: Sequence[Sequence[int]], ops: Sequence[str]) -> str:
-    """The benchmark's fingerprint of an already pruned cell (benchmarks.md §1.6).
+    """The benchmark's fingerprint of an already pruned cell (``nasbench/lib/graph_util.py``).
 
     Vertex labels: -1 input, -2 output, else the op's index in ``OPERATIONS``. Start from the
     MD5 of ``str((out_degree, in_degree, label))``; then, V times, every vertex becomes the MD5

@@ -1,4 +1,5 @@
-"""The NAS-Bench-101 network in PyTorch (Ying et al. 2019; scorers.md §8.1, benchmarks.md §1.7).
+"""The NAS-Bench-101 network in PyTorch (Ying et al., ICML 2019; official code
+github.com/google-research/nasbench, ``nasbench/lib/model_builder.py``).
 
 Stem Conv3x3-BN-ReLU (3 -> C), three stacks of three copies of the cell, a 2x2 stride-2
 max-pool before stacks 2 and 3 whose first cell doubles the width (C, 2C, 4C), global average
@@ -29,7 +30,8 @@ BN_EPS = 1e-5
 
 def vertex_channels(in_channels: int, out_channels: int, matrix: tuple[tuple[int, ...], ...]
                     ) -> list[int]:
-    """Width of every vertex (spec §8.1 step 2): the output split, then max over successors."""
+    """Width of every vertex (``compute_vertex_channels``): the output split, then max over
+    successors."""
     size = len(matrix)
     channels = [0] * size
     channels[0], channels[-1] = in_channels, out_channels
@@ -121,7 +123,8 @@ class NB101Network(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        """Spec §8.1 init: conv N(0, sqrt(2/(k*k*C_out))), BN 1/0, linear N(0, 0.01), bias 0."""
+        """The proxies' PyTorch init: conv N(0, sqrt(2/(k*k*C_out))), BN 1/0, linear N(0, 0.01),
+        bias 0."""
         for module in self.modules():
             if isinstance(module, nn.Conv2d):
                 fan_out = module.kernel_size[0] * module.kernel_size[1] * module.out_channels

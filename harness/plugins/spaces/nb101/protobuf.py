@@ -6,8 +6,8 @@ frequent source of breakage; the wire format needed here is four rules (varint, 
 length-delimited, skip unknown fields by wire type). This reader is ~80 lines, has no
 dependency, raises on malformed input instead of guessing, and, with a fast path for the
 canonical field order the benchmark wrote, decodes a record in ~10 µs (about a third of the
-prepare time per record). Field numbers (spec: benchmarks.md §1.4, from the benchmark's
-``model_metrics.proto``):
+prepare time per record). Field numbers (from the benchmark's
+``nasbench/lib/model_metrics.proto``, github.com/google-research/nasbench):
 
 - ``ModelMetrics``: 1 ``evaluation_data`` (repeated message), 2 ``trainable_parameters``
   (int32), 3 ``total_time`` (double);

@@ -6,12 +6,13 @@ eight numbers the official API exposes (``halfway_`` / ``final_`` x training tim
 validation and test accuracy), as float32 (the benchmark stored float32 values) in one
 preallocated array — no Python object per record.
 
-Table columns (spec: benchmarks.md §1.5): ``adjacency``, ``operations``, ``params``; per budget
-B present and repeat R in 0..2 the raw values ``eB_rR_<key>``; per budget the repeat means
-``eB_mean_<key>`` and the repeat count ``eB_repeats``; and ``max_final_test_accuracy`` (the
-NASWOT convention: maximum over all repeats and budgets). The default ground truth is
-``e108_mean_final_test_accuracy``: the 3-repeat mean of the final CIFAR-10 test accuracy
-after 108 epochs. Accuracies are fractions in [0, 1].
+Table columns (``<key>`` as the official ``nasbench/api.py`` names it): ``adjacency``,
+``operations``, ``params``; per budget B present and repeat R in 0..2 the raw values
+``eB_rR_<key>``; per budget the repeat means ``eB_mean_<key>`` and the repeat count
+``eB_repeats``; and ``max_final_test_accuracy`` (the NASWOT convention: maximum over all
+repeats and budgets). The default ground truth is ``e108_mean_final_test_accuracy``: the
+3-repeat mean of the final CIFAR-10 test accuracy after 108 epochs. Accuracies are fractions
+in [0, 1].
 """
 
 from __future__ import annotations

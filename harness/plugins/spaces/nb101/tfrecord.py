@@ -1,7 +1,7 @@
 """Reads ``nasbench_only108.tfrecord`` / ``nasbench_full.tfrecord`` without TensorFlow.
 
 Each record's payload is JSON text, ``[module_hash, epochs, adjacency, operations,
-base64(ModelMetrics)]`` (spec: benchmarks.md §1.3), not a ``tf.train.Example``. The adjacency
+base64(ModelMetrics)]`` (as ``nasbench/api.py`` reads it), not a ``tf.train.Example``. The adjacency
 and operations strings are kept once per cell; the metrics blob gives the parameter count and
 the halfway (evaluation 1) and final (evaluation 2) numbers of the run.
 """

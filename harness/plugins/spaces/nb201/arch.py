@@ -1,4 +1,5 @@
-"""NAS-Bench-201 cell encodings and exact conversions between them (benchmarks.md §2.1).
+"""NAS-Bench-201 cell encodings and exact conversions between them (Dong & Yang, ICLR 2020;
+official code github.com/D-X-Y/NAS-Bench-201, ``nas_201_api/api_201.py``).
 
 The internal form is ``ops``: a tuple of 6 op codes in the **arch-string edge order**
 ``e(0→1), e(0→2), e(1→2), e(0→3), e(1→3), e(2→3)`` with the canonical op codes

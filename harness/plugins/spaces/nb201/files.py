@@ -1,4 +1,7 @@
-"""NAS-Bench-201 / NATS-Bench-TSS official files -> the prepared ``nb201`` table (benchmarks.md §2).
+"""NAS-Bench-201 / NATS-Bench-TSS official files -> the prepared ``nb201`` table.
+
+Layouts as the official APIs read them: github.com/D-X-Y/NAS-Bench-201 (``nas_201_api/``) and
+github.com/D-X-Y/NATS-Bench (``nats_bench/``).
 
 ``prepare(source, data_dir)`` accepts, by what ``source`` is:
 
@@ -26,10 +29,10 @@ these columns (dataset names lower-cased, e.g. ``imagenet16-120``):
   classifier), and ``index`` (the official benchmark index).
 
 Default ground truth per dataset (``table.default_metric``; runs may pick any metric): the
-validation accuracy, as GenNAS uses (scorers.md §7.2): ``cifar10-valid/x-valid``,
+validation accuracy, as GenNAS uses (docs/protocol.md): ``cifar10-valid/x-valid``,
 ``cifar100/x-valid``, ``imagenet16-120/x-valid``; ``cifar10`` has only ``cifar10/ori-test``.
 The authors' "test" numbers are ``cifar10/ori-test``, ``cifar100/x-test``,
-``imagenet16-120/x-test`` (benchmarks.md §2.4).
+``imagenet16-120/x-test`` (the benchmark authors' answers in D-X-Y/NATS-Bench issues #17, #35).
 
 Any file that is truncated, corrupt or of another layout raises ``BenchmarkFileError`` naming the
 file and what was expected; the table is written only when everything was read (atomically).

@@ -1,4 +1,4 @@
-"""The NAS-Bench-201 network for one cell (scorers.md §8.2, benchmarks.md §2.8).
+"""The NAS-Bench-201 network for one cell (docs/protocol.md, "Networks").
 
 Macro skeleton (Dong & Yang, ICLR 2020): 3×3 conv stem (C channels) + BN; three stages of N
 cells at widths C, 2C, 4C, separated by stride-2 residual basic blocks; BN-ReLU, global average
@@ -12,12 +12,12 @@ Variants (``variant=``):
   op per edge; convolutions have no bias; every BN is affine with running statistics. Its
   parameter count equals the benchmark's stored ``params``.
 - ``"zerocost"`` (alias ``"gennas"``): the builder the zero-cost-proxy and GenNAS references
-  share (scorers.md §8.2, §5.10): every edge instantiates all five candidate ops and runs only
-  the selected one (the others' parameters exist, e.g. for ``l2_norm``); cell convolutions have
-  a bias; cell BN is non-affine without running statistics. Stem, reduction blocks and head
-  are as in ``"official"``.
+  share (github.com/SamsungLabs/zero-cost-nas): every edge instantiates all five candidate
+  ops and runs only the selected one (the others' parameters exist, e.g. for ``l2_norm``);
+  cell convolutions have a bias; cell BN is non-affine without running statistics. Stem,
+  reduction blocks and head are as in ``"official"``.
 
-``batchnorm=False`` is synflow's BN-free copy (scorers.md §5.2): the stem, cell and head BNs
+``batchnorm=False`` is synflow's BN-free copy (docs/zero-cost.md): the stem, cell and head BNs
 become identities, while the residual reduction blocks keep theirs, as in the reference.
 """
 
