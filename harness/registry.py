@@ -8,7 +8,9 @@ Environment switches:
 
 A plugin whose import fails, or that implements a hook the harness does not define, is left out
 with a warning; every other plugin still loads. Two plugins registering the same name for the
-same kind is an error naming both.
+same kind is an error naming both: to know who registered what, a kind's hook is called once per
+plugin, through pluggy (``pm.subset_hook_caller``), with a ``register`` bound to that plugin. A
+plugin's hook wrappers therefore wrap its own implementation of that hook, not other plugins'.
 """
 
 from __future__ import annotations
@@ -256,7 +258,7 @@ class _Registrar:
 # -- tracing (HARNESS_TRACE_PLUGINS=1), through pluggy's hook-call monitoring -----------------
 def _trace_before(hook_name: str, hook_impls: list, kwargs: dict) -> None:
     plugins = ", ".join(dict.fromkeys(impl.plugin_name for impl in hook_impls))
-    print(f"[harness] {hook_name} -> {plugins}", file=sys.stderr)
+    print(f"[harness] {hook_name} -> {plugins or '(no plugin implements it)'}", file=sys.stderr)
 
 
 def _trace_after(outcome: Any, hook_name: str, hook_impls: list, kwargs: dict) -> None:

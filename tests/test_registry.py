@@ -9,6 +9,7 @@ from harness.errors import (
     ConfigError,
     DuplicatePluginError,
     PluginContractError,
+    ScorerSkipped,
     UnknownPluginError,
 )
 
@@ -242,7 +243,10 @@ class _SpaceWithoutExtras:
 
 def test_optional_abilities_are_separate_protocols():
     import random
+    from types import SimpleNamespace
 
+    from harness.plugins.scorers.gennas.plugin import named_task
+    from harness.plugins.scorers.gennas.scorer import run_task
     from harness.plugins.searchers.algorithms import RegularizedEvolution
     from harness.protocols import MutableSpace, Space, TappedSpace
 
@@ -252,3 +256,5 @@ def test_optional_abilities_are_separate_protocols():
     with pytest.raises(ConfigError, match="space 'bare' has no mutate method"):
         RegularizedEvolution(population_size=2, sample_size=1).search(
             bare, toy_plugins.ARCHS, lambda arch: 0.0, 5, random.Random(0))
+    with pytest.raises(ScorerSkipped, match="space 'bare' does not expose its stage outputs"):
+        run_task(SimpleNamespace(space=bare), named_task("gennas-combo"))

@@ -29,7 +29,6 @@ import torch
 from torch import nn
 
 from harness.errors import ScorerSkipped
-from harness.hookspecs import Register, hookimpl
 from harness.plugins.scorers.common import batch_on_device, fresh_model, logits_of
 from harness.plugins.scorers.jacob_cov import correlation_eigen_score, input_jacobians
 from harness.protocols import ScoringContext
@@ -133,9 +132,3 @@ class NaswotV1:
         model = fresh_model(ctx, num_classes=1)
         inputs = batch_on_device(ctx, model).inputs
         return correlation_eigen_score(input_jacobians(model, [inputs]))
-
-
-@hookimpl
-def harness_register_scorers(register: Register) -> None:
-    register(Naswot())
-    register(NaswotV1())

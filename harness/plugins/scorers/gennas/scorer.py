@@ -31,12 +31,12 @@ from typing import Any
 
 import torch
 
-from harness.errors import ConfigError
+from harness.errors import ConfigError, ScorerSkipped
 from harness.plugins.scorers.gennas.signals import build_targets
 from harness.plugins.scorers.gennas.task import Task, load_task, parse_task
 from harness.plugins.scorers.gennas.train import TrainResult, TrainSettings, train
 from harness.plugins.scorers.gennas.wrapper import wrap
-from harness.protocols import ScoringContext
+from harness.protocols import ScoringContext, TappedSpace
 
 REPORTS = ("last_eval", "mean_eval", "last_train")
 # Input batch as GenNAS draws it (reference code): the images NB-201 trained on ("trainval": the
@@ -182,6 +182,9 @@ def reported_loss(result: TrainResult, report: str) -> float:
 
 def run_task(ctx: ScoringContext, task: Task) -> float:
     """Train ``ctx``'s architecture on ``task`` and return ``-loss`` (non-finite passes through)."""
+    if not isinstance(ctx.space, TappedSpace):
+        raise ScorerSkipped(f"space {ctx.space.name!r} does not expose its stage outputs "
+                            f"(forward_taps, harness.protocols.TappedSpace), which GenNAS needs")
     return -reported_loss(train_task(ctx, task), ctx.config["report"])
 
 
