@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from harness.reports.assemble import build_report, parse_metric_choice, read_run_config
+from harness.reports.assemble import build_report, parse_metric_choice, read_run_record
 from harness.reports.model import Cell, CellKey, CorrelationRow, Provenance, Report, Table
 
 DEFAULT_FORMATS = ("md", "csv", "json", "tex", "html")
@@ -39,5 +39,5 @@ def write_reports(report: Report, run_dir: Path | str,
 
 __all__ = [
     "DEFAULT_FORMATS", "Cell", "CellKey", "CorrelationRow", "Provenance", "Report", "Table",
-    "build_report", "parse_metric_choice", "read_run_config", "write_reports",
+    "build_report", "parse_metric_choice", "read_run_record", "write_reports",
 ]

@@ -30,15 +30,17 @@ from harness.reports.model import (
 )
 from harness.store import KEY_COLUMNS, TrialStore, load_trials
 
-RUN_CONFIG_FILE = "run.json"
+RUN_RECORD_FILE = "run.json"  # written by `harness compare` (harness.config)
 MetricChoice = str | Mapping[str, str] | None
 PAIR_COLUMNS = (*KEY_COLUMNS[:2], "metric", *KEY_COLUMNS[3:], "arch_id", "score", "truth",
                 "status")
 
 
-def read_run_config(run_dir: Path) -> dict[str, Any]:
-    """``RUN_DIR/run.json`` as a dict; {} when absent or unreadable (the report says unknown)."""
-    path = Path(run_dir) / RUN_CONFIG_FILE
+def read_run_record(run_dir: Path) -> dict[str, Any]:
+    """``RUN_DIR/run.json`` (command, configuration) as a dict, as recorded for provenance;
+    {} when absent or unreadable (the report says unknown). ``harness.config.read_run_config``
+    reads the same file back into a ``RunConfig`` to run it again."""
+    path = Path(run_dir) / RUN_RECORD_FILE
     try:
         loaded = json.loads(path.read_text())
     except (OSError, ValueError):
@@ -177,10 +179,10 @@ def build_report(run_dir: Path | str, *, metric: MetricChoice = None, bootstrap:
     if isinstance(metric, str) and metric not in set(metric_table.metric):
         raise ConfigError(f"no space of this run has a ground-truth metric {metric!r}; known: "
                           f"{', '.join(sorted(set(metric_table.metric))) or '(none stored)'}")
-    run = read_run_config(run_dir)
+    run = read_run_record(run_dir)
     notes: list[str] = []
     if not run:
-        notes.append(f"{run_dir / RUN_CONFIG_FILE} is missing or unreadable: the run's "
+        notes.append(f"{run_dir / RUN_RECORD_FILE} is missing or unreadable: the run's "
                      f"configuration is shown as unknown")
     trials = trials.assign(score=np.where(trials.status == "ok", trials.score, np.nan))
     labels = _scorer_labels(trials)
