@@ -1,4 +1,4 @@
-"""Every hook has a test here and a mention in README.md (as datasette checks its hooks).
+"""Every hook has a test here and a mention in docs/plugins.md (as datasette checks its hooks).
 
 Each ``test_hook_<name>`` registers a tiny in-process plugin implementing that hook and shows
 that the harness uses what it registered.
@@ -18,7 +18,7 @@ from harness.plugins.initializers.plugin import InitScheme
 from harness.protocols import SearchResult
 from harness.store import TrialResult
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+PLUGIN_DOCS = Path(__file__).resolve().parents[1] / "docs" / "plugins.md"
 HOOKS = sorted(name for name, _ in inspect.getmembers(hookspecs, inspect.isfunction)
                if name.startswith("harness_"))
 
@@ -41,7 +41,7 @@ def test_every_hook_has_a_test(hook):
 
 @pytest.mark.parametrize("hook", HOOKS)
 def test_every_hook_is_documented(hook):
-    assert f"`{hook}" in README.read_text(), f"document {hook} in README.md"
+    assert f"`{hook}" in PLUGIN_DOCS.read_text(), f"document {hook} in docs/plugins.md"
     assert ":param" in getattr(hookspecs, hook).__doc__, f"{hook} needs :param: docs"
 
 
