@@ -61,6 +61,11 @@ class TrialResult:
 
 
 KEY_COLUMNS = tuple(f.name for f in fields(Trial))
+# The key's named parts besides ``arch_id``. A report correlates over archs: the trials of one
+# correlation cell share their space and dataset and how each arch was scored.
+SPACE_DATASET_COLUMNS = ("space", "dataset")
+SCORING_COLUMNS = tuple(name for name in KEY_COLUMNS
+                        if name not in (*SPACE_DATASET_COLUMNS, "arch_id"))
 RESULT_COLUMNS = tuple(f.name for f in fields(TrialResult) if f.name != "trial")
 
 _SCHEMA = f"""

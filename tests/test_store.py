@@ -8,7 +8,13 @@ from toy_plugins import toy_table
 
 from harness import load_trials
 from harness.errors import HarnessError
-from harness.store import Trial, TrialResult, TrialStore
+from harness.store import (
+    SCORING_COLUMNS,
+    SPACE_DATASET_COLUMNS,
+    Trial,
+    TrialResult,
+    TrialStore,
+)
 
 
 def _result(arch: str, score: float | None, status: str = "ok", seed: int = 0) -> TrialResult:
@@ -55,6 +61,7 @@ def test_store_uses_wal_and_keys_the_trial_columns(tmp_path):
     key = [row[1] for row in connection.execute("PRAGMA table_info(trials)") if row[5]]
     assert key == ["space", "dataset", "arch_id", "scorer", "scorer_config_hash", "seed",
                    "weight_init", "bias_init", "batch_size"]
+    assert tuple(key) == (*SPACE_DATASET_COLUMNS, "arch_id", *SCORING_COLUMNS)
 
 
 def test_ground_truth_of_sampled_archs_is_copied_and_joinable(tmp_path):

@@ -28,11 +28,11 @@ from harness.reports.model import (
     Provenance,
     Report,
 )
-from harness.store import KEY_COLUMNS, TrialStore, load_trials
+from harness.store import SCORING_COLUMNS, SPACE_DATASET_COLUMNS, TrialStore, load_trials
 
 RUN_RECORD_FILE = "run.json"  # written by `harness compare` (harness.config)
 MetricChoice = str | Mapping[str, str] | None
-PAIR_COLUMNS = (*KEY_COLUMNS[:2], "metric", *KEY_COLUMNS[3:], "arch_id", "score", "truth",
+PAIR_COLUMNS = (*SPACE_DATASET_COLUMNS, "metric", *SCORING_COLUMNS, "arch_id", "score", "truth",
                 "status")
 
 
@@ -189,7 +189,7 @@ def build_report(run_dir: Path | str, *, metric: MetricChoice = None, bootstrap:
     rows: list[CorrelationRow] = []
     pair_frames: list[pd.DataFrame] = []
     uses: list[GroundTruthUse] = []
-    for (space, dataset), group in trials.groupby(["space", "dataset"], sort=True):
+    for (space, dataset), group in trials.groupby(list(SPACE_DATASET_COLUMNS), sort=True):
         for metric_name, chosen_by in _metrics_for(space, dataset, metric_table, metric, notes):
             info = metric_table[(metric_table.space == space)
                                 & (metric_table.metric == metric_name)].iloc[0]
@@ -200,7 +200,7 @@ def build_report(run_dir: Path | str, *, metric: MetricChoice = None, bootstrap:
             values = truth[(truth.space == space) & (truth.metric == metric_name)]
             joined = group.merge(values[["arch_id", "value"]].rename(columns={"value": "truth"}),
                                  on="arch_id", how="left").sort_values("arch_id", kind="stable")
-            for key_values, cell in joined.groupby(list(KEY_COLUMNS[3:]), sort=True):
+            for key_values, cell in joined.groupby(list(SCORING_COLUMNS), sort=True):
                 scorer, config_hash, cell_seed, weight_init, bias_init, batch_size = key_values
                 key = CellKey(space, dataset, metric_name, scorer, config_hash, int(cell_seed),
                               weight_init, bias_init, int(batch_size))
