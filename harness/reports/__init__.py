@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from harness.reports.assemble import build_report, parse_metric_choice, read_run_record
-from harness.reports.model import Cell, CellKey, CorrelationRow, Provenance, Report, Table
+from harness.reports.records import Cell, CellKey, CorrelationRow, Provenance, Report, Table
 
 DEFAULT_FORMATS = ("md", "csv", "json", "tex", "html")
 

@@ -19,7 +19,7 @@ import pandas as pd
 
 from harness import metrics
 from harness.errors import ConfigError, HarnessError
-from harness.reports.model import (
+from harness.reports.records import (
     STATUS_ORDER,
     UNKNOWN,
     CellKey,

@@ -9,8 +9,8 @@ from __future__ import annotations
 from html import escape
 from pathlib import Path
 
-from harness.reports.model import Report, Table
 from harness.reports.plots import Plot, png_base64
+from harness.reports.records import Report, Table
 from harness.reports.render import provenance_lines, text_rows
 
 _STYLE = """

@@ -20,7 +20,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from harness.reports.model import CorrelationRow, Report, Table  # noqa: E402
+from harness.reports.records import CorrelationRow, Report, Table  # noqa: E402
 from harness.reports.tables import primary_init  # noqa: E402
 
 PLOTS_DIR = "plots"

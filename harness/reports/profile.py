@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.reports.model import Cell, Table
+from harness.reports.records import Cell, Table
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.reports.model import Cell, CorrelationRow, Table
+from harness.reports.records import Cell, CorrelationRow, Table
 
 DATA_FILE = "reference_values.json"
 

@@ -26,7 +26,7 @@ from typing import Any
 
 from harness.errors import ConfigError, HarnessError
 from harness.reports.assemble import build_report
-from harness.reports.model import RETRIEVAL_PERCENTS, CorrelationRow, Report
+from harness.reports.records import RETRIEVAL_PERCENTS, CorrelationRow, Report
 from harness.reports.render import json_value
 
 BASELINE_FORMAT = "harness-baseline/1"

@@ -13,7 +13,7 @@ from typing import Any
 from tabulate import tabulate
 
 from harness.reports.assemble import run_value
-from harness.reports.model import Cell, Report, Table
+from harness.reports.records import Cell, Report, Table
 
 MISSING = "–"
 

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 import numpy as np
 import pandas as pd
 
-from harness.reports.model import (
+from harness.reports.records import (
     RETRIEVAL_PERCENTS,
     STATUS_ORDER,
     Cell,

@@ -11,7 +11,7 @@ import csv
 import json
 from pathlib import Path
 
-from harness.reports.model import Report
+from harness.reports.records import Report
 from harness.reports.render import (
     csv_records,
     json_safe,
