@@ -19,7 +19,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from harness.plugins.scorers.common import (
+from harness.plugins.scorers.zerocost_common import (
     batch_on_device,
     chunk_loss,
     fresh_model,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.plugins.scorers.common import (
+from harness.plugins.scorers.zerocost_common import (
     layers_after_loss_backward,
     total,
     weight_grad,

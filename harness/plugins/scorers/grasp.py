@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 
-from harness.plugins.scorers.common import (
+from harness.plugins.scorers.zerocost_common import (
     batch_on_device,
     chunk_loss,
     fresh_model,

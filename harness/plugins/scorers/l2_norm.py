@@ -16,7 +16,12 @@ from typing import Any
 
 import torch
 
-from harness.plugins.scorers.common import fresh_model, total, weight_layers, zerocost_defaults
+from harness.plugins.scorers.zerocost_common import (
+    fresh_model,
+    total,
+    weight_layers,
+    zerocost_defaults,
+)
 from harness.protocols import ScoringContext
 
 

@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from harness.errors import ScorerSkipped
-from harness.plugins.scorers.common import fresh_model
+from harness.plugins.scorers.zerocost_common import fresh_model
 from harness.protocols import ScoringContext
 
 

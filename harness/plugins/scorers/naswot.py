@@ -29,8 +29,8 @@ import torch
 from torch import nn
 
 from harness.errors import ScorerSkipped
-from harness.plugins.scorers.common import batch_on_device, fresh_model, logits_of
 from harness.plugins.scorers.jacob_cov import correlation_eigen_score, input_jacobians
+from harness.plugins.scorers.zerocost_common import batch_on_device, fresh_model, logits_of
 from harness.protocols import ScoringContext
 
 NASWOT_INPUTS: dict[str, Any] = {"split": "train", "augment": False, "normalization": "naswot"}

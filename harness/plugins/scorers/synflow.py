@@ -24,7 +24,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from harness.plugins.scorers.common import (
+from harness.plugins.scorers.zerocost_common import (
     batchnorm_free_model,
     fresh_model,
     logits_of,
