@@ -100,7 +100,7 @@ def _add_selection_arguments(parser: argparse.ArgumentParser) -> None:
 
 def config_from_args(args: argparse.Namespace) -> Any:
     """The ``RunConfig`` an argument namespace asks for (``--config`` first, flags on top)."""
-    from harness.runner import RunConfig, add_option, parse_seeds, read_run_config
+    from harness.config import RunConfig, add_option, parse_seeds, read_run_config
 
     config = read_run_config(Path(args.config)) if args.config else RunConfig()
     given = {k: v for k, v in vars(args).items() if v is not None}
@@ -139,16 +139,17 @@ def _write_report(run_dir: Path, formats: str, metric: str | None, bootstrap: in
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from harness import runner
+    from harness.execute import execute_plan, status_line
+    from harness.plan import plan_run
 
     config = config_from_args(args)
-    plan = runner.plan_run(config)
+    plan = plan_run(config)
     for note in plan.notes:
         print(f"note: {note}", file=sys.stderr)
     for space, reason in plan.skipped_spaces.items():
         print(f"skipped space {space}: {reason}")
-    summary = runner.execute_plan(plan, progress=not args.quiet, command=["harness", *args.argv])
-    print(runner.status_line(summary))
+    summary = execute_plan(plan, progress=not args.quiet, command=["harness", *args.argv])
+    print(status_line(summary))
     if summary.interrupted:
         print(f"interrupted: run the same command again to finish the remaining "
               f"{summary.total - summary.already_done - summary.ran} trials", file=sys.stderr)

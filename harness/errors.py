@@ -1,4 +1,4 @@
-"""Exception types for every failure a user can cause.
+"""Exception types for every failure a user can cause, and the one-line form of a message.
 
 Each message names the thing that went wrong and what to do about it; the CLI prints the
 message alone (no traceback) for any ``HarnessError``.
@@ -46,3 +46,13 @@ class ScorerSkipped(Exception):
 
     Not a ``HarnessError``: it is an expected outcome, not a user mistake.
     """
+
+
+MESSAGE_CHARS = 300
+
+
+def one_line(exc: BaseException) -> str:
+    """``"Type: message"`` on one line, cut to ``MESSAGE_CHARS`` (trial rows, error causes)."""
+    text = " ".join(str(exc).split())
+    message = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    return message if len(message) <= MESSAGE_CHARS else message[:MESSAGE_CHARS - 3] + "..."

@@ -251,7 +251,7 @@ class Executor(Protocol):
 
     def run(self, jobs: Sequence[Any], *, workers: int, device: str,
             trial_timeout_s: float | None) -> Iterator[Any]:
-        """Execute ``jobs`` (``harness.runner.TrialJob``); yield ``harness.store.TrialResult``."""
+        """Execute ``jobs`` (``harness.trial.TrialJob``); yield ``harness.store.TrialResult``."""
 
 
 @runtime_checkable

@@ -121,9 +121,13 @@ class TrialStore:
         self.close()
 
     # -- trials ------------------------------------------------------------------------------
-    def finished(self) -> set[Trial]:
-        """Keys of every stored trial, whatever its status (a failed trial is not retried)."""
-        rows = self._connection.execute(f"SELECT {', '.join(KEY_COLUMNS)} FROM trials")
+    def finished(self, except_statuses: Sequence[str] = ()) -> set[Trial]:
+        """Keys of every stored trial, whatever its status (a failed trial is not retried),
+        except those with ``except_statuses`` (what ``--retry-failed`` runs again)."""
+        rows = self._connection.execute(
+            f"SELECT {', '.join(KEY_COLUMNS)} FROM trials "
+            f"WHERE status NOT IN ({', '.join('?' * len(except_statuses))})",
+            tuple(except_statuses))
         return {Trial(*row) for row in rows}
 
     def add_results(self, results: Iterable[TrialResult]) -> int:

@@ -12,8 +12,11 @@ import pandas as pd
 import pytest
 import toy_plugins
 
-from harness import cli, load_trials, runner
+from harness import cli, load_trials
+from harness.config import RunConfig
+from harness.execute import execute_plan
 from harness.groundtruth.table import GroundTruthTable
+from harness.plan import plan_run
 
 HELP_COMMANDS = [[], ["plugins"], ["compare"], ["report"], ["export"], ["data"],
                  ["data", "status"], ["data", "prepare"], ["data", "build"], ["data", "fetch"]]
@@ -87,7 +90,7 @@ def test_compare_without_arguments_runs_every_scorer_and_writes_the_report(
         monkeypatch.chdir(tmp_path)
         code, out, err = _main(capsys, "compare", "--quiet")
     assert code == 0, err
-    run_dir = runner.RunConfig().run_dir()
+    run_dir = RunConfig().run_dir()
     assert f"8 trials run now (8 ok), 0 already in the store, 8 in the selection -> {run_dir}" \
         in out
     for name in ("report.md", "correlations.csv", "report.json", "report.tex", "report.html"):
@@ -113,7 +116,7 @@ def test_data_status_prepare_and_fetch(toy, tmp_path, capsys):
 
 
 def test_export_formats(toy, tmp_path, capsys):
-    runner.execute_plan(runner.plan_run(runner.RunConfig(
+    execute_plan(plan_run(RunConfig(
         spaces=["toy"], scorers=["width"], samples=None, workers=0, out=str(tmp_path / "run"))),
         progress=False)
     for fmt, read in (("csv", pd.read_csv), ("parquet", pd.read_parquet),
@@ -136,7 +139,7 @@ def _stored_rows(path) -> int:
 def test_run_killed_with_sigkill_resumes_without_loss_or_duplicates(toy, tmp_path):
     _, data_dir = toy
     reference_dir = tmp_path / "reference"
-    runner.execute_plan(runner.plan_run(runner.RunConfig(
+    execute_plan(plan_run(RunConfig(
         spaces=["toy"], scorers=["weightsum"], seeds=[0, 1], samples=None, workers=0,
         out=str(reference_dir))), progress=False)
     run_dir = tmp_path / "killed"

@@ -8,14 +8,17 @@ with two workers serves several tests.
 import pytest
 import toy_plugins
 
-from harness import load_trials, runner
+from harness import load_trials
+from harness.config import RunConfig
+from harness.execute import execute_plan
+from harness.plan import plan_run
 
 TIMEOUT_S = 3.0
 
 
 def _config(out, **overrides):
     values = {"spaces": ["toy"], "samples": None, "seeds": [0, 1], "out": str(out)}
-    return runner.RunConfig(**{**values, **overrides})
+    return RunConfig(**{**values, **overrides})
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +28,7 @@ def two_worker_run(tmp_path_factory):
             toy_plugins.toy_environment(tmp_path, monkeypatch):
         config = _config(tmp_path / "two", scorers=["weightsum", "sleepy", "crash", "width"],
                          workers=2, trial_timeout_s=TIMEOUT_S)
-        summary = runner.execute_plan(runner.plan_run(config), progress=False)
+        summary = execute_plan(plan_run(config), progress=False)
         yield tmp_path, monkeypatch, summary, load_trials(tmp_path / "two")
 
 
@@ -49,7 +52,7 @@ def test_one_worker_gives_the_scores_of_two_workers_bit_for_bit(two_worker_run, 
     environment_dir, monkeypatch, _, two = two_worker_run
     with toy_plugins.toy_environment(environment_dir, monkeypatch):
         config = _config(tmp_path / "one", scorers=["weightsum"], workers=1)
-        runner.execute_plan(runner.plan_run(config), progress=False)
+        execute_plan(plan_run(config), progress=False)
     one = load_trials(tmp_path / "one").set_index(["arch_id", "seed"]).score.sort_index()
     two = two[two.scorer == "weightsum"].set_index(["arch_id", "seed"]).score.sort_index()
     assert len(one) == 16 and one.tolist() == two.tolist()
@@ -72,9 +75,9 @@ def test_gpu_trials_record_cuda_memory_and_oom(tmp_path, monkeypatch):
         for workers in (1, 2):
             config = _config(tmp_path / f"gpu{workers}", scorers=["weightsum", "oom"],
                              device="cuda", workers=workers)
-            runner.execute_plan(runner.plan_run(config), progress=False)
+            execute_plan(plan_run(config), progress=False)
         cpu = _config(tmp_path / "cpu", scorers=["weightsum"], workers=1)
-        runner.execute_plan(runner.plan_run(cpu), progress=False)
+        execute_plan(plan_run(cpu), progress=False)
     one, two = load_trials(tmp_path / "gpu1"), load_trials(tmp_path / "gpu2")
     statuses = one.groupby(["scorer", "status"]).size().to_dict()
     assert statuses == {("oom", "oom"): 16, ("weightsum", "ok"): 16}

@@ -13,10 +13,14 @@ import pytest
 import toy_plugins
 from torch import nn
 
-from harness import cli, hookimpl, hookspecs, load_trials, runner, seeding
+from harness import cli, hookimpl, hookspecs, load_trials, seeding
+from harness.config import RunConfig
+from harness.execute import execute_plan
+from harness.plan import plan_run
 from harness.plugins.initializers.plugin import InitScheme
 from harness.protocols import SearchResult
 from harness.store import TrialResult
+from harness.trial import execute_trial
 
 PLUGIN_DOCS = Path(__file__).resolve().parents[1] / "docs" / "plugins.md"
 HOOKS = sorted(name for name, _ in inspect.getmembers(hookspecs, inspect.isfunction)
@@ -48,11 +52,11 @@ def test_every_hook_is_documented(hook):
 def _config(tmp_path, **overrides):
     values = {"spaces": ["toy"], "scorers": ["width"], "samples": None, "workers": 0,
               "out": str(tmp_path / "run")}
-    return runner.RunConfig(**{**values, **overrides})
+    return RunConfig(**{**values, **overrides})
 
 
 def _run(config):
-    return runner.execute_plan(runner.plan_run(config), progress=False)
+    return execute_plan(plan_run(config), progress=False)
 
 
 def test_hook_harness_register_spaces(toy):
@@ -88,7 +92,7 @@ class _SerialExecutor:
     def run(self, jobs, *, workers, device, trial_timeout_s):
         _SerialExecutor.calls += 1
         for job in jobs:
-            yield runner.execute_trial(job)
+            yield execute_trial(job)
 
 
 class _TextReporter:
@@ -176,5 +180,5 @@ def test_hook_harness_register_commands(extras, capsys):
 
 
 def test_written_results_are_trial_results(toy, tmp_path):
-    plan = runner.plan_run(_config(tmp_path))
-    assert isinstance(runner.execute_trial(plan.jobs[0]), TrialResult)
+    plan = plan_run(_config(tmp_path))
+    assert isinstance(execute_trial(plan.jobs[0]), TrialResult)

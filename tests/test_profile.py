@@ -61,7 +61,7 @@ def test_warmup_is_discarded_and_the_median_taken(monkeypatch):
     def fake_execute(job):
         return TrialResult(trial, 1.0, "ok", "", next(walls), 10.0, "cpu", "0", "0", "t")
 
-    monkeypatch.setattr("harness.runner.execute_trial", fake_execute)
+    monkeypatch.setattr("harness.trial.execute_trial", fake_execute)
     job = argparse.Namespace(trial=trial)
     cell = profiling._time_job(job, warmup=1, repeats=4)
     assert (cell.median_s, cell.repeats, cell.peak_mem_mb) == (0.25, 4, 10.0)

@@ -290,13 +290,15 @@ def test_paper_table_compares_with_published_values(tmp_path):
 def test_report_of_a_run_made_by_the_runner(tmp_path, monkeypatch):
     import toy_plugins
 
-    from harness import runner
+    from harness.config import RunConfig
+    from harness.execute import execute_plan
+    from harness.plan import plan_run
 
     with toy_plugins.toy_environment(tmp_path, monkeypatch):
-        config = runner.RunConfig(spaces=["toy"], scorers=["width", "nan"], samples=None,
-                                  seeds=[0, 1], workers=0, out=str(tmp_path / "run"))
-        runner.execute_plan(runner.plan_run(config), progress=False,
-                            command=["harness", "compare", "--spaces", "toy"])
+        config = RunConfig(spaces=["toy"], scorers=["width", "nan"], samples=None,
+                           seeds=[0, 1], workers=0, out=str(tmp_path / "run"))
+        execute_plan(plan_run(config), progress=False,
+                     command=["harness", "compare", "--spaces", "toy"])
         report = build_report(tmp_path / "run")
     width = [r for r in report.rows if r.key.scorer == "width"]
     assert len(width) == 2 and all(r.n == 8 for r in width)

@@ -1,6 +1,6 @@
 """Honest cost profiling of scorers (appendix Table 6): seconds and peak memory per trial.
 
-``profile`` plans the same trials ``harness compare`` would (``harness.runner.plan_run``: the
+``profile`` plans the same trials ``harness compare`` would (``harness.plan.plan_run``: the
 registry's spaces and scorers, the same inputs and models) for a fixed, seeded set of archs,
 once per batch size, and runs each trial in this process: ``warmup`` untimed runs (they also
 load the input batch and warm caches and cuDNN autotuning), then ``repeats`` timed ones. The
@@ -38,7 +38,7 @@ class ProfileCell:
 
 
 def _time_job(job: Any, *, warmup: int, repeats: int) -> ProfileCell:
-    from harness.runner import execute_trial
+    from harness.trial import execute_trial
 
     trial = job.trial
     results = [execute_trial(job) for _ in range(warmup + repeats)]
@@ -59,7 +59,8 @@ def profile(spaces: list[str], batch_sizes: list[int], *, scorers: list[str] | N
             archs: int = 3, warmup: int = 1, repeats: int = 5, device: str = "cpu",
             seed: int = 0, data_dir: str | None = None) -> list[ProfileCell]:
     """Time every (space, scorer, batch size) on ``archs`` seeded archs; see the module doc."""
-    from harness.runner import RunConfig, plan_run
+    from harness.config import RunConfig
+    from harness.plan import plan_run
 
     if repeats < 1 or warmup < 0 or archs < 1:
         raise ValueError("profile needs archs >= 1, warmup >= 0 and repeats >= 1")

@@ -34,13 +34,13 @@ from typing import Any
 
 from harness.errors import HarnessError
 from harness.registry import get_registry
-from harness.runner import TrialJob, execute_in_process, result_for
 from harness.store import TrialResult
+from harness.trial import TrialJob, execute_in_process, execute_trial, result_for
 
 STARTUP_TIMEOUT_S = 300.0
 # Imported once by the fork server so that every worker starts with them loaded
 # (torch._inductor.config: torch.use_deterministic_algorithms imports it, seconds of work).
-FORKSERVER_PRELOAD = ["torch", "torch._inductor.config", "harness.runner", "harness.seeding",
+FORKSERVER_PRELOAD = ["torch", "torch._inductor.config", "harness.trial", "harness.seeding",
                       "harness.reports"]
 
 
@@ -80,7 +80,6 @@ def _worker_main(connection: Connection, device: str, plugins: list[tuple[str, s
     import torch
 
     from harness import seeding
-    from harness.runner import execute_trial
 
     seeding.use_deterministic_algorithms()
     torch.set_num_threads(int(os.environ.get("HARNESS_WORKER_THREADS", "1")))
@@ -128,6 +127,65 @@ def _exit_text(exitcode: int | None) -> str:
     return f"exit code {exitcode}"
 
 
+@dataclass
+class _Spawner:
+    """Starts worker processes, all alike: the run's start method, plugins and environment."""
+
+    context: Any
+    plugins: list[tuple[str, str, Any]]
+    environment: dict[str, str]
+
+    def start(self, slot: _Slot) -> None:
+        parent, child = self.context.Pipe()
+        slot.process = self.context.Process(
+            target=_worker_main, args=(child, slot.device, self.plugins, self.environment),
+            daemon=True, name=f"harness-worker-{slot.device}")
+        slot.process.start()
+        child.close()
+        slot.connection, slot.ready, slot.job = parent, False, None
+        slot.spawned_s = time.monotonic()
+
+
+def _stop(slot: _Slot) -> None:
+    """Kill the slot's worker (if alive) and forget it."""
+    if slot.process is not None and slot.process.is_alive():
+        slot.process.kill()
+    if slot.process is not None:
+        slot.process.join(timeout=10)
+    if slot.connection is not None:
+        slot.connection.close()
+    slot.process, slot.connection, slot.ready, slot.job = None, None, False, None
+
+
+def _shut_down(slot: _Slot) -> None:
+    """Ask the slot's worker to exit (a None job), give it two seconds, then stop it."""
+    if slot.connection is not None and slot.process is not None and slot.process.is_alive():
+        try:
+            slot.connection.send(None)
+        except OSError:
+            pass
+        slot.process.join(timeout=2)
+    _stop(slot)
+
+
+def _dispatch(slots: list[_Slot], pending: deque[TrialJob]) -> None:
+    """Send the next pending job to each ready, idle worker."""
+    for slot in slots:
+        if slot.ready and slot.job is None and pending:
+            slot.job = pending.popleft()
+            slot.connection.send(slot.job)
+            slot.started_s = time.monotonic()
+
+
+def _wait_timeout(live: list[_Slot], trial_timeout_s: float | None) -> float | None:
+    """Seconds until the first running trial or starting worker runs out of time (None: never)."""
+    now = time.monotonic()
+    deadlines = [s.started_s + trial_timeout_s - now for s in live
+                 if s.job is not None and trial_timeout_s]
+    deadlines += [s.spawned_s + STARTUP_TIMEOUT_S - now for s in live if not s.ready]
+    return max(min(deadlines), 0) if deadlines else None
+
+
 class LocalExecutor:
     """Runs trial jobs in a pool of long-lived worker processes (see the module docstring)."""
 
@@ -149,69 +207,31 @@ class LocalExecutor:
             return
         if not jobs:
             return
-        context = _start_context()
-        plugins = _portable_plugins()
-        environment = dict(os.environ)
-        devices = self._devices(workers, device)
-        slots = [_Slot(d) for d in devices[:len(jobs)]]
+        spawner = _Spawner(_start_context(), _portable_plugins(), dict(os.environ))
+        slots = [_Slot(d) for d in self._devices(workers, device)[:len(jobs)]]
         pending = deque(jobs)
-
-        def start(slot: _Slot) -> None:
-            parent, child = context.Pipe()
-            slot.process = context.Process(
-                target=_worker_main, args=(child, slot.device, plugins, environment),
-                daemon=True, name=f"harness-worker-{slot.device}")
-            slot.process.start()
-            child.close()
-            slot.connection, slot.ready, slot.job = parent, False, None
-            slot.spawned_s = time.monotonic()
-
-        def stop(slot: _Slot) -> None:
-            if slot.process is not None and slot.process.is_alive():
-                slot.process.kill()
-            if slot.process is not None:
-                slot.process.join(timeout=10)
-            if slot.connection is not None:
-                slot.connection.close()
-            slot.process, slot.connection, slot.ready, slot.job = None, None, False, None
-
         try:
             for slot in slots:
-                start(slot)
+                spawner.start(slot)
             while True:
-                for slot in slots:
-                    if slot.ready and slot.job is None and pending:
-                        slot.job = pending.popleft()
-                        slot.connection.send(slot.job)
-                        slot.started_s = time.monotonic()
+                _dispatch(slots, pending)
                 live = [s for s in slots if s.process is not None and (s.job or not s.ready)]
                 if not live:
                     return
-                now = time.monotonic()
-                deadlines = [s.started_s + trial_timeout_s - now for s in live
-                             if s.job is not None and trial_timeout_s]
-                deadlines += [s.spawned_s + STARTUP_TIMEOUT_S - now for s in live if not s.ready]
                 ready = wait([s.connection for s in live] + [s.process.sentinel for s in live],
-                             timeout=max(min(deadlines), 0) if deadlines else None)
+                             timeout=_wait_timeout(live, trial_timeout_s))
                 for slot in live:
-                    result = self._check(slot, ready, trial_timeout_s, start, stop)
+                    result = self._check(slot, ready, trial_timeout_s, spawner)
                     if result is not None:
                         yield result
                 if not pending and all(s.job is None for s in slots):
                     return
         finally:
             for slot in slots:
-                if slot.connection is not None and slot.process is not None \
-                        and slot.process.is_alive():
-                    try:
-                        slot.connection.send(None)
-                    except OSError:
-                        pass
-                    slot.process.join(timeout=2)
-                stop(slot)
+                _shut_down(slot)
 
-    def _check(self, slot: _Slot, ready: list, trial_timeout_s: float | None, start,
-               stop) -> TrialResult | None:
+    def _check(self, slot: _Slot, ready: list, trial_timeout_s: float | None,
+               spawner: _Spawner) -> TrialResult | None:
         """Advance one slot after ``wait``: a message, a death, or an expired deadline."""
         if slot.connection in ready:
             try:
@@ -228,14 +248,14 @@ class LocalExecutor:
             now = time.monotonic()
             if slot.job is not None and trial_timeout_s and now - slot.started_s >= trial_timeout_s:
                 job = slot.job
-                stop(slot)
-                start(slot)
+                _stop(slot)
+                spawner.start(slot)
                 return result_for(job, "timeout",
                                   f"exceeded --trial-timeout {trial_timeout_s:g} s; worker "
                                   f"killed and replaced", wall_s=now - slot.started_s,
                                   device=slot.device)
             if not slot.ready and now - slot.spawned_s >= STARTUP_TIMEOUT_S:
-                stop(slot)
+                _stop(slot)
                 raise WorkerStartError(f"a worker on {slot.device} did not start within "
                                        f"{STARTUP_TIMEOUT_S:g} s")
             return None
@@ -244,11 +264,11 @@ class LocalExecutor:
         exit_text = _exit_text(slot.process.exitcode)
         job, elapsed = slot.job, time.monotonic() - slot.started_s
         was_ready = slot.ready
-        stop(slot)
+        _stop(slot)
         if job is None and not was_ready:
             raise WorkerStartError(f"a worker on {slot.device} died while starting "
                                    f"({exit_text}); run with --workers 0 to see the error")
-        start(slot)
+        spawner.start(slot)
         if job is None:
             return None
         return result_for(job, "error", f"worker process died ({exit_text}) while running this "

@@ -1,0 +1,170 @@
+"""A run's configuration: what ``harness compare`` was asked to compute, and its ``run.json``.
+
+``RunConfig`` holds the selection (spaces, scorers, samples, seeds, inits, options) and how it
+executes (device, workers, executor). Its hash names the default run folder, so the same command
+resumes the same run. ``run.json`` in the run folder records the configuration with its
+provenance; ``harness compare --config`` reads it back. Nothing here imports torch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import sys
+from dataclasses import asdict, dataclass, field, fields
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import harness
+from harness.errors import ConfigError, one_line
+
+if TYPE_CHECKING:
+    from harness.plan import RunPlan
+
+RUN_CONFIG_FILE = "run.json"
+DEFAULT_SAMPLES = 100
+
+
+@dataclass
+class RunConfig:
+    """Everything that decides a run's trials and how they execute (saved as ``run.json``).
+
+    ``spaces`` / ``scorers``: names, or ``["all"]``. ``datasets``: trial datasets, ``["all"]``,
+    or None for each table's first dataset. ``samples``: archs per space (None = all), drawn
+    with ``sample_seed``; ``arch_list``: a file of arch ids instead. ``seeds``: run seeds, each
+    a separate trial. ``options``: ``{scorer: {key: value}}`` overrides of scorer defaults.
+    ``images``: a file or folder whose images replace the datasets' inputs. ``workers``: worker
+    processes (0 = run in this process, without timeouts). ``out``: the run folder (None = a
+    folder under ``runs/`` named after the configuration's hash, so the same command resumes).
+    """
+
+    spaces: list[str] = field(default_factory=lambda: ["all"])
+    scorers: list[str] = field(default_factory=lambda: ["all"])
+    datasets: list[str] | None = None
+    samples: int | None = DEFAULT_SAMPLES
+    sample_seed: int = 0
+    arch_list: str | None = None
+    seeds: list[int] = field(default_factory=lambda: [0])
+    weight_inits: list[str] = field(default_factory=lambda: ["default"])
+    bias_inits: list[str] = field(default_factory=lambda: ["default"])
+    options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    images: str | None = None
+    device: str = "cpu"
+    workers: int = 1
+    trial_timeout_s: float | None = None
+    executor: str = "local"
+    data_dir: str | None = None
+    out: str | None = None
+    retry_failed: bool = False
+
+    # Fields that change how a run executes but never which trials it holds or their scores.
+    EXECUTION_FIELDS = ("device", "workers", "trial_timeout_s", "executor", "out", "retry_failed")
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> RunConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(f"unknown run configuration keys {unknown}; known: {sorted(known)}")
+        return cls(**values)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def selection_hash(self) -> str:
+        """Hash of what the run computes (not of how or where): names the default run folder."""
+        selection = {k: v for k, v in self.to_dict().items() if k not in self.EXECUTION_FIELDS}
+        return canonical_hash(selection)
+
+    def run_dir(self) -> Path:
+        return Path(self.out) if self.out else Path("runs") / f"compare-{self.selection_hash()}"
+
+
+def canonical_hash(value: Any) -> str:
+    """First 12 hex digits of the sha256 of ``value``'s canonical JSON."""
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def parse_seeds(text: str) -> list[int]:
+    """``"0-2"`` -> [0, 1, 2]; ``"0,5,7-8"`` -> [0, 5, 7, 8]."""
+    seeds: list[int] = []
+    for part in (p.strip() for p in text.split(",") if p.strip()):
+        match = re.fullmatch(r"(-?\d+)(?:-(\d+))?", part)
+        if not match:
+            raise ConfigError(f"--seeds {text!r}: write numbers and ranges, e.g. 0-2 or 0,3,5")
+        low = int(match.group(1))
+        high = int(match.group(2)) if match.group(2) else low
+        if high < low:
+            raise ConfigError(f"--seeds {text!r}: range {part} runs backwards")
+        seeds.extend(range(low, high + 1))
+    if not seeds:
+        raise ConfigError("--seeds needs at least one seed")
+    return list(dict.fromkeys(seeds))
+
+
+def parse_option(text: str) -> tuple[str, list[str], Any]:
+    """``"naswot.inputs.split=train"`` -> ("naswot", ["inputs", "split"], "train").
+
+    The value is read as JSON where it parses (numbers, booleans, lists), else kept as text.
+    """
+    target, sep, raw = text.partition("=")
+    scorer, dot, key = target.partition(".")
+    if not sep or not dot or not scorer or not key:
+        raise ConfigError(f"--option {text!r}: write SCORER.KEY=VALUE, e.g. naswot.batch_size=64")
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        value = raw
+    return scorer, key.split("."), value
+
+
+def add_option(options: dict[str, dict[str, Any]], text: str) -> None:
+    """Merge one ``--option`` into ``options`` (``{scorer: nested overrides}``)."""
+    scorer, path, value = parse_option(text)
+    node = options.setdefault(scorer, {})
+    for key in path[:-1]:
+        node = node.setdefault(key, {})
+    node[path[-1]] = value
+
+
+def write_run_config(plan: RunPlan, command: list[str] | None) -> Path:
+    """``RUN_DIR/run.json``: the configuration (``harness compare --config`` reads it back)."""
+    import torch  # for its version only: the command line imports this module before torch
+
+    path = plan.run_dir / RUN_CONFIG_FILE
+    document = {
+        "command": command or [],
+        "config": plan.config.to_dict(),
+        "harness_version": harness.__version__,
+        "torch_version": torch.__version__,
+        "python_version": sys.version.split()[0],
+        "written_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "spaces": {p.name: {"bundled_demo": p.bundled, "datasets": p.datasets,
+                            "n_archs": len(p.arch_ids), "ground_truth_source": p.table.source}
+                   for p in plan.spaces},
+        "skipped_spaces": plan.skipped_spaces,
+        "scorer_configs": {f"{name}:{h}": cfg for (name, h), cfg in plan.scorer_configs.items()},
+        "n_trials": len(plan.trials),
+    }
+    plan.run_dir.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(document, indent=2, sort_keys=True, default=str) + "\n")
+    os.replace(tmp, path)
+    return path
+
+
+def read_run_config(path: Path) -> RunConfig:
+    """The ``RunConfig`` saved in a ``run.json`` (or a run folder holding one)."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / RUN_CONFIG_FILE
+    try:
+        document = json.loads(path.read_text())
+        return RunConfig.from_dict(document["config"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(f"--config {path}: not a run.json written by harness compare "
+                          f"({one_line(exc)})") from exc

@@ -1,0 +1,95 @@
+"""The driver: runs a plan's jobs on an executor and writes each result to the store.
+
+The driver is the only writer of the store, so a killed run loses at most the trials in
+flight, and running the same command again finishes the rest. ``status_line`` sums a run up
+for the terminal.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness.config import write_run_config
+from harness.plan import RETRYABLE_STATUSES, RunPlan
+from harness.registry import Registry, get_registry
+from harness.store import TrialResult, TrialStore
+
+FAILED_STATUSES = ("nan", "inf", "oom", "error", "timeout")
+
+
+@dataclass
+class RunSummary:
+    """What a run did: trials in the selection, already stored, run now, and their statuses."""
+
+    run_dir: Path
+    total: int
+    already_done: int
+    ran: int
+    status_counts: dict[str, int]
+    interrupted: bool = False
+
+
+def execute_plan(plan: RunPlan, *, progress: bool = True, command: list[str] | None = None,
+                 registry: Registry | None = None) -> RunSummary:
+    """Run ``plan``'s jobs on its executor, writing each result to the store as it arrives."""
+    registry = registry or get_registry()
+    write_run_config(plan, command)
+    counts: Counter[str] = Counter()
+    with TrialStore.for_run(plan.run_dir) as store:
+        if plan.config.retry_failed:  # the plan counted these trials as not run
+            store.delete_status(RETRYABLE_STATUSES)
+        for (name, config_hash), cfg in plan.scorer_configs.items():
+            store.save_scorer_config(config_hash, name, cfg)
+        for space_plan in plan.spaces:
+            store.save_ground_truth(space_plan.table, space_plan.arch_ids)
+        executor = registry.get("executor", plan.config.executor)
+        bar = _progress_bar(len(plan.trials), plan.already_done, progress)
+        results = executor.run(plan.jobs, workers=plan.config.workers, device=plan.config.device,
+                               trial_timeout_s=plan.config.trial_timeout_s)
+        interrupted = _store_results(results, store, counts, bar)
+    return RunSummary(plan.run_dir, len(plan.trials), plan.already_done, sum(counts.values()),
+                      dict(counts), interrupted)
+
+
+def _store_results(results: Iterable[TrialResult], store: TrialStore, counts: Counter[str],
+                   bar: Any) -> bool:
+    """Write each result as it arrives and count its status; True if Ctrl-C cut the run short."""
+    try:
+        for result in results:
+            store.add_results([result])
+            counts[result.status] += 1
+            if bar is not None:
+                bar.update(1)
+                failures = sum(counts[s] for s in FAILED_STATUSES)
+                bar.set_postfix(failures=failures, refresh=False)
+    except KeyboardInterrupt:
+        return True
+    finally:
+        close = getattr(results, "close", None)
+        if callable(close):
+            close()
+        if bar is not None:
+            bar.close()
+    return False
+
+
+def _progress_bar(total: int, done: int, enabled: bool) -> Any:
+    if not enabled:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, initial=done, desc="trials", unit="trial", dynamic_ncols=True,
+                file=sys.stderr)
+
+
+def status_line(summary: RunSummary) -> str:
+    """One line for the terminal: how many trials ran and how they ended."""
+    statuses = ", ".join(f"{n} {s}" for s, n in sorted(summary.status_counts.items())) or "none"
+    state = "interrupted" if summary.interrupted else "done"
+    return (f"{state}: {summary.ran} trials run now ({statuses}), {summary.already_done} "
+            f"already in the store, {summary.total} in the selection -> {summary.run_dir}")

@@ -1,0 +1,334 @@
+"""A run's plan: its selection expanded into trials, and the jobs not in the store yet.
+
+``plan_run(config)`` resolves the names, loads each space's ground truth (or its bundled demo),
+samples archs, resolves each scorer's options and lays out the trial grid, one picklable
+``TrialJob`` per trial. It reads the run's store to leave finished trials out (resume = set
+difference) and writes nothing: with ``--retry-failed`` the failed trials are planned again,
+and the driver (``harness.execute``) forgets their old rows before it runs them.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+import random
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness import seeding
+from harness.config import RunConfig, canonical_hash
+from harness.datadir import resolve_data_dir
+from harness.errors import ConfigError, DataNotPreparedError
+from harness.groundtruth.table import GroundTruthTable, file_sha256
+from harness.protocols import ArchListSpace, BundledSpace, ConfiguredScorer
+from harness.registry import Registry, get_registry
+from harness.store import STORE_FILE, Trial, TrialStore
+from harness.trial import TrialJob
+
+# What ``--retry-failed`` runs again: glitches of the machine, not results (nan, inf, skipped).
+RETRYABLE_STATUSES = ("oom", "error", "timeout")
+
+
+@dataclass
+class SpacePlan:
+    """One selected space: its ground truth, the trial datasets and the sampled archs."""
+
+    name: str
+    table: GroundTruthTable
+    bundled: bool
+    datasets: list[str]
+    arch_ids: list[str]
+
+
+@dataclass
+class RunPlan:
+    """What ``execute_plan`` runs: the jobs not in the store yet, and why others are absent."""
+
+    config: RunConfig
+    run_dir: Path
+    spaces: list[SpacePlan]
+    skipped_spaces: dict[str, str]
+    scorer_configs: dict[tuple[str, str], dict[str, Any]]
+    trials: list[Trial]
+    jobs: list[TrialJob]
+    already_done: int
+    notes: list[str]
+
+
+@dataclass(frozen=True)
+class _ScorerSetup:
+    """One scorer of the run: its resolved config, that config's hash, whether it reads inputs."""
+
+    name: str
+    config: dict[str, Any]
+    config_hash: str
+    needs_inputs: bool
+
+
+def plan_run(config: RunConfig, registry: Registry | None = None) -> RunPlan:
+    """Resolve the selection into trials and the jobs still to run (resume = set difference)."""
+    registry = registry or get_registry()
+    data_dir = resolve_data_dir(config.data_dir)
+    notes: list[str] = []
+    _check_names(config, registry)
+    scorers = _selected_scorers(config, registry)
+    images = _images_path(config, registry)
+    setups = _scorer_setups(config, scorers, images, notes)
+    spaces, skipped = _space_plans(config, registry, data_dir, notes)
+    jobs: dict[Trial, TrialJob] = {}
+    for space_plan in spaces:
+        jobs.update(_space_jobs(config, registry, space_plan, setups, images, data_dir))
+    trials = list(jobs)
+    run_dir = config.run_dir()
+    done = _finished_trials(run_dir, config.retry_failed)
+    todo = [jobs[trial] for trial in trials if trial not in done]
+    scorer_configs = {(setup.name, setup.config_hash): setup.config for setup in setups}
+    return RunPlan(config, run_dir, spaces, skipped, scorer_configs, trials, todo,
+                   len(trials) - len(todo), notes)
+
+
+# -- names and options ------------------------------------------------------------------------
+def _check_names(config: RunConfig, registry: Registry) -> None:
+    """Fail early on an unknown init, executor, device or space name."""
+    for name in config.weight_inits:
+        registry.get("weight", name)
+    for name in config.bias_inits:
+        registry.get("bias", name)
+    registry.get("executor", config.executor)
+    if config.device not in ("cpu", "cuda") and not config.device.startswith("cuda:"):
+        raise ConfigError(f"--device {config.device!r}: use cpu, cuda or cuda:N")
+    space_names = registry.names("space") if config.spaces == ["all"] else config.spaces
+    for name in space_names:
+        registry.get("space", name)
+
+
+def _selected_scorers(config: RunConfig, registry: Registry) -> list[Any]:
+    """The scorer plugins of ``--scorers``; ``--option`` may only name one of them."""
+    scorer_names = registry.names("scorer") if config.scorers == ["all"] else config.scorers
+    scorers = [registry.get("scorer", name) for name in scorer_names]
+    if not scorers:
+        raise ConfigError("no scorer is installed; `harness plugins` lists what is")
+    unknown_options = sorted(set(config.options) - set(scorer_names))
+    if unknown_options:
+        raise ConfigError(f"--option names scorer {unknown_options[0]!r}, which is not in this "
+                          f"run's scorers ({', '.join(scorer_names)})")
+    return scorers
+
+
+def _images_path(config: RunConfig, registry: Registry) -> Path | None:
+    """The resolved ``--images`` file or folder (None without one)."""
+    if not config.images:
+        return None
+    images = Path(config.images).expanduser().resolve()
+    if not images.exists():
+        raise ConfigError(f"--images {images}: no such file or folder")
+    registry.get("dataset", "images")
+    return images
+
+
+def _scorer_setups(config: RunConfig, scorers: list[Any], images: Path | None,
+                   notes: list[str]) -> list[_ScorerSetup]:
+    """Each scorer's resolved config; under ``--scorers all`` one that cannot resolve is noted."""
+    images_sha256 = file_sha256(images) if images is not None else None
+    setups: list[_ScorerSetup] = []
+    for scorer in scorers:
+        try:
+            resolved = scorer_config(scorer, config.options.get(scorer.name, {}), images,
+                                     images_sha256)
+        except ConfigError as exc:
+            if config.scorers != ["all"]:
+                raise
+            notes.append(f"scorer {scorer.name} left out of --scorers all: {exc}")
+            continue
+        setups.append(_ScorerSetup(scorer.name, resolved, canonical_hash(resolved),
+                                   bool(scorer.needs_inputs)))
+    return setups
+
+
+def scorer_config(scorer: Any, overrides: dict[str, Any], images: Path | None,
+                  images_sha256: str | None) -> dict[str, Any]:
+    """The scorer's defaults with the user's overrides, resolved, plus the input source."""
+    unknown = sorted(set(overrides) - set(scorer.defaults))
+    if unknown:
+        raise ConfigError(f"--option {scorer.name}.{unknown[0]}: {scorer.name} has no option "
+                          f"{unknown[0]!r}; its options: {', '.join(sorted(scorer.defaults))}")
+    config = _deep_merge(scorer.defaults, overrides)
+    if isinstance(scorer, ConfiguredScorer):
+        config = scorer.resolve_config(config)
+    if images is not None and scorer.needs_inputs:
+        config["input_source"] = {"images": str(images), "sha256": images_sha256}
+    if "batch_size" not in config:
+        raise ConfigError(f"scorer {scorer.name!r} has no batch_size in its defaults")
+    return config
+
+
+def _deep_merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    merged = copy.deepcopy(base)
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+# -- spaces, datasets and archs ---------------------------------------------------------------
+def _space_plans(config: RunConfig, registry: Registry, data_dir: Path,
+                 notes: list[str]) -> tuple[list[SpacePlan], dict[str, str]]:
+    """The selected spaces with their datasets and archs, and the skipped spaces with why."""
+    chosen, skipped = _select_spaces(config, registry, data_dir, notes)
+    if config.arch_list and len(chosen) > 1:
+        raise ConfigError("--arch-list names archs of one space; select one space with --spaces")
+    plans: list[SpacePlan] = []
+    for space, table, bundled in chosen:
+        datasets = _trial_datasets(config, table)
+        if not datasets:
+            notes.append(f"{space.name}: none of the datasets {config.datasets} has ground "
+                         f"truth (it has {', '.join(table.datasets)}); skipped")
+            continue
+        plans.append(SpacePlan(space.name, table, bundled, datasets,
+                               _sample_archs(config, space, table)))
+    if config.datasets not in (None, ["all"]):
+        used = {dataset for plan in plans for dataset in plan.datasets}
+        for dataset in config.datasets:
+            if dataset not in used:
+                raise ConfigError(f"--datasets {dataset!r}: no selected space has ground truth "
+                                  f"for it")
+    return plans, skipped
+
+
+def _select_spaces(config: RunConfig, registry: Registry, data_dir: Path,
+                   notes: list[str]) -> tuple[list[tuple[Any, GroundTruthTable, bool]],
+                                              dict[str, str]]:
+    """(space, table, bundled) per selected space, and the skipped spaces with the reason."""
+    names = registry.names("space") if config.spaces == ["all"] else config.spaces
+    chosen: list[tuple[Any, GroundTruthTable, bool]] = []
+    missing: dict[str, tuple[Any, str]] = {}
+    for name in names:
+        space = registry.get("space", name)
+        try:
+            chosen.append((space, space.ground_truth(data_dir), False))
+        except (DataNotPreparedError, FileNotFoundError) as exc:
+            missing[name] = (space, str(exc) or prepare_command(name))
+    skipped: dict[str, str] = {}
+    use_bundled = config.spaces != ["all"] or not chosen
+    for name, (space, reason) in missing.items():
+        bundled = space.bundled_ground_truth() if (
+            use_bundled and isinstance(space, BundledSpace)) else None
+        if bundled is not None:
+            chosen.append((space, bundled, True))
+            notes.append(f"{name}: no prepared ground truth under {data_dir}; using the bundled "
+                         f"demo benchmark ({', '.join(bundled.datasets)})")
+        elif config.spaces == ["all"]:
+            skipped[name] = reason
+        else:
+            raise DataNotPreparedError(reason)
+    if not chosen:
+        detail = "; ".join(f"{n}: {r}" for n, r in skipped.items()) or "no space is installed"
+        raise DataNotPreparedError(f"nothing to run: no space has prepared ground truth ({detail})")
+    return chosen, skipped
+
+
+def prepare_command(space: str) -> str:
+    """The generic command that prepares ``space``'s ground truth."""
+    return f"harness data prepare {space} --source PATH"
+
+
+def _trial_datasets(config: RunConfig, table: GroundTruthTable) -> list[str]:
+    if config.datasets is None:
+        return table.datasets[:1]
+    if config.datasets == ["all"]:
+        return table.datasets
+    return [d for d in config.datasets if d in table.datasets]
+
+
+def read_arch_list(path: Path, space: Any) -> list[str]:
+    """Arch ids of an ``--arch-list`` file: one arch per line (``#`` comments), or one JSON list.
+
+    A space may read its own formats (``harness.protocols.ArchListSpace``). Otherwise each
+    line goes through ``space.parse_arch``; when a line does not parse, the whole file is read as
+    a JSON list whose elements (strings, or encodings such as nested op-code lists) are parsed.
+    """
+    if isinstance(space, ArchListSpace):
+        return list(space.read_arch_list(path))
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ConfigError(f"--arch-list {path}: cannot read it ({exc})") from exc
+    lines = [line.strip() for line in text.splitlines()
+             if line.strip() and not line.lstrip().startswith("#")]
+    try:
+        return [space.parse_arch(line) for line in lines]
+    except ConfigError as line_error:
+        try:
+            entries = json.loads(text)
+        except json.JSONDecodeError:
+            raise line_error from None
+        if not isinstance(entries, list):
+            raise line_error from None
+        return [space.parse_arch(entry if isinstance(entry, str) else json.dumps(entry))
+                for entry in entries]
+
+
+def _sample_archs(config: RunConfig, space: Any, table: GroundTruthTable) -> list[str]:
+    if config.arch_list:
+        return list(dict.fromkeys(read_arch_list(Path(config.arch_list), space)))
+    index = [str(arch) for arch in table.frame.index]
+    if config.samples is None or config.samples >= len(index):
+        return index
+    if config.samples < 1:
+        raise ConfigError(f"--samples must be at least 1, got {config.samples}")
+    return random.Random(config.sample_seed).sample(index, config.samples)
+
+
+# -- the trial grid ---------------------------------------------------------------------------
+def _space_jobs(config: RunConfig, registry: Registry, space_plan: SpacePlan,
+                setups: list[_ScorerSetup], images: Path | None,
+                data_dir: Path) -> dict[Trial, TrialJob]:
+    """One job per trial of one space: datasets x seeds x archs x scorers x inits, in order.
+
+    Arch-major order: a run cut short has every scorer on the same archs, so its partial
+    report still compares scorers like for like.
+    """
+    space = registry.get("space", space_plan.name)
+    model_options = dict(space_plan.table.source.get("model_options", {}) or {})
+    jobs: dict[Trial, TrialJob] = {}
+    for dataset in space_plan.datasets:
+        plugin_name = space.datasets.get(dataset, dataset)
+        dataset_plugin = registry.get("dataset", plugin_name)
+        scorer_inputs = [(setup, *_scorer_inputs(setup, plugin_name, images)) for setup in setups]
+        grid = itertools.product(config.seeds, space_plan.arch_ids, scorer_inputs,
+                                 config.weight_inits, config.bias_inits)
+        for seed, arch_id, (setup, inputs, input_plugin), weight_init, bias_init in grid:
+            trial = Trial(space_plan.name, dataset, arch_id, setup.name, setup.config_hash, seed,
+                          weight_init, bias_init, int(setup.config["batch_size"]))
+            jobs[trial] = TrialJob(
+                trial, seeding.derive_trial_seed(seed, space_plan.name, arch_id), seed,
+                setup.config, input_plugin, int(dataset_plugin.num_classes),
+                tuple(dataset_plugin.input_shape), inputs, model_options, str(data_dir),
+                config.device)
+    return jobs
+
+
+def _scorer_inputs(setup: _ScorerSetup, dataset_plugin: str,
+                   images: Path | None) -> tuple[dict[str, Any] | None, str]:
+    """``Dataset.batch`` options for a scorer's trials (None: it reads no inputs) and the plugin
+    that supplies them: the trial dataset's, or ``images`` standing in for it."""
+    if not setup.needs_inputs:
+        return None, dataset_plugin
+    inputs = dict(setup.config.get("inputs", {}) or {})
+    if images is None:
+        return inputs, dataset_plugin
+    inputs.update(path=str(images), like=dataset_plugin)
+    return inputs, "images"
+
+
+def _finished_trials(run_dir: Path, retry_failed: bool) -> set[Trial]:
+    """The trials already in the run's store (read only); with ``retry_failed`` the failed ones
+    count as not run, and ``execute_plan`` deletes their rows before running them again."""
+    if not (run_dir / STORE_FILE).exists():
+        return set()
+    with TrialStore.for_run(run_dir) as store:
+        return store.finished(except_statuses=RETRYABLE_STATUSES if retry_failed else ())

@@ -1,0 +1,222 @@
+"""What a worker does for one trial: build the model, score it, measure it, return a record.
+
+``TrialJob`` is one trial as the planner hands it out (plain, picklable values); executors send
+jobs to workers, which call ``execute_trial`` and send back its ``TrialResult``. A failing scorer
+never raises here: its trial becomes a row with status ``error`` / ``oom`` / ``nan`` / ``inf`` /
+``skipped`` and a one-line message. Executors depend on this module only.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import resource
+import sys
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import torch
+
+import harness
+from harness import seeding
+from harness.errors import ScorerSkipped, one_line
+from harness.protocols import Batch, ScoringContext
+from harness.registry import Registry, get_registry
+from harness.store import Trial, TrialResult
+
+
+@dataclass(frozen=True)
+class TrialJob:
+    """One trial as a worker receives it: plain, picklable values only.
+
+    ``inputs``: keyword arguments of ``Dataset.batch`` (None when the scorer needs no inputs);
+    ``dataset_plugin``: the plugin that supplies them. ``model_options``: builder options from
+    the ground-truth table's source (the network the benchmark trained).
+    """
+
+    trial: Trial
+    trial_seed: int
+    run_seed: int
+    config: dict[str, Any]
+    dataset_plugin: str
+    num_classes: int
+    input_shape: tuple[int, int, int]
+    inputs: dict[str, Any] | None
+    model_options: dict[str, Any]
+    data_dir: str
+    device: str
+
+
+_BATCH_CACHE: OrderedDict[str, Batch | BaseException] = OrderedDict()
+_BATCH_CACHE_SIZE = 8
+
+
+def _input_batch(job: TrialJob, registry: Registry) -> Batch | None:
+    """The run's shared batch for ``job`` (one per dataset, size, options and run seed)."""
+    if job.inputs is None:
+        return None
+    key = json.dumps([job.dataset_plugin, job.trial.batch_size, job.inputs, job.run_seed,
+                      job.data_dir], sort_keys=True, default=str)
+    if key in _BATCH_CACHE:
+        _BATCH_CACHE.move_to_end(key)
+    else:
+        if len(_BATCH_CACHE) >= _BATCH_CACHE_SIZE:
+            _BATCH_CACHE.popitem(last=False)
+        try:
+            plugin = registry.get("dataset", job.dataset_plugin)
+            _BATCH_CACHE[key] = plugin.batch(job.trial.batch_size, job.run_seed,
+                                             data_dir=Path(job.data_dir), **job.inputs)
+        except Exception as exc:  # a missing dataset fails each trial with the same message
+            _BATCH_CACHE[key] = exc
+    cached = _BATCH_CACHE[key]
+    if isinstance(cached, BaseException):
+        raise cached
+    return cached
+
+
+class PeakMemory:
+    """Peak memory of one trial in MB.
+
+    On a GPU: ``torch.cuda.max_memory_allocated`` after resetting the peak (tensor memory).
+    On CPU under Linux: the process's resident-set high-water mark (``VmHWM``) after resetting
+    it through ``/proc/self/clear_refs``, minus the resident set before the trial, i.e. what
+    the trial added at its peak. Elsewhere: ``ru_maxrss``, the process's lifetime peak (an
+    upper bound that includes the interpreter and torch).
+    """
+
+    def __init__(self, device: torch.device) -> None:
+        self.device = device
+        self.baseline_kb: int | None = None
+
+    def __enter__(self) -> PeakMemory:
+        if self.device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(self.device)
+        elif _reset_rss_peak():
+            self.baseline_kb = _proc_status_kb("VmRSS")
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        return None
+
+    def peak_mb(self) -> float | None:
+        if self.device.type == "cuda":
+            return torch.cuda.max_memory_allocated(self.device) / 2**20
+        peak_kb = _proc_status_kb("VmHWM") if self.baseline_kb is not None else None
+        if peak_kb is not None and self.baseline_kb is not None:
+            return max(peak_kb - self.baseline_kb, 0) / 1024
+        maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return maxrss / 2**20 if sys.platform == "darwin" else maxrss / 1024
+
+
+def _reset_rss_peak() -> bool:
+    try:
+        with open("/proc/self/clear_refs", "w") as handle:
+            handle.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def _proc_status_kb(name: str) -> int | None:
+    try:
+        with open("/proc/self/status") as handle:
+            for line in handle:
+                if line.startswith(name + ":"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def result_for(job: TrialJob, status: str, message: str, *, score: float | None = None,
+               wall_s: float = 0.0, peak_mem_mb: float | None = None,
+               device: str | None = None) -> TrialResult:
+    """A ``TrialResult`` for ``job`` stamped with versions and time (executors use it too)."""
+    return TrialResult(job.trial, score, status, message, wall_s, peak_mem_mb,
+                       device or job.device, harness.__version__, torch.__version__,
+                       datetime.now(UTC).isoformat(timespec="seconds"))
+
+
+def _model_builder(job: TrialJob, space: Any,
+                   device: torch.device) -> Callable[..., torch.nn.Module]:
+    """``ScoringContext.build_model`` for ``job``: seeded, initialized, on ``device``, training."""
+    trial = job.trial
+
+    def build_model(**options: Any) -> torch.nn.Module:
+        seeding.seed_everything(job.trial_seed)
+        num_classes = options.pop("num_classes", job.num_classes)
+        model = space.build_model(trial.arch_id, num_classes=num_classes,
+                                  **{**job.model_options, **options})
+        seeding.apply_init(model, trial.weight_init, trial.bias_init)
+        return model.to(device).train()
+
+    return build_model
+
+
+def _score(job: TrialJob, registry: Registry, device: torch.device, meter: PeakMemory) -> float:
+    """The scorer's value for ``job``; inside ``meter``, from a freshly seeded state."""
+    trial = job.trial
+    space = registry.get("space", trial.space)
+    scorer = registry.get("scorer", trial.scorer)
+    batch = _input_batch(job, registry)
+    if batch is not None:
+        batch = batch.to(device)
+    with meter:
+        generator = seeding.seed_everything(job.trial_seed)
+        ctx = ScoringContext(space=space, arch_id=trial.arch_id, dataset=trial.dataset,
+                             num_classes=job.num_classes, input_shape=job.input_shape,
+                             batch=batch, config=copy.deepcopy(job.config), device=device,
+                             seed=job.trial_seed, generator=generator,
+                             build_model=_model_builder(job, space, device),
+                             run_seed=job.run_seed)
+        value = float(scorer.score(ctx))
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+    return value
+
+
+def execute_trial(job: TrialJob, device: str | None = None) -> TrialResult:
+    """Run one trial and return its record; never raises for a failing scorer.
+
+    ``device`` overrides ``job.device`` (a worker pinned to one GPU passes ``cuda:N``).
+    """
+    registry = get_registry()
+    device_name = device or job.device
+    torch_device = torch.device(device_name)
+    start = time.perf_counter()
+    meter = PeakMemory(torch_device)
+    try:
+        value = _score(job, registry, torch_device, meter)
+    except ScorerSkipped as exc:
+        return result_for(job, "skipped", " ".join(str(exc).split()) or "skipped by the scorer",
+                          wall_s=time.perf_counter() - start, device=device_name)
+    except torch.cuda.OutOfMemoryError as exc:
+        torch.cuda.empty_cache()
+        return result_for(job, "oom", one_line(exc), wall_s=time.perf_counter() - start,
+                          peak_mem_mb=meter.peak_mb(), device=device_name)
+    except Exception as exc:  # a failing trial is a row, never a lost run
+        return result_for(job, "error", one_line(exc), wall_s=time.perf_counter() - start,
+                          peak_mem_mb=meter.peak_mb(), device=device_name)
+    wall_s = time.perf_counter() - start
+    peak = meter.peak_mb()
+    if math.isnan(value):
+        return result_for(job, "nan", "the scorer returned NaN", wall_s=wall_s,
+                          peak_mem_mb=peak, device=device_name)
+    if math.isinf(value):
+        return result_for(job, "inf", f"the scorer returned {value}", wall_s=wall_s,
+                          peak_mem_mb=peak, device=device_name)
+    return result_for(job, "ok", "", score=value, wall_s=wall_s, peak_mem_mb=peak,
+                      device=device_name)
+
+
+def execute_in_process(jobs: Iterable[TrialJob]) -> Iterator[TrialResult]:
+    """Run jobs one after another in this process (``--workers 0``: no timeouts, no isolation)."""
+    seeding.use_deterministic_algorithms()
+    for job in jobs:
+        yield execute_trial(job)
