@@ -47,7 +47,7 @@ def context(scorer: Any) -> ScoringContext:
     config = {**scorer.defaults, "batch_size": BATCH_SIZE}
     return ScoringContext(space=space, arch_id=ARCH, dataset="cifar10", num_classes=10,
                           input_shape=(3, 32, 32), batch=batch, config=config,
-                          device=torch.device("cpu"), seed=0, generator=generator,
+                          device=torch.device("cpu"), trial_seed=0, generator=generator,
                           build_model=build_model)
 
 

@@ -50,11 +50,12 @@ class ScoringContext:
     batch: Batch | None
     config: dict[str, Any]
     device: torch.device
-    seed: int
+    trial_seed: int
     generator: torch.Generator
     build_model: Callable[..., torch.nn.Module]
-    # The run's seed (``seed`` is the trial's): for state shared by every trial of a run, such
-    # as GenNAS's synthetic targets. None where the caller has no run (a bare scorer call).
+    # The run's seed (``trial_seed`` is this trial's): for state shared by every trial of a
+    # run, such as GenNAS's synthetic targets. None where the caller has no run (a bare
+    # scorer call).
     run_seed: int | None = None
 
 

@@ -172,7 +172,7 @@ def _score(job: TrialJob, registry: Registry, device: torch.device, meter: PeakM
         ctx = ScoringContext(space=space, arch_id=trial.arch_id, dataset=trial.dataset,
                              num_classes=job.num_classes, input_shape=job.input_shape,
                              batch=batch, config=copy.deepcopy(job.config), device=device,
-                             seed=job.trial_seed, generator=generator,
+                             trial_seed=job.trial_seed, generator=generator,
                              build_model=_model_builder(job, space, device),
                              run_seed=job.run_seed)
         value = float(scorer.score(ctx))

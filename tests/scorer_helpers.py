@@ -80,7 +80,7 @@ def make_context(space: FakeSpace, *, input_shape: tuple[int, int, int], num_cla
 
     return ScoringContext(space=space, arch_id=arch_id, dataset="fake", num_classes=num_classes,
                           input_shape=input_shape, batch=batch, config=dict(config or {}),
-                          device=torch.device(device), seed=seed,
+                          device=torch.device(device), trial_seed=seed,
                           generator=torch.Generator().manual_seed(seed), build_model=build_model)
 
 

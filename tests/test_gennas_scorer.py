@@ -68,7 +68,7 @@ def make_ctx(scorer, arch_id="4", *, space=SPACE, run_seed=0, trial_seed=1, batc
 
     return ScoringContext(space=space, arch_id=arch_id, dataset="d", num_classes=10,
                           input_shape=(3, 32, 32), batch=batch, config=config,
-                          device=torch.device("cpu"), seed=trial_seed,
+                          device=torch.device("cpu"), trial_seed=trial_seed,
                           generator=torch.Generator().manual_seed(trial_seed),
                           build_model=build_model, run_seed=run_seed)
 

@@ -118,4 +118,3 @@ def test_arch_list_reads_one_arch_per_line_or_one_json_list(toy, tmp_path):
     bad.write_text("w3\nnot-an-arch\n")
     with pytest.raises(ConfigError, match="not-an-arch"):
         read_arch_list(bad, space)
-

@@ -77,7 +77,7 @@ def _score(job: tuple[int, str, str]) -> dict:
     config = {**scorer.defaults, **_worker_state["overrides"]}
     ctx = ScoringContext(space=space, arch_id=arch, dataset="cifar10-valid", num_classes=10,
                          input_shape=(3, 32, 32), batch=_batch(run_seed), config=config,
-                         device=device, seed=trial_seed, generator=generator,
+                         device=device, trial_seed=trial_seed, generator=generator,
                          build_model=build_model, run_seed=run_seed)
     start = time.perf_counter()
     result = train_task(ctx, scorer.task)

@@ -155,7 +155,7 @@ def _trial_generator(ctx: ScoringContext) -> torch.Generator:
     """The trial's generator if it lives on the trial's device, else one seeded the same way."""
     if torch.device(ctx.generator.device).type == torch.device(ctx.device).type:
         return ctx.generator
-    return torch.Generator(device=ctx.device).manual_seed(ctx.seed)
+    return torch.Generator(device=ctx.device).manual_seed(ctx.trial_seed)
 
 
 def train_task(ctx: ScoringContext, task: Task) -> TrainResult:
