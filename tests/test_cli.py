@@ -6,6 +6,7 @@ import os
 import signal
 import sqlite3
 import subprocess
+import sys
 import time
 
 import pandas as pd
@@ -170,3 +171,34 @@ def test_run_killed_with_sigkill_resumes_without_loss_or_duplicates(toy, tmp_pat
     reference = load_trials(reference_dir).set_index(["arch_id", "seed"]).score.sort_index()
     assert resumed.tolist() == reference.tolist(), "a resumed run equals an uninterrupted one"
 
+
+
+# What the start-up test runs in a fresh interpreter: build the parser, run the command, then
+# report which heavy libraries got imported (the issue: --help must answer at once).
+_STARTUP_PROBE = """
+import sys
+from harness.cli import build_parser, main
+build_parser()
+try:
+    main(sys.argv[1:])
+except SystemExit:
+    pass
+print("heavy modules loaded:", sorted(m for m in ("torch", "scipy") if m in sys.modules))
+"""
+STARTUP_COMMANDS = [["--help"], ["--version"], ["data", "status"],
+                    *([*command, "--help"] for command in
+                      [["plugins"], ["compare"], ["report"], ["export"], ["regress"],
+                       ["profile"], ["data"], ["data", "status"], ["data", "prepare"],
+                       ["data", "build"], ["data", "fetch"]])]
+
+
+@pytest.mark.parametrize("command", STARTUP_COMMANDS, ids=" ".join)
+def test_help_version_and_data_status_import_neither_torch_nor_scipy(command, tmp_path):
+    env = {key: value for key, value in os.environ.items()
+           if key not in ("HARNESS_LOAD_PLUGINS", "HARNESS_DISABLE_PLUGINS")}
+    env["HARNESS_DATA_DIR"] = str(tmp_path)  # every installed plugin, no prepared data
+    result = subprocess.run([sys.executable, "-c", _STARTUP_PROBE, *command], env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.stdout.splitlines()[-1] == "heavy modules loaded: []", (
+        f"`harness {' '.join(command)}` imported torch or scipy: every plugin's plugin.py must "
+        f"import its implementation inside the hook\n{result.stdout}{result.stderr}")

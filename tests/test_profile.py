@@ -7,9 +7,8 @@ import pytest
 import torch
 import toy_plugins
 
-from harness import hookimpl
-from harness.reports import profile as profiling
-from harness.reports.commands import add_report_commands
+from harness import hookimpl, profiling
+from harness.cli.reports import add_report_commands
 from harness.store import Trial, TrialResult
 
 
@@ -49,7 +48,7 @@ def test_profile_measures_every_scorer_batch_size_and_arch(toy):
     assert all(c.status == "ok" and c.median_s > 0 and c.repeats == 3 for c in width)
     oom = [c for c in cells if c.scorer == "oom4" and c.batch_size == 4]
     assert [c.status for c in oom] == ["oom", "oom"] and oom[0].median_s is None
-    table = profiling.cost_table(cells)
+    table = profiling.profile_table(cells)
     assert table.cell(["toy", "toyset", "oom4"], "bs 4").text == "OOM"
     assert table.cell(["toy", "toyset", "oom4"], "bs 2").value > 0
 
@@ -67,7 +66,7 @@ def test_warmup_is_discarded_and_the_median_taken(monkeypatch):
     assert (cell.median_s, cell.repeats, cell.peak_mem_mb) == (0.25, 4, 10.0)
 
 
-def test_cost_table_from_known_cells():
+def test_profile_table_from_known_cells():
     def cell(scorer, batch, arch, seconds, status="ok", memory=100.0):
         return profiling.ProfileCell("sp", "ds", scorer, batch, arch, status, seconds, memory,
                                      5, "")
@@ -75,7 +74,7 @@ def test_cost_table_from_known_cells():
     cells = [cell("a", 16, "x", 0.1), cell("a", 16, "y", 0.3, memory=300.0),
              cell("a", 96, "x", None, "oom"), cell("a", 96, "y", 1.0),
              cell("b", 16, "x", None, "error")]
-    table = profiling.cost_table(cells)
+    table = profiling.profile_table(cells)
     assert table.columns == ["bs 16", "bs 96"]
     entry = table.cell(["sp", "ds", "a"], "bs 16")
     assert entry.value == pytest.approx(0.2) and entry.text == "0.2000 [300 MB]"

@@ -6,10 +6,10 @@ import json
 import pytest
 from synthetic_run import make_run
 
+from harness.cli.reports import add_report_commands
 from harness.errors import ConfigError, HarnessError
 from harness.reports import build_report
 from harness.reports import regress as regression
-from harness.reports.commands import add_report_commands
 
 # a0 scores 9 and a8 scores 0: 12 of the 28 finite pairs discordant, Kendall 26/28 -> 4/28.
 WORSE_NOISY = [9, 1, 2, None, 4, 5, 6, None, 0, 8]

@@ -14,11 +14,12 @@ import os
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from harness.errors import BenchmarkFileError, DataNotPreparedError
+
+if TYPE_CHECKING:  # pyarrow hands out pandas frames; `harness data status` needs neither
+    import pandas as pd
 
 TABLE_FILE = "ground_truth.parquet"
 _METADATA_KEY = b"harness"

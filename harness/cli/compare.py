@@ -1,0 +1,107 @@
+"""``harness compare``: score sampled archs with scorers, store every trial, write the report."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from harness.cli.parsers import command_parser, names
+from harness.errors import ConfigError
+
+EXAMPLE = ("harness compare --spaces nb201 --scorers synflow,naswot --samples 100 --seeds 0-2 "
+           "--out runs/first\n  harness compare --config runs/first/run.json"
+           "      # repeat (or resume) a run\n  harness compare"
+           "                                   # every scorer on the prepared data or demo")
+
+
+def add_compare_command(sub: Any) -> None:
+    """Add ``compare`` to the ``harness`` sub-commands."""
+    compare = command_parser(sub, "compare", "score sampled archs with scorers, store every "
+                             "trial, write the report", EXAMPLE)
+    _add_selection_arguments(compare)
+    compare.add_argument("--quiet", action="store_true", help="no progress bar")
+    compare.add_argument("--no-report", action="store_true", help="store trials only")
+    compare.add_argument("--format", default="md,csv,json,tex,html", help="report formats")
+    compare.add_argument("--metric", help="ground-truth metric (NAME or SPACE=NAME,...)")
+    compare.add_argument("--bootstrap", type=int, default=0, help="bootstrap resamples for "
+                         "95%% intervals (e.g. 1000)")
+    compare.set_defaults(func=cmd_compare)
+
+
+def _add_selection_arguments(parser: argparse.ArgumentParser) -> None:
+    add = parser.add_argument
+    add("--config", help="a run.json written by an earlier run; flags given here override it")
+    add("--spaces", help="comma-separated space names, or all (default: all prepared, else the "
+                         "bundled demo)")
+    add("--scorers", help="comma-separated scorer names, or all (default)")
+    add("--datasets", help="trial datasets, or all (default: each table's first dataset)")
+    add("--samples", help="archs sampled per space, or all (default: 100)")
+    add("--sample-seed", type=int, help="seed of the arch sample (default: 0)")
+    add("--arch-list", help="file with one arch id per line, instead of sampling")
+    add("--seeds", help="run seeds, e.g. 0-2 or 0,3 (default: 0)")
+    add("--weight-inits", help="weight init schemes, e.g. default,kaiming,xavier")
+    add("--bias-inits", help="bias init schemes, e.g. default,zero")
+    add("--option", action="append", metavar="SCORER.KEY=VALUE",
+        help="override a scorer option (repeatable), e.g. naswot.batch_size=64")
+    add("--images", help="file or folder of images that replace the datasets' inputs")
+    add("--device", help="cpu (default), cuda or cuda:N")
+    add("--workers", type=int, help="worker processes (default 1; 0 = in this process)")
+    add("--trial-timeout", type=float, metavar="S", help="seconds before a trial is killed")
+    add("--executor", help="executor plugin (default: local)")
+    add("--out", help="run folder (default: runs/compare-<hash of the selection>)")
+    add("--retry-failed", action="store_true", default=None,
+        help="run error / oom / timeout trials of the run folder again")
+
+
+def config_from_args(args: argparse.Namespace) -> Any:
+    """The ``RunConfig`` an argument namespace asks for (``--config`` first, flags on top)."""
+    from harness.config import RunConfig, add_option, parse_seeds, read_run_config
+
+    config = read_run_config(Path(args.config)) if args.config else RunConfig()
+    given = {k: v for k, v in vars(args).items() if v is not None}
+    lists = {"spaces": "spaces", "scorers": "scorers", "datasets": "datasets",
+             "weight_inits": "weight_inits", "bias_inits": "bias_inits"}
+    for arg, field_name in lists.items():
+        if arg in given:
+            setattr(config, field_name, names(given[arg]))
+    if "samples" in given:
+        text = given["samples"].strip()
+        if text != "all" and not text.isdigit():
+            raise ConfigError(f"--samples {text!r}: give a number or all")
+        config.samples = None if text == "all" else int(text)
+    if "seeds" in given:
+        config.seeds = parse_seeds(given["seeds"])
+    for option in given.get("option", []):
+        add_option(config.options, option)
+    simple = {"sample_seed": "sample_seed", "arch_list": "arch_list", "images": "images",
+              "device": "device", "workers": "workers", "trial_timeout": "trial_timeout_s",
+              "executor": "executor", "out": "out", "data_dir": "data_dir",
+              "retry_failed": "retry_failed"}
+    for arg, field_name in simple.items():
+        if arg in given:
+            setattr(config, field_name, given[arg])
+    return config
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from harness.cli.reports import write_report
+    from harness.execute import execute_plan, status_line
+    from harness.plan import plan_run
+
+    config = config_from_args(args)
+    plan = plan_run(config)
+    for note in plan.notes:
+        print(f"note: {note}", file=sys.stderr)
+    for space, reason in plan.skipped_spaces.items():
+        print(f"skipped space {space}: {reason}")
+    summary = execute_plan(plan, progress=not args.quiet, command=["harness", *args.argv])
+    print(status_line(summary))
+    if summary.interrupted:
+        print(f"interrupted: run the same command again to finish the remaining "
+              f"{summary.total - summary.already_done - summary.ran} trials", file=sys.stderr)
+        return 130
+    if not args.no_report:
+        write_report(summary.run_dir, args.format, args.metric, args.bootstrap)
+    return 0

@@ -1,0 +1,24 @@
+"""What the command modules share: the sub-command parser every command gets, list parsing."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def command_parser(sub: Any, name: str, help_text: str, example: str,
+                   **kwargs: Any) -> argparse.ArgumentParser:
+    """A sub-command with its help, one example in the epilog, and ``--data-dir``."""
+    parser = sub.add_parser(name, help=help_text, description=help_text,
+                            epilog=f"example:\n  {example}",
+                            formatter_class=argparse.RawDescriptionHelpFormatter,
+                            allow_abbrev=False, **kwargs)
+    parser.add_argument("--data-dir", default=argparse.SUPPRESS,
+                        help="benchmark data folder (default: $HARNESS_DATA_DIR, else "
+                             "~/.cache/harness)")
+    return parser
+
+
+def names(text: str) -> list[str]:
+    """``"a, b,,c"`` -> ``["a", "b", "c"]``."""
+    return [part.strip() for part in text.split(",") if part.strip()]

@@ -1,0 +1,169 @@
+"""Commands on a finished run: ``report``, ``export``, ``regress`` (the CI gate) and ``profile``
+(scorer cost per batch size)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from harness.cli.parsers import command_parser, names
+from harness.errors import HarnessError
+
+REPORT_EXAMPLE = "harness report runs/first --format md,csv,tex,json,html --bootstrap 1000"
+EXPORT_EXAMPLE = "harness export runs/first --format parquet"
+REGRESS_EXAMPLE = """examples:
+  harness regress runs/ci --write-baseline .ci/baselines/demo.json
+  harness regress runs/ci --baseline .ci/baselines/demo.json \\
+      --fail-if kendall:-0.02,spearman:-0.02,retrieval@10:-0.05 --summary "$GITHUB_STEP_SUMMARY"
+
+exit codes: 0 within thresholds; 1 a statistic fell below its threshold; 2 usage error
+(bad baseline or --fail-if); 3 baseline entries missing from the run (--allow-missing: 0).
+Device or version differences between baseline and run are warnings only."""
+PROFILE_EXAMPLE = """example:
+  harness profile --spaces nb201 --scorers gennas-combo --batch-sizes 16,32,48,64,80,96 \\
+      --device cuda --archs 3 --repeats 5 --out runs/profile"""
+
+
+def add_report_commands(sub: Any) -> None:
+    """Add ``report``, ``export``, ``regress`` and ``profile`` to the ``harness`` sub-commands
+    (``func`` -> exit code)."""
+    report = command_parser(sub, "report", "write a run's report (correlations with ground "
+                            "truth)", REPORT_EXAMPLE)
+    report.add_argument("run_dir", help="run folder written by harness compare")
+    report.add_argument("--format", default="md,csv,json,tex,html",
+                        help="comma-separated formats: md,csv,tex,json,html")
+    report.add_argument("--metric", help="ground-truth metric (NAME or SPACE=NAME,...)")
+    report.add_argument("--bootstrap", type=int, default=0, help="bootstrap resamples")
+    report.add_argument("--paper", action="store_true",
+                        help="add published reference values (GenNAS appendix, zero-cost-nas)")
+    report.set_defaults(func=cmd_report)
+
+    export = command_parser(sub, "export", "write a run's trials as parquet, csv or json",
+                            EXPORT_EXAMPLE)
+    export.add_argument("run_dir")
+    export.add_argument("--format", default="csv", choices=["parquet", "csv", "json"])
+    export.add_argument("--output", help="file to write (default: RUN_DIR/trials.FORMAT)")
+    export.set_defaults(func=cmd_export)
+    _add_regress_command(sub)
+    _add_profile_command(sub)
+
+
+def write_report(run_dir: Path, formats: str, metric: str | None, bootstrap: int,
+                 paper: bool = False) -> None:
+    """Build the report of ``run_dir`` and write it in every format of ``formats``."""
+    from harness.reports import build_report, parse_metric_choice, write_reports
+
+    report = build_report(run_dir, metric=parse_metric_choice(metric), bootstrap=bootstrap,
+                          paper=paper)
+    for path in write_reports(report, run_dir, formats):
+        print(f"wrote {path}")
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    write_report(Path(args.run_dir), args.format, args.metric, args.bootstrap, args.paper)
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from harness.export import export_trials
+
+    print(f"wrote {export_trials(Path(args.run_dir), args.format, args.output)}")
+    return 0
+
+
+# -- regress ----------------------------------------------------------------------------------
+def _add_regress_command(sub: Any) -> None:
+    parser = sub.add_parser(
+        "regress", help="compare a run's correlations with a committed baseline (CI gate)",
+        description="Compare a run's ranking quality with a baseline; print a markdown table "
+                    "of deltas and exit non-zero on a regression.",
+        epilog=REGRESS_EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("run_dir", type=Path, help="run folder (holds trials.sqlite)")
+    mode = parser.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--baseline", type=Path, help="baseline JSON to compare with")
+    mode.add_argument("--write-baseline", type=Path, metavar="FILE",
+                      help="write the run's baseline to FILE and exit")
+    # The default lives in harness.reports.regress, which imports scipy: resolved when run.
+    parser.add_argument("--fail-if", help="STATISTIC:CHANGE list (default: the thresholds of "
+                        "the example below)")
+    parser.add_argument("--allow-missing", action="store_true",
+                        help="baseline entries missing from the run do not fail")
+    parser.add_argument("--summary", type=Path, metavar="FILE",
+                        help="also append the markdown to FILE (e.g. $GITHUB_STEP_SUMMARY)")
+    parser.set_defaults(func=regress_command)
+
+
+def regress_command(args: argparse.Namespace) -> int:
+    """``harness regress``: write a baseline, or compare and return the documented exit code."""
+    from harness.reports import build_report
+    from harness.reports import regress as regression
+
+    if args.write_baseline:
+        path = regression.write_baseline(build_report(args.run_dir), args.write_baseline)
+        print(f"wrote baseline {path}")
+        return regression.EXIT_OK
+    try:
+        result = regression.regress(args.run_dir, args.baseline,
+                                    fail_if=args.fail_if or regression.DEFAULT_FAIL_IF,
+                                    allow_missing=args.allow_missing)
+    except HarnessError as exc:  # unreadable baseline, bad --fail-if, broken store
+        print(f"error: {exc}", file=sys.stderr)
+        return regression.EXIT_USAGE
+    text = result.markdown()
+    print(text)
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if args.summary:
+        with open(args.summary, "a") as handle:
+            handle.write(text)
+    return result.exit_code
+
+
+# -- profile ----------------------------------------------------------------------------------
+def _int_list(text: str) -> list[int]:
+    try:
+        values = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: write integers separated by commas") from None
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: give positive batch sizes, e.g. 16,32,64")
+    return values
+
+
+def _add_profile_command(sub: Any) -> None:
+    parser = sub.add_parser(
+        "profile", help="time scorers per batch size (warm-up, synchronize, median)",
+        description="Time every (space, scorer, batch size) on a few seeded archs and print "
+                    "the cost table (seconds per trial, peak memory, OOM cells).",
+        epilog=PROFILE_EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--spaces", type=names, required=True, help="space names, comma separated")
+    parser.add_argument("--scorers", type=names, default=None,
+                        help="scorer names, comma separated (default: all that apply)")
+    parser.add_argument("--batch-sizes", type=_int_list, default=[16, 32, 48, 64, 80, 96])
+    parser.add_argument("--archs", type=int, default=3, help="archs per space (seeded sample)")
+    parser.add_argument("--warmup", type=int, default=1, help="untimed runs per trial")
+    parser.add_argument("--repeats", type=int, default=5, help="timed runs per trial (median)")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ...")
+    parser.add_argument("--seed", type=int, default=0, help="arch sample and run seed")
+    parser.add_argument("--data-dir", default=None, help="data folder (default: HARNESS_DATA_DIR)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="folder for profile.json and profile.md")
+    parser.set_defaults(func=profile_command)
+
+
+def profile_command(args: argparse.Namespace) -> int:
+    """``harness profile``: print the cost table; write profile.json/.md under ``--out``."""
+    from harness.profiling import profile, profile_table, write_profile
+    from harness.reports.render import markdown
+
+    settings = {k: v for k, v in vars(args).items() if k != "func"}
+    cells = profile(args.spaces, args.batch_sizes, scorers=args.scorers, archs=args.archs,
+                    warmup=args.warmup, repeats=args.repeats, device=args.device,
+                    seed=args.seed, data_dir=args.data_dir)
+    print(markdown(profile_table(cells)))
+    if args.out:
+        for path in write_profile(cells, args.out, settings):
+            print(f"wrote {path}")
+    return 0
