@@ -1,4 +1,8 @@
-"""Honest cost profiling of scorers (appendix Table 6): seconds and peak memory per trial.
+"""``harness profile``: times scorers (appendix Table 6), seconds and peak memory per trial.
+
+A timer, not a report of a run: it plans and runs its own trials (``harness.plan``,
+``harness.trial``) and shows them as one ``Table`` (``profile_table``); a run's report has its
+own cost tables, from the trials it stored (``harness.reports.tables.cost_tables``).
 
 ``profile`` plans the same trials ``harness compare`` would (``harness.plan.plan_run``: the
 registry's spaces and scorers, the same inputs and models) for a fixed, seeded set of archs,
@@ -77,7 +81,7 @@ def profile(spaces: list[str], batch_sizes: list[int], *, scorers: list[str] | N
     return cells
 
 
-def cost_table(cells: list[ProfileCell]) -> Table:
+def profile_table(cells: list[ProfileCell]) -> Table:
     """Rows = space/dataset/scorer, columns = batch sizes, entries = seconds (``OOM`` cells)."""
     batch_sizes = sorted({c.batch_size for c in cells})
     table = Table(name="profile", title="Cost per trial (profiled)",
@@ -118,5 +122,5 @@ def write_profile(cells: list[ProfileCell], out: Path, settings: dict[str, Any])
                 "cells": [asdict(c) for c in cells]}
     json_path, md_path = out / "profile.json", out / "profile.md"
     json_path.write_text(json.dumps(document, indent=1, default=str) + "\n")
-    md_path.write_text(markdown(cost_table(cells)))
+    md_path.write_text(markdown(profile_table(cells)))
     return [json_path, md_path]
