@@ -3,7 +3,8 @@
 ``RunConfig`` holds the selection (spaces, scorers, samples, seeds, inits, options) and how it
 executes (device, workers, executor). Its hash names the default run folder, so the same command
 resumes the same run. ``run.json`` in the run folder records the configuration with its
-provenance; ``harness compare --config`` reads it back. Nothing here imports torch.
+provenance; ``harness compare --config`` reads it back. Loading this module does not import
+torch (the command line parses flags into a ``RunConfig`` before it needs torch).
 """
 
 from __future__ import annotations
@@ -16,13 +17,10 @@ import sys
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import harness
 from harness.errors import ConfigError, one_line
-
-if TYPE_CHECKING:
-    from harness.plan import RunPlan
 
 RUN_CONFIG_FILE = "run.json"
 DEFAULT_SAMPLES = 100
@@ -131,26 +129,24 @@ def add_option(options: dict[str, dict[str, Any]], text: str) -> None:
     node[path[-1]] = value
 
 
-def write_run_config(plan: RunPlan, command: list[str] | None) -> Path:
-    """``RUN_DIR/run.json``: the configuration (``harness compare --config`` reads it back)."""
+def write_run_config(run_dir: Path, config: RunConfig, command: list[str] | None,
+                     selected: dict[str, Any]) -> Path:
+    """``RUN_DIR/run.json``: the configuration (``harness compare --config`` reads it back), the
+    command and versions that ran it, and ``selected``: what its plan selected
+    (``RunPlan.summary()``: spaces, skipped spaces, scorer configs, trial count)."""
     import torch  # for its version only: the command line imports this module before torch
 
-    path = plan.run_dir / RUN_CONFIG_FILE
+    path = Path(run_dir) / RUN_CONFIG_FILE
     document = {
         "command": command or [],
-        "config": plan.config.to_dict(),
+        "config": config.to_dict(),
         "harness_version": harness.__version__,
         "torch_version": torch.__version__,
         "python_version": sys.version.split()[0],
         "written_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "spaces": {p.name: {"bundled_demo": p.bundled, "datasets": p.datasets,
-                            "n_archs": len(p.arch_ids), "ground_truth_source": p.table.source}
-                   for p in plan.spaces},
-        "skipped_spaces": plan.skipped_spaces,
-        "scorer_configs": {f"{name}:{h}": cfg for (name, h), cfg in plan.scorer_configs.items()},
-        "n_trials": len(plan.trials),
+        **selected,
     }
-    plan.run_dir.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(document, indent=2, sort_keys=True, default=str) + "\n")
     os.replace(tmp, path)

@@ -38,7 +38,7 @@ def execute_plan(plan: RunPlan, *, progress: bool = True, command: list[str] | N
                  registry: Registry | None = None) -> RunSummary:
     """Run ``plan``'s jobs on its executor, writing each result to the store as it arrives."""
     registry = registry or get_registry()
-    write_run_config(plan, command)
+    write_run_config(plan.run_dir, plan.config, command, plan.summary())
     counts: Counter[str] = Counter()
     with TrialStore.for_run(plan.run_dir) as store:
         if plan.config.retry_failed:  # the plan counted these trials as not run

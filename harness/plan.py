@@ -56,6 +56,18 @@ class RunPlan:
     already_done: int
     notes: list[str]
 
+    def summary(self) -> dict[str, Any]:
+        """What the plan selected, as ``run.json`` records it beside the configuration."""
+        return {
+            "spaces": {p.name: {"bundled_demo": p.bundled, "datasets": p.datasets,
+                                "n_archs": len(p.arch_ids), "ground_truth_source": p.table.source}
+                       for p in self.spaces},
+            "skipped_spaces": self.skipped_spaces,
+            "scorer_configs": {f"{name}:{config_hash}": config
+                               for (name, config_hash), config in self.scorer_configs.items()},
+            "n_trials": len(self.trials),
+        }
+
 
 @dataclass(frozen=True)
 class _ScorerSetup:
