@@ -3,6 +3,11 @@
 ``build_report(run_dir)`` reads ``RUN_DIR/trials.sqlite`` and ``RUN_DIR/run.json`` and returns a
 ``Report`` (rows, GenNAS-appendix-shaped tables, provenance); ``write_reports(report, run_dir,
 ["md", "html"])`` writes it through the registered reporter plugins (kind ``"reporter"``).
+
+Modules: ``assemble`` (trials + ground truth -> ``Report``), ``records`` (what a report is made
+of), ``tables`` (the appendix-shaped tables), ``render``, ``html`` and ``plots`` (text, page,
+figures), ``reference`` (published values), ``regress`` (the CI gate). The ``harness profile``
+timer is not a report: it lives in ``harness.profiling``.
 """
 
 from __future__ import annotations
