@@ -193,12 +193,13 @@ class FetchableDataset(Protocol):
 
 
 @runtime_checkable
-class SplitArraysDataset(Protocol):
+class SplitTensorsDataset(Protocol):
     """Optional: a dataset that hands out whole splits, which ``harness data build`` trains on."""
 
-    def arrays(self, split: str, *, data_dir: Path, **options: Any
-               ) -> tuple[torch.Tensor, torch.Tensor]:
-        """(inputs, labels) of the whole ``split`` ("train" or "test")."""
+    def whole_split(self, split: str, *, data_dir: Path, size: int = ...
+                    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Normalized inputs (N, C, size, size) and labels (N,) of the whole ``split`` ("train"
+        or "test"), as models built for this dataset take them."""
 
 
 @runtime_checkable

@@ -4,8 +4,8 @@ A trial's seed is derived from (run seed, space, arch id) with SHA-256, never Py
 ``hash()``, so neither trial order nor worker count can change a score. The init schemes are the
 axes of the GenNAS appendix (Table 2): weights ``default`` (the framework's), ``kaiming``,
 ``xavier``; biases ``default``, ``zero``. They are registered through
-``harness_register_initializers`` by the built-in plugin ``harness.plugins.initializers``, so a
-plugin can add more.
+``harness_register_initializers`` by the built-in initializers plugin, so a plugin can add more;
+``harness.trial.apply_init`` applies them by name.
 """
 
 from __future__ import annotations
@@ -87,14 +87,3 @@ def init_bias_zero(model: nn.Module) -> None:
 WEIGHT_INITS = {"default": init_weights_default, "kaiming": init_weights_kaiming,
                 "xavier": init_weights_xavier}
 BIAS_INITS = {"default": init_bias_default, "zero": init_bias_zero}
-
-
-def apply_init(model: nn.Module, weight_init: str, bias_init: str) -> nn.Module:
-    """Apply the registered ``weight_init`` and ``bias_init`` schemes to ``model`` in place."""
-    from harness.registry import get_registry
-
-    registry = get_registry()
-    with torch.no_grad():
-        registry.get("weight", weight_init)(model)
-        registry.get("bias", bias_init)(model)
-    return model

@@ -143,6 +143,15 @@ def result_for(job: TrialJob, status: str, message: str, *, score: float | None 
                        datetime.now(UTC).isoformat(timespec="seconds"))
 
 
+def apply_init(model: torch.nn.Module, weight_init: str, bias_init: str) -> torch.nn.Module:
+    """Apply the registered ``weight_init`` and ``bias_init`` schemes to ``model`` in place."""
+    registry = get_registry()
+    with torch.no_grad():
+        registry.get("weight", weight_init)(model)
+        registry.get("bias", bias_init)(model)
+    return model
+
+
 def _model_builder(job: TrialJob, space: Any,
                    device: torch.device) -> Callable[..., torch.nn.Module]:
     """``ScoringContext.build_model`` for ``job``: seeded, initialized, on ``device``, training."""
@@ -153,7 +162,7 @@ def _model_builder(job: TrialJob, space: Any,
         num_classes = options.pop("num_classes", job.num_classes)
         model = space.build_model(trial.arch_id, num_classes=num_classes,
                                   **{**job.model_options, **options})
-        seeding.apply_init(model, trial.weight_init, trial.bias_init)
+        apply_init(model, trial.weight_init, trial.bias_init)
         return model.to(device).train()
 
     return build_model

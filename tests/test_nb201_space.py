@@ -44,10 +44,11 @@ def test_bundled_demo_table_is_a_ground_truth_table_with_its_recipe():
 def test_demo_build_is_deterministic(tmp_path):
     """Same arguments, two builds, identical tables (only the recorded wall time may differ)."""
     space = get_registry().get("space", "nb201")
+    digits = get_registry().get("dataset", "digits")
     tables = []
     for run in range(2):
-        path = build_benchmark(space, dataset="digits", archs=2, seeds=1, epochs=1, width=4,
-                               cells=1, seed=7, data_dir=tmp_path, out=tmp_path / f"{run}.parquet",
+        path = build_benchmark(space, dataset=digits, archs=2, seeds=1, epochs=1, width=4, cells=1,
+                               seed=7, data_dir=tmp_path, out=tmp_path / f"{run}.parquet",
                                image_size=8)
         tables.append(GroundTruthTable.load(path))
     first, second = tables
@@ -57,7 +58,7 @@ def test_demo_build_is_deterministic(tmp_path):
     assert first.source["model_options"] == {"C": 4, "N": 1}
     assert list(first.frame.columns) == ["digits/test/seed0", "digits/test", "digits/train",
                                          "params_m/digits"]
-    explicit = build_benchmark(space, dataset="digits", archs=[SMALL], seeds=1, epochs=1,
+    explicit = build_benchmark(space, dataset=digits, archs=[SMALL], seeds=1, epochs=1,
                                width=4, cells=1, seed=7, data_dir=tmp_path,
                                out=tmp_path / "explicit.parquet", image_size=8)
     assert list(GroundTruthTable.load(explicit).frame.index) == [SMALL]

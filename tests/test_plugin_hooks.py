@@ -20,7 +20,7 @@ from harness.plan import plan_run
 from harness.plugins.initializers.plugin import InitScheme
 from harness.protocols import SearchResult
 from harness.store import TrialResult
-from harness.trial import execute_trial
+from harness.trial import apply_init, execute_trial
 
 PLUGIN_DOCS = Path(__file__).resolve().parents[1] / "docs" / "plugins.md"
 HOOKS = sorted(name for name, _ in inspect.getmembers(hookspecs, inspect.isfunction)
@@ -170,7 +170,7 @@ def test_hook_harness_register_initializers(extras, tmp_path):
     trials = load_trials(tmp_path / "run")
     assert set(trials.weight_init) == {"ones"} and set(trials.status) == {"ok"}
     model = toy_plugins.ToySpace().build_model("w2", num_classes=3)
-    seeding.apply_init(model, "ones", "zero")
+    apply_init(model, "ones", "zero")
     assert model[0].weight.detach().min() == 1.0 and model[0].bias.detach().abs().max() == 0.0
 
 

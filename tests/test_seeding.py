@@ -9,6 +9,7 @@ from torch import nn
 
 from harness import seeding
 from harness.errors import UnknownPluginError
+from harness.trial import apply_init
 
 
 def test_trial_seed_is_a_stable_hash_of_run_seed_space_and_arch():
@@ -65,7 +66,7 @@ def test_default_schemes_leave_the_model_alone_and_zero_clears_biases():
 
 def test_apply_init_resolves_registered_schemes(fresh_registry):
     model = _fresh_linear()
-    seeding.apply_init(model, "xavier", "zero")
+    apply_init(model, "xavier", "zero")
     assert model[1].bias.abs().sum() == 0
     with pytest.raises(UnknownPluginError, match="Did you mean 'kaiming'"):
-        seeding.apply_init(model, "kaimin", "zero")
+        apply_init(model, "kaimin", "zero")

@@ -140,7 +140,8 @@ def cmd_data_build(args: argparse.Namespace) -> int:
     else:
         lines = Path(args.archs).read_text().splitlines()
         archs = [space.parse_arch(line) for line in lines if line.strip()]
-    path = build_benchmark(space, dataset=args.dataset, archs=archs, seeds=args.seeds,
+    dataset = get_registry().get("dataset", args.dataset)
+    path = build_benchmark(space, dataset=dataset, archs=archs, seeds=args.seeds,
                            epochs=args.epochs, width=args.width, cells=args.cells,
                            seed=args.seed, data_dir=_data_dir(args),
                            out=Path(args.out) if args.out else None,

@@ -14,9 +14,8 @@ same table on any CPU, in any order.
 
 Optional space methods used here: ``sample_archs(n, rng)`` (to draw ``archs`` when it is a
 number) and ``builder_options(width, cells)`` (maps ``--width``/``--cells`` to the builder's
-keyword names). Datasets: ``digits`` uses ``harness.plugins.datasets.digits.digits_arrays``;
-another dataset plugin is usable when it offers ``arrays(split, *, data_dir) -> (inputs,
-labels)`` for ``split`` in ``train``/``test``.
+keyword names). ``dataset`` is a dataset plugin object that offers ``whole_split(split, *,
+data_dir, size)`` (``harness.protocols.SplitTensorsDataset``; the ``digits`` dataset does).
 """
 
 from __future__ import annotations
@@ -38,7 +37,7 @@ from torch import nn
 
 from harness.errors import ConfigError
 from harness.groundtruth.table import GroundTruthTable, MetricInfo, prepared_table_path
-from harness.protocols import ResizableSpace, SamplingSpace, SplitArraysDataset
+from harness.protocols import ResizableSpace, SamplingSpace, SplitTensorsDataset
 
 
 @dataclass(frozen=True)
@@ -62,21 +61,15 @@ def run_seed(seed: int, arch_id: str, seed_index: int) -> int:
     return int.from_bytes(digest[:8], "little") >> 1
 
 
-def _split_arrays(dataset: str, data_dir: Path, image_size: int | None
-                  ) -> tuple[Any, tuple[torch.Tensor, ...], tuple[torch.Tensor, ...]]:
-    from harness.registry import get_registry
-
-    plugin = get_registry().get("dataset", dataset)
+def _split_tensors(plugin: Any, data_dir: Path, image_size: int | None
+                   ) -> tuple[tuple[torch.Tensor, ...], tuple[torch.Tensor, ...]]:
+    if not isinstance(plugin, SplitTensorsDataset):
+        raise ConfigError(f"dataset {plugin.name!r} cannot be used by `harness data build`: its "
+                          f"plugin offers no whole_split(split, *, data_dir, size) method for "
+                          f"whole train/test splits (the digits dataset does)")
     size = {} if image_size is None else {"size": image_size}
-    if isinstance(plugin, SplitArraysDataset):
-        return (plugin, plugin.arrays("train", data_dir=data_dir, **size),
-                plugin.arrays("test", data_dir=data_dir, **size))
-    if dataset == "digits":
-        from harness.plugins.datasets.digits import digits_arrays
-
-        return plugin, digits_arrays("train", **size), digits_arrays("test", **size)
-    raise ConfigError(f"dataset {dataset!r} cannot be used by `harness data build`: its plugin "
-                      f"offers no arrays(split, data_dir=...) method for whole train/test splits")
+    return (plugin.whole_split("train", data_dir=data_dir, **size),
+            plugin.whole_split("test", data_dir=data_dir, **size))
 
 
 def _accuracy(model: nn.Module, inputs: torch.Tensor, labels: torch.Tensor) -> float:
@@ -111,14 +104,15 @@ def train_one(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
     return _accuracy(model, inputs, labels), _accuracy(model, *test)
 
 
-def build_benchmark(space: Any, *, dataset: str, archs: int | Sequence[str], seeds: int,
+def build_benchmark(space: Any, *, dataset: Any, archs: int | Sequence[str], seeds: int,
                     epochs: int, width: int | None = None, cells: int | None = None,
                     seed: int = 0, data_dir: Path, out: Path | None = None,
                     image_size: int | None = None, recipe: Recipe | None = None,
                     progress: Callable[[int, int], None] | None = None) -> Path:
     """Train ``archs`` (a count to sample with ``seed``, or explicit ids) ``seeds`` times each.
 
-    Writes a ``GroundTruthTable`` to ``out`` (default: the space's prepared-table path under
+    ``dataset`` is the dataset plugin object (a ``SplitTensorsDataset``). Writes a
+    ``GroundTruthTable`` to ``out`` (default: the space's prepared-table path under
     ``data_dir``, where the runner finds it) and returns the path. ``progress(done, total)`` is
     called after each arch. ``image_size``: train and test at this image side instead of the
     dataset's (the bundled demo trains at 16×16 to fit a CPU budget; scorers still see the
@@ -129,8 +123,9 @@ def build_benchmark(space: Any, *, dataset: str, archs: int | Sequence[str], see
     recipe = recipe or Recipe(epochs=epochs)
     arch_ids = _arch_ids(space, archs, seed)
     model_options = _model_options(space, width, cells)
-    plugin, train, test = _split_arrays(dataset, data_dir, image_size)
-    training = _Training(space, dataset, plugin.num_classes, model_options, train, test, recipe,
+    train, test = _split_tensors(dataset, data_dir, image_size)
+    name = dataset.name
+    training = _Training(space, name, dataset.num_classes, model_options, train, test, recipe,
                          seeds, seed)
     started = time.perf_counter()
     with _deterministic_single_thread():
@@ -145,8 +140,8 @@ def build_benchmark(space: Any, *, dataset: str, archs: int | Sequence[str], see
     source = {**_recipe_source(training, archs=len(arch_ids), sampled=isinstance(archs, int)),
               "build_wall_s": round(wall_s, 1)}
     table = GroundTruthTable(space=space.name, frame=frame,
-                             metrics=_metrics(dataset, seeds, recipe),
-                             default_metric={dataset: f"{dataset}/test"}, source=source)
+                             metrics=_metrics(name, seeds, recipe),
+                             default_metric={name: f"{name}/test"}, source=source)
     return table.save(Path(out) if out is not None else prepared_table_path(data_dir, space.name))
 
 

@@ -83,6 +83,11 @@ class DigitsDataset:
     mean = NORMALIZATION.mean
     std = NORMALIZATION.std
 
+    def whole_split(self, split: str, *, data_dir: Path | None = None, size: int = 32
+                    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """A whole split for ``harness data build`` (``data_dir`` unused)."""
+        return digits_arrays(split, size)
+
     def batch(self, batch_size: int, seed: int, *, data_dir: Path | None = None,
               split: str = "train", augment: object = False, normalization: str = "default",
               size: int | None = None, **unknown: Any) -> Batch:
