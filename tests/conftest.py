@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 import torch
+import toy_plugins
 
 from harness import registry as registry_module
 
@@ -24,6 +25,13 @@ def fresh_registry():
     registry_module.reset_registry()
     yield registry_module.get_registry()
     registry_module.reset_registry()
+
+
+@pytest.fixture
+def toy(tmp_path, monkeypatch):
+    """A registry of the core built-ins plus the toy plugins, and a prepared data dir."""
+    with toy_plugins.toy_environment(tmp_path, monkeypatch) as environment:
+        yield environment
 
 
 @pytest.fixture

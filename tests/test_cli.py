@@ -23,12 +23,6 @@ HELP_COMMANDS = [[], ["plugins"], ["compare"], ["report"], ["export"], ["data"],
                  ["data", "status"], ["data", "prepare"], ["data", "build"], ["data", "fetch"]]
 
 
-@pytest.fixture
-def toy(tmp_path, monkeypatch):
-    with toy_plugins.toy_environment(tmp_path, monkeypatch) as environment:
-        yield environment
-
-
 def _main(capsys, *argv):
     code = cli.main(list(argv))
     captured = capsys.readouterr()

@@ -7,35 +7,19 @@ test_executor_local.py and the killed-run test in test_cli.py.
 import json
 import random
 
-import pytest
 import toy_plugins
+from toy_plugins import run_toy, toy_config
 
 from harness import hookimpl, load_trials
-from harness.config import RunConfig, add_option, read_run_config
+from harness.config import add_option, read_run_config
 from harness.execute import execute_plan
 from harness.plan import plan_run
 from harness.store import TrialStore
 
 
-@pytest.fixture
-def toy(tmp_path, monkeypatch):
-    with toy_plugins.toy_environment(tmp_path, monkeypatch) as environment:
-        yield environment
-
-
-def _config(tmp_path, **overrides):
-    values = {"spaces": ["toy"], "scorers": ["width"], "samples": None, "workers": 0,
-              "out": str(tmp_path / "run")}
-    return RunConfig(**{**values, **overrides})
-
-
-def _run(config):
-    return execute_plan(plan_run(config), progress=False)
-
-
 def test_rerun_skips_finished_trials_and_reruns_forgotten_ones(toy, tmp_path):
-    config = _config(tmp_path, seeds=[0, 1])
-    first = _run(config)
+    config = toy_config(tmp_path, seeds=[0, 1])
+    first = run_toy(config)
     assert (first.ran, first.already_done, first.status_counts) == (16, 0, {"ok": 16})
     again = plan_run(config)
     assert (len(again.jobs), again.already_done) == (0, 16)
@@ -45,7 +29,7 @@ def test_rerun_skips_finished_trials_and_reruns_forgotten_ones(toy, tmp_path):
 
 
 def test_failures_are_rows_with_status_and_one_line_message(toy, tmp_path):
-    _run(_config(tmp_path, scorers=["nan", "boom", "skipper", "width"], samples=2))
+    run_toy(toy_config(tmp_path, scorers=["nan", "boom", "skipper", "width"], samples=2))
     trials = load_trials(tmp_path / "run")
     by_scorer = trials.groupby("scorer")
     assert {s: set(group.status) for s, group in by_scorer} == {
@@ -56,9 +40,9 @@ def test_failures_are_rows_with_status_and_one_line_message(toy, tmp_path):
 
 
 def test_retry_failed_reruns_errors_only(toy, tmp_path):
-    _run(_config(tmp_path, scorers=["boom", "nan"], samples=2))
-    plan = plan_run(_config(tmp_path, scorers=["boom", "nan"], samples=2,
-                            retry_failed=True))
+    run_toy(toy_config(tmp_path, scorers=["boom", "nan"], samples=2))
+    plan = plan_run(toy_config(tmp_path, scorers=["boom", "nan"], samples=2,
+                               retry_failed=True))
     assert {job.trial.scorer for job in plan.jobs} == {"boom"}, "NaN is a result, not a glitch"
     assert load_trials(tmp_path / "run").status.value_counts().to_dict() == {
         "error": 2, "nan": 2}, "planning writes nothing; the driver forgets the failed rows"
@@ -68,11 +52,11 @@ def test_retry_failed_reruns_errors_only(toy, tmp_path):
 
 
 def test_scores_do_not_depend_on_order_or_on_the_rest_of_the_selection(toy, tmp_path):
-    _run(_config(tmp_path, scorers=["weightsum"], seeds=[0, 1], out=str(tmp_path / "all")))
+    run_toy(toy_config(tmp_path, scorers=["weightsum"], seeds=[0, 1], out=str(tmp_path / "all")))
     arch_list = tmp_path / "archs.txt"
     arch_list.write_text("# one arch\nw3\n")
-    _run(_config(tmp_path, scorers=["weightsum"], seeds=[1], arch_list=str(arch_list),
-                 out=str(tmp_path / "one")))
+    run_toy(toy_config(tmp_path, scorers=["weightsum"], seeds=[1], arch_list=str(arch_list),
+                       out=str(tmp_path / "one")))
     full = load_trials(tmp_path / "all").set_index(["arch_id", "seed"]).score
     alone = load_trials(tmp_path / "one").set_index(["arch_id", "seed"]).score
     assert alone[("w3", 1)] == full[("w3", 1)], "trial seed depends on (run seed, space, arch)"
@@ -82,8 +66,8 @@ def test_scores_do_not_depend_on_order_or_on_the_rest_of_the_selection(toy, tmp_
 def test_options_change_the_config_hash_and_are_stored(toy, tmp_path):
     options = {}
     add_option(options, "weightsum.scale=2")
-    plain = plan_run(_config(tmp_path, scorers=["weightsum"]))
-    scaled = plan_run(_config(tmp_path, scorers=["weightsum"], options=options))
+    plain = plan_run(toy_config(tmp_path, scorers=["weightsum"]))
+    scaled = plan_run(toy_config(tmp_path, scorers=["weightsum"], options=options))
     assert plain.jobs[0].trial.scorer_config_hash != scaled.jobs[0].trial.scorer_config_hash
     assert scaled.jobs[0].config == {"batch_size": 4, "scale": 2, "delay_s": 0.0}
     execute_plan(scaled, progress=False)
@@ -93,8 +77,8 @@ def test_options_change_the_config_hash_and_are_stored(toy, tmp_path):
 
 def test_run_json_holds_the_config_and_reads_back(toy, tmp_path):
     options = {"weightsum": {"scale": 3}}
-    config = _config(tmp_path, scorers=["weightsum"], seeds=[0, 2], options=options, samples=3)
-    _run(config)
+    config = toy_config(tmp_path, scorers=["weightsum"], seeds=[0, 2], options=options, samples=3)
+    run_toy(config)
     document = json.loads((tmp_path / "run" / "run.json").read_text())
     assert document["config"]["options"] == options and document["n_trials"] == 6
     assert document["spaces"]["toy"]["ground_truth_source"]["file"] == "toy.csv"
@@ -102,7 +86,7 @@ def test_run_json_holds_the_config_and_reads_back(toy, tmp_path):
 
 
 def test_ground_truth_of_the_sampled_archs_is_copied(toy, tmp_path):
-    _run(_config(tmp_path, samples=3))
+    run_toy(toy_config(tmp_path, samples=3))
     with TrialStore.for_run(tmp_path / "run") as store:
         truth = store.ground_truth_frame()
     assert sorted(truth.arch_id) == sorted(random.Random(0).sample(toy_plugins.ARCHS, 3))
@@ -132,7 +116,7 @@ def test_images_replace_the_inputs_and_enter_the_key(toy, tmp_path):
     registry.register_plugin(_ImagesPlugin(), "images-test")
     images = tmp_path / "images.npz"
     images.write_bytes(b"first")
-    config = _config(tmp_path, scorers=["weightsum", "width"], images=str(images), samples=2)
+    config = toy_config(tmp_path, scorers=["weightsum", "width"], images=str(images), samples=2)
     first = plan_run(config)
     weightsum = [job for job in first.jobs if job.trial.scorer == "weightsum"]
     assert {job.dataset_plugin for job in weightsum} == {"images"}

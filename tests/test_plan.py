@@ -7,29 +7,18 @@ import random
 
 import pytest
 import toy_plugins
+from toy_plugins import toy_config
 
 from harness import hookimpl
-from harness.config import RunConfig, parse_option
+from harness.config import parse_option
 from harness.errors import ConfigError, DataNotPreparedError
 from harness.plan import plan_run, read_arch_list
 from harness.registry import get_registry
 
 
-@pytest.fixture
-def toy(tmp_path, monkeypatch):
-    with toy_plugins.toy_environment(tmp_path, monkeypatch) as environment:
-        yield environment
-
-
-def _config(tmp_path, **overrides):
-    values = {"spaces": ["toy"], "scorers": ["width"], "samples": None, "workers": 0,
-              "out": str(tmp_path / "run")}
-    return RunConfig(**{**values, **overrides})
-
-
 def test_selection_expands_to_every_combination(toy, tmp_path):
-    config = _config(tmp_path, scorers=["width", "weightsum"], samples=5, seeds=[0, 1],
-                     weight_inits=["default", "kaiming"])
+    config = toy_config(tmp_path, scorers=["width", "weightsum"], samples=5, seeds=[0, 1],
+                        weight_inits=["default", "kaiming"])
     plan = plan_run(config)
     # 1 dataset x 2 scorers x 5 archs x 2 seeds x 2 weight inits x 1 bias init
     assert len(plan.trials) == len(plan.jobs) == 40
@@ -40,7 +29,7 @@ def test_selection_expands_to_every_combination(toy, tmp_path):
 
 def test_jobs_run_arch_by_arch_so_a_cut_short_run_compares_scorers_on_the_same_archs(toy,
                                                                                       tmp_path):
-    plan = plan_run(_config(tmp_path, scorers=["width", "weightsum"], samples=3))
+    plan = plan_run(toy_config(tmp_path, scorers=["width", "weightsum"], samples=3))
     order = [(job.trial.arch_id, job.trial.scorer) for job in plan.jobs]
     archs = plan.spaces[0].arch_ids
     assert order == [(arch, scorer) for arch in archs for scorer in ("width", "weightsum")]
@@ -48,9 +37,9 @@ def test_jobs_run_arch_by_arch_so_a_cut_short_run_compares_scorers_on_the_same_a
 
 def test_bad_options_are_config_errors(toy, tmp_path):
     with pytest.raises(ConfigError, match="width has no option 'scale'; its options: batch_size"):
-        plan_run(_config(tmp_path, options={"width": {"scale": 1}}))
+        plan_run(toy_config(tmp_path, options={"width": {"scale": 1}}))
     with pytest.raises(ConfigError, match="names scorer 'naswot'"):
-        plan_run(_config(tmp_path, options={"naswot": {"batch_size": 1}}))
+        plan_run(toy_config(tmp_path, options={"naswot": {"batch_size": 1}}))
     with pytest.raises(ConfigError, match="SCORER.KEY=VALUE"):
         parse_option("batch_size=3")
     assert parse_option("naswot.inputs.split=train") == ("naswot", ["inputs", "split"],
@@ -84,27 +73,27 @@ class _MoreSpaces:
 def test_spaces_all_skips_unprepared_spaces_with_their_prepare_command(toy, tmp_path):
     registry, _ = toy
     registry.register_plugin(_MoreSpaces(), "more")
-    plan = plan_run(_config(tmp_path, spaces=["all"]))
+    plan = plan_run(toy_config(tmp_path, spaces=["all"]))
     assert [p.name for p in plan.spaces] == ["toy"], "the demo is only used when nothing is"
     assert plan.skipped_spaces == {
         "demo": "run `harness data prepare demo --source PATH`",
         "nodata": "run `harness data prepare nodata --source PATH`"}
     with pytest.raises(DataNotPreparedError, match="prepare nodata"):
-        plan_run(_config(tmp_path, spaces=["nodata"]))
+        plan_run(toy_config(tmp_path, spaces=["nodata"]))
 
 
 def test_bundled_demo_is_used_when_nothing_is_prepared(toy, tmp_path):
     registry, data_dir = toy
     (data_dir / "toy" / "ground_truth.parquet").unlink()
     registry.register_plugin(_MoreSpaces(), "more")
-    plan = plan_run(_config(tmp_path, spaces=["all"]))
+    plan = plan_run(toy_config(tmp_path, spaces=["all"]))
     assert [(p.name, p.bundled) for p in plan.spaces] == [("demo", True)]
     assert any("bundled demo" in note for note in plan.notes)
 
 
 def test_unknown_dataset_is_a_config_error(toy, tmp_path):
     with pytest.raises(ConfigError, match="--datasets 'cifar10'"):
-        plan_run(_config(tmp_path, datasets=["cifar10"]))
+        plan_run(toy_config(tmp_path, datasets=["cifar10"]))
 
 
 def test_arch_list_reads_one_arch_per_line_or_one_json_list(toy, tmp_path):

@@ -12,10 +12,9 @@ from pathlib import Path
 import pytest
 import toy_plugins
 from torch import nn
+from toy_plugins import run_toy, toy_config
 
 from harness import cli, hookimpl, hookspecs, load_trials, seeding
-from harness.config import RunConfig
-from harness.execute import execute_plan
 from harness.plan import plan_run
 from harness.plugins.initializers.plugin import InitScheme
 from harness.protocols import SearchResult
@@ -25,12 +24,6 @@ from harness.trial import apply_init, execute_trial
 PLUGIN_DOCS = Path(__file__).resolve().parents[1] / "docs" / "plugins.md"
 HOOKS = sorted(name for name, _ in inspect.getmembers(hookspecs, inspect.isfunction)
                if name.startswith("harness_"))
-
-
-@pytest.fixture
-def toy(tmp_path, monkeypatch):
-    with toy_plugins.toy_environment(tmp_path, monkeypatch) as environment:
-        yield environment
 
 
 def test_there_are_hooks():
@@ -49,16 +42,6 @@ def test_every_hook_is_documented(hook):
     assert ":param" in getattr(hookspecs, hook).__doc__, f"{hook} needs :param: docs"
 
 
-def _config(tmp_path, **overrides):
-    values = {"spaces": ["toy"], "scorers": ["width"], "samples": None, "workers": 0,
-              "out": str(tmp_path / "run")}
-    return RunConfig(**{**values, **overrides})
-
-
-def _run(config):
-    return execute_plan(plan_run(config), progress=False)
-
-
 def test_hook_harness_register_spaces(toy):
     registry, data_dir = toy
     space = registry.get("space", "toy")
@@ -66,7 +49,7 @@ def test_hook_harness_register_spaces(toy):
 
 
 def test_hook_harness_register_scorers(toy, tmp_path):
-    _run(_config(tmp_path))
+    run_toy(toy_config(tmp_path))
     trials = load_trials(tmp_path / "run").set_index("arch_id")
     assert trials.score["w6"] == 6.0, "width scores an arch by its channel count"
 
@@ -154,7 +137,7 @@ def test_hook_harness_register_searchers(extras):
 
 
 def test_hook_harness_register_executors(extras, tmp_path):
-    summary = _run(_config(tmp_path, executor="serial-test"))
+    summary = run_toy(toy_config(tmp_path, executor="serial-test"))
     assert _SerialExecutor.calls == 1 and summary.status_counts == {"ok": 8}
 
 
@@ -166,7 +149,7 @@ def test_hook_harness_register_reporters(extras, tmp_path):
 
 
 def test_hook_harness_register_initializers(extras, tmp_path):
-    _run(_config(tmp_path, scorers=["weightsum"], weight_inits=["ones"], bias_inits=["zero"]))
+    run_toy(toy_config(tmp_path, scorers=["weightsum"], weight_inits=["ones"], bias_inits=["zero"]))
     trials = load_trials(tmp_path / "run")
     assert set(trials.weight_init) == {"ones"} and set(trials.status) == {"ok"}
     model = toy_plugins.ToySpace().build_model("w2", num_classes=3)
@@ -180,5 +163,5 @@ def test_hook_harness_register_commands(extras, capsys):
 
 
 def test_written_results_are_trial_results(toy, tmp_path):
-    plan = plan_run(_config(tmp_path))
+    plan = plan_run(toy_config(tmp_path))
     assert isinstance(execute_trial(plan.jobs[0]), TrialResult)

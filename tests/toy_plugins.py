@@ -274,3 +274,20 @@ class MinimalPlugin:
 def harness_executable() -> str:
     """The ``harness`` console script of the running interpreter's environment."""
     return str(Path(sys.executable).with_name("harness"))
+
+
+def toy_config(tmp_path: Path, **overrides: Any) -> Any:
+    """A run of the ``width`` scorer on every toy arch, in this process, under ``tmp_path``."""
+    from harness.config import RunConfig
+
+    values = {"spaces": ["toy"], "scorers": ["width"], "samples": None, "workers": 0,
+              "out": str(tmp_path / "run")}
+    return RunConfig(**{**values, **overrides})
+
+
+def run_toy(config: Any) -> Any:
+    """Plan and execute ``config`` without a progress bar; the run's summary."""
+    from harness.execute import execute_plan
+    from harness.plan import plan_run
+
+    return execute_plan(plan_run(config), progress=False)
