@@ -10,6 +10,9 @@ computed_stats}``.
 Pickles can run code when loaded: ``read_api_pickle`` is only called for a file the user named
 explicitly (never picked up by directory discovery), and it unpickles with an allow-list of the
 few NumPy globals the layout needs, so a hostile file fails instead of running code.
+
+Every cell is checked like a TFRecord record (hash format, valid cell, hash of the cell equals
+the stored hash); the numbers are range-checked by the table's shared validation step.
 """
 
 from __future__ import annotations
@@ -24,11 +27,14 @@ import numpy as np
 
 from harness.errors import BenchmarkFileError, ConfigError
 from harness.plugins.spaces.nb101.cell import make_cell
-from harness.plugins.spaces.nb101.table import KEYS, NB101Accumulator
+from harness.plugins.spaces.nb101.table import KEYS, NB101Accumulator, is_module_hash
 
 
-def _add_cell(accumulator: NB101Accumulator, module_hash: str, fixed: Mapping[str, Any],
+def _add_cell(accumulator: NB101Accumulator, module_hash: Any, fixed: Mapping[str, Any],
               computed: Mapping[Any, Any], where: str) -> None:
+    if not is_module_hash(module_hash):
+        raise BenchmarkFileError(f"{where}: hash {module_hash!r} is not 32 lower-case hex "
+                                 f"digits")
     try:
         matrix = [[int(bit) for bit in row] for row in fixed["module_adjacency"]]
         cell = make_cell(matrix, list(fixed["module_operations"]))
@@ -40,20 +46,28 @@ def _add_cell(accumulator: NB101Accumulator, module_hash: str, fixed: Mapping[st
                                  f"{cell.module_hash()} by the benchmark's rules")
     row = accumulator.add_cell(module_hash, cell.adjacency_string, cell.operations_string,
                                params)
-    for epochs, repeats in computed.items():
-        for repeat in repeats:
-            try:
-                values = tuple(float(repeat[key]) for key in KEYS)
-            except (KeyError, TypeError, ValueError) as exc:
-                raise BenchmarkFileError(f"{where}: cell {module_hash}, {epochs} epochs: "
-                                         f"repeat lacks {exc}") from exc
-            accumulator.add_repeat(row, int(epochs), values, f"{where}: cell {module_hash}")
+    try:
+        runs = [(int(epochs), repeat) for epochs, repeats in computed.items()
+                for repeat in repeats]
+    except (AttributeError, TypeError, ValueError) as exc:
+        raise BenchmarkFileError(f"{where}: cell {module_hash}: computed_stats should map "
+                                 f"epochs to a list of repeats ({exc})") from exc
+    for epochs, repeat in runs:
+        try:
+            values = tuple(float(repeat[key]) for key in KEYS)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise BenchmarkFileError(f"{where}: cell {module_hash}, {epochs} epochs: "
+                                     f"repeat lacks {exc}") from exc
+        accumulator.add_repeat(row, epochs, values, f"{where}: cell {module_hash}")
 
 
 def _add_all(accumulator: NB101Accumulator, items: Iterable[tuple[str, Any, Any]],
              where: str) -> None:
     for module_hash, fixed, computed in items:
-        _add_cell(accumulator, str(module_hash), fixed, computed, where)
+        if not isinstance(fixed, Mapping) or not isinstance(computed, Mapping):
+            raise BenchmarkFileError(f"{where}: cell {module_hash!r}: expected (fixed_stats, "
+                                     f"computed_stats) dicts")
+        _add_cell(accumulator, module_hash, fixed, computed, where)
 
 
 _NUMPY_2 = int(np.__version__.split(".")[0]) >= 2

@@ -5,7 +5,8 @@ Sources, by what ``PATH`` is:
 - a directory: its ``nasbench_full.tfrecord`` (all four budgets) if present, else its
   ``nasbench_only108.tfrecord``; nothing else in it is read;
 - ``*.tfrecord``: an official file (TFRecord framing, CRC-checked unless ``verify_crc`` is
-  false);
+  false; every record validated, and the record count checked for the official file names
+  unless ``allow_partial`` is true: see ``nb101.tfrecord``);
 - ``*.pkl`` / ``*.pickle``: the official API's in-memory dict as pickled by other tools;
 - ``*.json``: that same layout as a JSON list of records, or GenNAS' ``[[matrix, ops], acc]``
   list (imported as a user table);
@@ -13,7 +14,8 @@ Sources, by what ``PATH`` is:
   ``nb101_user_table``).
 
 The table is written atomically once everything has been read, so a failing source leaves the
-previous table (or none) in place, never a partial one.
+previous table (or none) in place, never a partial one. Every reader ends with the shared
+``harness.groundtruth.validate`` step (ranges, finite-or-NaN, non-empty, unique arch ids).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from harness.plugins.spaces.nb101.tfrecord import read_tfrecord
 from harness.plugins.spaces.nb101.user_table import import_user_table, read_gennas_json
 
 OFFICIAL_FILES = ("nasbench_full.tfrecord", "nasbench_only108.tfrecord")
+TFRECORD_OPTIONS = ("verify_crc", "allow_partial")
 USER_TABLE_OPTIONS = ("columns", "dataset", "description", "duplicates", "higher_is_better")
 
 
@@ -69,10 +72,13 @@ def build_table(source: Path, **options: Any) -> GroundTruthTable:
     if "higher_is_better" in user_options:
         user_options["higher_is_better"] = _flag(user_options["higher_is_better"],
                                                  "higher_is_better")
-    unknown = set(options) - set(USER_TABLE_OPTIONS) - {"verify_crc"}
+    unknown = set(options) - set(USER_TABLE_OPTIONS) - set(TFRECORD_OPTIONS)
     if unknown:
         raise ConfigError(f"unknown nb101 prepare option(s) {sorted(unknown)}; known: "
-                          f"verify_crc, {', '.join(USER_TABLE_OPTIONS)}")
+                          f"{', '.join(TFRECORD_OPTIONS + USER_TABLE_OPTIONS)}")
+    if suffix != ".tfrecord" and set(options) & set(TFRECORD_OPTIONS):
+        raise ConfigError(f"option(s) {sorted(set(options) & set(TFRECORD_OPTIONS))} apply to "
+                          f".tfrecord files, not to {source.name}")
     if suffix == ".csv":
         return import_user_table(source, sha256=file_sha256(source), **user_options)
     if user_options and suffix != ".json":
@@ -83,9 +89,11 @@ def build_table(source: Path, **options: Any) -> GroundTruthTable:
     if suffix == ".tfrecord":
         verify_crc = _flag(options.get("verify_crc", True), "verify_crc")
         digest = hashlib.sha256()
-        read_tfrecord(source, accumulator, verify_crc=verify_crc, digest=digest)
+        complete = read_tfrecord(source, accumulator, verify_crc=verify_crc, digest=digest,
+                                 allow_partial=_flag(options.get("allow_partial", False),
+                                                     "allow_partial"))
         record.update(format="nasbench101-tfrecord", sha256=digest.hexdigest(),
-                      crc_checked=verify_crc)
+                      crc_checked=verify_crc, complete=complete)
     elif suffix in (".pkl", ".pickle"):
         read_api_pickle(source, accumulator)
         record.update(format="nasbench101-api-pickle", sha256=file_sha256(source))

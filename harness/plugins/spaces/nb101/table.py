@@ -12,11 +12,13 @@ Table columns (``<key>`` as the official ``nasbench/api.py`` names it): ``adjace
 ``eB_repeats``; and ``max_final_test_accuracy`` (the NASWOT convention: maximum over all
 repeats and budgets). The default ground truth is ``e108_mean_final_test_accuracy``: the
 3-repeat mean of the final CIFAR-10 test accuracy after 108 epochs. Accuracies are fractions
-in [0, 1].
+in [0, 1]; the finished table goes through ``harness.groundtruth.validate`` (accuracies in
+[0, 1], times and parameter counts non-negative, all finite or NaN).
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -24,6 +26,7 @@ import pandas as pd
 
 from harness.errors import BenchmarkFileError
 from harness.groundtruth.table import GroundTruthTable, MetricInfo
+from harness.groundtruth.validate import FRACTION, NON_NEGATIVE, ValueRange, validate_table
 
 SPACE = "nb101"
 DATASET = "cifar10"
@@ -34,11 +37,26 @@ KEYS = ("halfway_training_time", "halfway_train_accuracy", "halfway_validation_a
         "final_validation_accuracy", "final_test_accuracy")
 ACCURACY_KEYS = tuple(key for key in KEYS if key.endswith("accuracy"))
 DEFAULT_METRIC = "e108_mean_final_test_accuracy"
+_HASH = re.compile(r"[0-9a-f]{32}")
 _DESCRIBE = {
     "train_accuracy": "train accuracy (fixed 10,000-image subset of the training set)",
     "validation_accuracy": "validation accuracy (10,000 held-out training images)",
     "test_accuracy": "CIFAR-10 test accuracy (10,000 test images)",
 }
+
+
+def is_module_hash(value: Any) -> bool:
+    """True for a module hash as the benchmark writes it: 32 lower-case hex digits."""
+    return isinstance(value, str) and _HASH.fullmatch(value) is not None
+
+
+def value_range(column: str) -> ValueRange | None:
+    """The allowed range of a table column (accuracies, times, counts), None for text."""
+    if column.endswith("accuracy"):
+        return FRACTION
+    if column.endswith(("training_time", "_repeats")) or column == "params":
+        return NON_NEGATIVE
+    return None
 
 
 class NB101Accumulator:
@@ -100,6 +118,25 @@ class NB101Accumulator:
         counts[row] = repeat + 1
         self.records += 1
 
+    def check_repeats(self, where: str) -> None:
+        """Every cell has ``REPEATS`` records at every budget seen, as in the official files.
+
+        A file cut at a record boundary passes the framing checks; this is what catches it
+        (a cell keeping 2 of its 3 repeats would silently change its mean).
+        """
+        cells = len(self.adjacency)
+        hashes = list(self.rows)
+        for budget in sorted(self._counts):
+            counts = self._counts[budget][:cells]
+            short = np.flatnonzero(counts < REPEATS)
+            if short.size:
+                missing = REPEATS * cells - int(counts.sum())
+                raise BenchmarkFileError(
+                    f"{where}: {short.size} cell(s) have fewer than {REPEATS} records at "
+                    f"{budget} epochs (e.g. cell {hashes[short[0]]} has "
+                    f"{int(counts[short[0]])}); {missing} record(s) are missing: the file is "
+                    f"truncated or is not an official NAS-Bench-101 file")
+
     def table(self, source: dict[str, Any]) -> GroundTruthTable:
         """The ground-truth table of everything added (module docstring lists the columns)."""
         cells = len(self.adjacency)
@@ -141,7 +178,10 @@ class NB101Accumulator:
         source = {**source, "cells": cells, "records": self.records, "budgets": budgets,
                   "ground_truth": f"{default}: mean over the repeats of the final test "
                                   f"accuracy (official files: 3 repeats)"}
-        return GroundTruthTable(SPACE, frame, metrics, {DATASET: default}, source)
+        table = GroundTruthTable(SPACE, frame, metrics, {DATASET: default}, source)
+        ranges = {name: found for name in frame.columns
+                  if (found := value_range(str(name))) is not None}
+        return validate_table(table, str(source.get("file", "source")), ranges)
 
 
 def _describe(key: str, budget: int, repeat: int | None) -> str:

@@ -13,6 +13,12 @@ A user file seldom says what its numbers are (split, repeat, epochs). Unless the
 ``description``, each metric is described as coming from the named file with an
 *undocumented* meaning, so reports never pass it off as the benchmark's own ground truth.
 Rows that name the same cell are an error unless ``duplicates`` is ``first`` or ``mean``.
+
+Values must be numbers or explicit missing markers (empty, ``nan``, ``NA``; see
+``harness.groundtruth.validate``). Metrics are accuracies unless ``higher_is_better`` is false
+(errors, losses: only required finite): all accuracy columns must use one scale, percent in
+[0, 100] or fractions in [0, 1]; the detected scale is recorded in the table's source
+(``accuracy_scale``). A table without rows is refused.
 """
 
 from __future__ import annotations
@@ -20,12 +26,20 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from harness.errors import BenchmarkFileError, ConfigError
 from harness.groundtruth.table import GroundTruthTable, MetricInfo
+from harness.groundtruth.validate import (
+    ACCURACY_SCALES,
+    NON_NEGATIVE,
+    detect_accuracy_scale,
+    parse_numbers,
+    validate_table,
+)
 from harness.plugins.spaces.nb101.cell import cell_from_strings, make_cell
-from harness.plugins.spaces.nb101.table import DATASET, SPACE
+from harness.plugins.spaces.nb101.table import DATASET, SPACE, is_module_hash
 
 ROLES = ("hash", "adjacency", "operations", "params")
 _GUESSES = {"hash": ("module_hash", "hash", "arch_id"),
@@ -79,6 +93,11 @@ def _arch_ids(frame: pd.DataFrame, columns: dict[str, str], path: Path) -> tuple
     count = len(frame)
     given = ([str(h).lower() for h in frame[columns["hash"]]] if "hash" in columns
              else [None] * count)
+    malformed = next((n for n, h in enumerate(given, 1) if h is not None
+                      and not is_module_hash(h)), None)
+    if malformed is not None:
+        raise BenchmarkFileError(f"{path}: data row {malformed}: hash {given[malformed - 1]!r} "
+                                 f"is not 32 hex digits")
     if not ("adjacency" in columns and "operations" in columns):
         return given, [None] * count, [None] * count
     hashes, adjacency, operations = [], [], []
@@ -104,7 +123,7 @@ def read_gennas_json(path: Path) -> pd.DataFrame:
     try:
         items = json.loads(Path(path).read_text())
         cells = [(make_cell(item[0][0], item[0][1]), float(item[1])) for item in items]
-    except (ValueError, TypeError, IndexError, ConfigError) as exc:
+    except (ValueError, TypeError, IndexError, KeyError, ConfigError) as exc:
         raise BenchmarkFileError(f"{path}: expected a JSON list of [[matrix, ops], accuracy] "
                                  f"({exc})") from exc
     return pd.DataFrame({"adjacency": [c.adjacency_string for c, _ in cells],
@@ -132,21 +151,28 @@ def import_user_table(path: Path, *, frame: pd.DataFrame | None = None,
     table = pd.DataFrame({"adjacency": adjacency, "operations": operations},
                          index=pd.Index(hashes, name="arch_id"))
     if "params" in mapping:
-        table["params"] = pd.to_numeric(frame[mapping["params"]], errors="coerce").to_numpy()
+        table["params"] = parse_numbers(frame[mapping["params"]], str(path))
     for name in metric_names:
-        values = pd.to_numeric(frame[mapping[name]], errors="coerce")
-        if values.isna().all():
+        values = parse_numbers(frame[mapping[name]], str(path))
+        if len(values) and np.isnan(values).all():
             raise BenchmarkFileError(f"{path}: metric column {mapping[name]!r} has no numbers")
-        table[name] = values.to_numpy(dtype=float)
+        table[name] = values
     table = _deduplicate(table, duplicates, path)
+    scale = (detect_accuracy_scale({n: table[n].to_numpy() for n in metric_names}, str(path))
+             if higher_is_better else None)
+    what = f"accuracy as {scale}" if scale else "lower is better"
     metrics = [MetricInfo(name, dataset, higher_is_better, description or (
-        f"column {mapping[name]!r} of the user table {path.name}; its meaning (which split, "
-        f"which repeat, how many epochs) is undocumented")) for name in metric_names]
+        f"column {mapping[name]!r} of the user table {path.name} ({what}); its meaning (which "
+        f"split, which repeat, how many epochs) is undocumented")) for name in metric_names]
     source = {"format": "user-table", "file": path.name, "sha256": sha256, "columns": mapping,
               "duplicates": duplicates, "cells": len(table), "rows": len(frame),
+              "accuracy_scale": scale,
               "ground_truth": f"{metric_names[0]} from the user table (meaning undocumented)"
               if description is None else f"{metric_names[0]}: {description}"}
-    return GroundTruthTable(SPACE, table, metrics, {dataset: metric_names[0]}, source)
+    ranges = {"params": NON_NEGATIVE, **({n: ACCURACY_SCALES[scale] for n in metric_names}
+                                         if scale else {})}
+    return validate_table(GroundTruthTable(SPACE, table, metrics, {dataset: metric_names[0]},
+                                           source), str(path), ranges)
 
 
 def _deduplicate(table: pd.DataFrame, policy: str, path: Path) -> pd.DataFrame:

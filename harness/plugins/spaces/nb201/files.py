@@ -35,7 +35,9 @@ The authors' "test" numbers are ``cifar10/ori-test``, ``cifar100/x-test``,
 ``imagenet16-120/x-test`` (the benchmark authors' answers in D-X-Y/NATS-Bench issues #17, #35).
 
 Any file that is truncated, corrupt or of another layout raises ``BenchmarkFileError`` naming the
-file and what was expected; the table is written only when everything was read (atomically).
+file and what was expected; the finished table goes through the shared validation step
+(``harness.groundtruth.validate``: accuracies in [0, 100] %, sizes non-negative, finite or NaN,
+unique archs), and is written only when everything was read (atomically).
 """
 
 from __future__ import annotations
@@ -48,13 +50,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from harness.errors import BenchmarkFileError
+from harness.errors import BenchmarkFileError, ConfigError
 from harness.groundtruth.safe_pickle import read_bz2_pickle, read_torch_file
 from harness.groundtruth.table import (
     GroundTruthTable,
     MetricInfo,
     file_sha256,
 )
+from harness.groundtruth.validate import NON_NEGATIVE, PERCENT, validate_table
 from harness.plugins.spaces.nb201.arch import NUM_ARCHS, ops_to_str, str_to_ops
 
 SPACE = "nb201"
@@ -127,12 +130,13 @@ class TableAccumulator:
                           for name, value in accuracies.items()
                           if name.rpartition("@")[2] == str(final)}
                 params, flops = float(result["params"]), float(result["flop"])
+                seed = int(seed)
             except (KeyError, TypeError, ValueError, AttributeError):
                 raise BenchmarkFileError(f"{where}: arch {index}, budget {budget}, result "
                                          f"{key!r}: expected {_STATE_EXPECTED}") from None
             for eval_set, value in finals.items():
                 metric = f"{dataset}/{eval_set}{suffix}"
-                self._put(f"{metric}/seed{int(seed)}", index, value)
+                self._put(f"{metric}/seed{seed}", index, value)
                 per_set.setdefault(metric, []).append(value)
             # The 200-epoch runs' sizes win; 12-epoch ones fill in datasets without them.
             if budget == "200" or np.isnan(self._get(f"params_m/{dataset}", index)):
@@ -146,15 +150,21 @@ class TableAccumulator:
         rows = np.flatnonzero(self.seen)
         if len(rows) == 0:
             raise BenchmarkFileError(f"{source.get('file')}: no architecture results were found")
-        arch_ids = [ops_to_str(str_to_ops(self.meta_archs[i])) for i in rows]
+        try:
+            arch_ids = [ops_to_str(str_to_ops(self.meta_archs[i])) for i in rows]
+        except ConfigError as exc:
+            raise BenchmarkFileError(f"{source.get('file')}: 'meta_archs': {exc}") from None
         names = sorted(self.columns, key=_column_order)
         frame = pd.DataFrame({"index": rows.astype(np.int64),
                               **{name: self.columns[name][rows] for name in names}},
                              index=pd.Index(arch_ids, name="arch_id"))
         metrics = [MetricInfo(name, name.split("/")[0], True, _describe(name))
                    for name in names if not name.startswith(("params_m/", "flops_m/"))]
-        return GroundTruthTable(space=SPACE, frame=frame, metrics=metrics,
-                                default_metric=default_metrics(metrics), source=source)
+        table = GroundTruthTable(space=SPACE, frame=frame, metrics=metrics,
+                                 default_metric=default_metrics(metrics), source=source)
+        ranges = {name: NON_NEGATIVE if name.startswith(("params_m/", "flops_m/")) else PERCENT
+                  for name in names}
+        return validate_table(table, str(source.get("file")), {**ranges, "index": NON_NEGATIVE})
 
 
 def _column_order(name: str) -> tuple:

@@ -23,7 +23,11 @@ cifar100/x-valid=cifar100_xvalid_mean,cifar100/x-test=cifar100_xtest_mean_natsts
 imagenet16-120/x-valid=imagenet16_120_xvalid_mean,\
 imagenet16-120/x-test=imagenet16_120_xtest_mean_natstss,params_m/cifar10=params_mb_cifar10"
 
-Accuracies are taken as given (percent in the official files); the table records the mapping,
+Accuracies are kept in the file's scale, which must be one for all metric columns: percent in
+[0, 100] (as the official files) or fractions in [0, 1]; the detected scale is recorded in the
+table's source (``accuracy_scale``) and in each metric's description. Cells must be numbers or
+explicit missing markers (empty, ``nan``, ``NA``); ``inf``, out-of-range values and a table
+without rows are refused (``harness.groundtruth.validate``). The table records the mapping,
 file name and sha256 so the choice of column stays visible in every report.
 """
 
@@ -37,6 +41,13 @@ import pandas as pd
 
 from harness.errors import BenchmarkFileError, ConfigError
 from harness.groundtruth.table import GroundTruthTable, MetricInfo, file_sha256
+from harness.groundtruth.validate import (
+    ACCURACY_SCALES,
+    NON_NEGATIVE,
+    detect_accuracy_scale,
+    parse_numbers,
+    validate_table,
+)
 from harness.plugins.spaces.nb201.arch import NUM_ARCHS, ops_to_str, str_to_ops
 from harness.plugins.spaces.nb201.files import DATASET_ORDER, SPACE, default_metrics
 
@@ -125,16 +136,17 @@ def read_user_table(path: Path, columns: Mapping[str, str] | Sequence[str] | str
                                      f"be distinct integers 0..{NUM_ARCHS - 1}")
         frame["index"] = index.astype(np.int64)
     for name, column in values.items():
-        numbers = pd.to_numeric(raw[column], errors="coerce").to_numpy(dtype=float)
-        bad = np.isnan(numbers) & raw[column].notna().to_numpy()
-        if bad.any():
-            raise BenchmarkFileError(f"{path}, column {column!r}: value "
-                                     f"{raw[column][bad].iloc[0]!r} is not a number")
-        frame[name] = numbers
-    metrics = [MetricInfo(name, name.split("/")[0], True, f"imported from column {column!r}")
-               for name, column in values.items() if name.split("/")[0] in DATASET_ORDER]
+        frame[name] = parse_numbers(raw[column], str(path))
+    accuracies = [name for name in values if name.split("/")[0] in DATASET_ORDER]
+    scale = detect_accuracy_scale({n: frame[n].to_numpy() for n in accuracies}, str(path))
+    metrics = [MetricInfo(name, name.split("/")[0], True,
+                          f"imported from column {values[name]!r} (accuracy as {scale})")
+               for name in accuracies]
     source = {"kind": "user-table", "file": path.name, "version": "user", "sha256":
               file_sha256(path), "reader": __name__, "arch_column": arch_column,
-              "index_column": index_column, "columns": values}
-    return GroundTruthTable(space=SPACE, frame=frame, metrics=metrics,
-                            default_metric=default_metrics(metrics), source=source)
+              "index_column": index_column, "columns": values, "accuracy_scale": scale}
+    ranges = {**{n: NON_NEGATIVE for n in values if n not in accuracies},
+              **{n: ACCURACY_SCALES[scale] for n in accuracies}, "index": NON_NEGATIVE}
+    table = GroundTruthTable(space=SPACE, frame=frame, metrics=metrics,
+                             default_metric=default_metrics(metrics), source=source)
+    return validate_table(table, str(path), ranges)
