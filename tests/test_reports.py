@@ -14,7 +14,7 @@ from synthetic_run import COMMAND, make_run
 from harness.errors import ConfigError, HarnessError, UnknownPluginError
 from harness.reports import build_report, parse_metric_choice, write_reports
 from harness.reports.reference import references
-from harness.store import Trial, TrialResult, TrialStore
+from harness.store import TrialStore
 
 NOISY_SEED0_KENDALL = 26 / 28   # 8 finite pairs, a8/a9 swapped: 27 concordant, 1 discordant
 NOISY_SEED0_SPEARMAN = 1 - 6 * 2 / (8 * 63)
@@ -263,28 +263,6 @@ def test_reference_values_carry_citations():
     assert lookup[("nb201", "cifar10", "gennas-search-n", "abs_kendall", "Table 3, NB-201")] == 0.71
     assert lookup[("nds-darts", "imagenet", "naswot", "retrieval@10",
                    "Table 4, NDS ImageNet")] == 0.17
-
-
-def test_paper_table_compares_with_published_values(tmp_path):
-    with TrialStore.for_run(tmp_path) as store:
-        archs = [f"x{i}" for i in range(10)]
-        store.add_results(
-            TrialResult(Trial("nb201", "cifar10-valid", arch, "synflow", "h", 0, "default",
-                              "default", 64), float(i), "ok", "", 1.0, 1.0, "cpu", "0", "0", "t")
-            for i, arch in enumerate(archs))
-        from harness.groundtruth.table import GroundTruthTable, MetricInfo
-        store.save_ground_truth(GroundTruthTable(
-            "nb201", pd.DataFrame({"val": [float(10 - i) for i in range(10)]}, index=archs),
-            [MetricInfo("val", "cifar10-valid")], {"cifar10-valid": "val"}), archs)
-    table = build_report(tmp_path, paper=True).table("paper")
-    labels = ["nb201", "cifar10-valid", "val", "synflow", "abs_kendall",
-              "gennas Table 3, NB-201"]
-    assert table.cell(labels, "published").value == 0.52
-    assert table.cell(labels, "measured").value == pytest.approx(1.0), "|tau| of a reversal"
-    assert table.cell(labels, "difference").value == pytest.approx(0.48)
-    labels[4:] = ["abs_spearman", "zerocost notebooks, NB-201"]
-    assert table.cell(labels, "published").value == 0.737
-    assert len(table.rows) == 3, "Table 3, Table 4 (reading A) and the zero-cost notebook"
 
 
 def test_report_of_a_run_made_by_the_runner(tmp_path, monkeypatch):

@@ -28,6 +28,7 @@ from harness.reports.records import (
     Provenance,
     Report,
 )
+from harness.reports.reference import paper_metrics
 from harness.store import SCORING_COLUMNS, SPACE_DATASET_COLUMNS, TrialStore, load_trials
 
 RUN_RECORD_FILE = "run.json"  # written by `harness compare` (harness.config)
@@ -63,19 +64,35 @@ def parse_metric_choice(text: str | None) -> MetricChoice:
     return choice
 
 
+def _history(run: dict[str, Any]) -> list[dict[str, Any]]:
+    """``run.json``'s history: one entry per command that ran trials in the folder."""
+    history = run.get("history")
+    return [e for e in history if isinstance(e, dict)] if isinstance(history, list) else []
+
+
 def run_value(run: dict[str, Any], key: str) -> Any:
-    """``key`` of ``run.json``, at the top level or under its ``config``; None when absent."""
+    """``key`` of ``run.json``, at the top level or under its ``config``; None when absent.
+
+    A selection field that ``--extend`` runs set differently reads as their values joined
+    with `` + `` (every one of them is in the report)."""
     if key in run:
         return run[key]
+    stated = [e["selection"][key] for e in _history(run)
+              if isinstance(e.get("selection"), dict) and key in e["selection"]]
+    distinct = list({json.dumps(v, sort_keys=True, default=str): v for v in stated}.values())
+    if len(distinct) > 1:
+        return " + ".join(str(v) for v in distinct)
     config = run.get("config")
     return config.get(key) if isinstance(config, dict) else None
 
 
 def _command_text(run: dict[str, Any]) -> str:
-    command = run.get("command")
-    if isinstance(command, list | tuple):
-        return shlex.join(str(part) for part in command)
-    return str(command) if command else UNKNOWN
+    """Every command that ran trials in the folder (``run.json``'s history, joined with
+    `` ; ``), else the last command recorded."""
+    commands = [e.get("command") for e in _history(run)] or [run.get("command")]
+    texts = [shlex.join(str(part) for part in command) if isinstance(command, list | tuple)
+             else str(command) for command in commands if command]
+    return " ; ".join(dict.fromkeys(texts)) or UNKNOWN
 
 
 def _metrics_for(space: str, dataset: str, metric_table: pd.DataFrame, choice: MetricChoice,
@@ -135,6 +152,28 @@ def _row(key: CellKey, label: str, higher_is_better: bool, cell: pd.DataFrame,
     )
 
 
+def _cells(group: pd.DataFrame, truth: pd.DataFrame, metric_table: pd.DataFrame,
+           metric_name: str, labels: dict[tuple[str, str], str], bootstrap: int,
+           seed: int) -> list[tuple[CorrelationRow, pd.DataFrame]]:
+    """One (row, joined pairs) per scoring cell of ``group`` (one space and trial dataset),
+    against the ground-truth column ``metric_name``."""
+    space, dataset = group.space.iloc[0], group.dataset.iloc[0]
+    info = metric_table[(metric_table.space == space)
+                        & (metric_table.metric == metric_name)].iloc[0]
+    values = truth[(truth.space == space) & (truth.metric == metric_name)]
+    joined = group.merge(values[["arch_id", "value"]].rename(columns={"value": "truth"}),
+                         on="arch_id", how="left").sort_values("arch_id", kind="stable")
+    cells = []
+    for key_values, cell in joined.groupby(list(SCORING_COLUMNS), sort=True):
+        scorer, config_hash, cell_seed, weight_init, bias_init, batch_size = key_values
+        key = CellKey(space, dataset, metric_name, scorer, config_hash, int(cell_seed),
+                      weight_init, bias_init, int(batch_size))
+        cells.append((_row(key, labels[(scorer, config_hash)], bool(info.higher_is_better), cell,
+                           bootstrap, seed),
+                      cell.assign(metric=metric_name)[list(PAIR_COLUMNS)]))
+    return cells
+
+
 def _provenance(run: dict[str, Any], trials: pd.DataFrame,
                 uses: list[GroundTruthUse]) -> Provenance:
     def distinct(column: str) -> list:
@@ -187,29 +226,29 @@ def build_report(run_dir: Path | str, *, metric: MetricChoice = None, bootstrap:
     trials = trials.assign(score=np.where(trials.status == "ok", trials.score, np.nan))
     labels = _scorer_labels(trials)
     rows: list[CorrelationRow] = []
+    paper_rows: list[CorrelationRow] = []
     pair_frames: list[pd.DataFrame] = []
     uses: list[GroundTruthUse] = []
     for (space, dataset), group in trials.groupby(list(SPACE_DATASET_COLUMNS), sort=True):
-        for metric_name, chosen_by in _metrics_for(space, dataset, metric_table, metric, notes):
+        chosen = _metrics_for(space, dataset, metric_table, metric, notes)
+        for metric_name, chosen_by in chosen:
             info = metric_table[(metric_table.space == space)
                                 & (metric_table.metric == metric_name)].iloc[0]
-            higher_is_better = bool(info.higher_is_better)
-            uses.append(GroundTruthUse(space, dataset, metric_name, higher_is_better,
+            uses.append(GroundTruthUse(space, dataset, metric_name, bool(info.higher_is_better),
                                        str(info.description or ""), chosen_by,
                                        sources.get(space, {})))
-            values = truth[(truth.space == space) & (truth.metric == metric_name)]
-            joined = group.merge(values[["arch_id", "value"]].rename(columns={"value": "truth"}),
-                                 on="arch_id", how="left").sort_values("arch_id", kind="stable")
-            for key_values, cell in joined.groupby(list(SCORING_COLUMNS), sort=True):
-                scorer, config_hash, cell_seed, weight_init, bias_init, batch_size = key_values
-                key = CellKey(space, dataset, metric_name, scorer, config_hash, int(cell_seed),
-                              weight_init, bias_init, int(batch_size))
-                rows.append(_row(key, labels[(scorer, config_hash)], higher_is_better, cell,
-                                 bootstrap, seed))
-                pair_frames.append(cell.assign(metric=metric_name)[list(PAIR_COLUMNS)])
+            cells = _cells(group, truth, metric_table, metric_name, labels, bootstrap, seed)
+            rows += [row for row, _ in cells]
+            pair_frames += [pairs for _, pairs in cells]
+        if paper:
+            of_space = set(metric_table.metric[metric_table.space == space])
+            for metric_name in [m for m in paper_metrics(space, dataset, of_space)
+                                if m not in dict(chosen)]:
+                cells = _cells(group, truth, metric_table, metric_name, labels, 0, seed)
+                paper_rows += [row for row, _ in cells]
     pairs = pd.concat(pair_frames, ignore_index=True) if pair_frames else pd.DataFrame()
     report = Report(run_dir=run_dir, provenance=_provenance(run, trials, uses), rows=rows,
                     tables=[], pairs=pairs, notes=notes, bootstrap=bootstrap, seed=seed)
-    report.tables = all_tables(report, trials, paper=paper)
+    report.tables = all_tables(report, trials, paper=paper, paper_rows=paper_rows)
     return report
 

@@ -3,8 +3,15 @@
 The data file transcribes the GenNAS appendix tables (Li et al., NeurIPS 2021) and the notebook
 numbers of github.com/SamsungLabs/zero-cost-nas, with their citations. A measured cell matches a
 published value when its space, dataset and scorer names equal the published ones (or a listed
-alias) after lower-casing and dropping everything but letters and digits; an ``nds-`` prefix is
-optional.
+alias) after lower-casing and dropping everything but letters and digits (an ``nds-`` prefix is
+optional), and when its ground-truth column is one the published value was computed on.
+
+Sources correlated against different columns (zero-cost-nas: the NB-201 test accuracy of the
+``cifar10-valid`` run; GenNAS: not stated), and the choice moves a correlation by up to 0.05.
+So each published value records its column (``metric``; None = the source does not say):
+a stated column is compared only with a measurement on that column; an unstated one with a
+measurement on each listed candidate column (validation and test accuracy) the run's ground
+truth has, and the table says which candidate lands closer.
 Published correlations are absolute values, so the comparison uses |measured|.
 """
 
@@ -39,6 +46,16 @@ class Reference:
     n_archs: int
     value: float
     note: str
+    metric: str | None  # the ground-truth column the source used; None = not stated
+    metric_evidence: str
+
+    @property
+    def columns(self) -> list[str]:
+        """Columns to measure this value on: the stated one, else the listed candidates for its
+        space and dataset; [] = none listed (the run's own column is used)."""
+        if self.metric:
+            return [self.metric]
+        return list(_data()["candidate_metrics"].get(self.space, {}).get(self.dataset, []))
 
 
 def _normalize(name: str) -> str:
@@ -63,8 +80,10 @@ def references() -> list[Reference]:
                     source=table["source"], citation=data["sources"][table["source"]],
                     table=table["table"], statistic=table["statistic"], space=row["space"],
                     dataset=row["dataset"], scorer=scorer, n_archs=row["n_archs"],
-                    value=float(value), note=table["note"]))
+                    value=float(value), note=table["note"], metric=row["metric"],
+                    metric_evidence=table["metric_evidence"]))
     return found
+
 
 
 def _names(kind: str, name: str) -> set[str]:
@@ -81,42 +100,103 @@ def _matches(kind: str, published: str, measured: str) -> bool:
     return measured in names
 
 
+def _same_cell(ref: Reference, space: str, dataset: str, scorer: str | None = None) -> bool:
+    return (_matches("space", ref.space, space) and _matches("dataset", ref.dataset, dataset)
+            and (scorer is None or _matches("scorer", ref.scorer, scorer)))
+
+
 def matching(row: CorrelationRow) -> list[Reference]:
-    """Published values for the space, dataset and scorer of ``row``."""
-    return [ref for ref in references()
-            if _matches("space", ref.space, row.key.space)
-            and _matches("dataset", ref.dataset, row.key.dataset)
-            and _matches("scorer", ref.scorer, row.key.scorer)]
+    """Published values for the space, dataset and scorer of ``row`` whose column is the row's
+    ground-truth metric (or, for an unstated column without candidates, any metric)."""
+    key = row.key
+    return [ref for ref in references() if _same_cell(ref, key.space, key.dataset, key.scorer)
+            and (not ref.columns or key.metric in ref.columns)]
+
+
+def paper_metrics(space: str, dataset: str, available: set[str]) -> list[str]:
+    """The ground-truth columns among ``available`` that some published value for ``space`` /
+    ``dataset`` is measured on: ``build_report`` correlates them too when ``--paper`` is on."""
+    wanted = {column for ref in references() if _same_cell(ref, space, dataset)
+              for column in ref.columns}
+    return sorted(wanted & set(available))
+
+
+def _verdicts(measured: dict[tuple, float], published: dict[tuple, Reference]) -> dict[tuple, str]:
+    """The ``match`` column: how each measured column relates to the published value's column.
+
+    Keys end with the measured column; the rest of a key names one published value.
+    """
+    by_value: dict[tuple, list[tuple]] = defaultdict(list)
+    for key in measured:
+        by_value[key[:-1]].append(key)
+    verdicts = {}
+    for keys in by_value.values():
+        ref = published[keys[0]]
+        if ref.metric:
+            verdicts.update(dict.fromkeys(keys, "stated column"))
+        elif not ref.columns:
+            verdicts.update(dict.fromkeys(keys, "column not stated"))
+        elif len(keys) == 1:
+            verdicts[keys[0]] = "only candidate in run"
+        else:
+            gaps = {key: abs(measured[key] - ref.value) for key in keys}
+            gaps = {key: gap if np.isfinite(gap) else np.inf for key, gap in gaps.items()}
+            closest = [key for key in keys if np.isclose(gaps[key], min(gaps.values()))]
+            closer = "closer" if len(closest) == 1 else "tied"
+            verdicts.update({key: closer if key in closest else "farther" for key in keys})
+    return verdicts
+
+
+def _left_out(rows: list[CorrelationRow], shown: set[Reference]) -> str:
+    """Caption text naming the published values of this run's cells whose column it lacks."""
+    missing = {ref for row in rows for ref in references()
+               if _same_cell(ref, row.key.space, row.key.dataset, row.key.scorer)} - shown
+    if not missing:
+        return ""
+    columns = sorted({ref.metric or "/".join(ref.columns) for ref in missing})
+    return (f"{len(missing)} published values of this run's scorers are left out: their "
+            f"ground-truth column ({', '.join(columns)}) is not in the run's ground truth. ")
 
 
 def reference_table(rows: list[CorrelationRow]) -> Table:
     """Measured vs published, with the difference |measured| - published (``--paper``).
 
-    Several measured cells for one published value (seeds, inits) are averaged first.
+    ``rows`` may hold several ground-truth metrics per cell; each published value is compared
+    on its own column only (module docstring). Several measured cells for one published value
+    and column (seeds, inits) are averaged first.
     """
     table = Table(name="paper", title="Published reference values",
-                  caption="measured = mean over the run's cells of the statistic (|.| for "
-                          "correlations, as published); difference = measured - published. "
-                          "Sources: " + "; ".join(_data()["sources"].values()),
-                  labels=["space", "dataset", "metric", "scorer", "statistic", "source"],
-                  columns=["measured", "published", "difference", "n_measured", "n_published"])
+                  caption="published on = the ground-truth column the source correlated against "
+                          "('not stated': the measured value is shown on each candidate column, "
+                          "match says which lands closer); measured = mean over the run's cells "
+                          "of the statistic (|.| for correlations, as published); difference = "
+                          "measured - published. Sources: "
+                          + "; ".join(_data()["sources"].values()),
+                  labels=["space", "dataset", "scorer", "statistic", "source", "published on",
+                          "measured on"],
+                  columns=["measured", "published", "difference", "n_measured", "n_published",
+                           "match"])
     grouped: dict[tuple, list[CorrelationRow]] = defaultdict(list)
     published: dict[tuple, Reference] = {}
     for row in rows:
         for ref in matching(row):
-            key = (row.key.space, row.key.dataset, row.key.metric, row.scorer_label,
-                   ref.statistic, f"{ref.source} {ref.table}")
+            key = (row.key.space, row.key.dataset, row.scorer_label, ref.statistic,
+                   f"{ref.source} {ref.table}", ref.metric or "not stated", row.key.metric)
             grouped[key].append(row)
             published[key] = ref
+    measured = {}
+    for key, group in grouped.items():
+        values = [r.value(published[key].statistic) for r in group]
+        measured[key] = float(np.nanmean(values)) if np.isfinite(values).any() else float("nan")
+    verdicts = _verdicts(measured, published)
+    table.caption = _left_out(rows, set(published.values())) + table.caption
     if not grouped:
-        table.caption = ("No published value matches this run's spaces, datasets and scorers. "
-                         + table.caption)
+        table.caption = ("No published value matches this run's spaces, datasets, scorers and "
+                         "ground-truth columns. " + table.caption)
     for key in sorted(grouped):
-        ref = published[key]
-        values = [r.value(ref.statistic) for r in grouped[key]]
-        measured = float(np.nanmean(values)) if np.isfinite(values).any() else float("nan")
-        n_measured = int(np.mean([r.n for r in grouped[key]]))
+        ref, group = published[key], grouped[key]
         table.rows.append((list(key), [
-            Cell(value=measured, count=len(values)), Cell(value=ref.value),
-            Cell(value=measured - ref.value), Cell(value=n_measured), Cell(value=ref.n_archs)]))
+            Cell(value=measured[key], count=len(group)), Cell(value=ref.value),
+            Cell(value=measured[key] - ref.value), Cell(value=int(np.mean([r.n for r in group]))),
+            Cell(value=ref.n_archs), Cell(text=verdicts[key])]))
     return table

@@ -201,8 +201,13 @@ def summary_table(rows: list[CorrelationRow]) -> Table:
     return table
 
 
-def all_tables(report: Report, trials: pd.DataFrame, *, paper: bool = False) -> list[Table]:
-    """Every table of the report, in the order the reports print them."""
+def all_tables(report: Report, trials: pd.DataFrame, *, paper: bool = False,
+               paper_rows: list[CorrelationRow] | None = None) -> list[Table]:
+    """Every table of the report, in the order the reports print them.
+
+    ``paper_rows``: cells correlated with further ground-truth columns only for the published
+    values' comparison (``harness.reports.reference``); no other table shows them.
+    """
     from harness.reports.reference import reference_table
 
     rows = report.rows
@@ -220,5 +225,5 @@ def all_tables(report: Report, trials: pd.DataFrame, *, paper: bool = False) -> 
         tables.append(init_table(rows))
     tables += cost_tables(trials)
     if paper:
-        tables.append(reference_table(rows))
+        tables.append(reference_table([*rows, *(paper_rows or [])]))
     return tables
