@@ -2,6 +2,7 @@
 
 import hashlib
 import io
+import socket
 import tarfile
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -11,6 +12,7 @@ from datasets_files import write_cifar10
 
 from harness.errors import DatasetError
 from harness.plugins.datasets.cifar import CIFAR10
+from harness.plugins.datasets.fetch import download
 
 
 class ArchiveServer:
@@ -162,3 +164,15 @@ def test_unsafe_archives_are_refused(tmp_path, members, symlink):
 def test_official_locations_are_the_defaults():
     assert CIFAR10.layout.archive_url == "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
     assert CIFAR10.layout.archive_md5 == "c58f30108f718f92721af3b95e74349a"
+
+
+def test_offline_download_says_nothing_was_kept(tmp_path):
+    with socket.socket() as probe:  # a port nobody listens on: the connection is refused
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(DatasetError) as failure:
+        download(f"http://127.0.0.1:{port}/x.tar.gz", tmp_path / "x.tar.gz", md5="0" * 32,
+                 retries=0, timeout_s=5)
+    message = str(failure.value)
+    assert "failed before any byte arrived" in message and "offline" in message
+    assert "bytes are kept" not in message and not (tmp_path / "x.tar.gz.part").exists()

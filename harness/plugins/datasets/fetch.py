@@ -69,6 +69,17 @@ def _download_once(url: str, part: Path, timeout_s: float) -> None:
         raise ConnectionError(f"connection closed after {received} of {expected} bytes")
 
 
+def _failure_message(url: str, part: Path, exc: Exception) -> str:
+    """Why the download stopped, and what it leaves: the bytes kept for a resume, or none."""
+    cause = f"{type(exc).__name__}: {exc}"
+    have = part.stat().st_size if part.exists() else 0
+    if have:
+        return (f"download of {url} was interrupted ({cause}); {have} bytes are kept in {part}. "
+                f"Run the command again to resume")
+    return (f"download of {url} failed before any byte arrived ({cause}); is this machine "
+            f"offline? Run the command again when it can reach the server")
+
+
 def download(url: str, dest: Path, *, md5: str, retries: int = 3, timeout_s: float = 60.0) -> Path:
     """Download ``url`` to ``dest``, resuming ``dest.part``; ``DatasetError`` on failure."""
     part = dest.with_name(dest.name + ".part")
@@ -82,10 +93,7 @@ def download(url: str, dest: Path, *, md5: str, retries: int = 3, timeout_s: flo
         except (OSError, http.client.HTTPException) as exc:
             failures += 1
             if failures > retries:
-                have = part.stat().st_size if part.exists() else 0
-                raise DatasetError(
-                    f"download of {url} was interrupted ({type(exc).__name__}: {exc}); "
-                    f"{have} bytes are kept in {part}. Run the command again to resume") from None
+                raise DatasetError(_failure_message(url, part, exc)) from None
     digest = md5_of(part)
     if digest != md5.lower():
         part.unlink()
