@@ -5,8 +5,9 @@ One module per group of commands: ``compare``, ``data`` (status, prepare, build,
 import the library inside their function, and plugins' registration modules import nothing
 heavy, so ``harness --help``, ``--version`` and ``harness data status`` never load torch or scipy.
 
-Every ``HarnessError`` becomes one line on stderr and exit status 2 (no traceback). Plugins add
-sub-commands through the ``harness_register_commands`` hook.
+Every ``HarnessError`` and every argument error becomes one line on stderr and exit status 2
+(no traceback); any other exception is a harness bug: its traceback, then how to report it.
+Plugins add sub-commands through the ``harness_register_commands`` hook.
 """
 
 from __future__ import annotations
@@ -14,12 +15,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import traceback
 import warnings
 from collections.abc import Sequence
 
 from harness.cli.compare import add_compare_command
 from harness.cli.data import add_data_commands
-from harness.cli.parsers import command_parser
+from harness.cli.parsers import OneLineParser, command_parser
 from harness.cli.reports import add_report_commands
 from harness.errors import HarnessError
 
@@ -52,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     from harness import __version__
     from harness.registry import get_registry
 
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="harness", description="Benchmark harness for NAS proxy scorers: how well does "
         "scorer X rank the architectures of space Y?", epilog=f"examples:\n  {EXAMPLE}",
         formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -96,3 +98,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("harness: interrupted", file=sys.stderr)
         return 130
+    except Exception:  # noqa: BLE001 - anything else is a bug of the harness: say so
+        traceback.print_exc()
+        print("harness: internal error: this is a bug of the harness, not your mistake; please "
+              "report it with the command you ran, the traceback above and the output of "
+              "`harness --version`", file=sys.stderr)
+        return 1

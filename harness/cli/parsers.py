@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import Any, NoReturn
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line (``harness compare: error: ...``), not the
+    usage block: a mistyped flag value is a user's mistake like any other. Sub-commands made
+    with ``add_subparsers`` inherit the class."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def command_parser(sub: Any, name: str, help_text: str, example: str,
