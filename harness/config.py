@@ -107,7 +107,8 @@ def parse_seeds(text: str) -> list[int]:
 def parse_option(text: str) -> tuple[str, list[str], Any]:
     """``"naswot.inputs.split=train"`` -> ("naswot", ["inputs", "split"], "train").
 
-    The value is read as JSON where it parses (numbers, booleans, lists), else kept as text.
+    The value is read as JSON where it parses (numbers, booleans, lists), else kept as text;
+    a value that starts like a JSON object, list or string must parse.
     """
     target, sep, raw = text.partition("=")
     scorer, dot, key = target.partition(".")
@@ -115,7 +116,9 @@ def parse_option(text: str) -> tuple[str, list[str], Any]:
         raise ConfigError(f"--option {text!r}: write SCORER.KEY=VALUE, e.g. naswot.batch_size=64")
     try:
         value = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
+        if raw.lstrip()[:1] in ("{", "[", '"'):
+            raise ConfigError(f"--option {target}: {raw[:40]!r} is not valid JSON") from None
         value = raw
     return scorer, key.split("."), value
 

@@ -22,6 +22,8 @@ from harness.config import RunConfig, canonical_hash
 from harness.datadir import resolve_data_dir
 from harness.errors import ConfigError, DataNotPreparedError
 from harness.groundtruth.table import GroundTruthTable, file_sha256
+from harness.options import check_overrides, check_ranges
+from harness.preflight import check_data_dir, check_execution, check_inputs, check_run_dir
 from harness.protocols import ArchListSpace, BundledSpace, ConfiguredScorer
 from harness.registry import Registry, get_registry
 from harness.store import STORE_FILE, Trial, TrialStore
@@ -85,6 +87,9 @@ def plan_run(config: RunConfig, registry: Registry | None = None) -> RunPlan:
     data_dir = resolve_data_dir(config.data_dir)
     notes: list[str] = []
     _check_names(config, registry)
+    check_execution(config)
+    check_data_dir(data_dir)
+    check_run_dir(config.run_dir())
     scorers = _selected_scorers(config, registry)
     images = _images_path(config, registry)
     setups = _scorer_setups(config, scorers, images, notes)
@@ -92,6 +97,7 @@ def plan_run(config: RunConfig, registry: Registry | None = None) -> RunPlan:
     jobs: dict[Trial, TrialJob] = {}
     for space_plan in spaces:
         jobs.update(_space_jobs(config, registry, space_plan, setups, images, data_dir))
+    check_inputs(jobs.values(), registry)
     trials = list(jobs)
     run_dir = config.run_dir()
     done = _finished_trials(run_dir, config.retry_failed)
@@ -103,14 +109,12 @@ def plan_run(config: RunConfig, registry: Registry | None = None) -> RunPlan:
 
 # -- names and options ------------------------------------------------------------------------
 def _check_names(config: RunConfig, registry: Registry) -> None:
-    """Fail early on an unknown init, executor, device or space name."""
+    """Fail early on an unknown init, executor or space name."""
     for name in config.weight_inits:
         registry.get("weight", name)
     for name in config.bias_inits:
         registry.get("bias", name)
     registry.get("executor", config.executor)
-    if config.device not in ("cpu", "cuda") and not config.device.startswith("cuda:"):
-        raise ConfigError(f"--device {config.device!r}: use cpu, cuda or cuda:N")
     space_names = registry.names("space") if config.spaces == ["all"] else config.spaces
     for name in space_names:
         registry.get("space", name)
@@ -142,7 +146,8 @@ def _images_path(config: RunConfig, registry: Registry) -> Path | None:
 
 def _scorer_setups(config: RunConfig, scorers: list[Any], images: Path | None,
                    notes: list[str]) -> list[_ScorerSetup]:
-    """Each scorer's resolved config; under ``--scorers all`` one that cannot resolve is noted."""
+    """Each scorer's resolved config; under ``--scorers all`` one that cannot resolve (and has
+    no ``--option``) is noted."""
     images_sha256 = file_sha256(images) if images is not None else None
     setups: list[_ScorerSetup] = []
     for scorer in scorers:
@@ -150,8 +155,8 @@ def _scorer_setups(config: RunConfig, scorers: list[Any], images: Path | None,
             resolved = scorer_config(scorer, config.options.get(scorer.name, {}), images,
                                      images_sha256)
         except ConfigError as exc:
-            if config.scorers != ["all"]:
-                raise
+            if config.scorers != ["all"] or scorer.name in config.options:
+                raise  # a scorer the user named, or gave an --option to, must run
             notes.append(f"scorer {scorer.name} left out of --scorers all: {exc}")
             continue
         setups.append(_ScorerSetup(scorer.name, resolved, canonical_hash(resolved),
@@ -166,7 +171,9 @@ def scorer_config(scorer: Any, overrides: dict[str, Any], images: Path | None,
     if unknown:
         raise ConfigError(f"--option {scorer.name}.{unknown[0]}: {scorer.name} has no option "
                           f"{unknown[0]!r}; its options: {', '.join(sorted(scorer.defaults))}")
+    check_overrides(scorer.name, scorer.defaults, overrides)
     config = _deep_merge(scorer.defaults, overrides)
+    check_ranges(scorer, config)
     if isinstance(scorer, ConfiguredScorer):
         config = scorer.resolve_config(config)
     if images is not None and scorer.needs_inputs:
@@ -263,11 +270,18 @@ def read_arch_list(path: Path, space: Any) -> list[str]:
     line goes through ``space.parse_arch``; when a line does not parse, the whole file is read as
     a JSON list whose elements (strings, or encodings such as nested op-code lists) are parsed.
     """
-    if isinstance(space, ArchListSpace):
-        return list(space.read_arch_list(path))
+    try:
+        if isinstance(space, ArchListSpace):
+            return list(space.read_arch_list(path))
+        return _read_arch_lines(path, space)
+    except RecursionError:
+        raise ConfigError(f"--arch-list {path}: nested too deeply to be an arch list") from None
+
+
+def _read_arch_lines(path: Path, space: Any) -> list[str]:
     try:
         text = path.read_text()
-    except OSError as exc:
+    except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"--arch-list {path}: cannot read it ({exc})") from exc
     lines = [line.strip() for line in text.splitlines()
              if line.strip() and not line.lstrip().startswith("#")]

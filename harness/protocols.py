@@ -168,6 +168,17 @@ class ConfiguredScorer(Protocol):
 
 
 @runtime_checkable
+class RangedScorer(Protocol):
+    """Optional: a scorer that bounds its numeric options, checked before a run starts.
+
+    ``option_ranges`` maps an option's dotted path (``"split_data"``, ``"inputs.size"``) to
+    inclusive ``(low, high)`` bounds, ``None`` for an open end. Every option's type is already
+    checked against its default's; ``batch_size >= 1`` holds for every scorer."""
+
+    option_ranges: dict[str, tuple[float | None, float | None]]
+
+
+@runtime_checkable
 class Dataset(Protocol):
     """A source of input batches for scorers.
 
@@ -182,6 +193,15 @@ class Dataset(Protocol):
 
     def batch(self, batch_size: int, seed: int, *, data_dir: Path, **options: Any) -> Batch:
         """Return one batch of ``batch_size`` examples drawn with ``seed``."""
+
+
+@runtime_checkable
+class CheckedDataset(Protocol):
+    """Optional: a dataset that checks its inputs once when a run is planned, so a source that
+    cannot be read stops the run before any trial (the ``images`` dataset reads every image)."""
+
+    def check_inputs(self, *, data_dir: Path, **options: Any) -> None:
+        """Raise ``DatasetError`` where ``batch(..., **options)`` would fail for every trial."""
 
 
 @runtime_checkable

@@ -3,7 +3,8 @@
 ``PATH`` is either
 
 - a folder of ``.png`` / ``.jpg`` / ``.jpeg`` files, read in file-name order; the label is the
-  integer after the last ``_`` of the file name (``cat_0007_3.png`` -> 3), else 0; or
+  integer after the last ``_`` of the file name (``cat_0007_3.png`` -> 3), else 0;
+- one such image file (a set of one image, labelled the same way); or
 - an ``.npz`` file with ``x`` (N, H, W, 3) uint8 (or (N, H, W) gray) and optionally ``y`` (N,)
   integer labels (default 0).
 
@@ -62,11 +63,18 @@ def _read_folder(folder: Path, height: int, width: int) -> tuple[np.ndarray, np.
                    if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
     if not files:
         raise DatasetError(f"{folder} holds no {'/'.join(IMAGE_SUFFIXES)} image files")
+    return _read_files(files, height, width)
+
+
+def _read_files(files: list[Path], height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
     images = [resize_images(_read_image_file(p)[None], height, width)[0] for p in files]
     return np.stack(images), np.asarray([label_from_name(p) for p in files], dtype=np.int64)
 
 
 def _read_npz(path: Path, height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+    if not zipfile.is_zipfile(path):  # what np.load would read as a pickle or a text
+        raise DatasetError(f"{path} is not a readable .npz file, nor a folder or a "
+                           f"{'/'.join(IMAGE_SUFFIXES)} image file")
     try:
         with np.load(path, allow_pickle=False) as content:
             if "x" not in content:
@@ -90,10 +98,15 @@ def _read_npz(path: Path, height: int, width: int) -> tuple[np.ndarray, np.ndarr
 @lru_cache(maxsize=4)
 def load_images(path: str, height: int, width: int, stamp: tuple[int, int]
                 ) -> tuple[np.ndarray, np.ndarray]:
-    """Images (N, height, width, 3) uint8 and labels of a folder or .npz (``stamp``: cache key)."""
+    """Images (N, height, width, 3) uint8 and labels of a folder, an image or an .npz
+    (``stamp``: cache key)."""
     source = Path(path)
-    images, labels = (_read_folder(source, height, width) if source.is_dir()
-                      else _read_npz(source, height, width))
+    if source.is_dir():
+        images, labels = _read_folder(source, height, width)
+    elif source.suffix.lower() in IMAGE_SUFFIXES:
+        images, labels = _read_files([source], height, width)
+    else:
+        images, labels = _read_npz(source, height, width)
     images.setflags(write=False)
     labels.setflags(write=False)
     return images, labels
@@ -136,6 +149,21 @@ class ImageFilesDataset:
         """A batch of distinct images of ``path``, drawn with ``default_rng(seed)``."""
         reject_unknown_options(self.name, unknown, OPTIONS)
         check_batch_size(batch_size)
+        images, labels, preset, source = self._load(path, like, normalization)
+        return draw_batch(images, labels, batch_size, seed, augment=augment, normalization=preset,
+                          size=size, source=f"{source} ({len(images)} images)", allow_fewer=True)
+
+    def check_inputs(self, *, data_dir: Path | None = None, path: str | Path | None = None,
+                     like: str = "cifar10", normalization: str = "default", **options: Any
+                     ) -> None:
+        """Read every image of ``path`` once (``CheckedDataset``): a run stops when planned."""
+        unknown = {key: value for key, value in options.items() if key not in OPTIONS}
+        reject_unknown_options(self.name, unknown, OPTIONS)
+        self._load(path, like, normalization)
+
+    def _load(self, path: str | Path | None, like: str, normalization: str
+              ) -> tuple[np.ndarray, np.ndarray, Normalization, Path]:
+        """The images and labels of ``path`` (checked against ``like``), and the preset."""
         if path is None:
             raise DatasetError("the 'images' dataset needs path=PATH (a folder of PNG/JPEG files "
                                "or an .npz with x and y); on the command line: --images PATH")
@@ -152,8 +180,7 @@ class ImageFilesDataset:
             raise DatasetError(
                 f"{source}: labels range over {labels.min()}..{labels.max()}, but {like!r} has "
                 f"{plugin.num_classes} classes; pick a matching like= dataset")
-        return draw_batch(images, labels, batch_size, seed, augment=augment, normalization=preset,
-                          size=size, source=f"{source} ({len(images)} images)", allow_fewer=True)
+        return images, labels, preset, source
 
 
 IMAGES = ImageFilesDataset()

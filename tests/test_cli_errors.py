@@ -1,0 +1,195 @@
+"""A user's mistake is one line on stderr, exit status 2, no traceback and nothing written.
+
+Each case writes its own bad input under ``tmp_path``, runs ``harness compare`` in this process
+on the toy space, and checks the whole folder is as it was before. A harness bug, by contrast,
+shows its traceback and says how to report it.
+"""
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import toy_plugins
+from PIL import Image
+
+from harness import cli
+
+BASE = ["compare", "--spaces", "toy", "--scorers", "weightsum", "--samples", "2",
+        "--workers", "0", "--quiet", "--no-report"]
+
+
+def _png(path: Path) -> Path:
+    Image.fromarray(np.full((8, 8, 3), 120, np.uint8)).save(path)
+    return path
+
+
+def _empty_folder(tmp: Path) -> str:
+    (tmp / "empty").mkdir()
+    return str(tmp / "empty")
+
+
+def _folder_with_corrupt_png(tmp: Path) -> str:
+    folder = tmp / "images"
+    folder.mkdir()
+    _png(folder / "good_1.png")
+    (folder / "bad_2.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 20)
+    return str(folder)
+
+
+def _truncated_png(tmp: Path) -> str:
+    whole = _png(tmp / "whole.png").read_bytes()
+    (tmp / "cut.png").write_bytes(whole[:40])
+    (tmp / "whole.png").unlink()
+    return str(tmp / "cut.png")
+
+
+def _text_file(tmp: Path) -> str:
+    (tmp / "notes.txt").write_text("not images\n")
+    return str(tmp / "notes.txt")
+
+
+def _deep_arch_list(tmp: Path) -> str:
+    (tmp / "deep.txt").write_text("[" * 100_000 + "]" * 100_000 + "\n")
+    return str(tmp / "deep.txt")
+
+
+def _binary_arch_list(tmp: Path) -> str:
+    (tmp / "archs.bin").write_bytes(bytes(range(128, 256)))
+    return str(tmp / "archs.bin")
+
+
+def _file_as_out(tmp: Path) -> str:
+    return _text_file(tmp)
+
+
+def _under_a_file(tmp: Path) -> str:
+    return str(Path(_text_file(tmp)) / "run")
+
+
+# (id, flags after BASE (a callable writes its bad input and returns the flag's value), what the
+# one line must name)
+CASES = [
+    ("images-empty-folder", ["--images", _empty_folder], "holds no"),
+    ("images-corrupt-png", ["--images", _folder_with_corrupt_png], "bad_2.png"),
+    ("images-truncated-png-file", ["--images", _truncated_png], "cut.png"),
+    ("images-text-file", ["--images", _text_file], "notes.txt"),
+    ("images-missing", ["--images", "missing-folder"], "missing-folder"),
+    ("device-many-gpus", ["--device", "cuda:99"], "--device cuda:99"),
+    ("device-bad-index", ["--device", "cuda:x"], "--device 'cuda:x'"),
+    ("device-unknown", ["--device", "tpu"], "--device 'tpu'"),
+    ("trial-timeout-negative", ["--trial-timeout", "-1"], "--trial-timeout"),
+    ("trial-timeout-zero", ["--trial-timeout", "0"], "--trial-timeout"),
+    ("trial-timeout-nan", ["--trial-timeout", "nan"], "--trial-timeout"),
+    ("workers-negative", ["--workers", "-1"], "--workers -1"),
+    ("option-negative-batch", ["--option", "weightsum.batch_size=-4"], "weightsum.batch_size"),
+    ("option-zero-batch", ["--option", "weightsum.batch_size=0"], "at least 1"),
+    ("option-float-batch", ["--option", "weightsum.batch_size=2.5"], "an integer"),
+    ("option-bad-json", ["--option", "weightsum.batch_size={bad json"], "not valid JSON"),
+    ("option-text-for-int", ["--option", "weightsum.batch_size=many"], "an integer"),
+    ("option-bool-for-number", ["--option", "weightsum.scale=true"], "weightsum.scale"),
+    ("option-infinite-number", ["--option", "weightsum.scale=1e999"], "a finite number"),
+    ("option-unknown-key", ["--option", "weightsum.nope=1"], "no option 'nope'"),
+    ("option-no-value", ["--option", "weightsum.batch_size"], "SCORER.KEY=VALUE"),
+    ("option-other-scorer", ["--option", "width.batch_size=2"], "'width'"),
+    ("out-is-a-file", ["--out", _file_as_out], "is a file"),
+    ("out-under-a-file", ["--out", _under_a_file], "is a file"),
+    ("data-dir-is-a-file", ["--data-dir", _text_file], "--data-dir"),
+    ("arch-list-deeply-nested", ["--arch-list", _deep_arch_list], "nested too deeply"),
+    ("arch-list-binary", ["--arch-list", _binary_arch_list], "archs.bin"),
+    ("arch-list-missing", ["--arch-list", "nowhere.txt"], "nowhere.txt"),
+    ("sample-seed-not-a-number", ["--sample-seed", "abc"], "--sample-seed"),
+    ("workers-not-a-number", ["--workers", "two"], "--workers"),
+    ("samples-not-a-number", ["--samples", "ten"], "--samples"),
+    ("seeds-backwards", ["--seeds", "3-1"], "--seeds"),
+    ("unknown-flag", ["--sampels", "3"], "--sampels"),
+]
+
+
+def _snapshot(root: Path) -> dict[str, bytes | None]:
+    return {str(p.relative_to(root)): (p.read_bytes() if p.is_file() else None)
+            for p in sorted(root.rglob("*"))}
+
+
+def _run(argv: list[str], capsys) -> tuple[int, str]:
+    try:
+        code = cli.main(argv)
+    except SystemExit as exc:  # argparse errors exit from inside the parser
+        code = exc.code
+    return code, capsys.readouterr().err
+
+
+@pytest.fixture
+def toy_with_images(tmp_path, monkeypatch):
+    """The toy environment plus the built-in datasets (``--images``); the toy dataset gets a
+    mean and std so that images can stand in for it."""
+    monkeypatch.setattr(toy_plugins.ToyDataset, "mean", (0.5, 0.5, 0.5), raising=False)
+    monkeypatch.setattr(toy_plugins.ToyDataset, "std", (0.25, 0.25, 0.25), raising=False)
+    plugins = f"{toy_plugins.CORE_PLUGINS},datasets"
+    with toy_plugins.toy_environment(tmp_path, monkeypatch, plugins=plugins) as environment:
+        yield environment
+
+
+@pytest.mark.parametrize("flags, names", [case[1:] for case in CASES],
+                         ids=[case[0] for case in CASES])
+def test_a_users_mistake_is_one_line_exit_2_and_nothing_written(
+        toy_with_images, tmp_path, monkeypatch, capsys, flags, names):
+    monkeypatch.chdir(tmp_path)
+    work = tmp_path / "work"
+    work.mkdir()
+    argv = [*BASE, "--out", str(work / "run")]
+    argv += [flag(work) if callable(flag) else flag for flag in flags]
+    before = _snapshot(tmp_path)
+    code, err = _run(argv, capsys)
+    assert code == 2, err
+    assert len(err.strip().splitlines()) == 1, err
+    assert names in err and "Traceback" not in err
+    assert _snapshot(tmp_path) == before, "nothing is written"
+
+
+@pytest.mark.parametrize("reason", ["no permission", "read-only file system"])
+def test_unwritable_out_is_refused_before_anything_is_written(toy, tmp_path, monkeypatch,
+                                                               capsys, reason):
+    """``os.access`` answers False for a folder without write permission and for one on a
+    read-only file system (EROFS); faked here because tests may run as root."""
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda path, mode, **kw: False
+                        if Path(path) == locked else real_access(path, mode, **kw))
+    code, err = _run([*BASE, "--scorers", "width", "--out", str(locked / "run")], capsys)
+    assert code == 2 and "not writable" in err and str(locked) in err
+    assert len(err.strip().splitlines()) == 1 and not list(locked.iterdir())
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_cuda_without_cuda_is_refused(toy, tmp_path, capsys):
+    code, err = _run([*BASE, "--device", "cuda", "--out", str(tmp_path / "run")], capsys)
+    assert code == 2 and "no CUDA device" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_single_png_file_is_an_image_set(toy_with_images, tmp_path, capsys):
+    image = _png(tmp_path / "one_2.png")
+    code, err = _run([*BASE, "--images", str(image), "--out", str(tmp_path / "run")], capsys)
+    assert code == 0, err
+    assert (tmp_path / "run" / "run.json").exists()
+
+
+def test_options_of_the_right_type_pass(toy, tmp_path, capsys):
+    code, err = _run([*BASE, "--option", "weightsum.scale=2", "--option",
+                      "weightsum.batch_size=3", "--out", str(tmp_path / "run")], capsys)
+    assert code == 0, err
+
+
+def test_a_harness_bug_shows_its_traceback_and_how_to_report_it(toy, monkeypatch, capsys):
+    def broken(*args, **kwargs):
+        raise RuntimeError("an internal invariant broke")
+
+    monkeypatch.setattr("harness.plan.plan_run", broken)
+    code, err = _run([*BASE], capsys)
+    assert code == 1
+    assert "Traceback" in err and "RuntimeError: an internal invariant broke" in err
+    assert "bug of the harness" in err.splitlines()[-1]
+    assert "harness --version" in err.splitlines()[-1]
