@@ -1,21 +1,20 @@
 """NB101 official-file reader: TFRecord framing, CRC-32C, ModelMetrics protobuf, corrupt files.
 
-The fixtures are written here in the official framing, with payloads built from the 30 real
-cells of ``shared/data/nb101/naslib_nb101_dummy30.json`` (their real accuracies and times).
+The fixtures are written in the official framing (``nb101_fixtures``), with payloads built from
+the 30 real cells of ``shared/data/nb101/naslib_nb101_dummy30.json``.
 """
 
-import json
 import os
 import random
 import struct
 
+import nb101_fixtures as fixtures
 import numpy as np
 import pytest
 
 from harness.errors import BenchmarkFileError
 from harness.groundtruth.crc32c import crc32c, crc32c_many, mask
 from harness.groundtruth.table import GroundTruthTable, prepared_table_path
-from harness.groundtruth.tfrecord import encode_records
 from harness.plugins.spaces.nb101.cell import make_cell
 from harness.plugins.spaces.nb101.prepare import build_table, prepare
 from harness.plugins.spaces.nb101.protobuf import (
@@ -26,44 +25,11 @@ from harness.plugins.spaces.nb101.protobuf import (
     encode_model_metrics,
 )
 from harness.plugins.spaces.nb101.table import KEYS, NB101Accumulator
-from harness.plugins.spaces.nb101.tfrecord import encode_payload
 
 
 @pytest.fixture
 def records(shared_data):
-    return json.loads((shared_data / "nb101" / "naslib_nb101_dummy30.json").read_text())
-
-
-def _metrics(record, repeat):
-    def evaluation(epoch, phase):
-        return Evaluation(epoch, repeat[f"{phase}_training_time"],
-                          repeat[f"{phase}_train_accuracy"],
-                          repeat[f"{phase}_validation_accuracy"],
-                          repeat[f"{phase}_test_accuracy"])
-    return ModelMetrics([Evaluation(0.0, 0.0, 0.1, 0.1, 0.1), evaluation(54.0, "halfway"),
-                         evaluation(108.0, "final")], record["trainable_parameters"],
-                        repeat["final_training_time"] + 10.0)
-
-
-def _payloads(records, budgets=(108,)):
-    payloads = []
-    for record in records:
-        cell = make_cell(record["module_adjacency"], record["module_operations"])
-        for budget in budgets:
-            for repeat in record["computed_stats"]["108"]:
-                payloads.append(encode_payload(
-                    record["module_hash"], budget, cell.adjacency_string,
-                    cell.operations_string, encode_model_metrics(_metrics(record, repeat))))
-    return payloads
-
-
-def _write(path, payloads):
-    path.write_bytes(encode_records(payloads))
-    offsets, offset = [], 0
-    for payload in payloads:
-        offsets.append(offset)
-        offset += 12 + len(payload) + 4
-    return offsets
+    return fixtures.load_records(shared_data)
 
 
 def test_crc32c_check_value_and_vectorised_agreement():
@@ -91,10 +57,10 @@ def test_protobuf_malformed(data):
 
 
 def test_only108_file_roundtrip(tmp_path, records):
-    payloads = _payloads(records)
+    payloads = fixtures.payloads(records)
     random.Random(0).shuffle(payloads)  # the reader must not rely on record order
     source = tmp_path / "nasbench_only108.tfrecord"
-    _write(source, payloads)
+    fixtures.write(source, payloads)
     table = GroundTruthTable.load(prepare(source, tmp_path / "data", allow_partial="true"))
     assert table.default_metric == {"cifar10": "e108_mean_final_test_accuracy"}
     assert table.source["records"] == 90 and table.source["cells"] == 30
@@ -118,7 +84,7 @@ def test_only108_file_roundtrip(tmp_path, records):
 
 def test_full_file_has_every_budget(tmp_path, records):
     source = tmp_path / "nasbench_full.tfrecord"
-    _write(source, _payloads(records[:4], budgets=(4, 12, 36, 108)))
+    fixtures.write(source, fixtures.payloads(records[:4], budgets=(4, 12, 36, 108)))
     table = build_table(tmp_path, allow_partial=True)  # a directory: its nasbench_full.tfrecord
     assert table.source["budgets"] == [4, 12, 36, 108]
     assert table.source["records"] == 4 * 4 * 3
@@ -139,21 +105,21 @@ def _expect_failure_leaves_table(tmp_path, source, match):
 
 def test_truncated_payload_names_the_offset(tmp_path, records):
     source = tmp_path / "nasbench_only108.tfrecord"
-    offsets = _write(source, _payloads(records[:5]))
+    offsets = fixtures.write(source, fixtures.payloads(records[:5]))
     source.write_bytes(source.read_bytes()[:offsets[7] + 40])
     _expect_failure_leaves_table(tmp_path, source, rf"truncated record at byte {offsets[7]}\b")
 
 
 def test_truncated_header_names_the_offset(tmp_path, records):
     source = tmp_path / "x.tfrecord"
-    offsets = _write(source, _payloads(records[:2]))
+    offsets = fixtures.write(source, fixtures.payloads(records[:2]))
     source.write_bytes(source.read_bytes()[:offsets[5] + 5])
     _expect_failure_leaves_table(tmp_path, source, rf"truncated record at byte {offsets[5]}\b")
 
 
 def test_corrupt_payload_crc(tmp_path, records):
     source = tmp_path / "x.tfrecord"
-    offsets = _write(source, _payloads(records[:5]))
+    offsets = fixtures.write(source, fixtures.payloads(records[:5]))
     data = bytearray(source.read_bytes())
     data[offsets[11] + 12 + 3] ^= 0x01  # one bit inside record 11's payload
     source.write_bytes(bytes(data))
@@ -163,7 +129,7 @@ def test_corrupt_payload_crc(tmp_path, records):
 
 def test_corrupt_length_field(tmp_path, records):
     source = tmp_path / "x.tfrecord"
-    offsets = _write(source, _payloads(records[:3]))
+    offsets = fixtures.write(source, fixtures.payloads(records[:3]))
     data = bytearray(source.read_bytes())
     length = struct.unpack_from("<Q", data, offsets[4])[0]
     struct.pack_into("<Q", data, offsets[4], length + 1_000_000)  # runs past the end of file
@@ -175,14 +141,14 @@ def test_corrupt_length_field(tmp_path, records):
 
 def test_unchecked_read_still_validates_the_payload(tmp_path):
     source = tmp_path / "x.tfrecord"
-    _write(source, [b'["abc", 108]'])
+    fixtures.write(source, [b'["abc", 108]'])
     with pytest.raises(BenchmarkFileError, match=r"record 1 \(at byte 0\): not a NAS-Bench-101"):
         build_table(source, verify_crc="false")
 
 
 def test_masked_crc_of_written_records(tmp_path):
     source = tmp_path / "x.tfrecord"
-    _write(source, [b"payload"])
+    fixtures.write(source, [b"payload"])
     data = source.read_bytes()
     assert struct.unpack_from("<I", data, 8)[0] == mask(crc32c(data[:8]))
     assert struct.unpack_from("<I", data, len(data) - 4)[0] == mask(crc32c(b"payload"))

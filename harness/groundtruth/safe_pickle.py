@@ -16,7 +16,10 @@ from __future__ import annotations
 
 import bz2
 import pickle
+import sys
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
@@ -64,13 +67,31 @@ class RestrictedUnpickler(pickle.Unpickler):
         return OmittedTensor()
 
 
-def _unpickle(handle: IO[bytes], source: Path, expected: str) -> Any:
+@contextmanager
+def quiet_excepthook() -> Iterator[None]:
+    """Silence ``sys.excepthook`` while a possibly corrupt pickle loads.
+
+    Given a corrupt length for a bytearray (opcode ``BYTEARRAY8``), CPython's C unpickler prints
+    "SystemError: deallocated bytearray object has exported buffers" through the hook before it
+    raises ``MemoryError``; the caller reports that error as a corrupt file in one line, so the
+    interpreter's extra line must not reach the user's stderr.
+    """
+    hook, sys.excepthook = sys.excepthook, lambda *args: None
     try:
-        return RestrictedUnpickler(handle, source).load()
+        yield
+    finally:
+        sys.excepthook = hook
+
+
+def _unpickle(handle: IO[bytes], source: Path, expected: str) -> Any:
+    """One object from ``handle``. A corrupt stream fails in many ways (unpickling errors, bz2
+    and zip CRC errors, bad lengths, absurd nesting), all of them a ``BenchmarkFileError``."""
+    try:
+        with quiet_excepthook():
+            return RestrictedUnpickler(handle, source).load()
     except BenchmarkFileError:
         raise
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError,
-            IndexError, KeyError, OSError, MemoryError) as exc:
+    except Exception as exc:
         raise BenchmarkFileError(f"{source} is truncated or corrupt: expected {expected} "
                                  f"({type(exc).__name__}: {exc})") from exc
 
@@ -89,13 +110,17 @@ def read_torch_file(path: Path) -> Any:
     if not path.is_file():
         raise BenchmarkFileError(f"{path} does not exist or is not a file")
     if zipfile.is_zipfile(path):
-        with zipfile.ZipFile(path) as archive:
-            names = [name for name in archive.namelist() if name.endswith("/data.pkl")]
-            if len(names) != 1:
-                raise BenchmarkFileError(f"{path} is a zip file but not a torch.save archive "
-                                         f"(expected one */data.pkl member)")
-            with archive.open(names[0]) as handle:
-                return _unpickle(handle, path, "the pickled object of a torch.save archive")
+        try:
+            with zipfile.ZipFile(path) as archive:
+                names = [name for name in archive.namelist() if name.endswith("/data.pkl")]
+                if len(names) != 1:
+                    raise BenchmarkFileError(f"{path} is a zip file but not a torch.save "
+                                             f"archive (expected one */data.pkl member)")
+                with archive.open(names[0]) as handle:
+                    return _unpickle(handle, path, "the pickled object of a torch.save archive")
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError) as exc:
+            raise BenchmarkFileError(f"{path} is a damaged zip archive ({exc}); download it "
+                                     f"again") from exc
     expected = "a legacy torch.save stream (magic number, protocol 1001, sys info, object)"
     with open(path, "rb") as handle:
         header = [_unpickle(handle, path, expected) for _ in range(3)]

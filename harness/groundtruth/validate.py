@@ -101,7 +101,7 @@ def _check_column(series: pd.Series, allowed: ValueRange, where: str) -> None:
         first = int(np.flatnonzero(bad)[0])
         raise BenchmarkFileError(
             f"{where}: column {series.name!r}, arch {series.index[first]}: value "
-            f"{values[first]!r} is not {allowed.describe()} or NaN ({int(bad.sum())} such "
+            f"{float(values[first])!r} is not {allowed.describe()} or NaN ({int(bad.sum())} such "
             f"value(s))")
 
 

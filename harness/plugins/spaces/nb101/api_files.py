@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from harness.errors import BenchmarkFileError, ConfigError
+from harness.groundtruth.safe_pickle import quiet_excepthook
 from harness.plugins.spaces.nb101.cell import make_cell
 from harness.plugins.spaces.nb101.table import KEYS, NB101Accumulator, is_module_hash
 
@@ -93,10 +94,11 @@ class _NumpyOnlyUnpickler(pickle.Unpickler):
 def read_api_pickle(path: Path, accumulator: NB101Accumulator) -> None:
     """Add the cells of a pickled ``{hash: (fixed_stats, computed_stats)}`` dict."""
     try:
-        with open(path, "rb") as handle:
+        with open(path, "rb") as handle, quiet_excepthook():
             data = _NumpyOnlyUnpickler(handle).load()
-    except (pickle.UnpicklingError, EOFError, AttributeError, ImportError) as exc:
-        raise BenchmarkFileError(f"{path}: not a readable pickle ({exc})") from exc
+    except Exception as exc:  # a corrupt pickle fails in many ways, none of them a bug here
+        raise BenchmarkFileError(f"{path}: not a readable pickle ({type(exc).__name__}: "
+                                 f"{exc})") from exc
     if not isinstance(data, dict) or not all(
             isinstance(v, (tuple, list)) and len(v) == 2 for v in data.values()):
         raise BenchmarkFileError(f"{path}: expected a dict hash -> (fixed_stats, computed_stats)")

@@ -18,6 +18,7 @@ in [0, 1]; the finished table goes through ``harness.groundtruth.validate`` (acc
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -26,7 +27,7 @@ import pandas as pd
 
 from harness.errors import BenchmarkFileError
 from harness.groundtruth.table import GroundTruthTable, MetricInfo
-from harness.groundtruth.validate import FRACTION, NON_NEGATIVE, ValueRange, validate_table
+from harness.groundtruth.validate import FINITE, FRACTION, NON_NEGATIVE, ValueRange, validate_table
 
 SPACE = "nb101"
 DATASET = "cifar10"
@@ -57,6 +58,9 @@ def value_range(column: str) -> ValueRange | None:
     if column.endswith(("training_time", "_repeats")) or column == "params":
         return NON_NEGATIVE
     return None
+
+
+_KEY_RANGES = tuple(value_range(key) or FINITE for key in KEYS)
 
 
 class NB101Accumulator:
@@ -102,7 +106,16 @@ class NB101Accumulator:
         return np.full((cells, REPEATS, len(KEYS)), np.nan, np.float32)
 
     def add_repeat(self, row: int, epochs: int, values: tuple[float, ...], where: str) -> None:
-        """Store one training run's eight ``KEYS`` values; ``where`` locates it in errors."""
+        """Store one training run's eight ``KEYS`` values; ``where`` locates it in errors.
+
+        Each value is checked first (``value_range`` of its key, or NaN), so an error names the
+        run's own number rather than a mean it went into.
+        """
+        for key, allowed, value in zip(KEYS, _KEY_RANGES, values, strict=True):
+            if not (math.isnan(value) or (math.isfinite(value)
+                                          and allowed.low <= value <= allowed.high)):
+                raise BenchmarkFileError(f"{where}: {epochs} epochs: {key} {value!r} is not "
+                                         f"{allowed.describe()} or NaN")
         counts = self._counts.get(epochs)
         if counts is None:
             if epochs not in BUDGETS:
