@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -27,6 +28,19 @@ from harness.reports.records import (
 )
 
 GROUP_LABELS = ["space", "dataset", "metric"]
+
+# A correlation over fewer ranked archs is noise, not a measurement (Kendall's tau is +-1 from
+# two archs): its cell prints "n=N, too few" instead of the number, which JSON still holds.
+MIN_RANKED = 5
+CORRELATIONS = ("kendall", "spearman", "pearson", "abs_kendall", "abs_spearman")
+
+
+def marked(cell: Cell, n: int) -> Cell:
+    """``cell`` marked as not meaningful when its correlation ranks fewer than ``MIN_RANKED``
+    archs."""
+    if n >= MIN_RANKED or cell.value is None or not np.isfinite(cell.value):
+        return cell
+    return replace(cell, text=f"n={n}, too few")
 
 
 def primary_init(rows: Iterable[CorrelationRow]) -> tuple[str, str]:
@@ -45,7 +59,8 @@ def _mean_cell(rows: list[CorrelationRow], statistic: str) -> Cell:
     mean = float(np.mean(finite)) if finite else float("nan")
     interval = rows[0].interval(statistic) if len(rows) == 1 else None
     low, high = interval or (None, None)
-    return Cell(value=mean, low=low, high=high, count=len(rows))
+    cell = Cell(value=mean, low=low, high=high, count=len(rows))
+    return marked(cell, min(row.n for row in rows)) if statistic in CORRELATIONS else cell
 
 
 def _at_primary_init(rows: list[CorrelationRow]) -> list[CorrelationRow]:
@@ -69,7 +84,8 @@ def correlation_table(rows: list[CorrelationRow], statistic: str, name: str,
         cells[(_group(row), row.scorer_label)].append(row)
     table = Table(name=name, title=title,
                   caption=f"{statistic} of each scorer against the ground truth; mean over "
-                          f"seeds at init {'/'.join(primary_init(chosen)) if chosen else '-'}.",
+                          f"seeds at init {'/'.join(primary_init(chosen)) if chosen else '-'}; "
+                          f"'n=N, too few': fewer than {MIN_RANKED} archs ranked.",
                   labels=GROUP_LABELS, columns=scorers)
     for group in sorted(_unique(_group(r) for r in chosen)):
         table.rows.append((list(group), [
@@ -98,10 +114,14 @@ def _seed_columns(rows: list[CorrelationRow]) -> list[int]:
     return sorted({r.key.seed for r in rows})
 
 
-def _spread_cells(values: list[float]) -> list[Cell]:
+def _spread_cells(values: list[float], too_few: list[Cell]) -> list[Cell]:
+    """Mean and sample std of ``values``; marked as the first of ``too_few`` (the seeds' cells
+    marked as not meaningful) where there is one."""
     finite = [v for v in values if np.isfinite(v)]
     mean = Cell(value=float(np.mean(finite)) if finite else None, count=len(finite))
     std = Cell(value=float(np.std(finite, ddof=1)) if len(finite) > 1 else None)
+    if too_few:
+        mean, std = (replace(cell, text=too_few[0].text) for cell in (mean, std))
     return [mean, std]
 
 
@@ -118,7 +138,8 @@ def _by_seed_table(rows: list[CorrelationRow], name: str, title: str, caption: s
         by_seed = [_mean_cell(cells[row_labels][s], statistic) if cells[row_labels][s] else Cell()
                    for s in seeds]
         values = [c.value for c in by_seed if c.value is not None]
-        table.rows.append((list(row_labels), by_seed + _spread_cells(values)))
+        too_few = [c for c in by_seed if c.text is not None]
+        table.rows.append((list(row_labels), by_seed + _spread_cells(values, too_few)))
     return table
 
 
@@ -182,15 +203,16 @@ def summary_table(rows: list[CorrelationRow]) -> Table:
     table = Table(name="correlations", title="Ranking quality per cell",
                   caption="One row per (space, dataset, metric, scorer, seed, init, batch). "
                           "Signed correlations; |.| as the reference scripts report them. "
-                          "Non-finite scores are excluded and counted.",
+                          "Non-finite scores are excluded and counted; a correlation over "
+                          f"fewer than {MIN_RANKED} archs is marked too few.",
                   labels=[*GROUP_LABELS, "scorer", "seed", "init", "batch"], columns=columns)
     for row in rows:
         cells = [Cell(value=row.n), Cell(value=row.quality.n_excluded)]
         for name in ("kendall", "spearman"):
             low, high = row.interval(name) or (None, None)
-            cells.append(Cell(value=row.value(name), low=low, high=high))
-        cells += [Cell(value=row.value("abs_kendall")), Cell(value=row.value("abs_spearman")),
-                  Cell(value=row.quality.pearson)]
+            cells.append(marked(Cell(value=row.value(name), low=low, high=high), row.n))
+        cells += [marked(Cell(value=value), row.n) for value in (
+            row.value("abs_kendall"), row.value("abs_spearman"), row.quality.pearson)]
         cells += [Cell(value=row.retrieval[p]) for p in RETRIEVAL_PERCENTS]
         cells += [Cell(value=row.wall_s_mean), Cell(value=row.peak_mem_mb_mean)]
         cells.append(Cell(text=", ".join(f"{s} {row.status_counts[s]}" for s in STATUS_ORDER
