@@ -72,10 +72,13 @@ class RunConfig:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def selection(self) -> dict[str, Any]:
+        """What the run computes (not how or where): the fields outside ``EXECUTION_FIELDS``."""
+        return {k: v for k, v in self.to_dict().items() if k not in self.EXECUTION_FIELDS}
+
     def selection_hash(self) -> str:
-        """Hash of what the run computes (not of how or where): names the default run folder."""
-        selection = {k: v for k, v in self.to_dict().items() if k not in self.EXECUTION_FIELDS}
-        return canonical_hash(selection)
+        """Hash of ``selection()``: names the default run folder."""
+        return canonical_hash(self.selection())
 
     def run_dir(self) -> Path:
         return Path(self.out) if self.out else Path("runs") / f"compare-{self.selection_hash()}"
@@ -133,27 +136,62 @@ def add_option(options: dict[str, dict[str, Any]], text: str) -> None:
 
 
 def write_run_config(run_dir: Path, config: RunConfig, command: list[str] | None,
-                     selected: dict[str, Any]) -> Path:
+                     selected: dict[str, Any], *, runs_trials: bool = True,
+                     extend: bool = False) -> Path:
     """``RUN_DIR/run.json``: the configuration (``harness compare --config`` reads it back), the
-    command and versions that ran it, and ``selected``: what its plan selected
-    (``RunPlan.summary()``: spaces, skipped spaces, scorer configs, trial count)."""
+    command and versions that ran it, ``selected``: what its plan selected
+    (``RunPlan.summary()``: spaces, skipped spaces, scorer configs, trial count), and
+    ``history``: one entry per command that ran trials in the folder (``run_history``), this
+    one added when it ``runs_trials`` (``extend``: it added its selection with ``--extend``)."""
     import torch  # for its version only: the command line imports this module before torch
 
     path = Path(run_dir) / RUN_CONFIG_FILE
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    history = run_history(run_dir)
+    if runs_trials:
+        history.append({"command": command or [], "selection": config.selection(),
+                        "n_trials": selected.get("n_trials"), "extend": extend,
+                        "started_at": now})
     document = {
         "command": command or [],
         "config": config.to_dict(),
         "harness_version": harness.__version__,
         "torch_version": torch.__version__,
         "python_version": sys.version.split()[0],
-        "written_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "written_at": now,
         **selected,
+        "history": history,
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(document, indent=2, sort_keys=True, default=str) + "\n")
     os.replace(tmp, path)
     return path
+
+
+def run_history(run_dir: Path) -> list[dict[str, Any]]:
+    """The commands that ran trials in ``run_dir``, oldest first, each with its ``command``,
+    ``selection`` (``RunConfig.selection()``), ``n_trials``, ``extend`` and ``started_at``.
+
+    [] without a readable ``run.json``; a ``run.json`` written before the history existed
+    counts as one entry, its own command and configuration.
+    """
+    try:
+        document = json.loads((Path(run_dir) / RUN_CONFIG_FILE).read_text())
+    except (OSError, ValueError):
+        return []
+    if not isinstance(document, dict):
+        return []
+    history = document.get("history")
+    if isinstance(history, list):
+        return [entry for entry in history if isinstance(entry, dict)]
+    config = document.get("config")
+    if not isinstance(config, dict):
+        return []
+    selection = {k: v for k, v in config.items() if k not in RunConfig.EXECUTION_FIELDS}
+    return [{"command": document.get("command", []), "selection": selection,
+             "n_trials": document.get("n_trials"), "extend": False,
+             "started_at": document.get("written_at")}]
 
 
 def read_run_config(path: Path) -> RunConfig:

@@ -1,15 +1,16 @@
 """The driver: runs a plan's jobs on an executor and writes each result to the store.
 
 The driver is the only writer of the store, so a killed run loses at most the trials in
-flight, and running the same command again finishes the rest. ``status_line`` sums a run up
-for the terminal.
+flight, and running the same command again finishes the rest. It holds the run folder's lock
+for the whole run and refuses a selection the folder does not record (``harness.runfolder``).
+``status_line`` sums a run up for the terminal.
 """
 
 from __future__ import annotations
 
 import sys
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,9 @@ from typing import Any
 from harness.config import write_run_config
 from harness.plan import RETRYABLE_STATUSES, RunPlan
 from harness.registry import Registry, get_registry
+from harness.runfolder import check_selection, hold_run_folder
 from harness.store import TrialResult, TrialStore
+from harness.trial import TrialJob
 
 FAILED_STATUSES = ("nan", "inf", "oom", "error", "timeout")
 
@@ -35,25 +38,41 @@ class RunSummary:
 
 
 def execute_plan(plan: RunPlan, *, progress: bool = True, command: list[str] | None = None,
-                 registry: Registry | None = None) -> RunSummary:
-    """Run ``plan``'s jobs on its executor, writing each result to the store as it arrives."""
+                 registry: Registry | None = None, extend: bool = False) -> RunSummary:
+    """Run ``plan``'s jobs on its executor, writing each result to the store as it arrives.
+
+    Under the run folder's lock: refuse a selection the folder does not record unless
+    ``extend``, and leave out the trials stored since the plan read the store.
+    """
     registry = registry or get_registry()
-    write_run_config(plan.run_dir, plan.config, command, plan.summary())
     counts: Counter[str] = Counter()
-    with TrialStore.for_run(plan.run_dir) as store:
-        if plan.config.retry_failed:  # the plan counted these trials as not run
-            store.delete_status(RETRYABLE_STATUSES)
-        for (name, config_hash), cfg in plan.scorer_configs.items():
-            store.save_scorer_config(config_hash, name, cfg)
-        for space_plan in plan.spaces:
-            store.save_ground_truth(space_plan.table, space_plan.arch_ids)
-        executor = registry.get("executor", plan.config.executor)
-        bar = _progress_bar(len(plan.trials), plan.already_done, progress)
-        results = executor.run(plan.jobs, workers=plan.config.workers, device=plan.config.device,
-                               trial_timeout_s=plan.config.trial_timeout_s)
-        interrupted = _store_results(results, store, counts, bar)
-    return RunSummary(plan.run_dir, len(plan.trials), plan.already_done, sum(counts.values()),
+    with hold_run_folder(plan.run_dir, command or []):
+        check_selection(plan.run_dir, plan.config, extend=extend)
+        with TrialStore.for_run(plan.run_dir) as store:
+            if plan.config.retry_failed:  # the plan counted these trials as not run
+                store.delete_status(RETRYABLE_STATUSES)
+            jobs = _not_stored(plan.jobs, store)
+            write_run_config(plan.run_dir, plan.config, command, plan.summary(),
+                             runs_trials=bool(jobs), extend=extend)
+            for (name, config_hash), cfg in plan.scorer_configs.items():
+                store.save_scorer_config(config_hash, name, cfg)
+            for space_plan in plan.spaces:
+                store.save_ground_truth(space_plan.table, space_plan.arch_ids)
+            executor = registry.get("executor", plan.config.executor)
+            already_done = len(plan.trials) - len(jobs)
+            bar = _progress_bar(len(plan.trials), already_done, progress)
+            results = executor.run(jobs, workers=plan.config.workers, device=plan.config.device,
+                                   trial_timeout_s=plan.config.trial_timeout_s)
+            interrupted = _store_results(results, store, counts, bar)
+    return RunSummary(plan.run_dir, len(plan.trials), already_done, sum(counts.values()),
                       dict(counts), interrupted)
+
+
+def _not_stored(jobs: Sequence[TrialJob], store: TrialStore) -> list[TrialJob]:
+    """The jobs whose trial the store does not hold (another run may have finished some since
+    the plan read it)."""
+    stored = store.finished()
+    return [job for job in jobs if job.trial not in stored]
 
 
 def _store_results(results: Iterable[TrialResult], store: TrialStore, counts: Counter[str],

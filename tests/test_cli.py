@@ -70,8 +70,14 @@ def test_compare_writes_the_store_and_run_json_and_config_repeats_it(toy, tmp_pa
     code, out, _ = _main(capsys, "compare", "--config", str(out_dir / "run.json"), "--quiet",
                          "--no-report")
     assert code == 0 and "0 trials run now (none), 64 already in the store" in out
+    code, out, err = _main(capsys, "compare", "--config", str(out_dir / "run.json"), "--quiet",
+                           "--no-report", "--seeds", "0-2")
+    assert code == 2 and err.splitlines() == [
+        f"harness: error: --out {out_dir} holds the trials of another selection (--seeds 0,1,2 "
+        f"here, 0,1 there); give this run a new --out, or add --extend to add its trials to "
+        f"that run on purpose"]
     code, out, _ = _main(capsys, "compare", "--config", str(out_dir / "run.json"), "--quiet",
-                         "--no-report", "--seeds", "0-2")
+                         "--no-report", "--seeds", "0-2", "--extend")
     assert "32 trials run now (16 nan, 16 ok), 64 already in the store" in out
 
 

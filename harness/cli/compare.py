@@ -21,6 +21,8 @@ def add_compare_command(sub: Any) -> None:
     compare = command_parser(sub, "compare", "score sampled archs with scorers, store every "
                              "trial, write the report", EXAMPLE)
     _add_selection_arguments(compare)
+    compare.add_argument("--extend", action="store_true", help="add this selection's trials "
+                         "to an --out folder that holds another selection (on purpose)")
     compare.add_argument("--quiet", action="store_true", help="no progress bar")
     compare.add_argument("--no-report", action="store_true", help="store trials only")
     compare.add_argument("--format", default="md,csv,json,tex,html", help="report formats")
@@ -96,7 +98,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
         print(f"note: {note}", file=sys.stderr)
     for space, reason in plan.skipped_spaces.items():
         print(f"skipped space {space}: {reason}")
-    summary = execute_plan(plan, progress=not args.quiet, command=["harness", *args.argv])
+    summary = execute_plan(plan, progress=not args.quiet, command=["harness", *args.argv],
+                           extend=args.extend)
     print(status_line(summary))
     if summary.interrupted:
         print(f"interrupted: run the same command again to finish the remaining "
