@@ -15,10 +15,10 @@ import math
 from typing import Any
 
 from harness.errors import ConfigError
-from harness.protocols import RangedScorer
+from harness.protocols import OptionRanges, RangedScorer
 
 # Bounds every scorer gets: the harness itself draws batches of ``batch_size`` inputs.
-HARNESS_RANGES: dict[str, tuple[float | None, float | None]] = {"batch_size": (1, None)}
+HARNESS_RANGES: OptionRanges = {"batch_size": (1, None)}
 
 
 def check_overrides(scorer_name: str, defaults: dict[str, Any], overrides: dict[str, Any],

@@ -167,6 +167,10 @@ class ConfiguredScorer(Protocol):
         """The config to use (and hash) instead of ``config``."""
 
 
+# Inclusive (low, high) bounds of numeric scorer options by dotted path; None: an open end.
+OptionRanges = dict[str, tuple[float | None, float | None]]
+
+
 @runtime_checkable
 class RangedScorer(Protocol):
     """Optional: a scorer that bounds its numeric options, checked before a run starts.
@@ -175,7 +179,7 @@ class RangedScorer(Protocol):
     inclusive ``(low, high)`` bounds, ``None`` for an open end. Every option's type is already
     checked against its default's; ``batch_size >= 1`` holds for every scorer."""
 
-    option_ranges: dict[str, tuple[float | None, float | None]]
+    option_ranges: OptionRanges
 
 
 @runtime_checkable

@@ -93,6 +93,16 @@ CASES = [
     ("option-unknown-key", ["--option", "weightsum.nope=1"], "no option 'nope'"),
     ("option-no-value", ["--option", "weightsum.batch_size"], "SCORER.KEY=VALUE"),
     ("option-other-scorer", ["--option", "width.batch_size=2"], "'width'"),
+    ("synflow-negative-batch", ["--scorers", "synflow", "--option", "synflow.batch_size=-4"],
+     "--option synflow.batch_size=-4: must be at least 1"),
+    ("zero-cost-split-data", ["--scorers", "snip", "--option", "snip.split_data=0"],
+     "snip.split_data=0: must be at least 1"),
+    ("gennas-momentum", ["--scorers", "gennas", "--option", "gennas.momentum=1.5"],
+     "gennas.momentum=1.5: must be at most 1"),
+    ("gennas-iterations-type", ["--scorers", "gennas", "--option", "gennas.iterations=ten"],
+     "gennas.iterations='ten': expects an integer"),
+    ("nested-option-type", ["--scorers", "naswot", "--option", "naswot.inputs=3"],
+     "naswot.inputs=3: expects a JSON object"),
     ("out-is-a-file", ["--out", _file_as_out], "is a file"),
     ("out-under-a-file", ["--out", _under_a_file], "is a file"),
     ("data-dir-is-a-file", ["--data-dir", _text_file], "--data-dir"),
@@ -122,11 +132,12 @@ def _run(argv: list[str], capsys) -> tuple[int, str]:
 
 @pytest.fixture
 def toy_with_images(tmp_path, monkeypatch):
-    """The toy environment plus the built-in datasets (``--images``); the toy dataset gets a
-    mean and std so that images can stand in for it."""
+    """The toy environment plus the built-in datasets (``--images``) and scorers (their
+    declared option ranges); the toy dataset gets a mean and std so that images can stand in
+    for it."""
     monkeypatch.setattr(toy_plugins.ToyDataset, "mean", (0.5, 0.5, 0.5), raising=False)
     monkeypatch.setattr(toy_plugins.ToyDataset, "std", (0.25, 0.25, 0.25), raising=False)
-    plugins = f"{toy_plugins.CORE_PLUGINS},datasets"
+    plugins = f"{toy_plugins.CORE_PLUGINS},datasets,scorers,gennas"
     with toy_plugins.toy_environment(tmp_path, monkeypatch, plugins=plugins) as environment:
         yield environment
 

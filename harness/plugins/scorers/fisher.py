@@ -14,12 +14,13 @@ the reference. BN kept, train mode. Higher = better, no sign flip.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
 
 from harness.plugins.scorers.zerocost_common import (
+    ZEROCOST_RANGES,
     batch_on_device,
     chunk_loss,
     fresh_model,
@@ -28,7 +29,7 @@ from harness.plugins.scorers.zerocost_common import (
     weight_layers,
     zerocost_defaults,
 )
-from harness.protocols import ScoringContext
+from harness.protocols import OptionRanges, ScoringContext
 
 
 def channel_products(layer: nn.Module, activation: torch.Tensor,
@@ -47,6 +48,7 @@ class Fisher:
     name: str = "fisher"
     needs_inputs: bool = True
     defaults: dict[str, Any] = field(default_factory=zerocost_defaults)
+    option_ranges: ClassVar[OptionRanges] = ZEROCOST_RANGES
 
     def score(self, ctx: ScoringContext) -> float:
         model = fresh_model(ctx)

@@ -13,11 +13,12 @@ the chunks, as in the reference.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 
 from harness.plugins.scorers.zerocost_common import (
+    ZEROCOST_RANGES,
     batch_on_device,
     chunk_loss,
     fresh_model,
@@ -27,7 +28,7 @@ from harness.plugins.scorers.zerocost_common import (
     weight_layers,
     zerocost_defaults,
 )
-from harness.protocols import ScoringContext
+from harness.protocols import OptionRanges, ScoringContext
 
 
 @dataclass
@@ -37,6 +38,7 @@ class Grasp:
     name: str = "grasp"
     needs_inputs: bool = True
     defaults: dict[str, Any] = field(default_factory=zerocost_defaults)
+    option_ranges: ClassVar[OptionRanges] = ZEROCOST_RANGES
 
     def score(self, ctx: ScoringContext) -> float:
         model = fresh_model(ctx)

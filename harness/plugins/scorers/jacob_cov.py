@@ -15,19 +15,20 @@ records status ``nan``. BN kept, train mode.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
 
 from harness.plugins.scorers.zerocost_common import (
+    ZEROCOST_RANGES,
     batch_on_device,
     fresh_model,
     logits_of,
     split_data,
     zerocost_defaults,
 )
-from harness.protocols import ScoringContext
+from harness.protocols import OptionRanges, ScoringContext
 
 EIGEN_OFFSET = 1e-5
 
@@ -59,6 +60,7 @@ class JacobCov:
     name: str = "jacob_cov"
     needs_inputs: bool = True
     defaults: dict[str, Any] = field(default_factory=zerocost_defaults)
+    option_ranges: ClassVar[OptionRanges] = ZEROCOST_RANGES
 
     def score(self, ctx: ScoringContext) -> float:
         model = fresh_model(ctx)

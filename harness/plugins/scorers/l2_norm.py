@@ -12,17 +12,18 @@ The reference quirk: ``--option l2_norm.model_options.nb201.variant=zerocost``. 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 
 from harness.plugins.scorers.zerocost_common import (
+    ZEROCOST_RANGES,
     fresh_model,
     total,
     weight_layers,
     zerocost_defaults,
 )
-from harness.protocols import ScoringContext
+from harness.protocols import OptionRanges, ScoringContext
 
 
 @dataclass
@@ -33,6 +34,7 @@ class L2Norm:
     needs_inputs: bool = False
     defaults: dict[str, Any] = field(default_factory=lambda: zerocost_defaults(
         model_options={"nb201": {"variant": "official"}}))
+    option_ranges: ClassVar[OptionRanges] = ZEROCOST_RANGES
 
     def score(self, ctx: ScoringContext) -> float:
         model = fresh_model(ctx)

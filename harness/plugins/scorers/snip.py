@@ -9,15 +9,16 @@ Higher = better, no sign flip.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from harness.plugins.scorers.zerocost_common import (
+    ZEROCOST_RANGES,
     layers_after_loss_backward,
     total,
     weight_grad,
     zerocost_defaults,
 )
-from harness.protocols import ScoringContext
+from harness.protocols import OptionRanges, ScoringContext
 
 
 @dataclass
@@ -27,6 +28,7 @@ class Snip:
     name: str = "snip"
     needs_inputs: bool = True
     defaults: dict[str, Any] = field(default_factory=zerocost_defaults)
+    option_ranges: ClassVar[OptionRanges] = ZEROCOST_RANGES
 
     def score(self, ctx: ScoringContext) -> float:
         layers = layers_after_loss_backward(ctx, self.name)

@@ -19,12 +19,13 @@ huge finite number.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
 
 from harness.plugins.scorers.zerocost_common import (
+    ZEROCOST_RANGES,
     batchnorm_free_model,
     fresh_model,
     logits_of,
@@ -33,7 +34,7 @@ from harness.plugins.scorers.zerocost_common import (
     weight_layers,
     zerocost_defaults,
 )
-from harness.protocols import ScoringContext
+from harness.protocols import OptionRanges, ScoringContext
 
 
 def synflow_of(model: nn.Module, input_shape: tuple[int, ...], device: torch.device,
@@ -58,6 +59,7 @@ class Synflow:
     batchnorm: bool = False
     needs_inputs: bool = False
     defaults: dict[str, Any] = field(default_factory=zerocost_defaults)
+    option_ranges: ClassVar[OptionRanges] = ZEROCOST_RANGES
 
     def score(self, ctx: ScoringContext) -> float:
         model = fresh_model(ctx) if self.batchnorm else batchnorm_free_model(ctx)

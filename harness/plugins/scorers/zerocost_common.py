@@ -19,13 +19,18 @@ import torch.nn.functional as F
 from torch import nn
 
 from harness.errors import ConfigError, ScorerSkipped
-from harness.protocols import Batch, ScoringContext
+from harness.protocols import Batch, OptionRanges, ScoringContext
 
 WEIGHT_LAYER_TYPES: tuple[type[nn.Module], ...] = (nn.Conv2d, nn.Linear)
 
 # The inputs of the zero-cost reference code: a training batch with random crop and
 # horizontal flip, normalized with the zero-cost constants. Option names: Dataset.batch.
 ZEROCOST_INPUTS: dict[str, Any] = {"split": "train", "augment": True, "normalization": "zerocost"}
+
+
+# Bounds checked before a run starts (``harness.protocols.RangedScorer``); ``batch_size >= 1``
+# holds for every scorer.
+ZEROCOST_RANGES: OptionRanges = {"split_data": (1, None)}
 
 
 def zerocost_defaults(**extra: Any) -> dict[str, Any]:

@@ -36,7 +36,7 @@ from harness.plugins.scorers.gennas.signals import build_targets
 from harness.plugins.scorers.gennas.task import Task, load_task, parse_task
 from harness.plugins.scorers.gennas.train import TrainResult, TrainSettings, train
 from harness.plugins.scorers.gennas.wrapper import wrap
-from harness.protocols import ScoringContext, TappedSpace
+from harness.protocols import OptionRanges, ScoringContext, TappedSpace
 
 REPORTS = ("last_eval", "mean_eval", "last_train")
 # Input batch as GenNAS draws it (reference code): the images NB-201 trained on ("trainval": the
@@ -57,6 +57,9 @@ TRAIN_DEFAULTS: dict[str, Any] = {
     # at stem 16.
     "model_options": {"nb201": {"variant": "gennas"}, "nb101": {"stem_channels": 16}},
 }
+# Bounds checked before a run starts (``harness.protocols.RangedScorer``).
+GENNAS_RANGES: OptionRanges = {"iterations": (1, None), "eval_interval": (1, None),
+                               "lr": (0, None), "momentum": (0, 1), "weight_decay": (0, None)}
 _FLOAT_OPTIONS = ("lr", "momentum", "weight_decay")
 _CACHE_SIZE = 8  # the five named tasks of an arch-major run stay cached
 _instances: OrderedDict[tuple, TaskInstance] = OrderedDict()
@@ -192,6 +195,7 @@ class GenNASScorer:
     """GenNAS with one fixed, named task (``gennas-combo``, ``gennas-search-n``, ...)."""
 
     needs_inputs = True
+    option_ranges = GENNAS_RANGES
 
     def __init__(self, name: str, task: Task) -> None:
         self.name = name
@@ -234,6 +238,7 @@ class GenericGenNASScorer:
     name = "gennas"
     needs_inputs = True
     defaults = {**TRAIN_DEFAULTS, "task": None, "task_hash": None}
+    option_ranges = GENNAS_RANGES
 
     def resolve_config(self, config: dict[str, Any]) -> dict[str, Any]:
         task = resolve_task(config.get("task"))
