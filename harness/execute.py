@@ -3,14 +3,20 @@
 The driver is the only writer of the store, so a killed run loses at most the trials in
 flight, and running the same command again finishes the rest. It holds the run folder's lock
 for the whole run and refuses a selection the folder does not record (``harness.runfolder``).
-``status_line`` sums a run up for the terminal.
+SIGINT, SIGTERM and SIGHUP stop a run the same way: the executor stops its workers, every
+finished trial stays stored (each in its own transaction, so none is half-written), and the
+summary names the signal (the command exits with 128 + its number). ``status_line`` sums a
+run up for the terminal.
 """
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +29,16 @@ from harness.store import TrialResult, TrialStore
 from harness.trial import TrialJob
 
 FAILED_STATUSES = ("nan", "inf", "oom", "error", "timeout")
+# What stops a run: Ctrl-C, and what `timeout`, Slurm pre-emption and container stops send.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+class RunStopped(KeyboardInterrupt):
+    """Raised in the driver by the first stop signal; ``signum`` names it."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
 
 
 @dataclass
@@ -34,7 +50,11 @@ class RunSummary:
     already_done: int
     ran: int
     status_counts: dict[str, int]
-    interrupted: bool = False
+    stop_signal: int | None = None  # the signal that cut the run short, if one did
+
+    @property
+    def interrupted(self) -> bool:
+        return self.stop_signal is not None
 
 
 def execute_plan(plan: RunPlan, *, progress: bool = True, command: list[str] | None = None,
@@ -63,9 +83,9 @@ def execute_plan(plan: RunPlan, *, progress: bool = True, command: list[str] | N
             bar = _progress_bar(len(plan.trials), already_done, progress)
             results = executor.run(jobs, workers=plan.config.workers, device=plan.config.device,
                                    trial_timeout_s=plan.config.trial_timeout_s)
-            interrupted = _store_results(results, store, counts, bar)
+            stop_signal = _store_results(results, store, counts, bar)
     return RunSummary(plan.run_dir, len(plan.trials), already_done, sum(counts.values()),
-                      dict(counts), interrupted)
+                      dict(counts), stop_signal)
 
 
 def _not_stored(jobs: Sequence[TrialJob], store: TrialStore) -> list[TrialJob]:
@@ -76,25 +96,50 @@ def _not_stored(jobs: Sequence[TrialJob], store: TrialStore) -> list[TrialJob]:
 
 
 def _store_results(results: Iterable[TrialResult], store: TrialStore, counts: Counter[str],
-                   bar: Any) -> bool:
-    """Write each result as it arrives and count its status; True if Ctrl-C cut the run short."""
-    try:
-        for result in results:
-            store.add_results([result])
-            counts[result.status] += 1
+                   bar: Any) -> int | None:
+    """Write each result as it arrives and count its status; the stop signal that cut the run
+    short (None if it ran to the end). Closing ``results`` stops the executor's workers."""
+    with _stopped_by_signals():
+        try:
+            for result in results:
+                store.add_results([result])
+                counts[result.status] += 1
+                if bar is not None:
+                    bar.update(1)
+                    failures = sum(counts[s] for s in FAILED_STATUSES)
+                    bar.set_postfix(failures=failures, refresh=False)
+        except KeyboardInterrupt as stopped:  # a plain one: Ctrl-C where no handler was set
+            return getattr(stopped, "signum", int(signal.SIGINT))
+        finally:
+            close = getattr(results, "close", None)
+            if callable(close):
+                close()
             if bar is not None:
-                bar.update(1)
-                failures = sum(counts[s] for s in FAILED_STATUSES)
-                bar.set_postfix(failures=failures, refresh=False)
-    except KeyboardInterrupt:
-        return True
+                bar.close()
+    return None
+
+
+@contextmanager
+def _stopped_by_signals() -> Iterator[None]:
+    """Turn the first stop signal into ``RunStopped`` and ignore the next ones, so that the
+    executor's clean-up (stopping its workers) runs to the end; then restore the handlers.
+    Only the main thread can set handlers: elsewhere this does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+
+    def handler(signum: int, frame: object) -> None:
+        if not received:
+            received.append(signum)
+            raise RunStopped(signum)
+
+    previous = {signum: signal.signal(signum, handler) for signum in STOP_SIGNALS}
+    try:
+        yield
     finally:
-        close = getattr(results, "close", None)
-        if callable(close):
-            close()
-        if bar is not None:
-            bar.close()
-    return False
+        for signum, old in previous.items():
+            signal.signal(signum, old if old is not None else signal.SIG_DFL)
 
 
 def _progress_bar(total: int, done: int, enabled: bool) -> Any:
@@ -109,6 +154,7 @@ def _progress_bar(total: int, done: int, enabled: bool) -> Any:
 def status_line(summary: RunSummary) -> str:
     """One line for the terminal: how many trials ran and how they ended."""
     statuses = ", ".join(f"{n} {s}" for s, n in sorted(summary.status_counts.items())) or "none"
-    state = "interrupted" if summary.interrupted else "done"
+    state = (f"interrupted by {signal.Signals(summary.stop_signal).name}"
+             if summary.stop_signal is not None else "done")
     return (f"{state}: {summary.ran} trials run now ({statuses}), {summary.already_done} "
             f"already in the store, {summary.total} in the selection -> {summary.run_dir}")

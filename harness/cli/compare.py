@@ -101,10 +101,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
     summary = execute_plan(plan, progress=not args.quiet, command=["harness", *args.argv],
                            extend=args.extend)
     print(status_line(summary))
-    if summary.interrupted:
+    if summary.stop_signal is not None:
         print(f"interrupted: run the same command again to finish the remaining "
               f"{summary.total - summary.already_done - summary.ran} trials", file=sys.stderr)
-        return 130
+        return 128 + summary.stop_signal  # the shell's status for a process a signal stopped
     if not args.no_report:
         write_report(summary.run_dir, args.format, args.metric, args.bootstrap)
     return 0

@@ -10,7 +10,9 @@ Each worker takes the driver's environment as it is when the run starts.
 With ``--device cuda`` and several visible GPUs there is one worker per GPU.
 A trial that exceeds ``--trial-timeout`` has its worker killed and replaced and is recorded as
 ``timeout``; a worker that dies (segfault, out-of-memory kill) becomes an ``error`` row for the
-trial it was running, and a new worker takes its place.
+trial it was running, and a new worker takes its place. Workers ignore SIGINT, SIGTERM and
+SIGHUP: when the driver stops a run (it closes ``run``'s generator), busy workers are killed at
+once and idle ones asked to exit; the fork server exits when the driver does.
 
 Workers use ``HARNESS_WORKER_THREADS`` torch threads each (default 1), whatever the worker
 count, so CPU scores are bit-identical with 1 or N workers. ``--workers 0`` runs trials in the
@@ -71,8 +73,11 @@ def _start_context() -> Any:
 def _worker_main(connection: Connection, device: str, plugins: list[tuple[str, str, Any]],
                  environment: dict[str, str]) -> None:
     """Worker loop: load plugins once, then answer each job with its ``TrialResult``."""
-    # Ctrl-C goes to the whole process group; the driver decides when workers stop.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Ctrl-C goes to the whole process group, and `timeout` or Slurm may signal every process
+    # of the run: the driver decides when workers stop (it kills them), so a stop is never
+    # mistaken for a trial whose worker died.
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_IGN)
     # The fork server was started with the environment of the first run; use today's
     # (plugin switches, CUDA_VISIBLE_DEVICES...).
     os.environ.clear()
@@ -158,8 +163,10 @@ def _stop(slot: _Slot) -> None:
 
 
 def _shut_down(slot: _Slot) -> None:
-    """Ask the slot's worker to exit (a None job), give it two seconds, then stop it."""
-    if slot.connection is not None and slot.process is not None and slot.process.is_alive():
+    """Ask the slot's idle worker to exit (a None job), give it two seconds, then stop it; a
+    worker still running a trial (the run was stopped) is stopped at once."""
+    if (slot.job is None and slot.connection is not None and slot.process is not None
+            and slot.process.is_alive()):
         try:
             slot.connection.send(None)
         except OSError:
