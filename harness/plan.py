@@ -23,7 +23,7 @@ from harness.datadir import resolve_data_dir
 from harness.errors import ConfigError, DataNotPreparedError
 from harness.groundtruth.table import GroundTruthTable, file_sha256
 from harness.options import check_overrides, check_ranges
-from harness.preflight import check_data_dir, check_execution, check_inputs, check_run_dir
+from harness.preflight import check_execution, check_inputs, check_run_dir
 from harness.protocols import ArchListSpace, BundledSpace, ConfiguredScorer
 from harness.registry import Registry, get_registry
 from harness.store import STORE_FILE, Trial, TrialStore
@@ -88,7 +88,6 @@ def plan_run(config: RunConfig, registry: Registry | None = None) -> RunPlan:
     notes: list[str] = []
     _check_names(config, registry)
     check_execution(config)
-    check_data_dir(data_dir)
     check_run_dir(config.run_dir())
     scorers = _selected_scorers(config, registry)
     images = _images_path(config, registry)

@@ -54,12 +54,6 @@ def _check_device(device: str) -> None:
                           f"cuda:0 to cuda:{count - 1}")
 
 
-def check_data_dir(data_dir: Path) -> None:
-    """The data folder is a folder (or does not exist yet)."""
-    if data_dir.exists() and not data_dir.is_dir():
-        raise ConfigError(f"--data-dir {data_dir}: is a file, not a folder")
-
-
 def check_run_dir(run_dir: Path) -> None:
     """The run folder is a folder, or can be made one, and is writable."""
     flag = f"--out {run_dir}"

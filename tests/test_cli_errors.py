@@ -5,6 +5,7 @@ on the toy space, and checks the whole folder is as it was before. A harness bug
 shows its traceback and says how to report it.
 """
 
+import errno
 import os
 from pathlib import Path
 
@@ -157,6 +158,49 @@ def test_a_users_mistake_is_one_line_exit_2_and_nothing_written(
     assert len(err.strip().splitlines()) == 1, err
     assert names in err and "Traceback" not in err
     assert _snapshot(tmp_path) == before, "nothing is written"
+
+
+# Other commands: (id, argv after `harness` (callables as in CASES), what the line must name)
+OTHER_CASES = [
+    ("data-status-data-dir-is-a-file", ["data", "status", "--data-dir", _text_file],
+     "--data-dir"),
+    ("data-fetch-data-dir-is-a-file", ["data", "fetch", "cifar10", "--data-dir", _text_file],
+     "--data-dir"),
+    ("report-of-no-run", ["report", "nowhere"], "nowhere"),
+    ("data-build-seeds-not-a-number", ["data", "build", "toy", "--seeds", "abc"], "--seeds"),
+]
+
+
+@pytest.mark.parametrize("argv, names", [case[1:] for case in OTHER_CASES],
+                         ids=[case[0] for case in OTHER_CASES])
+def test_other_commands_refuse_mistakes_in_one_line(toy_with_images, tmp_path, monkeypatch,
+                                                    capsys, argv, names):
+    monkeypatch.chdir(tmp_path)
+    work = tmp_path / "work"
+    work.mkdir()
+    argv = [arg(work) if callable(arg) else arg for arg in argv]
+    before = _snapshot(tmp_path)
+    code, err = _run(argv, capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert names in err and "Traceback" not in err
+    assert _snapshot(tmp_path) == before, "nothing is written"
+
+
+def test_data_dir_variable_naming_a_file_is_refused(toy, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("HARNESS_DATA_DIR", _text_file(tmp_path))
+    code, err = _run([*BASE, "--out", str(tmp_path / "run")], capsys)
+    assert code == 2 and "HARNESS_DATA_DIR" in err and "is a file" in err
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("error", [errno.EACCES, errno.EROFS, errno.ENOSPC])
+def test_a_refusal_of_the_machine_is_one_line(toy, monkeypatch, capsys, error):
+    def refused(*args, **kwargs):
+        raise OSError(error, os.strerror(error), "/somewhere/run.json")
+
+    monkeypatch.setattr("harness.plan.plan_run", refused)
+    code, err = _run([*BASE], capsys)
+    assert code == 2 and err.strip() == f"harness: error: /somewhere/run.json: {os.strerror(error)}"
 
 
 @pytest.mark.parametrize("reason", ["no permission", "read-only file system"])

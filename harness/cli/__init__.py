@@ -13,6 +13,7 @@ Plugins add sub-commands through the ``harness_register_commands`` hook.
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import sys
 import traceback
@@ -24,6 +25,9 @@ from harness.cli.data import add_data_commands
 from harness.cli.parsers import OneLineParser, command_parser
 from harness.cli.reports import add_report_commands
 from harness.errors import HarnessError
+
+# What the machine refuses (permissions, a read-only or full disk): the user's to fix, not a bug.
+ENVIRONMENT_ERRNOS = (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT)
 
 EXAMPLE = ("harness compare --spaces nb201 --scorers synflow,naswot --samples 100 --seeds 0-2 "
            "--out runs/first\n  harness report runs/first --format md,html\n  harness plugins")
@@ -98,7 +102,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("harness: interrupted", file=sys.stderr)
         return 130
-    except Exception:  # noqa: BLE001 - anything else is a bug of the harness: say so
+    except Exception as exc:  # noqa: BLE001 - anything else is a bug of the harness: say so
+        if isinstance(exc, OSError) and exc.errno in ENVIRONMENT_ERRNOS:
+            print(f"harness: error: {exc.filename or 'a file'}: {exc.strerror}", file=sys.stderr)
+            return 2
         traceback.print_exc()
         print("harness: internal error: this is a bug of the harness, not your mistake; please "
               "report it with the command you ran, the traceback above and the output of "
