@@ -8,7 +8,7 @@ files never hold (``net_state_dict`` is ``None``), would load as ``OmittedTensor
 
 ``read_torch_file`` reads both ``torch.save`` layouts: the legacy stream written by torch < 1.6
 (and by ``_use_new_zipfile_serialization=False``) — magic number, protocol version, sys-info,
-then the object, then storage keys and raw bytes, each a pickle — and the zip layout
+then the object, then the storage keys, each a pickle, then raw storage bytes — and the zip layout
 (``<name>/data.pkl``). It does not call ``torch.load``, so no ``weights_only=False`` is needed.
 """
 
@@ -96,11 +96,27 @@ def _unpickle(handle: IO[bytes], source: Path, expected: str) -> Any:
                                  f"({type(exc).__name__}: {exc})") from exc
 
 
+def _read_to_end(handle: IO[bytes], path: Path) -> None:
+    """Consume what follows the pickle, so the compressed stream's end marker and final CRC
+    (bz2, zip) are checked: a pickle ends where it ends, so a stream cut after it would
+    otherwise go unnoticed. Data after the pickle is an error too."""
+    try:
+        rest = handle.read(1 << 16)
+    except Exception as exc:
+        raise BenchmarkFileError(f"{path} is truncated or corrupt after its pickle "
+                                 f"({type(exc).__name__}: {exc})") from exc
+    if rest:
+        raise BenchmarkFileError(f"{path} holds {len(rest)}+ unexpected bytes after its pickle; "
+                                 f"is this the right file?")
+
+
 def read_bz2_pickle(path: Path) -> Any:
     """Load one bz2-compressed pickle (NATS-Bench ``*.pickle.pbz2``)."""
     try:
         with bz2.open(path, "rb") as handle:
-            return _unpickle(handle, path, "a bz2-compressed pickle (NATS-Bench *.pickle.pbz2)")
+            value = _unpickle(handle, path, "a bz2-compressed pickle (NATS-Bench *.pickle.pbz2)")
+            _read_to_end(handle, path)
+            return value
     except FileNotFoundError:
         raise BenchmarkFileError(f"{path} does not exist") from None
 
@@ -117,7 +133,9 @@ def read_torch_file(path: Path) -> Any:
                     raise BenchmarkFileError(f"{path} is a zip file but not a torch.save "
                                              f"archive (expected one */data.pkl member)")
                 with archive.open(names[0]) as handle:
-                    return _unpickle(handle, path, "the pickled object of a torch.save archive")
+                    value = _unpickle(handle, path, "the pickled object of a torch.save archive")
+                    _read_to_end(handle, path)
+                    return value
         except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError) as exc:
             raise BenchmarkFileError(f"{path} is a damaged zip archive ({exc}); download it "
                                      f"again") from exc
@@ -127,4 +145,11 @@ def read_torch_file(path: Path) -> Any:
         if header[0] != LEGACY_MAGIC or header[1] != LEGACY_PROTOCOL:
             raise BenchmarkFileError(f"{path} is not a torch.save file: expected {expected}, "
                                      f"found header {header[:2]!r}")
-        return _unpickle(handle, path, expected)
+        value = _unpickle(handle, path, expected)
+        # The stream ends with the list of storage keys (then the storages, none in benchmark
+        # files): reading it is what notices a file cut after the object.
+        keys = _unpickle(handle, path, "the storage-key list that ends a torch.save stream")
+        if not isinstance(keys, list):
+            raise BenchmarkFileError(f"{path} is not a torch.save file: expected the storage-key "
+                                     f"list after the object, found a {type(keys).__name__}")
+        return value

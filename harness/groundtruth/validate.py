@@ -118,7 +118,7 @@ def detect_accuracy_scale(columns: Mapping[str, np.ndarray], where: str) -> str:
         if finite.size == 0:
             continue
         if not np.isfinite(finite).all() or finite.min() < 0 or finite.max() > 100:
-            outside = finite[~np.isfinite(finite) | (finite < 0) | (finite > 100)][0]
+            outside = float(finite[~np.isfinite(finite) | (finite < 0) | (finite > 100)][0])
             raise BenchmarkFileError(f"{where}: accuracy column {name!r} holds {outside!r}; "
                                      f"accuracies must be percent in [0, 100] or fractions in "
                                      f"[0, 1] (or NaN)")

@@ -42,6 +42,7 @@ unique archs), and is written only when everything was read (atomically).
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -122,18 +123,14 @@ class TableAccumulator:
         per_set: dict[str, list[float]] = {}
         for key, result in items:
             try:
-                dataset_name, seed = key
-                dataset = str(dataset_name).lower()
-                final = int(result["epochs"]) - 1
-                accuracies = result["eval_acc1es"]
-                finals = {name.rpartition("@")[0]: float(value)
-                          for name, value in accuracies.items()
-                          if name.rpartition("@")[2] == str(final)}
-                params, flops = float(result["params"]), float(result["flop"])
-                seed = int(seed)
+                dataset, seed, finals, params, flops = _parse_result(key, result)
             except (KeyError, TypeError, ValueError, AttributeError):
                 raise BenchmarkFileError(f"{where}: arch {index}, budget {budget}, result "
                                          f"{key!r}: expected {_STATE_EXPECTED}") from None
+            wrong = _out_of_range(finals, params, flops)
+            if wrong:
+                raise BenchmarkFileError(f"{where}: arch {index}, budget {budget}, result "
+                                         f"{key!r}: {wrong}")
             for eval_set, value in finals.items():
                 metric = f"{dataset}/{eval_set}{suffix}"
                 self._put(f"{metric}/seed{seed}", index, value)
@@ -165,6 +162,35 @@ class TableAccumulator:
         ranges = {name: NON_NEGATIVE if name.startswith(("params_m/", "flops_m/")) else PERCENT
                   for name in names}
         return validate_table(table, str(source.get("file")), {**ranges, "index": NON_NEGATIVE})
+
+
+def _number(value: Any) -> float:
+    """A stored number as a float; text and other types are not numbers here (TypeError)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{value!r} is not a number")
+    return float(value)
+
+
+def _parse_result(key: Any, result: Any) -> tuple[str, int, dict[str, float], float, float]:
+    """``(dataset, seed, {eval set: final accuracy}, params, flops)`` of one training result."""
+    dataset_name, seed = key
+    final = str(int(_number(result["epochs"])) - 1)
+    finals = {name.rpartition("@")[0]: _number(value)
+              for name, value in result["eval_acc1es"].items()
+              if name.rpartition("@")[2] == final}
+    return (str(dataset_name).lower(), int(_number(seed)), finals, _number(result["params"]),
+            _number(result["flop"]))
+
+
+def _out_of_range(finals: dict[str, float], params: float, flops: float) -> str:
+    """What is wrong with one result's numbers (the rules of ``validate_table``), or ''."""
+    for eval_set, value in finals.items():
+        if not (math.isnan(value) or PERCENT.low <= value <= PERCENT.high):
+            return f"{eval_set} accuracy {value!r} is not {PERCENT.describe()} or NaN"
+    for name, value in (("params", params), ("flop", flops)):
+        if not (math.isnan(value) or 0 <= value < math.inf):
+            return f"{name} {value!r} is not {NON_NEGATIVE.describe()} or NaN"
+    return ""
 
 
 def _column_order(name: str) -> tuple:
