@@ -24,6 +24,7 @@ from harness.errors import ConfigError, one_line
 
 RUN_CONFIG_FILE = "run.json"
 DEFAULT_SAMPLES = 100
+MAX_SEEDS = 10_000  # far beyond any study; a typo such as 0-5000000000 would exhaust memory
 
 
 @dataclass
@@ -101,6 +102,9 @@ def parse_seeds(text: str) -> list[int]:
         high = int(match.group(2)) if match.group(2) else low
         if high < low:
             raise ConfigError(f"--seeds {text!r}: range {part} runs backwards")
+        if len(seeds) + high - low + 1 > MAX_SEEDS:
+            raise ConfigError(f"--seeds {text!r}: more than {MAX_SEEDS} seeds; each is a whole "
+                              f"run of trials")
         seeds.extend(range(low, high + 1))
     if not seeds:
         raise ConfigError("--seeds needs at least one seed")

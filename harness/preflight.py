@@ -36,7 +36,8 @@ def check_execution(config: RunConfig) -> None:
 
 
 def _check_device(device: str) -> None:
-    if device not in ("cpu", "cuda") and not device.startswith("cuda:"):
+    if not isinstance(device, str) or (device not in ("cpu", "cuda")
+                                       and not device.startswith("cuda:")):
         raise ConfigError(f"--device {device!r}: use cpu, cuda or cuda:N")
     if device == "cpu":
         return

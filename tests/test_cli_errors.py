@@ -114,6 +114,7 @@ CASES = [
     ("workers-not-a-number", ["--workers", "two"], "--workers"),
     ("samples-not-a-number", ["--samples", "ten"], "--samples"),
     ("seeds-backwards", ["--seeds", "3-1"], "--seeds"),
+    ("seeds-too-many", ["--seeds", "0-5000000000"], "more than 10000 seeds"),
     ("unknown-flag", ["--sampels", "3"], "--sampels"),
 ]
 
@@ -133,12 +134,12 @@ def _run(argv: list[str], capsys) -> tuple[int, str]:
 
 @pytest.fixture
 def toy_with_images(tmp_path, monkeypatch):
-    """The toy environment plus the built-in datasets (``--images``) and scorers (their
+    """The toy environment plus the built-in reporters, datasets (``--images``) and scorers (their
     declared option ranges); the toy dataset gets a mean and std so that images can stand in
     for it."""
     monkeypatch.setattr(toy_plugins.ToyDataset, "mean", (0.5, 0.5, 0.5), raising=False)
     monkeypatch.setattr(toy_plugins.ToyDataset, "std", (0.25, 0.25, 0.25), raising=False)
-    plugins = f"{toy_plugins.CORE_PLUGINS},datasets,scorers,gennas"
+    plugins = f"{toy_plugins.CORE_PLUGINS},{toy_plugins.REPORTERS},datasets,scorers,gennas"
     with toy_plugins.toy_environment(tmp_path, monkeypatch, plugins=plugins) as environment:
         yield environment
 
@@ -160,8 +161,20 @@ def test_a_users_mistake_is_one_line_exit_2_and_nothing_written(
     assert _snapshot(tmp_path) == before, "nothing is written"
 
 
+def _run_folder(tmp: Path) -> str:
+    return str(tmp / "run")
+
+
+# A compare that writes its report: options of the report are checked before trials run too.
+REPORTED = ["compare", "--spaces", "toy", "--scorers", "width", "--samples", "2", "--workers",
+            "0", "--quiet", "--out", _run_folder]
+
 # Other commands: (id, argv after `harness` (callables as in CASES), what the line must name)
 OTHER_CASES = [
+    ("report-format-unknown", [*REPORTED, "--format", "md,bogus"], "'bogus'"),
+    ("report-metric-unknown", [*REPORTED, "--metric", "bogus"], "--metric 'bogus'"),
+    ("report-metric-of-space-unknown", [*REPORTED, "--metric", "toy=bogus"], "'bogus'"),
+    ("report-bootstrap-negative", [*REPORTED, "--bootstrap", "-5"], "--bootstrap -5"),
     ("data-status-data-dir-is-a-file", ["data", "status", "--data-dir", _text_file],
      "--data-dir"),
     ("data-fetch-data-dir-is-a-file", ["data", "fetch", "cifar10", "--data-dir", _text_file],

@@ -94,6 +94,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     config = config_from_args(args)
     plan = plan_run(config)
+    check_report_options(args, plan)
     for note in plan.notes:
         print(f"note: {note}", file=sys.stderr)
     for space, reason in plan.skipped_spaces.items():
@@ -108,3 +109,30 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if not args.no_report:
         write_report(summary.run_dir, args.format, args.metric, args.bootstrap)
     return 0
+
+
+def check_report_options(args: argparse.Namespace, plan: Any) -> None:
+    """Refuse the report options that would fail only after every trial ran: an unknown
+    ``--format``, a ``--metric`` that neither the selected spaces nor the run's store has, a
+    negative ``--bootstrap``."""
+    if args.no_report:
+        return
+    from harness.registry import get_registry
+    from harness.reports import parse_metric_choice
+    from harness.store import STORE_FILE, TrialStore
+
+    if args.bootstrap < 0:
+        raise ConfigError(f"--bootstrap {args.bootstrap}: give 0 (no intervals) or a number of "
+                          f"resamples, e.g. 1000")
+    for name in names(args.format):
+        get_registry().get("reporter", name)
+    metric = parse_metric_choice(args.metric)
+    wanted = [metric] if isinstance(metric, str) else list((metric or {}).values())
+    known = {info.name for space_plan in plan.spaces for info in space_plan.table.metrics}
+    if wanted and (plan.run_dir / STORE_FILE).exists():
+        with TrialStore.for_run(plan.run_dir) as store:
+            known |= set(store.ground_truth_metrics().metric)
+    for name in wanted:
+        if name not in known:
+            raise ConfigError(f"--metric {name!r}: no selected space has this ground-truth "
+                              f"metric; known: {', '.join(sorted(known))}")
