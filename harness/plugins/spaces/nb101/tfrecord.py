@@ -114,7 +114,7 @@ def _check_total(path: Path, accumulator: NB101Accumulator, allow_partial: bool)
             f"{path}: holds {accumulator.records:,} records of {cells:,} cells; the official "
             f"{path.name} has {expected:,} records of {CELLS:,} cells "
             f"({expected - accumulator.records:,} records missing): the file is incomplete, "
-            f"download it again (or pass allow_partial=true to read a subset on purpose)")
+            f"download it again (or pass --allow-partial to read a subset on purpose)")
     return True
 
 
