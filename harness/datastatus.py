@@ -17,7 +17,8 @@ CHECKSUM_KEYS = ("sha256", "source_sha256", "checksum")
 
 @dataclass(frozen=True)
 class SpaceDataStatus:
-    """One space's data state. ``detail`` is the source file when prepared, else the reason."""
+    """One space's data state. ``detail`` is the source file when prepared, else the reason;
+    ``bundled``: the space ships ground truth that runs use while none is prepared."""
 
     space: str
     prepared: bool
@@ -26,7 +27,7 @@ class SpaceDataStatus:
     checksum: str
     detail: str
     prepare_command: str
-    bundled_demo: bool
+    bundled: bool
 
 
 def _first(source: dict, keys: tuple[str, ...]) -> str:

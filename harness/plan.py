@@ -13,7 +13,7 @@ import copy
 import itertools
 import json
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,12 @@ from harness.errors import ConfigError, DataNotPreparedError
 from harness.groundtruth.table import GroundTruthTable, file_sha256
 from harness.options import check_overrides, check_ranges
 from harness.preflight import check_execution, check_inputs, check_run_dir
-from harness.protocols import ArchListSpace, BundledSpace, ConfiguredScorer
+from harness.protocols import (
+    ArchListSpace,
+    BundledSpace,
+    ConfiguredScorer,
+    SampleImagesDataset,
+)
 from harness.registry import Registry, get_registry
 from harness.store import STORE_FILE, Trial, TrialStore
 from harness.trial import TrialJob
@@ -61,7 +66,7 @@ class RunPlan:
     def summary(self) -> dict[str, Any]:
         """What the plan selected, as ``run.json`` records it beside the configuration."""
         return {
-            "spaces": {p.name: {"bundled_demo": p.bundled, "datasets": p.datasets,
+            "spaces": {p.name: {"bundled": p.bundled, "datasets": p.datasets,
                                 "n_archs": len(p.arch_ids), "ground_truth_source": p.table.source}
                        for p in self.spaces},
             "skipped_spaces": self.skipped_spaces,
@@ -91,17 +96,19 @@ def plan_run(config: RunConfig, registry: Registry | None = None) -> RunPlan:
     check_run_dir(config.run_dir())
     scorers = _selected_scorers(config, registry)
     images = _images_path(config, registry)
-    setups = _scorer_setups(config, scorers, images, notes)
+    inputs = _Inputs(config, scorers, images, notes,
+                     _scorer_setups(config, scorers, images, notes))
     spaces, skipped = _space_plans(config, registry, data_dir, notes)
     jobs: dict[Trial, TrialJob] = {}
     for space_plan in spaces:
-        jobs.update(_space_jobs(config, registry, space_plan, setups, images, data_dir))
+        jobs.update(_space_jobs(config, registry, space_plan, inputs, data_dir))
     check_inputs(jobs.values(), registry)
     trials = list(jobs)
     run_dir = config.run_dir()
     done = _finished_trials(run_dir, config.retry_failed)
     todo = [jobs[trial] for trial in trials if trial not in done]
-    scorer_configs = {(setup.name, setup.config_hash): setup.config for setup in setups}
+    scorer_configs = {(setup.name, setup.config_hash): setup.config
+                      for setup in inputs.used_setups()}
     return RunPlan(config, run_dir, spaces, skipped, scorer_configs, trials, todo,
                    len(trials) - len(todo), notes)
 
@@ -144,7 +151,7 @@ def _images_path(config: RunConfig, registry: Registry) -> Path | None:
 
 
 def _scorer_setups(config: RunConfig, scorers: list[Any], images: Path | None,
-                   notes: list[str]) -> list[_ScorerSetup]:
+                   notes: list[str], max_batch: int | None = None) -> list[_ScorerSetup]:
     """Each scorer's resolved config; under ``--scorers all`` one that cannot resolve (and has
     no ``--option``) is noted."""
     images_sha256 = file_sha256(images) if images is not None else None
@@ -158,6 +165,10 @@ def _scorer_setups(config: RunConfig, scorers: list[Any], images: Path | None,
                 raise  # a scorer the user named, or gave an --option to, must run
             notes.append(f"scorer {scorer.name} left out of --scorers all: {exc}")
             continue
+        if max_batch is not None and scorer.needs_inputs and resolved["batch_size"] > max_batch:
+            notes.append(f"{scorer.name}: batch size {resolved['batch_size']} -> {max_batch}, "
+                         f"all the images there are ({images.name})")
+            resolved["batch_size"] = max_batch
         setups.append(_ScorerSetup(scorer.name, resolved, canonical_hash(resolved),
                                    bool(scorer.needs_inputs)))
     return setups
@@ -237,8 +248,9 @@ def _select_spaces(config: RunConfig, registry: Registry, data_dir: Path,
             use_bundled and isinstance(space, BundledSpace)) else None
         if bundled is not None:
             chosen.append((space, bundled, True))
-            notes.append(f"{name}: no prepared ground truth under {data_dir}; using the bundled "
-                         f"demo benchmark ({', '.join(bundled.datasets)})")
+            notes.append(f"{name}: no prepared ground truth under {data_dir}; using the "
+                         f"ground truth bundled with the package ({len(bundled.frame)} archs; "
+                         f"{', '.join(bundled.datasets)})")
         elif config.spaces == ["all"]:
             skipped[name] = reason
         else:
@@ -310,8 +322,7 @@ def _sample_archs(config: RunConfig, space: Any, table: GroundTruthTable) -> lis
 
 # -- the trial grid ---------------------------------------------------------------------------
 def _space_jobs(config: RunConfig, registry: Registry, space_plan: SpacePlan,
-                setups: list[_ScorerSetup], images: Path | None,
-                data_dir: Path) -> dict[Trial, TrialJob]:
+                inputs: _Inputs, data_dir: Path) -> dict[Trial, TrialJob]:
     """One job per trial of one space: datasets x seeds x archs x scorers x inits, in order.
 
     Arch-major order: a run cut short has every scorer on the same archs, so its partial
@@ -323,6 +334,7 @@ def _space_jobs(config: RunConfig, registry: Registry, space_plan: SpacePlan,
     for dataset in space_plan.datasets:
         plugin_name = space.datasets.get(dataset, dataset)
         dataset_plugin = registry.get("dataset", plugin_name)
+        images, setups = inputs.for_dataset(dataset_plugin, data_dir)
         scorer_inputs = [(setup, *_scorer_inputs(setup, plugin_name, images)) for setup in setups]
         grid = itertools.product(config.seeds, space_plan.arch_ids, scorer_inputs,
                                  config.weight_inits, config.bias_inits)
@@ -335,6 +347,41 @@ def _space_jobs(config: RunConfig, registry: Registry, space_plan: SpacePlan,
                 tuple(dataset_plugin.input_shape), inputs, model_options, str(data_dir),
                 config.device)
     return jobs
+
+
+@dataclass
+class _Inputs:
+    """The scorers' setups per input source: the run's (``--images``, else each dataset's own
+    files), or a dataset's bundled sample images where the dataset is not prepared."""
+
+    config: RunConfig
+    scorers: list[Any]
+    images: Path | None
+    notes: list[str]
+    run_setups: list[_ScorerSetup]
+    sample_setups: dict[Path, list[_ScorerSetup]] = field(default_factory=dict)
+
+    def for_dataset(self, dataset_plugin: Any, data_dir: Path
+                    ) -> tuple[Path | None, list[_ScorerSetup]]:
+        """(stand-in images or None, the setups) for trials on ``dataset_plugin``'s inputs."""
+        sample = None
+        if self.images is None and isinstance(dataset_plugin, SampleImagesDataset):
+            sample = dataset_plugin.sample_images(data_dir)
+        if sample is None:
+            return self.images, self.run_setups
+        path, count = sample
+        if path not in self.sample_setups:
+            self.notes.append(
+                f"{dataset_plugin.name} is not prepared under {data_dir}: scorers read the "
+                f"{count} real {dataset_plugin.name} images bundled with the package "
+                f"(`harness data fetch {dataset_plugin.name}` gets the whole dataset)")
+            self.sample_setups[path] = _scorer_setups(self.config, self.scorers, path,
+                                                      self.notes, max_batch=count)
+        return path, self.sample_setups[path]
+
+    def used_setups(self) -> list[_ScorerSetup]:
+        """The run's setups and those of every sample a dataset fell back to."""
+        return [*self.run_setups, *(s for setups in self.sample_setups.values() for s in setups)]
 
 
 def _scorer_inputs(setup: _ScorerSetup, dataset_plugin: str,

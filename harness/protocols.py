@@ -217,6 +217,15 @@ class FetchableDataset(Protocol):
 
 
 @runtime_checkable
+class SampleImagesDataset(Protocol):
+    """Optional: a dataset that ships a few real images to stand in when it is not prepared."""
+
+    def sample_images(self, data_dir: Path) -> tuple[Path, int] | None:
+        """(an ``.npz`` the ``images`` dataset reads, its image count) when the dataset's files
+        are absent under ``data_dir``; None when they are there."""
+
+
+@runtime_checkable
 class SplitTensorsDataset(Protocol):
     """Optional: a dataset that hands out whole splits, which ``harness data build`` trains on."""
 

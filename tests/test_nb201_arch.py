@@ -105,7 +105,14 @@ def test_invalid_encodings_are_config_errors(value, fragment):
     assert fragment in str(caught.value)
 
 
-def test_index_without_prepared_table_names_the_fix(tmp_path):
+def test_index_without_prepared_table_uses_the_bundled_one(tmp_path):
+    space = NB201Space()
+    bundled = space.bundled_ground_truth().frame
+    assert space.parse_arch(7, data_dir=tmp_path) == bundled.index[bundled["index"] == 7][0]
+
+
+def test_index_without_any_table_names_the_fix(tmp_path, monkeypatch):
+    monkeypatch.setattr(NB201Space, "_bundled_path", staticmethod(lambda: tmp_path / "none"))
     with pytest.raises(DataNotPreparedError, match="harness data prepare nb201"):
         NB201Space().parse_arch(7, data_dir=tmp_path)
 

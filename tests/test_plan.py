@@ -82,13 +82,13 @@ def test_spaces_all_skips_unprepared_spaces_with_their_prepare_command(toy, tmp_
         plan_run(toy_config(tmp_path, spaces=["nodata"]))
 
 
-def test_bundled_demo_is_used_when_nothing_is_prepared(toy, tmp_path):
+def test_bundled_ground_truth_is_used_when_nothing_is_prepared(toy, tmp_path):
     registry, data_dir = toy
     (data_dir / "toy" / "ground_truth.parquet").unlink()
     registry.register_plugin(_MoreSpaces(), "more")
     plan = plan_run(toy_config(tmp_path, spaces=["all"]))
     assert [(p.name, p.bundled) for p in plan.spaces] == [("demo", True)]
-    assert any("bundled demo" in note for note in plan.notes)
+    assert any("ground truth bundled with the package" in note for note in plan.notes)
 
 
 def test_unknown_dataset_is_a_config_error(toy, tmp_path):

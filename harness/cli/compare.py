@@ -29,6 +29,10 @@ def add_compare_command(sub: Any) -> None:
     compare.add_argument("--metric", help="ground-truth metric (NAME or SPACE=NAME,...)")
     compare.add_argument("--bootstrap", type=int, default=0, help="bootstrap resamples for "
                          "95%% intervals (e.g. 1000)")
+    compare.add_argument("--paper", action=argparse.BooleanOptionalAction, default=None,
+                         help="published values beside the measured ones, also printed "
+                              "(default: on when the run uses ground truth bundled with the "
+                              "package)")
     compare.set_defaults(func=cmd_compare)
 
 
@@ -88,7 +92,7 @@ def config_from_args(args: argparse.Namespace) -> Any:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from harness.cli.reports import write_report
+    from harness.cli.reports import print_paper_table, write_report
     from harness.execute import execute_plan, status_line
     from harness.plan import plan_run
 
@@ -107,7 +111,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
               f"{summary.total - summary.already_done - summary.ran} trials", file=sys.stderr)
         return 128 + summary.stop_signal  # the shell's status for a process a signal stopped
     if not args.no_report:
-        write_report(summary.run_dir, args.format, args.metric, args.bootstrap)
+        paper = args.paper if args.paper is not None else any(p.bundled for p in plan.spaces)
+        report = write_report(summary.run_dir, args.format, args.metric, args.bootstrap, paper)
+        if paper:
+            print_paper_table(report)
     return 0
 
 

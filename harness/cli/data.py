@@ -56,7 +56,7 @@ def _add_build_command(data_sub: Any) -> None:
     build.add_argument("--cells", type=int)
     build.add_argument("--seed", type=int, default=0, help="sampling and training seed")
     build.add_argument("--image-size", type=int,
-                       help="train and test at this image side (the bundled demo used 16)")
+                       help="train and test at this image side (the digits recipe in docs/compare.md uses 16)")
     build.add_argument("--out", help="table path (default: the space's prepared table)")
     build.set_defaults(func=cmd_data_build)
 
@@ -81,8 +81,9 @@ def cmd_data_status(args: argparse.Namespace) -> int:
             table.append([row.space, "prepared", row.source_file or "(unrecorded)",
                           row.checksum[:16] or "-", row.detail])
         else:
-            demo = " (bundled demo available)" if row.bundled_demo else ""
-            table.append([row.space, "missing" + demo, "-", "-", row.detail])
+            state = "bundled" if row.bundled else "missing"
+            source = "(shipped with the package)" if row.bundled else "-"
+            table.append([row.space, state, source, "-", row.detail])
     print(tabulate(table, headers=["space", "ground truth", "source file", "sha256",
                                    "detail / how to prepare"]))
     if not rows:

@@ -14,8 +14,8 @@ from harness.errors import HarnessError
 REPORT_EXAMPLE = "harness report runs/first --format md,csv,tex,json,html --bootstrap 1000"
 EXPORT_EXAMPLE = "harness export runs/first --format parquet"
 REGRESS_EXAMPLE = """examples:
-  harness regress runs/ci --write-baseline .ci/baselines/demo.json
-  harness regress runs/ci --baseline .ci/baselines/demo.json \\
+  harness regress runs/ci --write-baseline .ci/baselines/bundled.json
+  harness regress runs/ci --baseline .ci/baselines/bundled.json \\
       --fail-if kendall:-0.02,spearman:-0.02,retrieval@10:-0.05 --summary "$GITHUB_STEP_SUMMARY"
 
 exit codes: 0 within thresholds; 1 a statistic fell below its threshold; 2 usage error
@@ -51,14 +51,30 @@ def add_report_commands(sub: Any) -> None:
 
 
 def write_report(run_dir: Path, formats: str, metric: str | None, bootstrap: int,
-                 paper: bool = False) -> None:
-    """Build the report of ``run_dir`` and write it in every format of ``formats``."""
+                 paper: bool = False) -> Any:
+    """Build the report of ``run_dir``, write it in every format of ``formats``, return it."""
     from harness.reports import build_report, parse_metric_choice, write_reports
 
     report = build_report(run_dir, metric=parse_metric_choice(metric), bootstrap=bootstrap,
                           paper=paper)
     for path in write_reports(report, run_dir, formats):
         print(f"wrote {path}")
+    return report
+
+
+def print_paper_table(report: Any) -> None:
+    """Print the correlations of the report's measured-vs-published table, the answer a reader
+    wants first (the report files hold the whole table, retrieval rates included)."""
+    from dataclasses import replace
+
+    from harness.reports.render import markdown
+
+    for table in report.tables:
+        if table.name == "paper":
+            statistic = table.labels.index("statistic")
+            rows = [row for row in table.rows if row[0][statistic].endswith(("kendall",
+                                                                              "spearman"))]
+            print(f"\n{markdown(replace(table, rows=rows))}")
 
 
 def cmd_report(args: argparse.Namespace) -> int:

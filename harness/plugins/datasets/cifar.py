@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -142,6 +143,15 @@ class CifarDataset:
     def folder(self, data_dir: Path) -> Path:
         """Where the extracted official folder must be."""
         return Path(data_dir) / self.name / self.layout.folder
+
+    def sample_images(self, data_dir: Path) -> tuple[Path, int] | None:
+        """The 20 bundled test images (``data/DATA_NOTICE.md``) when the official files are
+        absent under ``data_dir``; the plan then reads them through the ``images`` dataset."""
+        if self.folder(data_dir).is_dir():
+            return None
+        path = Path(str(resources.files(__package__) / "data" / f"{self.name}_sample20.npz"))
+        with np.load(path) as sample:
+            return path, len(sample["y"])
 
     def _hint(self, data_dir: Path) -> str:
         archive = self.layout.archive_url.rsplit("/", 1)[-1]

@@ -15,8 +15,13 @@ also accepts
   and edge order (``nb201_arch``). A flat *list* of six codes is ambiguous and rejected.
 
 Datasets: ``cifar10-valid`` (CIFAR-10 train half, the GenNAS default), ``cifar10``,
-``cifar100``, ``imagenet16-120`` from the benchmark, and ``digits`` for the bundled demo table;
-each maps to the dataset plugin that supplies its input images.
+``cifar100``, ``imagenet16-120`` from the benchmark, and ``digits`` for tables built with
+``harness data build nb201 --dataset digits``; each maps to the dataset plugin that supplies its
+input images.
+
+Bundled ground truth: the package ships the benchmark's accuracies for all 15,625 cells
+(``data/nb201_bundled.parquet``, built by ``scripts/build_bundled_data.py``; see
+``data/DATA_NOTICE.md``), used when nothing is prepared under the data dir.
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ from harness.plugins.spaces.nb201 import arch
 if TYPE_CHECKING:  # torch is imported where a model is built, so listing spaces stays fast
     import torch
 
-DEMO_TABLE = "nb201_digits_demo.parquet"
+BUNDLED_TABLE = "nb201_bundled.parquet"
 
 
 class NB201Space:
@@ -107,8 +112,11 @@ class NB201Space:
                           f"or a NASLib tuple prefixed with 'naslib:'")
 
     def _index_map(self, data_dir: Path | None) -> tuple[list[str | None], dict[str, int]]:
-        """(index -> arch, arch -> index) from the prepared table, cached per file version."""
+        """(index -> arch, arch -> index) from the prepared table, else the bundled one, cached
+        per file version."""
         path = prepared_table_path(resolve_data_dir(data_dir), self.name)
+        if not path.exists():
+            path = self._bundled_path()
         if not path.exists():
             raise DataNotPreparedError(
                 f"NB201 benchmark indices follow the official meta_archs order, which only the "
@@ -227,13 +235,17 @@ class NB201Space:
         return prepare(Path(source), Path(data_dir), **options)
 
     def bundled_ground_truth(self) -> GroundTruthTable | None:
-        """The demo table shipped in the package (NB201 cells trained on sklearn digits)."""
-        resource = resources.files("harness.plugins.spaces.nb201") / "data" / DEMO_TABLE
-        if not resource.is_file():
+        """The NAS-Bench-201 ground truth shipped in the package (all cells, 200-epoch means)."""
+        path = self._bundled_path()
+        if not path.is_file():
             return None
-        with resources.as_file(resource) as path:
-            try:
-                return GroundTruthTable.load(path)
-            except BenchmarkFileError as exc:
-                raise BenchmarkFileError(f"the bundled demo table is damaged: {exc}; "
-                                         f"reinstall nas-harness") from exc
+        try:
+            return GroundTruthTable.load(path)
+        except BenchmarkFileError as exc:
+            raise BenchmarkFileError(f"the bundled NB-201 table is damaged: {exc}; "
+                                     f"reinstall nas-harness") from exc
+
+    @staticmethod
+    def _bundled_path() -> Path:
+        """Where the package keeps its table (a plain file: the package installs unzipped)."""
+        return Path(str(resources.files("harness.plugins.spaces.nb201") / "data" / BUNDLED_TABLE))

@@ -1,0 +1,58 @@
+"""The out-of-the-box run: the bundled NB-201 ground truth and the bundled CIFAR images stand in
+for what is not prepared, visibly (notes, trial keys, `data status`, the printed paper table)."""
+
+from pathlib import Path
+
+from harness import cli
+from harness.config import RunConfig
+from harness.plan import plan_run
+from harness.registry import get_registry
+
+
+def _config(tmp_path: Path, **overrides) -> RunConfig:
+    values = {"spaces": ["nb201"], "scorers": ["naswot", "gennas-search-n", "params"],
+              "samples": 3, "workers": 0, "data_dir": str(tmp_path / "data"),
+              "out": str(tmp_path / "run")}
+    return RunConfig(**{**values, **overrides})
+
+
+def test_unprepared_cifar10_falls_back_to_the_bundled_images_with_capped_batches(tmp_path):
+    plan = plan_run(_config(tmp_path))
+    assert [(p.name, p.bundled, p.datasets) for p in plan.spaces] == [
+        ("nb201", True, ["cifar10-valid"])], "the bundled table, its first dataset"
+    jobs = {job.trial.scorer: job for job in plan.jobs}
+    naswot = jobs["naswot"]
+    assert naswot.dataset_plugin == "images" and naswot.inputs["like"] == "cifar10"
+    assert Path(naswot.inputs["path"]).name == "cifar10_sample20.npz"
+    assert naswot.trial.batch_size == 20, "the trial key holds the batch size actually used"
+    assert jobs["gennas-search-n"].trial.batch_size == 16, "GenNAS's 16 fit in the 20 images"
+    assert jobs["params"].inputs is None, "a data-free scorer reads no images"
+    assert naswot.config["input_source"]["images"] == naswot.inputs["path"]
+    assert any("naswot: batch size 128 -> 20" in note for note in plan.notes), plan.notes
+    assert any("20 real cifar10 images bundled" in note for note in plan.notes), plan.notes
+
+
+def test_a_prepared_dataset_is_read_instead_of_the_bundled_images(tmp_path):
+    cifar10 = get_registry().get("dataset", "cifar10")
+    cifar10.folder(tmp_path / "data").mkdir(parents=True)
+    plan = plan_run(_config(tmp_path))
+    readers = {(job.dataset_plugin, job.trial.batch_size) for job in plan.jobs if job.inputs}
+    assert readers == {("cifar10", 128), ("cifar10", 16)}
+    assert not any("bundled" in note and "images" in note for note in plan.notes)
+
+
+def test_data_status_says_bundled(tmp_path, capsys):
+    assert cli.main(["data", "status", "--data-dir", str(tmp_path)]) == 0
+    row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("nb201"))
+    assert "bundled" in row and "(shipped with the package)" in row, row
+
+
+def test_compare_on_bundled_data_prints_the_published_values(tmp_path, capsys):
+    code = cli.main(["compare", "--spaces", "nb201", "--scorers", "synflow,params",
+                     "--samples", "6", "--workers", "0", "--quiet", "--format", "md",
+                     "--data-dir", str(tmp_path / "data"), "--out", str(tmp_path / "run")])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "Published reference values" in out, "--paper is on for the bundled run"
+    assert "synflow" in out.split("Published reference values")[1]
+    assert "Published reference values" in (tmp_path / "run" / "report.md").read_text()
