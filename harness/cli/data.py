@@ -56,7 +56,8 @@ def _add_build_command(data_sub: Any) -> None:
     build.add_argument("--cells", type=int)
     build.add_argument("--seed", type=int, default=0, help="sampling and training seed")
     build.add_argument("--image-size", type=int,
-                       help="train and test at this image side (the digits recipe in docs/compare.md uses 16)")
+                       help="train and test at this image side (the digits recipe in "
+                            "docs/compare.md uses 16)")
     build.add_argument("--out", help="table path (default: the space's prepared table)")
     build.set_defaults(func=cmd_data_build)
 
