@@ -12,7 +12,8 @@ from toy_plugins import toy_config
 from harness import hookimpl
 from harness.config import parse_option
 from harness.errors import ConfigError, DataNotPreparedError
-from harness.plan import plan_run, read_arch_list
+from harness.plan import plan_run
+from harness.selection import read_arch_list
 from harness.registry import get_registry
 
 
