@@ -20,6 +20,10 @@ import pytest
 from harness.groundtruth.table import GroundTruthTable, MetricInfo
 from harness.plugins.spaces.nb201.files import read_nats_folder
 
+# The NB-201 file writers of the tests (tests/nb201_fixtures.py) build the full-size folder.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from nb201_fixtures import write_full_size_nats_folder  # noqa: E402
+
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 REAL = SHARED / "nb201" / "nats_tss_v1_0_3ffb9_simple_samples"
 
@@ -87,23 +91,16 @@ def test_load_same_table_from_csv_baseline(benchmark, full_table):
 
 @pytest.mark.timeout(3600)
 def test_streaming_prepare_peak_rss(benchmark, tmp_path):
-    """15,625 real-size per-arch files (symlinks to one real record, listed 15,625 times in the
-    meta file), prepared in a fresh process."""
+    """15,625 real-size per-arch files (symlinks to one real record), prepared in a fresh
+    process."""
+    folder = write_full_size_nats_folder(tmp_path / "simple", REAL / "000011.pickle.pbz2")
     script = f"""
-        import bz2, pickle, resource, time
+        import resource, time
         from pathlib import Path
         from harness.plugins.spaces.nb201.prepare import prepare
-        real = Path({str(REAL)!r})
-        folder = Path({str(tmp_path / "simple")!r}); folder.mkdir()
-        budgets = pickle.load(bz2.open(real / "000011.pickle.pbz2"))
-        with bz2.open(folder / "meta.pickle.pbz2", "wb") as handle:
-            pickle.dump({{"meta_archs": [budgets["200"]["arch_str"]] * 15625}}, handle)
-        del budgets
-        for i in range(15625):
-            (folder / f"{{i:06d}}.pickle.pbz2").symlink_to(real / "000011.pickle.pbz2")
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         started = time.perf_counter()
-        prepare(folder, Path({str(tmp_path / "data")!r}))
+        prepare(Path({str(folder)!r}), Path({str(tmp_path / "data")!r}))
         print("prepare_s", time.perf_counter() - started)
         print("before_prepare_kb", before)
         print("peak_kb", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)

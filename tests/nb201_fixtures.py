@@ -101,3 +101,21 @@ def write_nats_folder(folder: Path, archs: list[str], indices=INDICES) -> Path:
     for i in indices:
         write_bz2_pickle(folder / f"{i:06d}.pickle.pbz2", budgets(i, archs))
     return folder
+
+
+def write_full_size_nats_folder(folder: Path, real_record: Path) -> Path:
+    """A NATS simple folder of all 15,625 archs whose per-arch files have real size: one real
+    record (``real_record``, e.g. the official ``000011.pickle.pbz2``) with its arch strings
+    removed, so the reader takes each index's arch from the meta file, linked once per index.
+    For memory measurements of streaming prepare; every arch gets the same accuracies."""
+    folder.mkdir(parents=True)
+    with bz2.open(real_record) as handle:
+        record = pickle.load(handle)  # the shared data's real file, read by the test only
+    for state in record.values():
+        state["arch_str"] = None
+    shared = write_bz2_pickle(folder.parent / f"{folder.name}-record.pickle.pbz2", record)
+    archs = [nb201_arch.ops_to_str(ops) for ops in nb201_arch.all_ops()]
+    write_bz2_pickle(folder / "meta.pickle.pbz2", {"meta_archs": archs, "arch2infos": None})
+    for index in range(len(archs)):
+        (folder / f"{index:06d}.pickle.pbz2").symlink_to(shared)
+    return folder

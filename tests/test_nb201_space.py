@@ -5,7 +5,7 @@ import sys
 import textwrap
 
 import pytest
-from nb201_fixtures import meta_archs, write_nats_folder
+from nb201_fixtures import meta_archs, write_full_size_nats_folder, write_nats_folder
 
 from harness.groundtruth.table import GroundTruthTable
 from harness.groundtruth.train_benchmark import build_benchmark
@@ -90,22 +90,16 @@ def test_folder_reader_holds_one_arch_file_at_a_time(tmp_path, monkeypatch):
 @pytest.mark.slow
 @pytest.mark.timeout(3600)
 def test_streaming_prepare_of_a_full_size_folder_stays_under_1_gb(shared_data, tmp_path):
-    """15,625 per-arch files of real size (links to one real record, listed 15,625 times in a
-    meta file) read in a fresh process; its peak RSS must stay under 1 GB."""
+    """15,625 per-arch files of real size (links to one real record) read in a fresh process;
+    its peak RSS must stay under 1 GB."""
+    folder = write_full_size_nats_folder(
+        tmp_path / "simple", shared_data / "nb201" / "nats_tss_v1_0_3ffb9_simple_samples"
+        / "000011.pickle.pbz2")
     script = textwrap.dedent(f"""
-        import bz2, pickle, resource, sys
+        import resource
         from pathlib import Path
         from harness.plugins.spaces.nb201.prepare import prepare
-        real = Path({str(shared_data / "nb201" / "nats_tss_v1_0_3ffb9_simple_samples")!r})
-        folder = Path({str(tmp_path / "simple")!r}); folder.mkdir()
-        budgets = pickle.load(bz2.open(real / "000011.pickle.pbz2"))
-        meta = {{"meta_archs": [budgets["200"]["arch_str"]] * 15625, "arch2infos": None}}
-        with bz2.open(folder / "meta.pickle.pbz2", "wb") as handle:
-            pickle.dump(meta, handle)
-        del budgets, meta
-        for i in range(15625):
-            (folder / f"{{i:06d}}.pickle.pbz2").symlink_to(real / "000011.pickle.pbz2")
-        prepare(folder, Path({str(tmp_path / "data")!r}))
+        prepare(Path({str(folder)!r}), Path({str(tmp_path / "data")!r}))
         print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
     """)
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,

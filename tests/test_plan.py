@@ -13,8 +13,8 @@ from harness import hookimpl
 from harness.config import parse_option
 from harness.errors import ConfigError, DataNotPreparedError
 from harness.plan import plan_run
-from harness.selection import read_arch_list
 from harness.registry import get_registry
+from harness.selection import read_arch_list
 
 
 def test_selection_expands_to_every_combination(toy, tmp_path):
