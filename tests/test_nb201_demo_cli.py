@@ -1,4 +1,4 @@
-"""`harness data build` through the command line, with the bundled demo recipe's flags."""
+"""`harness data build` through the command line, with the digits recipe's flags."""
 
 from harness import cli
 from harness.groundtruth.table import GroundTruthTable

@@ -48,7 +48,7 @@ def test_bad_options_are_config_errors(toy, tmp_path):
 
 
 class _Unprepared(toy_plugins.ToySpace):
-    """A toy space with no prepared data and, optionally, a bundled demo table."""
+    """A toy space with no prepared data and, optionally, a bundled table."""
 
     def __init__(self, name, bundled):
         self.name, self.bundled = name, bundled

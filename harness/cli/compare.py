@@ -13,7 +13,7 @@ from harness.errors import ConfigError
 EXAMPLE = ("harness compare --spaces nb201 --scorers synflow,naswot --samples 100 --seeds 0-2 "
            "--out runs/first\n  harness compare --config runs/first/run.json"
            "      # repeat (or resume) a run\n  harness compare"
-           "                                   # every scorer on the prepared data or demo")
+           "                                   # every scorer on the prepared or bundled data")
 
 
 def add_compare_command(sub: Any) -> None:
@@ -40,7 +40,7 @@ def _add_selection_arguments(parser: argparse.ArgumentParser) -> None:
     add = parser.add_argument
     add("--config", help="a run.json written by an earlier run; flags given here override it")
     add("--spaces", help="comma-separated space names, or all (default: all prepared, else the "
-                         "bundled demo)")
+                         "NB-201 ground truth bundled with the package)")
     add("--scorers", help="comma-separated scorer names, or all (default)")
     add("--datasets", help="trial datasets, or all (default: each table's first dataset)")
     add("--samples", help="archs sampled per space, or all (default: 100)")

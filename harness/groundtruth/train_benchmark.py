@@ -115,7 +115,7 @@ def build_benchmark(space: Any, *, dataset: Any, archs: int | Sequence[str], see
     ``GroundTruthTable`` to ``out`` (default: the space's prepared-table path under
     ``data_dir``, where the runner finds it) and returns the path. ``progress(done, total)`` is
     called after each arch. ``image_size``: train and test at this image side instead of the
-    dataset's (the bundled demo trains at 16×16 to fit a CPU budget; scorers still see the
+    dataset's (the digits recipe trains at 16×16 to fit a CPU budget; scorers still see the
     plugin's 32×32 inputs, as GenNAS scores ImageNet16-120 models on upsampled images).
     """
     if seeds < 1 or epochs < 1:

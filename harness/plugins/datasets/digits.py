@@ -1,4 +1,4 @@
-"""scikit-learn's handwritten digits as a tiny CIFAR-shaped dataset: the bundled demo's inputs.
+"""scikit-learn's handwritten digits as a tiny CIFAR-shaped dataset for `harness data build`.
 
 The 1,797 gray 8×8 images (pixel values 0..16) ship inside scikit-learn, so they need no
 download. Each is scaled to [0, 1], upsampled to ``size``×``size`` (default 32) with nearest
