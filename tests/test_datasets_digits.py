@@ -1,4 +1,4 @@
-"""The ``digits`` dataset (what `harness data build` trains on) and the shared ``digits_arrays`` split."""
+"""The ``digits`` dataset (what `harness data build` trains on) and its ``digits_arrays`` split."""
 
 import numpy as np
 import pytest
