@@ -13,11 +13,11 @@ trap 'rm -rf "$work"' EXIT
 echo "== gate 1: README's main job on the NB-201 ground truth and CIFAR-10 images bundled in the package"
 HARNESS_DATA_DIR="$work/empty-data-dir" harness compare \
     --scorers gennas-search-n,naswot,synflow,snip,jacob_cov,params \
-    --samples 12 --workers 2 --quiet --out "$work/first"
+    --samples 30 --workers 2 --quiet --out "$work/first"
 test -s "$work/first/report.md"
-# 12 archs: one swapped pair moves Kendall by 0.03, so this gate allows 0.1 (gate 2, on 60
-# archs, holds the tight thresholds)
-harness regress "$work/first" --baseline .ci/baselines/bundled.json --fail-if kendall:-0.1,spearman:-0.1
+# GenNAS's last bits depend on the CPU's kernels, and on 30 archs one swapped pair moves Kendall
+# by 0.005: this gate allows 0.05 (gate 2, on 60 archs of cheap scorers, holds the default 0.02)
+harness regress "$work/first" --baseline .ci/baselines/bundled.json --fail-if kendall:-0.05,spearman:-0.05
 
 shared="../shared/data"
 if [ ! -d "$shared" ]; then

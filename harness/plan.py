@@ -137,9 +137,11 @@ def _images_path(config: RunConfig, registry: Registry) -> Path | None:
 
 
 def _scorer_setups(config: RunConfig, scorers: list[Any], images: Path | None,
-                   notes: list[str], max_batch: int | None = None) -> list[_ScorerSetup]:
+                   notes: list[str], sample_count: int | None = None) -> list[_ScorerSetup]:
     """Each scorer's resolved config; under ``--scorers all`` one that cannot resolve (and has
-    no ``--option``) is noted."""
+    no ``--option``) is noted. ``sample_count``: ``images`` is a dataset's bundled sample of that
+    many images; batch sizes are capped to it, and the input source is recorded by file name,
+    since the path depends on where the package is installed."""
     images_sha256 = file_sha256(images) if images is not None else None
     setups: list[_ScorerSetup] = []
     for scorer in scorers:
@@ -151,10 +153,12 @@ def _scorer_setups(config: RunConfig, scorers: list[Any], images: Path | None,
                 raise  # a scorer the user named, or gave an --option to, must run
             notes.append(f"scorer {scorer.name} left out of --scorers all: {exc}")
             continue
-        if max_batch is not None and scorer.needs_inputs and resolved["batch_size"] > max_batch:
-            notes.append(f"{scorer.name}: batch size {resolved['batch_size']} -> {max_batch}, "
-                         f"all the images there are ({images.name})")
-            resolved["batch_size"] = max_batch
+        if sample_count is not None and scorer.needs_inputs:
+            resolved["input_source"]["images"] = f"bundled:{images.name}"
+            if resolved["batch_size"] > sample_count:
+                notes.append(f"{scorer.name}: batch size {resolved['batch_size']} -> "
+                             f"{sample_count}, all the images there are ({images.name})")
+                resolved["batch_size"] = sample_count
         setups.append(_ScorerSetup(scorer.name, resolved, canonical_hash(resolved),
                                    bool(scorer.needs_inputs)))
     return setups
@@ -245,7 +249,7 @@ class _Inputs:
                 f"{count} real {dataset_plugin.name} images bundled with the package "
                 f"(`harness data fetch {dataset_plugin.name}` gets the whole dataset)")
             self.sample_setups[path] = _scorer_setups(self.config, self.scorers, path,
-                                                      self.notes, max_batch=count)
+                                                      self.notes, sample_count=count)
         return path, self.sample_setups[path]
 
     def used_setups(self) -> list[_ScorerSetup]:
