@@ -79,22 +79,22 @@ def plan_run(config: RunConfig, registry: Registry | None = None) -> RunPlan:
     notes: list[str] = []
     _check_names(config, registry)
     check_execution(config)
-    check_run_dir(config.run_dir())
+    run_dir = config.run_dir()
+    check_run_dir(run_dir)
     scorers = _selected_scorers(config, registry)
     images = _images_path(config, registry)
-    inputs = _Inputs(config, scorers, images, notes,
-                     _scorer_setups(config, scorers, images, notes))
+    sources = _InputSources(config, scorers, images, notes,
+                            _scorer_setups(config, scorers, images, notes))
     spaces, skipped = select_spaces(config, registry, data_dir, notes)
     jobs: dict[Trial, TrialJob] = {}
     for space_plan in spaces:
-        jobs.update(_space_jobs(config, registry, space_plan, inputs, data_dir))
+        jobs.update(_space_jobs(config, registry, space_plan, sources, data_dir))
     check_inputs(jobs.values(), registry)
     trials = list(jobs)
-    run_dir = config.run_dir()
     done = _finished_trials(run_dir, config.retry_failed)
     todo = [jobs[trial] for trial in trials if trial not in done]
     scorer_configs = {(setup.name, setup.config_hash): setup.config
-                      for setup in inputs.used_setups()}
+                      for setup in sources.used_setups()}
     return RunPlan(config, run_dir, spaces, skipped, scorer_configs, trials, todo,
                    len(trials) - len(todo), notes)
 
@@ -195,7 +195,7 @@ def _deep_merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, An
 
 # -- the trial grid ---------------------------------------------------------------------------
 def _space_jobs(config: RunConfig, registry: Registry, space_plan: SpacePlan,
-                inputs: _Inputs, data_dir: Path) -> dict[Trial, TrialJob]:
+                sources: _InputSources, data_dir: Path) -> dict[Trial, TrialJob]:
     """One job per trial of one space: datasets x seeds x archs x scorers x inits, in order.
 
     Arch-major order: a run cut short has every scorer on the same archs, so its partial
@@ -207,7 +207,7 @@ def _space_jobs(config: RunConfig, registry: Registry, space_plan: SpacePlan,
     for dataset in space_plan.datasets:
         plugin_name = space.datasets.get(dataset, dataset)
         dataset_plugin = registry.get("dataset", plugin_name)
-        images, setups = inputs.for_dataset(dataset_plugin, data_dir)
+        images, setups = sources.for_dataset(dataset_plugin, data_dir)
         scorer_inputs = [(setup, *_scorer_inputs(setup, plugin_name, images)) for setup in setups]
         grid = itertools.product(config.seeds, space_plan.arch_ids, scorer_inputs,
                                  config.weight_inits, config.bias_inits)
@@ -223,7 +223,7 @@ def _space_jobs(config: RunConfig, registry: Registry, space_plan: SpacePlan,
 
 
 @dataclass
-class _Inputs:
+class _InputSources:
     """The scorers' setups per input source: the run's (``--images``, else each dataset's own
     files), or a dataset's bundled sample images where the dataset is not prepared."""
 

@@ -33,6 +33,15 @@ def test_unprepared_cifar10_falls_back_to_the_bundled_images_with_capped_batches
     assert any("20 real cifar10 images bundled" in note for note in plan.notes), plan.notes
 
 
+def test_each_dataset_falls_back_to_its_own_bundled_images(tmp_path):
+    plan = plan_run(_config(tmp_path, datasets=["cifar10-valid", "cifar100"],
+                            scorers=["naswot"]))
+    samples = {job.trial.dataset: Path(job.inputs["path"]).name for job in plan.jobs}
+    assert samples == {"cifar10-valid": "cifar10_sample20.npz",
+                       "cifar100": "cifar100_sample20.npz"}
+    assert {job.inputs["like"] for job in plan.jobs} == {"cifar10", "cifar100"}
+
+
 def test_a_prepared_dataset_is_read_instead_of_the_bundled_images(tmp_path):
     cifar10 = get_registry().get("dataset", "cifar10")
     cifar10.folder(tmp_path / "data").mkdir(parents=True)
