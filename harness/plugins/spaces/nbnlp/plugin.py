@@ -1,0 +1,1 @@
+"""Registers the ``nbnlp`` space. Hooks are added with the space."""
