@@ -14,21 +14,33 @@ import json
 import os
 import re
 import sys
-from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 import harness
 from harness.errors import ConfigError, one_line
+from harness.validation import rule_text, shown
 
 RUN_CONFIG_FILE = "run.json"
 DEFAULT_SAMPLES = 100
 MAX_SEEDS = 10_000  # far beyond any study; a typo such as 0-5000000000 would exhaust memory
 
 
-@dataclass
-class RunConfig:
+# The command-line flag of each field whose name differs from ``--field-name``.
+_FLAGS = {"trial_timeout_s": "--trial-timeout", "options": "--option"}
+
+# What to give instead, for the fields whose rule alone would not say it.
+_HINTS = {
+    "workers": "give 0 (run in this process) or a positive number of worker processes",
+    "trial_timeout_s": "give a positive number of seconds",
+    "samples": "give a number of archs (at least 1) or all",
+}
+
+
+class RunConfig(BaseModel):
     """Everything that decides a run's trials and how they execute (saved as ``run.json``).
 
     ``spaces`` / ``scorers``: names, or ``["all"]``. ``datasets``: trial datasets, ``["all"]``,
@@ -38,40 +50,61 @@ class RunConfig:
     ``images``: a file or folder whose images replace the datasets' inputs. ``workers``: worker
     processes (0 = run in this process, without timeouts). ``out``: the run folder (None = a
     folder under ``runs/`` named after the configuration's hash, so the same command resumes).
+
+    A pydantic model: every field is checked for its type and range when the configuration is
+    made or a field is set (strictly: ``"3"`` is not an integer), and a refused value raises
+    one ``ConfigError`` line naming the flag. ``to_dict()`` is the JSON ``run.json`` holds.
     """
 
-    spaces: list[str] = field(default_factory=lambda: ["all"])
-    scorers: list[str] = field(default_factory=lambda: ["all"])
+    model_config = ConfigDict(strict=True, extra="forbid", validate_assignment=True)
+
+    spaces: list[str] = Field(default_factory=lambda: ["all"], min_length=1)
+    scorers: list[str] = Field(default_factory=lambda: ["all"], min_length=1)
     datasets: list[str] | None = None
-    samples: int | None = DEFAULT_SAMPLES
+    samples: int | None = Field(DEFAULT_SAMPLES, ge=1)
     sample_seed: int = 0
     arch_list: str | None = None
-    seeds: list[int] = field(default_factory=lambda: [0])
-    weight_inits: list[str] = field(default_factory=lambda: ["default"])
-    bias_inits: list[str] = field(default_factory=lambda: ["default"])
-    options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    seeds: list[int] = Field(default_factory=lambda: [0], min_length=1, max_length=MAX_SEEDS)
+    weight_inits: list[str] = Field(default_factory=lambda: ["default"], min_length=1)
+    bias_inits: list[str] = Field(default_factory=lambda: ["default"], min_length=1)
+    options: dict[str, dict[str, Any]] = Field(default_factory=dict)
     images: str | None = None
     device: str = "cpu"
-    workers: int = 1
-    trial_timeout_s: float | None = None
+    workers: int = Field(1, ge=0)
+    trial_timeout_s: float | None = Field(None, gt=0, allow_inf_nan=False)
     executor: str = "local"
     data_dir: str | None = None
     out: str | None = None
     retry_failed: bool = False
 
     # Fields that change how a run executes but never which trials it holds or their scores.
-    EXECUTION_FIELDS = ("device", "workers", "trial_timeout_s", "executor", "out", "retry_failed")
+    EXECUTION_FIELDS: ClassVar[tuple[str, ...]] = (
+        "device", "workers", "trial_timeout_s", "executor", "out", "retry_failed")
+
+    def __init__(self, **values: Any) -> None:
+        try:
+            super().__init__(**values)
+        except ValidationError as exc:
+            raise ConfigError(_config_problem(exc)) from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        try:
+            super().__setattr__(name, value)
+        except ValidationError as exc:
+            raise ConfigError(_config_problem(exc)) from None
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> RunConfig:
-        known = {f.name for f in fields(cls)}
+        known = set(cls.model_fields)
         unknown = sorted(set(values) - known)
         if unknown:
             raise ConfigError(f"unknown run configuration keys {unknown}; known: {sorted(known)}")
         return cls(**values)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The fields as plain JSON values (``run.json``'s ``config``; its hash is unchanged
+        from the dataclass this model replaced)."""
+        return self.model_dump()
 
     def selection(self) -> dict[str, Any]:
         """What the run computes (not how or where): the fields outside ``EXECUTION_FIELDS``."""
@@ -83,6 +116,22 @@ class RunConfig:
 
     def run_dir(self) -> Path:
         return Path(self.out) if self.out else Path("runs") / f"compare-{self.selection_hash()}"
+
+
+def _config_problem(exc: ValidationError) -> str:
+    """``"--workers -1: give 0 (run in this process) or ..."``: the first refused field."""
+    error = exc.errors()[0]
+    field_name = str(error["loc"][0]) if error["loc"] else ""
+    if error["type"] == "extra_forbidden":
+        return (f"unknown run configuration key {field_name!r}; known: "
+                f"{sorted(RunConfig.model_fields)}")
+    flag = _FLAGS.get(field_name, "--" + field_name.replace("_", "-"))
+    rule = _HINTS.get(field_name) or rule_text(error)
+    value = error.get("input")
+    shown_value = ",".join(map(str, value)) if isinstance(value, list) else shown(value)
+    if field_name in ("seeds", "options") or len(shown_value) > 40:
+        return f"{flag}: {rule}"
+    return f"{flag} {shown_value}: {rule}"
 
 
 def canonical_hash(value: Any) -> str:
