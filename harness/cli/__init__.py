@@ -15,6 +15,8 @@ from __future__ import annotations
 import argparse
 import errno
 import json
+import os
+import signal
 import sys
 import traceback
 import warnings
@@ -63,6 +65,11 @@ def build_parser() -> argparse.ArgumentParser:
         "scorer X rank the architectures of space Y?", epilog=f"examples:\n  {EXAMPLE}",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"harness {__version__}")
+    # Also accepted before the sub-command (`harness --data-dir X data status`); every
+    # sub-command's own --data-dir wins when both are given.
+    parser.add_argument("--data-dir", dest="global_data_dir", metavar="DATA_DIR",
+                        help="benchmark data folder for any command (default: "
+                             "$HARNESS_DATA_DIR, else ~/.cache/harness)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     plugins = command_parser(sub, "plugins", "list installed plugins (name, kind, distribution, "
                              "version) and load warnings", "harness plugins --json")
@@ -86,6 +93,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if extra and not getattr(args, "allows_extra", False):
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
         args.extra = extra
+        if args.global_data_dir and getattr(args, "data_dir", None) is None:
+            args.data_dir = args.global_data_dir
         if getattr(args, "func", None) is None:
             parser.print_help()
             return 0
@@ -95,7 +104,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             for message in get_registry().load_warnings:
                 print(f"harness: warning: {message}", file=sys.stderr)
-        return int(args.func(args) or 0)
+        status = int(args.func(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+        return status
+    except BrokenPipeError:
+        return _stdout_closed()
     except HarnessError as exc:
         print(f"harness: error: {exc}", file=sys.stderr)
         return 2
@@ -111,3 +124,13 @@ def main(argv: Sequence[str] | None = None) -> int:
               "report it with the command you ran, the traceback above and the output of "
               "`harness --version`", file=sys.stderr)
         return 1
+
+
+def _stdout_closed() -> int:
+    """The reader of our output went away (``harness plugins --json | head``): stop quietly, as
+    a process killed by SIGPIPE would, with status 128 + SIGPIPE. Standard output is pointed at
+    the null device so that the interpreter's final flush does not raise again."""
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, sys.stdout.fileno())
+    os.close(null)
+    return 128 + signal.SIGPIPE

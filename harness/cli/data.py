@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,28 @@ EXAMPLES = {
              "--width 8 --cells 1 --image-size 16",
     "fetch": "harness data fetch cifar10",
 }
+# The prepare options of the built-in spaces; other --name VALUE options go to the space too.
+PREPARE_OPTIONS = """
+
+every --source:
+  a table written by `harness data build --out FILE` is installed as it is (same space only)
+
+nb201 options:
+  --columns NEW=OLD,...    user tables (.csv, .tsv, .parquet): map harness columns (arch or
+                           index, then metrics named DATASET/WHAT, e.g. cifar10-valid/x-valid)
+                           to the file's columns
+  --allow-missing          NATS-tss-v1_0-3ffb9-simple folder: table the archs present instead
+                           of refusing a folder with per-arch files missing
+
+nb101 options:
+  --columns NEW=OLD,...    user tables (.csv, GenNAS .json): as for nb201
+  --dataset NAME           user tables: the dataset their accuracies are on
+  --description TEXT       user tables: recorded in the table's source
+  --duplicates POLICY      user tables: what to do with rows of the same cell
+  --higher-is-better BOOL  user tables: direction of the metric
+  --verify-crc false       .tfrecord: skip the CRC check of each record (faster)
+  --allow-partial          .tfrecord: accept an official file name with fewer records than
+                           the official count"""
 
 
 def add_data_commands(sub: Any) -> None:
@@ -30,12 +53,18 @@ def add_data_commands(sub: Any) -> None:
     status = command_parser(data_sub, "status", "per space: prepared or not, source file and "
                             "checksum, or the command that prepares it", EXAMPLES["status"])
     status.set_defaults(func=cmd_data_status)
-    prepare = command_parser(data_sub, "prepare", "convert an official benchmark file into the "
-                             "space's prepared table (other --name VALUE options go to the "
-                             "space)", EXAMPLES["prepare"])
+    prepare = command_parser(data_sub, "prepare", "convert an official benchmark file, a table "
+                             "of your own, or a table written by `harness data build --out` into "
+                             "the space's prepared table", EXAMPLES["prepare"])
+    prepare.epilog += PREPARE_OPTIONS
     prepare.add_argument("space")
-    prepare.add_argument("--source", required=True, help="official benchmark file or folder")
-    prepare.add_argument("--columns", help="comma-separated columns to keep (where supported)")
+    prepare.add_argument("--source", required=True,
+                         help="official benchmark file or folder, a .csv/.tsv/.parquet table, "
+                              "or a harness table (`data build --out`)")
+    prepare.add_argument("--columns", metavar="NEW=OLD,...",
+                         help="user tables: which file column holds each harness column, "
+                              "e.g. arch=arch_str,cifar10-valid/x-valid=acc (a bare NAME keeps "
+                              "that column as it is)")
     prepare.set_defaults(func=cmd_data_prepare, allows_extra=True)
     _add_build_command(data_sub)
     fetch = command_parser(data_sub, "fetch", "download a dataset into the data dir "
@@ -58,7 +87,11 @@ def _add_build_command(data_sub: Any) -> None:
     build.add_argument("--image-size", type=int,
                        help="train and test at this image side (the digits recipe in "
                             "docs/compare.md uses 16)")
-    build.add_argument("--out", help="table path (default: the space's prepared table)")
+    build.add_argument("--out", help="table path (default: the space's prepared table); "
+                       "`harness data prepare SPACE --source FILE` installs it later")
+    build.add_argument("--replace", action="store_true",
+                       help="replace the table at the destination (the prepared table, or "
+                            "--out) if one is there; without it, building refuses")
     build.set_defaults(func=cmd_data_build)
 
 
@@ -126,9 +159,48 @@ def cmd_data_prepare(args: argparse.Namespace) -> int:
     source = Path(args.source).expanduser()
     if not source.exists():
         raise ConfigError(f"--source {source}: no such file or folder")
-    path = space.prepare(source, _data_dir(args), **options)
+    with _elapsed_bar(f"preparing {args.space} from {source.name}", source):
+        path = _install_harness_table(args.space, source, _data_dir(args), options)
+        if path is None:
+            path = space.prepare(source, _data_dir(args), **options)
     print(f"prepared {args.space} ground truth -> {path}")
     return 0
+
+
+def _install_harness_table(space: str, source: Path, data_dir: Path,
+                           options: dict[str, Any]) -> Path | None:
+    """Save ``source`` as ``space``'s prepared table when it is a table the harness wrote
+    (``harness data build --out``); None when it is another kind of file."""
+    from harness.groundtruth.table import prepared_table_path, read_harness_table
+
+    table = read_harness_table(source)
+    if table is None:
+        return None
+    if table.space != space:
+        raise ConfigError(f"--source {source} is a harness table of space {table.space!r}, not "
+                          f"{space!r}; run `harness data prepare {table.space} --source {source}`")
+    if options:
+        raise ConfigError(f"--source {source} is a harness table, installed as it is; it takes "
+                          f"no options (got {', '.join(sorted(options))})")
+    return table.save(prepared_table_path(data_dir, space))
+
+
+# A source this big gets a bar of elapsed time while it is read (readers report no progress).
+BIG_SOURCE_BYTES = 64 << 20
+
+
+def _elapsed_bar(description: str, source: Path) -> Any:
+    """A tqdm bar of elapsed time on stderr while a big ``source`` is prepared; a null context
+    for small ones. The readers cannot report a fraction, so the bar shows none."""
+    import contextlib
+
+    size = sum(p.stat().st_size for p in source.rglob("*") if p.is_file()) \
+        if source.is_dir() else source.stat().st_size
+    if size < BIG_SOURCE_BYTES:
+        return contextlib.nullcontext()
+    from harness.cli.progress import ticking_bar
+
+    return ticking_bar(description)
 
 
 def cmd_data_build(args: argparse.Namespace) -> int:
@@ -143,13 +215,37 @@ def cmd_data_build(args: argparse.Namespace) -> int:
         lines = Path(args.archs).read_text().splitlines()
         archs = [space.parse_arch(line) for line in lines if line.strip()]
     dataset = get_registry().get("dataset", args.dataset)
-    path = build_benchmark(space, dataset=dataset, archs=archs, seeds=args.seeds,
-                           epochs=args.epochs, width=args.width, cells=args.cells,
-                           seed=args.seed, data_dir=_data_dir(args),
-                           out=Path(args.out) if args.out else None,
-                           image_size=args.image_size)
+    out = _build_destination(args.space, _data_dir(args), args.out, args.replace)
+    from tqdm import tqdm
+
+    with tqdm(desc=f"training {args.space} archs", unit="arch", file=sys.stderr,
+              dynamic_ncols=True) as bar:
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        path = build_benchmark(space, dataset=dataset, archs=archs, seeds=args.seeds,
+                               epochs=args.epochs, width=args.width, cells=args.cells,
+                               seed=args.seed, data_dir=_data_dir(args), out=out,
+                               image_size=args.image_size, progress=progress)
     print(f"built {args.space} benchmark on {args.dataset} -> {path}")
+    if args.out:
+        print(f"install it as the {args.space} ground truth with `harness data prepare "
+              f"{args.space} --source {path}`")
     return 0
+
+
+def _build_destination(space: str, data_dir: Path, out: str | None, replace: bool) -> Path:
+    """Where ``data build`` writes: ``--out``, else the prepared table; ``ConfigError`` when a
+    file is there and ``--replace`` was not given (a build never destroys data silently)."""
+    from harness.groundtruth.table import prepared_table_path
+
+    path = Path(out).expanduser() if out else prepared_table_path(data_dir, space)
+    if path.exists() and not replace:
+        what = f"--out {path}" if out else f"the prepared {space} ground truth {path}"
+        raise ConfigError(f"{what} already exists and building would replace it; pass --out "
+                          f"NEW_FILE to write elsewhere, or --replace to replace it")
+    return path
 
 
 def cmd_data_fetch(args: argparse.Namespace) -> int:

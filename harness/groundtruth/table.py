@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
+import secrets
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -77,7 +77,8 @@ class GroundTruthTable:
                                    f"known metrics: {known}")
 
     def save(self, path: Path) -> Path:
-        """Write atomically: a crash leaves either the old table or the new one, never a part."""
+        """Write atomically: a crash leaves either the old table or the new one, never a part.
+        The file gets the user's umask (e.g. 0644 or 0664), so a team's shared data dir works."""
         import pyarrow as pa
         import pyarrow.parquet as pq
 
@@ -94,8 +95,7 @@ class GroundTruthTable:
         }
         arrow = arrow.replace_schema_metadata(
             {**(arrow.schema.metadata or {}), _METADATA_KEY: json.dumps(metadata).encode()})
-        handle, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-        os.close(handle)
+        tmp_name = _new_file_beside(path)
         try:
             pq.write_table(arrow, tmp_name)
             os.replace(tmp_name, path)
@@ -122,6 +122,34 @@ class GroundTruthTable:
         return cls(space=metadata["space"], frame=frame,
                    metrics=[MetricInfo(**m) for m in metadata["metrics"]],
                    default_metric=metadata["default_metric"], source=metadata["source"])
+
+
+def read_harness_table(path: Path) -> GroundTruthTable | None:
+    """The table at ``path`` if the harness wrote it (``GroundTruthTable.save``: a parquet file
+    with the harness metadata), else None; a damaged harness table is a ``BenchmarkFileError``."""
+    import pyarrow.parquet as pq
+
+    path = Path(path)
+    if not path.is_file() or not path.name.lower().endswith(".parquet"):
+        return None
+    try:
+        metadata = pq.read_schema(path).metadata or {}
+    except Exception:  # not parquet at all: another reader will say what is wrong
+        return None
+    return GroundTruthTable.load(path) if _METADATA_KEY in metadata else None
+
+
+def _new_file_beside(path: Path) -> str:
+    """Create an empty, uniquely named file next to ``path`` with mode 0666 less the umask (what
+    ``open`` gives; ``tempfile.mkstemp`` would force 0600) and return its name."""
+    for _ in range(100):
+        name = str(path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp"))
+        try:
+            os.close(os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            return name
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"could not create a temporary file beside {path}")
 
 
 def prepared_table_path(data_dir: Path, space: str) -> Path:
