@@ -36,6 +36,7 @@ _FLAGS = {"trial_timeout_s": "--trial-timeout", "options": "--option"}
 _HINTS = {
     "workers": "give 0 (run in this process) or a positive number of worker processes",
     "trial_timeout_s": "give a positive number of seconds",
+    "workers_per_gpu": "give a positive number of trials that share one GPU",
     "samples": "give a number of archs (at least 1) or all",
 }
 
@@ -76,10 +77,15 @@ class RunConfig(BaseModel):
     data_dir: str | None = None
     out: str | None = None
     retry_failed: bool = False
+    # Trials that share one GPU at a time (--workers-per-gpu), and the values of the chosen
+    # executor's own options (--ray-address, --slurm-partition...: ``ExecutorOption.name``).
+    workers_per_gpu: int = Field(1, ge=1)
+    executor_options: dict[str, Any] = Field(default_factory=dict)
 
     # Fields that change how a run executes but never which trials it holds or their scores.
     EXECUTION_FIELDS: ClassVar[tuple[str, ...]] = (
-        "device", "workers", "trial_timeout_s", "executor", "out", "retry_failed")
+        "device", "workers", "trial_timeout_s", "executor", "out", "retry_failed",
+        "workers_per_gpu", "executor_options")
 
     def __init__(self, **values: Any) -> None:
         try:
