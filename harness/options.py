@@ -1,96 +1,85 @@
-"""Checks a scorer's options before they enter a trial key: types from its defaults, ranges
-from its declaration.
+"""Checks a scorer's options before they enter a trial key, with a pydantic model made from the
+scorer's defaults and declared ranges.
 
-An override must have the type of the default it replaces (an integer default takes integers,
-a float default takes any finite number, a dict default takes a dict whose known keys are
-checked the same way; a ``None`` default takes anything). Numeric options may be bounded by
-the scorer's ``option_ranges`` (``harness.protocols.RangedScorer``); every scorer's
-``batch_size`` must be at least 1. A failed check is a ``ConfigError`` naming the option, so
-``harness compare`` stops before anything is written.
+``options_model(scorer)`` has one field per default: its type is the default's (an integer
+default takes integers, a float default any finite number, a dict default a JSON object whose
+known keys are checked the same way and whose other keys pass; a ``None`` default takes
+anything), bounded by the scorer's ``option_ranges`` (``harness.protocols.RangedScorer``) and
+the harness's own (every scorer's ``batch_size`` is at least 1). Validation is strict: ``"3"``
+is not an integer, ``true`` is not a number. ``check_options`` validates a resolved config and
+turns the first refusal into one ``ConfigError`` naming the option, so ``harness compare``
+stops at planning time, before anything is written. The config itself is used as given (the
+model only checks it), so trial keys and config hashes do not depend on pydantic.
 """
 
 from __future__ import annotations
 
-import math
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from harness.errors import ConfigError
 from harness.protocols import OptionRanges, RangedScorer
+from harness.validation import rule_text, shown
 
 # Bounds every scorer gets: the harness itself draws batches of ``batch_size`` inputs.
 HARNESS_RANGES: OptionRanges = {"batch_size": (1, None)}
 
+# Known keys are checked; keys a default dict does not list pass (a scorer may read them).
+_MODEL_CONFIG = ConfigDict(strict=True, extra="allow")
 
-def check_overrides(scorer_name: str, defaults: dict[str, Any], overrides: dict[str, Any],
-                    prefix: str = "") -> None:
-    """Refuse an override whose type differs from its default's (recursing into dicts)."""
-    for key, value in overrides.items():
-        if key not in defaults:
-            continue
-        default = defaults[key]
-        where = f"--option {scorer_name}.{prefix}{key}"
-        expected = _expected_type(default)
-        if expected is not None and not _has_type(value, default):
-            raise ConfigError(f"{where}={_shown(value)}: expects {expected} (default "
-                              f"{_shown(default)})")
-        if isinstance(default, dict):
-            check_overrides(scorer_name, default, value, f"{prefix}{key}.")
+_BOUND_ERRORS = ("greater_than_equal", "less_than_equal")
 
 
-def check_ranges(scorer: Any, config: dict[str, Any]) -> None:
-    """Refuse a numeric option outside the harness's or the scorer's declared bounds."""
+def check_options(scorer: Any, config: dict[str, Any]) -> None:
+    """Refuse ``config`` (the scorer's defaults merged with the user's ``--option`` values) when
+    a value has another type than its default or lies outside its declared bounds."""
+    try:
+        options_model(scorer).model_validate(config)
+    except ValidationError as exc:
+        raise ConfigError(_option_problem(scorer, exc.errors()[0])) from None
+
+
+def options_model(scorer: Any) -> type[BaseModel]:
+    """The pydantic model of ``scorer``'s options: types from its defaults, bounds from its
+    ``option_ranges`` and ``HARNESS_RANGES``."""
     declared = scorer.option_ranges if isinstance(scorer, RangedScorer) else {}
-    for path, (low, high) in {**HARNESS_RANGES, **declared}.items():
-        value = _lookup(config, path.split("."))
-        if not isinstance(value, int | float) or isinstance(value, bool):
-            continue
-        where = f"--option {scorer.name}.{path}={_shown(value)}"
-        if low is not None and value < low:
-            raise ConfigError(f"{where}: must be at least {low}")
-        if high is not None and value > high:
-            raise ConfigError(f"{where}: must be at most {high}")
+    return _model_of(f"{scorer.name}_options", scorer.defaults,
+                     {**HARNESS_RANGES, **declared}, prefix="")
 
 
-def _expected_type(default: Any) -> str | None:
-    """How an error names the type a default asks for (None: any value is accepted)."""
+def _model_of(name: str, defaults: dict[str, Any], ranges: OptionRanges,
+              prefix: str) -> type[BaseModel]:
+    fields = {key: (_annotation(f"{name}_{key}", default, ranges, f"{prefix}{key}"), default)
+              for key, default in defaults.items()}
+    return create_model(name, __config__=_MODEL_CONFIG, **fields)
+
+
+def _annotation(name: str, default: Any, ranges: OptionRanges, path: str) -> Any:
+    """The type a value replacing ``default`` must have, with the bounds declared at ``path``."""
+    low, high = ranges.get(path, (None, None))
     if default is None:
-        return None
+        return Any
     if isinstance(default, bool):
-        return "true or false"
+        return bool
     if isinstance(default, int):
-        return "an integer"
+        return Annotated[int, Field(ge=low, le=high)]
     if isinstance(default, float):
-        return "a finite number"
-    if isinstance(default, str):
-        return "a string"
+        return Annotated[float, Field(ge=low, le=high, allow_inf_nan=False)]
     if isinstance(default, dict):
-        return "a JSON object"
+        return _model_of(name, default, ranges, prefix=f"{path}.")
     if isinstance(default, list | tuple):
-        return "a JSON list"
-    return None
+        return Annotated[list[Any], Field(strict=False)]  # a tuple is a list, as in JSON
+    return type(default)
 
 
-def _has_type(value: Any, default: Any) -> bool:
-    if isinstance(default, bool) or isinstance(value, bool):
-        return isinstance(default, bool) and isinstance(value, bool)
-    if isinstance(default, int):
-        return isinstance(value, int)
-    if isinstance(default, float):
-        return isinstance(value, int | float) and math.isfinite(value)
-    if isinstance(default, list | tuple):
-        return isinstance(value, list | tuple)
-    return isinstance(value, type(default))
-
-
-def _lookup(config: dict[str, Any], path: list[str]) -> Any:
-    node: Any = config
+def _option_problem(scorer: Any, error: dict[str, Any]) -> str:
+    """``"--option synflow.batch_size=-4: must be at least 1"``; a type error adds the default."""
+    path = [str(part) for part in error["loc"] if not isinstance(part, int)]
+    where = f"--option {scorer.name}.{'.'.join(path)}={shown(error.get('input'))}"
+    if error["type"] in _BOUND_ERRORS:
+        return f"{where}: {rule_text(error)}"
+    default: Any = scorer.defaults
     for key in path:
-        if not isinstance(node, dict) or key not in node:
-            return None
-        node = node[key]
-    return node
-
-
-def _shown(value: Any) -> str:
-    text = repr(value) if isinstance(value, str) else str(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+        default = default.get(key) if isinstance(default, dict) else None
+    return f"{where}: {rule_text(error)} (default {shown(default)})"

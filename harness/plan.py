@@ -20,7 +20,7 @@ from harness.config import RunConfig, canonical_hash
 from harness.datadir import resolve_data_dir
 from harness.errors import ConfigError
 from harness.groundtruth.table import file_sha256
-from harness.options import check_overrides, check_ranges
+from harness.options import check_options
 from harness.preflight import check_execution, check_inputs, check_run_dir
 from harness.protocols import (
     ConfiguredScorer,
@@ -171,9 +171,8 @@ def scorer_config(scorer: Any, overrides: dict[str, Any], images: Path | None,
     if unknown:
         raise ConfigError(f"--option {scorer.name}.{unknown[0]}: {scorer.name} has no option "
                           f"{unknown[0]!r}; its options: {', '.join(sorted(scorer.defaults))}")
-    check_overrides(scorer.name, scorer.defaults, overrides)
     config = _deep_merge(scorer.defaults, overrides)
-    check_ranges(scorer, config)
+    check_options(scorer, config)
     if isinstance(scorer, ConfiguredScorer):
         config = scorer.resolve_config(config)
     if images is not None and scorer.needs_inputs:
