@@ -2,8 +2,10 @@
 
 Self-contained: random NB201 cells, random normalized inputs of the requested batch size, the
 real GenNAS targets of a named task, the harness's training loop. For comparison it also times
-a plain re-implementation of the reference loop (noise drawn on the host and copied to the
-device every iteration, ``.item()`` on the loss every iteration) on the same architectures.
+a faithful re-implementation of the official loop (``reference_train``: host noise copied to the
+device for every forward pass, each evaluation loss read when taken, torch's own modules) on the
+same architectures; the two are timed arch by arch, interleaved, wall time after
+``torch.cuda.synchronize()`` on a GPU, CPU time (``time.process_time``) on a CPU.
 
     python benchmarks/gpu_gennas.py --device cuda                 # full table
     python benchmarks/gpu_gennas.py --device cpu --batch-sizes 16 --archs 1 --iterations 3
@@ -52,28 +54,32 @@ def random_nb201_archs(count: int, seed: int) -> list[str]:
 def reference_train(model: nn.Module, inputs_host: torch.Tensor, targets: list[torch.Tensor],
                     noise: Noise, settings: TrainSettings, train_weights: tuple[float, ...],
                     eval_weights: tuple[float, ...]) -> list[float]:
-    """The reference loop's habits: host noise + copy and a loss read every iteration."""
+    """The official GenNAS loop (github.com/leeyeehoo/GenNAS, ``builder_evaluator.py``), re-written
+    from its description: every forward pass (training and evaluation) takes a fresh noise draw
+    made on the host from the global generator and copied to the device, as its ``get_data()``
+    does; the training loss is never read on the host; each evaluation's loss is read with
+    ``.item()`` when it is taken (every ``eval_interval`` iterations), as the official code
+    records it. Torch's own modules and the default single-tensor SGD step."""
     device = targets[0].device
     optimizer = torch.optim.SGD(parameter_groups(model, settings.weight_decay), lr=settings.lr,
                                 momentum=settings.momentum)
 
-    def noisy() -> torch.Tensor:
+    def get_data() -> torch.Tensor:
         draw = (torch.rand(inputs_host.shape) * 2 - 1 if noise.type == "uniform"
                 else torch.randn(inputs_host.shape))
         return (inputs_host + draw * noise.noise_level).to(device)
 
-    eval_losses, train_losses = [], []
+    eval_losses = []
     for iteration in range(1, settings.iterations + 1):
         model.train()
-        loss = weighted_mse(model(noisy()), targets, train_weights)
+        loss = weighted_mse(model(get_data()), targets, train_weights)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-        train_losses.append(loss.item())
         if iteration % settings.eval_interval == 0 or iteration == settings.iterations:
             model.eval()
             with torch.no_grad():
-                eval_losses.append(weighted_mse(model(noisy()), targets, eval_weights).item())
+                eval_losses.append(weighted_mse(model(get_data()), targets, eval_weights).item())
     return eval_losses
 
 
@@ -94,15 +100,17 @@ def _peak_mb(device: torch.device) -> float | None:
 def time_arch(space: NB201Space, arch: str, inputs: torch.Tensor, targets: list[torch.Tensor],
               task_name: str, settings: TrainSettings, *, reference: bool,
               seed: int) -> tuple[float, float | None]:
-    """Wall seconds (synchronized) and peak device MB of one architecture's GenNAS training."""
+    """Seconds (wall after a synchronize on a GPU, CPU time on a CPU) and peak device MB of one
+    architecture's GenNAS training."""
     task = named_task(task_name)
     device = inputs.device
     torch.manual_seed(seed)
     backbone = space.build_model(arch, num_classes=10, variant="gennas").to(device)
     model = wrap(space, backbone, task.channels, inputs[:2])
+    clock = time.perf_counter if device.type == "cuda" else time.process_time
     _synchronize(device)
     _reset_peak(device)
-    start = time.perf_counter()
+    start = clock()
     if reference:
         reference_train(model, inputs.cpu(), targets, task.noise, settings, task.loss_weights,
                         task.scored_weights)
@@ -111,7 +119,7 @@ def time_arch(space: NB201Space, arch: str, inputs: torch.Tensor, targets: list[
         train(model, inputs, targets, task.noise, settings, task.loss_weights,
               task.scored_weights, generator)
     _synchronize(device)
-    return time.perf_counter() - start, _peak_mb(device)
+    return clock() - start, _peak_mb(device)
 
 
 def run(device: torch.device, batch_sizes: list[int], archs: int, iterations: int,
@@ -128,17 +136,22 @@ def run(device: torch.device, batch_sizes: list[int], archs: int, iterations: in
         if index == 0:  # warm-up: kernel selection, allocator, lazy CUDA init
             time_arch(space, arch_list[0], inputs, targets, task_name, settings, reference=False,
                       seed=seed)
-        ours = [time_arch(space, a, inputs, targets, task_name, settings, reference=False,
-                          seed=seed) for a in arch_list]
+        ours, ref = [], []
+        for arch in arch_list:  # interleaved, so a change of load hits both loops alike
+            ours.append(time_arch(space, arch, inputs, targets, task_name, settings,
+                                  reference=False, seed=seed))
+            if reference:
+                ref.append(time_arch(space, arch, inputs, targets, task_name, settings,
+                                     reference=True, seed=seed)[0])
         row = {"batch_size": batch_size, "archs": archs, "iterations": iterations,
                "s_per_arch": statistics.mean(t for t, _ in ours),
                "s_per_iter": statistics.mean(t for t, _ in ours) / iterations,
                "peak_mem_mb": max((m for _, m in ours if m is not None), default=None)}
         if reference:
-            ref = [time_arch(space, a, inputs, targets, task_name, settings, reference=True,
-                             seed=seed)[0] for a in arch_list]
             row["reference_s_per_arch"] = statistics.mean(ref)
-            row["speedup_vs_reference"] = row["reference_s_per_arch"] / row["s_per_arch"]
+            # Paired: the median over archs of reference / harness seconds on the same arch.
+            row["speedup_vs_reference"] = statistics.median(
+                r / t for r, (t, _) in zip(ref, ours, strict=True))
         rows.append(row)
         print(_format_row(row), flush=True)
     return rows

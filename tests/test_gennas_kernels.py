@@ -1,0 +1,87 @@
+"""GenNAS CPU speed-ups leave every number bit-identical (gennas/kernels.py)."""
+
+import pytest
+import torch
+from torch import nn
+
+from harness.plugins.scorers.gennas import train as train_module
+from harness.plugins.scorers.gennas.kernels import ShiftedAvgPool3x3, use_fast_kernels
+from harness.plugins.scorers.gennas.plugin import named_task
+from harness.plugins.scorers.gennas.signals import build_targets
+from harness.plugins.scorers.gennas.train import TrainSettings, parameter_groups, train
+from harness.plugins.scorers.gennas.wrapper import wrap
+
+nb201 = pytest.importorskip("harness.plugins.spaces.nb201.space")
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+POOL_ARCH = ("|avg_pool_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|"
+             "+|avg_pool_3x3~0|skip_connect~1|avg_pool_3x3~2|")
+
+
+@pytest.mark.parametrize("shape", [(16, 16, 32, 32), (16, 32, 16, 16), (16, 64, 8, 8),
+                                   (2, 3, 5, 7), (1, 1, 1, 1)])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_shifted_pool_matches_torch_forward_and_backward_bit_for_bit(shape, dtype):
+    generator = torch.Generator().manual_seed(sum(shape))
+    inputs = torch.randn(shape, generator=generator, dtype=dtype, requires_grad=True)
+    grad = torch.randn(shape, generator=generator, dtype=dtype)
+    native = nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False)
+    expected = native(inputs)
+    (expected_grad,) = torch.autograd.grad(expected, inputs, grad)
+    fast = ShiftedAvgPool3x3()(inputs)
+    (fast_grad,) = torch.autograd.grad(fast, inputs, grad)
+    assert torch.equal(fast, expected)
+    assert torch.equal(fast_grad, expected_grad)
+
+
+def test_shifted_pool_falls_back_on_channels_last_input():
+    inputs = torch.randn(2, 4, 6, 6).contiguous(memory_format=torch.channels_last)
+    native = nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False)
+    assert torch.equal(ShiftedAvgPool3x3()(inputs), native(inputs))
+
+
+def test_only_the_exact_pool_is_replaced():
+    model = nn.Sequential(nn.AvgPool2d(3, 1, 1, count_include_pad=False),
+                          nn.AvgPool2d(3, 1, 1),  # counts padding: another op
+                          nn.Sequential(nn.AvgPool2d((3, 3), (1, 1), (1, 1),
+                                                     count_include_pad=False)),
+                          nn.AvgPool2d(2, 2))
+    assert use_fast_kernels(model) == 2
+    assert [type(module).__name__ for module in model.modules()][1:] == [
+        "ShiftedAvgPool3x3", "AvgPool2d", "Sequential", "ShiftedAvgPool3x3", "AvgPool2d"]
+
+
+def _nb201_losses(arch, monkeypatch=None, iterations=4):
+    task = named_task("gennas-search-n")
+    inputs = torch.randn(8, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    targets = build_targets(task, inputs, seed=0)
+    space = nb201.NB201Space()
+    torch.manual_seed(0)
+    model = wrap(space, space.build_model(arch, num_classes=10, variant="gennas"),
+                 task.channels, inputs[:2])
+    result = train(model, inputs, targets, task.noise,
+                   TrainSettings(iterations=iterations, eval_interval=2), task.loss_weights,
+                   task.scored_weights, torch.Generator().manual_seed(0))
+    return [*result.eval_losses, result.last_train_loss]
+
+
+def test_nb201_gennas_losses_are_bit_identical_with_and_without_fast_kernels(monkeypatch):
+    fast = _nb201_losses(POOL_ARCH)
+    monkeypatch.setattr(train_module, "use_fast_kernels", lambda model: 0)
+    assert fast == _nb201_losses(POOL_ARCH)
+
+
+def test_foreach_sgd_step_is_bit_identical_to_the_single_tensor_step():
+    def trained(foreach):
+        torch.manual_seed(0)
+        model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.Conv2d(4, 2, 1))
+        optimizer = torch.optim.SGD(parameter_groups(model, 4e-5), lr=0.1, momentum=0.9,
+                                    foreach=foreach)
+        inputs = torch.randn(4, 3, 8, 8, generator=torch.Generator().manual_seed(1))
+        for _ in range(3):
+            optimizer.zero_grad()
+            model(inputs).square().mean().backward()
+            optimizer.step()
+        return [parameter.detach().clone() for parameter in model.parameters()]
+
+    assert all(torch.equal(a, b) for a, b in zip(trained(True), trained(False), strict=True))
