@@ -2,6 +2,7 @@
 
 - ``naswot``, ``naswot_v1``: NASWOT (``naswot.py``);
 - the zero-cost proxies (``zerocost_scorers``);
+- ``epe_nas`` (``epe_nas.py``) and ``zen`` (``zen.py``), two later training-free proxies;
 - ``params``, ``flops``: model size (``model_size.py``).
 """
 
@@ -38,8 +39,10 @@ def zerocost_scorers() -> list[Scorer]:
 
 @hookimpl
 def harness_register_scorers(register: Register[Scorer]) -> None:
+    from harness.plugins.scorers.epe_nas import EpeNas
     from harness.plugins.scorers.model_size import Flops, Params
     from harness.plugins.scorers.naswot import Naswot, NaswotV1
+    from harness.plugins.scorers.zen import Zen
 
-    for scorer in (Naswot(), NaswotV1(), *zerocost_scorers(), Params(), Flops()):
+    for scorer in (Naswot(), NaswotV1(), *zerocost_scorers(), Params(), Flops(), EpeNas(), Zen()):
         register(scorer)
