@@ -22,7 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from harness.config import write_run_config
+from harness.errors import ConfigError
 from harness.plan import RETRYABLE_STATUSES, RunPlan
+from harness.protocols import ConfigurableExecutor, Executor, ExecutorSettings
 from harness.registry import Registry, get_registry
 from harness.runfolder import check_selection, hold_run_folder
 from harness.store import TrialResult, TrialStore
@@ -65,6 +67,7 @@ def execute_plan(plan: RunPlan, *, progress: bool = True, command: list[str] | N
     ``extend``, and leave out the trials stored since the plan read the store.
     """
     registry = registry or get_registry()
+    executor = configured_executor(registry, plan.config, plan.run_dir)
     counts: Counter[str] = Counter()
     with hold_run_folder(plan.run_dir, command or []):
         check_selection(plan.run_dir, plan.config, extend=extend)
@@ -78,7 +81,6 @@ def execute_plan(plan: RunPlan, *, progress: bool = True, command: list[str] | N
                 store.save_scorer_config(config_hash, name, cfg)
             for space_plan in plan.spaces:
                 store.save_ground_truth(space_plan.table, space_plan.arch_ids)
-            executor = registry.get("executor", plan.config.executor)
             already_done = len(plan.trials) - len(jobs)
             bar = _progress_bar(len(plan.trials), already_done, progress)
             results = executor.run(jobs, workers=plan.config.workers, device=plan.config.device,
@@ -86,6 +88,45 @@ def execute_plan(plan: RunPlan, *, progress: bool = True, command: list[str] | N
             stop_signal = _store_results(results, store, counts, bar)
     return RunSummary(plan.run_dir, len(plan.trials), already_done, sum(counts.values()),
                       dict(counts), stop_signal)
+
+
+def run_and_store(jobs: Sequence[TrialJob], store: TrialStore, config: Any,
+                  registry: Registry, counts: Counter[str], bar: Any = None) -> int | None:
+    """Run ``jobs`` on ``config``'s executor (a ``RunConfig``), writing each result to ``store``
+    as it arrives and counting its status: one batch of a search (``harness.search``), under a
+    run folder the caller holds. The stop signal that cut it short, or None."""
+    executor = registry.get("executor", config.executor)
+    results = executor.run(jobs, workers=config.workers, device=config.device,
+                           trial_timeout_s=config.trial_timeout_s)
+    return _store_results(results, store, counts, bar)
+
+
+def configured_executor(registry: Registry, config: Any, run_dir: Path) -> Executor:
+    """``config``'s executor (a ``RunConfig``'s) set up for a run in ``run_dir``.
+
+    A ``ConfigurableExecutor`` gets its own options' values (``--ray-address``...), the run
+    folder and ``--workers-per-gpu``, and may refuse to start (a missing optional library);
+    an option of another executor, or GPU sharing asked of an executor that cannot, is refused.
+    """
+    executor = registry.get("executor", config.executor)
+    configurable = isinstance(executor, ConfigurableExecutor)
+    own = {option.name for option in executor.options} if configurable else set()
+    for name in sorted(set(config.executor_options) - own):
+        owners = [entry.name for entry in registry.entries("executor")
+                  if isinstance(entry.obj, ConfigurableExecutor)
+                  and name in {option.name for option in entry.obj.options}]
+        flag = "--" + name.replace("_", "-")
+        if not owners:
+            raise ConfigError(f"{flag}: no installed executor has this option")
+        raise ConfigError(f"{flag} is an option of executor {' or '.join(owners)}, not of "
+                          f"{config.executor!r}: add --executor {owners[0]}")
+    if not configurable:
+        if config.workers_per_gpu != 1:
+            raise ConfigError(f"--workers-per-gpu: executor {config.executor!r} cannot share a "
+                              f"GPU between trials; leave it at 1")
+        return executor
+    return executor.configured(ExecutorSettings(Path(run_dir), dict(config.executor_options),
+                                                config.workers_per_gpu))
 
 
 def _not_stored(jobs: Sequence[TrialJob], store: TrialStore) -> list[TrialJob]:

@@ -8,7 +8,7 @@ All scores are oriented **higher = predicted better**.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -183,6 +183,24 @@ class RangedScorer(Protocol):
 
 
 @runtime_checkable
+class WeightFreeScorer(Protocol):
+    """Optional: a scorer that says whether it needs the network's real weights.
+
+    ``needs_weights = False`` (``params``, ``flops``): the score depends on the architecture
+    alone, so ``ctx.build_model`` skips what only weights need: the trial seed, the
+    ``--weight-init``/``--bias-init`` schemes and the move to the trial's device (the model
+    stays on the CPU, however the run's device is set). A scorer without the attribute needs
+    weights (docs/performance.md)."""
+
+    needs_weights: bool
+
+
+def needs_weights(scorer: object) -> bool:
+    """Whether ``scorer`` needs real, initialized weights on the trial's device (the default)."""
+    return not isinstance(scorer, WeightFreeScorer) or bool(scorer.needs_weights)
+
+
+@runtime_checkable
 class Dataset(Protocol):
     """A source of input batches for scorers.
 
@@ -278,6 +296,34 @@ class Searcher(Protocol):
         """Spend ``budget`` fitness evaluations and return the best arch found."""
 
 
+# A search as an ask/tell generator: it yields the archs it wants scored next, is sent their
+# fitness values in the same order, and returns its ``SearchResult``.
+SearchSteps = Generator[list[str], list[float], SearchResult]
+
+
+@runtime_checkable
+class SteppedSearcher(Protocol):
+    """Optional: a searcher that asks for fitness a batch at a time (``harness search`` scores a
+    batch on the executor's workers and runs many searches in lockstep)."""
+
+    def steps(self, space: Space, candidates: Sequence[str], budget: int,
+              rng: random.Random) -> SearchSteps:
+        """The search as a generator (``SearchSteps``); same choices as ``search``."""
+
+
+@runtime_checkable
+class SearchableScorer(Protocol):
+    """Optional: a scorer whose configuration can itself be searched (``harness task-search``:
+    GenNAS's proxy tasks). A configuration is a JSON object the scorer takes as its ``task``
+    option."""
+
+    def random_config(self, rng: random.Random) -> dict[str, Any]:
+        """A configuration drawn from the scorer's search distribution."""
+
+    def mutate_config(self, config: dict[str, Any], rng: random.Random) -> dict[str, Any]:
+        """A mutated copy of ``config`` (the input is left unchanged)."""
+
+
 @runtime_checkable
 class Executor(Protocol):
     """Runs trial jobs and yields their results as they finish (order is free)."""
@@ -287,6 +333,56 @@ class Executor(Protocol):
     def run(self, jobs: Sequence[Any], *, workers: int, device: str,
             trial_timeout_s: float | None) -> Iterator[Any]:
         """Execute ``jobs`` (``harness.trial.TrialJob``); yield ``harness.store.TrialResult``."""
+
+
+@dataclass(frozen=True)
+class ExecutorOption:
+    """One ``harness compare`` option an executor adds: ``--NAME VALUE`` (``_`` written ``-``).
+
+    ``name`` is also the key of the value in ``RunConfig.executor_options`` (``ray_address``:
+    ``--ray-address``); ``type`` converts the command line's text (``int``, ``float``, ``str``).
+    Options are read from the registered executor object when the parser is built, so the
+    module that defines them must not import heavy libraries (torch, ray) at import time.
+    """
+
+    name: str
+    help: str
+    type: Callable[[str], Any] = str
+    metavar: str = "VALUE"
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+
+@dataclass(frozen=True)
+class ExecutorSettings:
+    """What a run tells a ``ConfigurableExecutor`` beyond ``Executor.run``'s arguments.
+
+    ``run_dir``: the run folder (for logs and the executor's own bookkeeping; never the
+    store, which only the driver writes). ``options``: the values of the executor's own
+    ``ExecutorOption``s that were given (absent = not given). ``workers_per_gpu``: trials that
+    share one GPU at a time (``--workers-per-gpu``).
+    """
+
+    run_dir: Path
+    options: dict[str, Any] = field(default_factory=dict)
+    workers_per_gpu: int = 1
+
+
+@runtime_checkable
+class ConfigurableExecutor(Protocol):
+    """Optional: an executor with its own command-line options and use of the run folder.
+
+    ``options``: the ``ExecutorOption``s ``harness compare`` shows and accepts for it.
+    ``configured`` returns the executor to run with (a new object; raise ``HarnessError``
+    for what cannot work, e.g. a missing optional library, before any trial runs).
+    """
+
+    options: Sequence[ExecutorOption]
+
+    def configured(self, settings: ExecutorSettings) -> Executor:
+        """The executor set up for one run."""
 
 
 @runtime_checkable

@@ -7,7 +7,8 @@ that has imported torch and the harness core but run nothing, so replacing a kil
 costs a fork instead of a fresh interpreter importing torch (seconds); elsewhere ``spawn``.
 Each worker takes the driver's environment as it is when the run starts.
 
-With ``--device cuda`` and several visible GPUs there is one worker per GPU.
+With ``--device cuda`` and several visible GPUs there is one worker per GPU, or
+``--workers-per-gpu K`` workers per GPU (several small trials share a GPU at once).
 A trial that exceeds ``--trial-timeout`` has its worker killed and replaced and is recorded as
 ``timeout``; a worker that dies (segfault, out-of-memory kill) becomes an ``error`` row for the
 trial it was running, and a new worker takes its place. Workers ignore SIGINT, SIGTERM and
@@ -21,44 +22,32 @@ driver process instead (no timeouts, no crash isolation; handy under a debugger)
 
 from __future__ import annotations
 
-import importlib
 import multiprocessing
 import os
 import signal
 import time
-import types
-import warnings
 from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.errors import HarnessError
-from harness.registry import get_registry
-from harness.store import TrialResult
-from harness.trial import TrialJob, execute_in_process, execute_trial, result_for
+from harness.plugins.executors.workers import PortablePlugins, portable_plugins, prepare_worker
+from harness.protocols import ExecutorOption, ExecutorSettings
+
+if TYPE_CHECKING:
+    from harness.store import TrialResult
+    from harness.trial import TrialJob
 
 STARTUP_TIMEOUT_S = 300.0
-# Imported once by the fork server so that every worker starts with them loaded
-# (torch._inductor.config: torch.use_deterministic_algorithms imports it, seconds of work).
-FORKSERVER_PRELOAD = ["torch", "torch._inductor.config", "harness.trial", "harness.seeding",
-                      "harness.reports"]
+# Imported once by the fork server so that every worker starts with them loaded: what a
+# trial needs, nothing more (no torch._inductor, no reports: seconds of start-up per run).
+FORKSERVER_PRELOAD = ["torch", "harness.trial", "harness.seeding"]
 
 
 class WorkerStartError(HarnessError):
     """A worker process died before it was ready (a plugin that cannot load, no memory...)."""
-
-
-def _portable_plugins() -> list[tuple[str, str, Any]]:
-    """In-process plugins as (name, "module", module name) or (name, "object", picklable obj)."""
-    portable = []
-    for name, plugin in get_registry().inprocess_plugins():
-        if isinstance(plugin, types.ModuleType):
-            portable.append((name, "module", plugin.__name__))
-        else:
-            portable.append((name, "object", plugin))
-    return portable
 
 
 def _start_context() -> Any:
@@ -70,7 +59,7 @@ def _start_context() -> Any:
     return multiprocessing.get_context("spawn")
 
 
-def _worker_main(connection: Connection, device: str, plugins: list[tuple[str, str, Any]],
+def _worker_main(connection: Connection, device: str, plugins: PortablePlugins,
                  environment: dict[str, str]) -> None:
     """Worker loop: load plugins once, then answer each job with its ``TrialResult``."""
     # Ctrl-C goes to the whole process group, and `timeout` or Slurm may signal every process
@@ -82,19 +71,9 @@ def _worker_main(connection: Connection, device: str, plugins: list[tuple[str, s
     # (plugin switches, CUDA_VISIBLE_DEVICES...).
     os.environ.clear()
     os.environ.update(environment)
-    import torch
+    from harness.trial import execute_trial
 
-    from harness import seeding
-
-    seeding.use_deterministic_algorithms()
-    torch.set_num_threads(int(os.environ.get("HARNESS_WORKER_THREADS", "1")))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the driver already reported load warnings
-        registry = get_registry()
-        for name, form, value in plugins:
-            if registry.pm.get_plugin(name) is None:
-                plugin = importlib.import_module(value) if form == "module" else value
-                registry.register_plugin(plugin, name)
+    prepare_worker(plugins)
     connection.send(("ready", None))
     while True:
         try:
@@ -137,7 +116,7 @@ class _Spawner:
     """Starts worker processes, all alike: the run's start method, plugins and environment."""
 
     context: Any
-    plugins: list[tuple[str, str, Any]]
+    plugins: PortablePlugins
     environment: dict[str, str]
 
     def start(self, slot: _Slot) -> None:
@@ -194,27 +173,44 @@ def _wait_timeout(live: list[_Slot], trial_timeout_s: float | None) -> float | N
 
 
 class LocalExecutor:
-    """Runs trial jobs in a pool of long-lived worker processes (see the module docstring)."""
+    """Runs trial jobs in a pool of long-lived worker processes (see the module docstring).
+
+    ``workers_per_gpu`` (``--workers-per-gpu K``): with ``--device cuda``, K workers share
+    each visible GPU (at least K x GPUs workers), so small networks keep a big GPU busy.
+    """
 
     name = "local"
+    options: tuple[ExecutorOption, ...] = ()
+
+    def __init__(self, workers_per_gpu: int = 1) -> None:
+        self.workers_per_gpu = workers_per_gpu
+
+    def configured(self, settings: ExecutorSettings) -> LocalExecutor:
+        return LocalExecutor(settings.workers_per_gpu)
 
     def _devices(self, workers: int, device: str) -> list[str]:
+        """One device name per worker: every GPU, each ``workers_per_gpu`` times."""
         if device == "cuda":
             import torch
 
             gpus = torch.cuda.device_count()
-            if gpus > 1:
-                return [f"cuda:{i % gpus}" for i in range(max(workers, gpus))]
+            if gpus > 1 or (gpus == 1 and self.workers_per_gpu > 1):
+                count = max(workers, gpus * self.workers_per_gpu)
+                return [f"cuda:{i % gpus}" for i in range(count)]
+        if device.startswith("cuda"):
+            return [device] * max(workers, self.workers_per_gpu)
         return [device] * workers
 
     def run(self, jobs: Sequence[TrialJob], *, workers: int, device: str,
             trial_timeout_s: float | None) -> Iterator[TrialResult]:
         if workers <= 0:
+            from harness.trial import execute_in_process
+
             yield from execute_in_process(jobs)
             return
         if not jobs:
             return
-        spawner = _Spawner(_start_context(), _portable_plugins(), dict(os.environ))
+        spawner = _Spawner(_start_context(), portable_plugins(), dict(os.environ))
         slots = [_Slot(d) for d in self._devices(workers, device)[:len(jobs)]]
         pending = deque(jobs)
         try:
@@ -240,6 +236,8 @@ class LocalExecutor:
     def _check(self, slot: _Slot, ready: list, trial_timeout_s: float | None,
                spawner: _Spawner) -> TrialResult | None:
         """Advance one slot after ``wait``: a message, a death, or an expired deadline."""
+        from harness.trial import result_for
+
         if slot.connection in ready:
             try:
                 kind, payload = slot.connection.recv()
