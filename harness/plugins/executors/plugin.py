@@ -11,6 +11,8 @@ from harness.protocols import Executor
 def harness_register_executors(register: Register[Executor]) -> None:
     from harness.plugins.executors.local import LocalExecutor
     from harness.plugins.executors.ray_executor import RayExecutor
+    from harness.plugins.executors.slurm_executor import SlurmExecutor
 
     register(LocalExecutor())
     register(RayExecutor())
+    register(SlurmExecutor())
