@@ -1,5 +1,14 @@
 """nas-harness: rank-correlation benchmarks for NAS proxy scorers.
 
+Using it from Python
+====================
+``harness.score(model, "synflow", inputs=images, targets=labels)`` scores a plain
+``nn.Module``; ``harness.compare(spaces="nb201", scorers="synflow,naswot", samples=30)`` runs
+a comparison like ``harness compare`` and returns a ``harness.Run``;
+``harness.load_trials(run, with_truth=True)`` reads its trials joined with the ground truth;
+``harness.ground_truth("nb201", dataset="cifar10-valid")`` is a benchmark's table.
+docs/python-api.md is the walk-through.
+
 Writing a plugin
 ================
 A plugin is a registration module, by convention ``plugin.py``, with functions marked
@@ -41,7 +50,7 @@ uses it. Each plugin kind's contract (what the harness calls) is a Protocol in
 """
 
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.hookspecs import hookimpl
 from harness.protocols import (
@@ -62,16 +71,25 @@ try:
 except PackageNotFoundError:  # running from a source tree that was never installed
     __version__ = "0+unknown"
 
+# The Python API (harness.api, docs/python-api.md): imported on first use, so that
+# `import harness` and `harness --help` never load torch, pandas or the store.
+API_NAMES = ("Run", "compare", "ground_truth", "load_trials", "score")
+
 __all__ = [
     "Batch", "Dataset", "Executor", "Initializer", "Reporter", "Scorer", "ScoringContext",
-    "SearchResult", "Searcher", "Space", "hookimpl", "load_trials", "__version__",
+    "SearchResult", "Searcher", "Space", "hookimpl", "__version__",
+    "Run", "compare", "ground_truth", "load_trials", "score",
 ]
+
+if TYPE_CHECKING:
+    from harness.api import Run, compare, ground_truth, load_trials, score
 
 
 def __getattr__(name: str) -> Any:
-    """``harness.load_trials`` imports the store (and pandas) on first use, not at start-up."""
-    if name == "load_trials":
-        from harness.store import load_trials
+    """``harness.score``, ``compare``, ``load_trials``, ``ground_truth`` and ``Run`` import
+    ``harness.api`` on first use, not at start-up."""
+    if name in API_NAMES:
+        from harness import api
 
-        return load_trials
+        return getattr(api, name)
     raise AttributeError(f"module 'harness' has no attribute {name!r}")
