@@ -40,9 +40,16 @@ class Trial:
     batch_size: int
 
 
+# What ``peak_mem_mb`` measures (``harness.trial.PeakMemory``), for every place that shows it.
+PEAK_MEMORY_LABEL = ("peak memory (MB): on CPU, the peak resident set of the worker process "
+                     "during the trial (Linux; not measured elsewhere); on CUDA, the peak memory "
+                     "torch tensors held on the device during the trial")
+
+
 @dataclass(frozen=True)
 class TrialResult:
-    """What one trial produced. ``score`` is None unless ``status`` is ``ok``."""
+    """What one trial produced. ``score`` is None unless ``status`` is ``ok``;
+    ``peak_mem_mb`` is what ``PEAK_MEMORY_LABEL`` says (None: not measured)."""
 
     trial: Trial
     score: float | None

@@ -11,8 +11,6 @@ from __future__ import annotations
 import copy
 import json
 import math
-import resource
-import sys
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
@@ -81,24 +79,28 @@ def _input_batch(job: TrialJob, registry: Registry) -> Batch | None:
 
 
 class PeakMemory:
-    """Peak memory of one trial in MB.
+    """Peak memory of one trial in MB, exactly what ``harness.store.PEAK_MEMORY_LABEL`` says.
 
-    On a GPU: ``torch.cuda.max_memory_allocated`` after resetting the peak (tensor memory).
-    On CPU under Linux: the process's resident-set high-water mark (``VmHWM``) after resetting
-    it through ``/proc/self/clear_refs``, minus the resident set before the trial, i.e. what
-    the trial added at its peak. Elsewhere: ``ru_maxrss``, the process's lifetime peak (an
-    upper bound that includes the interpreter and torch).
+    On a GPU: ``torch.cuda.max_memory_allocated`` after resetting the peak: the most memory
+    torch tensors held on the device during the trial. On CPU under Linux: the worker
+    process's resident-set high-water mark (``VmHWM``) after resetting it through
+    ``/proc/self/clear_refs`` (writing "5", Linux 4.0 and later): the peak resident set of the
+    worker during the trial, the interpreter, torch and the cached batch included (a process's
+    memory cannot be split by owner, and its growth over the trial is no better: a worker
+    reuses what earlier trials freed, so it reads 0 for most trials). Where the peak cannot
+    be reset (other systems, a kernel that refuses): None, "not measured"; a lifetime peak
+    would not be this trial's.
     """
 
     def __init__(self, device: torch.device) -> None:
         self.device = device
-        self.baseline_kb: int | None = None
+        self.reset = False
 
     def __enter__(self) -> PeakMemory:
         if self.device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(self.device)
-        elif _reset_rss_peak():
-            self.baseline_kb = _proc_status_kb("VmRSS")
+        else:
+            self.reset = _reset_rss_peak()
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -107,11 +109,8 @@ class PeakMemory:
     def peak_mb(self) -> float | None:
         if self.device.type == "cuda":
             return torch.cuda.max_memory_allocated(self.device) / 2**20
-        peak_kb = _proc_status_kb("VmHWM") if self.baseline_kb is not None else None
-        if peak_kb is not None and self.baseline_kb is not None:
-            return max(peak_kb - self.baseline_kb, 0) / 1024
-        maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        return maxrss / 2**20 if sys.platform == "darwin" else maxrss / 1024
+        peak_kb = _proc_status_kb("VmHWM") if self.reset else None
+        return None if peak_kb is None else peak_kb / 1024
 
 
 def _reset_rss_peak() -> bool:

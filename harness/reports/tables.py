@@ -26,6 +26,7 @@ from harness.reports.records import (
     Table,
     retrieval_name,
 )
+from harness.store import PEAK_MEMORY_LABEL
 
 GROUP_LABELS = ["space", "dataset", "metric"]
 
@@ -174,7 +175,8 @@ def cost_tables(trials: pd.DataFrame) -> list[Table]:
             ("cost_memory", "peak_mem_mb", "MB", "Cost: peak memory per trial (MB)")):
         table = Table(name=name, title=title,
                       caption=f"mean {column} ({unit}) of ok trials per batch size; OOM = every "
-                              f"trial ran out of memory.",
+                              f"trial ran out of memory."
+                              + (f" {PEAK_MEMORY_LABEL}." if column == "peak_mem_mb" else ""),
                       labels=["space", "scorer"], columns=columns, digits=4)
         for (space, scorer), group in trials.groupby(["space", "scorer"], sort=True):
             cells = []
