@@ -183,6 +183,24 @@ class RangedScorer(Protocol):
 
 
 @runtime_checkable
+class WeightFreeScorer(Protocol):
+    """Optional: a scorer that says whether it needs the network's real weights.
+
+    ``needs_weights = False`` (``params``, ``flops``): the score depends on the architecture
+    alone, so ``ctx.build_model`` skips what only weights need: the trial seed, the
+    ``--weight-init``/``--bias-init`` schemes and the move to the trial's device (the model
+    stays on the CPU, however the run's device is set). A scorer without the attribute needs
+    weights (docs/performance.md)."""
+
+    needs_weights: bool
+
+
+def needs_weights(scorer: object) -> bool:
+    """Whether ``scorer`` needs real, initialized weights on the trial's device (the default)."""
+    return not isinstance(scorer, WeightFreeScorer) or bool(scorer.needs_weights)
+
+
+@runtime_checkable
 class Dataset(Protocol):
     """A source of input batches for scorers.
 

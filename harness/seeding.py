@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import random
+import sys
 
 import numpy as np
 import torch
@@ -36,7 +37,12 @@ def use_deterministic_algorithms() -> None:
     deterministic, so worker processes call this first.
     """
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-    torch.use_deterministic_algorithms(True, warn_only=True)
+    if "torch._inductor.config" in sys.modules:
+        torch.use_deterministic_algorithms(True, warn_only=True)
+    else:
+        # The public call also sets torch._inductor.config.deterministic, and importing that
+        # config costs seconds per worker; the harness never compiles, so set the eager flag.
+        torch._C._set_deterministic_algorithms(True, warn_only=True)
     torch.backends.cudnn.deterministic = True
     torch.backends.cudnn.benchmark = False
 

@@ -24,7 +24,7 @@ import torch
 import harness
 from harness import seeding
 from harness.errors import ScorerSkipped, one_line
-from harness.protocols import Batch, ScoringContext
+from harness.protocols import Batch, ScoringContext, needs_weights
 from harness.registry import Registry, get_registry
 from harness.store import Trial, TrialResult
 
@@ -151,16 +151,23 @@ def apply_init(model: torch.nn.Module, weight_init: str, bias_init: str) -> torc
     return model
 
 
-def _model_builder(job: TrialJob, space: Any,
-                   device: torch.device) -> Callable[..., torch.nn.Module]:
-    """``ScoringContext.build_model`` for ``job``: seeded, initialized, on ``device``, training."""
+def _model_builder(job: TrialJob, space: Any, device: torch.device,
+                   weights: bool = True) -> Callable[..., torch.nn.Module]:
+    """``ScoringContext.build_model`` for ``job``: seeded, initialized, on ``device``, training.
+
+    ``weights=False`` (a scorer that declares ``needs_weights = False``): only the structure
+    is needed, so the model is built as is on the CPU, without seeding, init schemes or a move.
+    """
     trial = job.trial
 
     def build_model(**options: Any) -> torch.nn.Module:
-        seeding.seed_everything(job.trial_seed)
+        if weights:
+            seeding.seed_everything(job.trial_seed)
         num_classes = options.pop("num_classes", job.num_classes)
         model = space.build_model(trial.arch_id, num_classes=num_classes,
                                   **{**job.model_options, **options})
+        if not weights:
+            return model
         apply_init(model, trial.weight_init, trial.bias_init)
         return model.to(device).train()
 
@@ -181,7 +188,8 @@ def _score(job: TrialJob, registry: Registry, device: torch.device, meter: PeakM
                              num_classes=job.num_classes, input_shape=job.input_shape,
                              batch=batch, config=copy.deepcopy(job.config), device=device,
                              trial_seed=job.trial_seed, generator=generator,
-                             build_model=_model_builder(job, space, device),
+                             build_model=_model_builder(job, space, device,
+                                                        needs_weights(scorer)),
                              run_seed=job.run_seed)
         value = float(scorer.score(ctx))
         if device.type == "cuda":

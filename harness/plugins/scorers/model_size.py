@@ -9,7 +9,8 @@ forward hooks: a Conv2d call adds output elements × (in_channels / groups) × k
 Linear call adds output elements × in_features; one term per call. Exact for these layers;
 everything else (BN, activations, pooling, additions, biases) is **not** counted. The dummy pass
 runs in eval mode without gradients (the count does not depend on mode or values).
-Both need no data.
+Both need no data and no weights (``needs_weights = False``): the harness builds their model
+on the CPU without seeding, init schemes or a move to the run's device (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -31,9 +32,9 @@ def parameter_count(model: nn.Module) -> int:
     return sum(parameter.numel() for parameter in model.parameters())
 
 
-def multiply_accumulates(model: nn.Module, input_shape: tuple[int, ...],
-                         device: torch.device) -> int:
-    """Conv2d and Linear MACs of one forward pass of one example (see the module docstring)."""
+def multiply_accumulates(model: nn.Module, input_shape: tuple[int, ...]) -> int:
+    """Conv2d and Linear MACs of one forward pass of one example on the model's device (see
+    the module docstring)."""
     macs = 0
 
     def count(layer: nn.Module, _inputs: Any, output: torch.Tensor) -> None:
@@ -53,7 +54,7 @@ def multiply_accumulates(model: nn.Module, input_shape: tuple[int, ...],
     try:
         model.eval()
         with torch.no_grad():
-            model(torch.zeros((1, *input_shape), dtype=parameter.dtype, device=device))
+            model(torch.zeros((1, *input_shape), dtype=parameter.dtype, device=parameter.device))
     finally:
         for handle in handles:
             handle.remove()
@@ -66,6 +67,7 @@ class Params:
 
     name: str = "params"
     needs_inputs: bool = False
+    needs_weights: bool = False
     defaults: dict[str, Any] = field(default_factory=lambda: {"batch_size": 1})
 
     def score(self, ctx: ScoringContext) -> float:
@@ -78,7 +80,8 @@ class Flops:
 
     name: str = "flops"
     needs_inputs: bool = False
+    needs_weights: bool = False
     defaults: dict[str, Any] = field(default_factory=lambda: {"batch_size": 1})
 
     def score(self, ctx: ScoringContext) -> float:
-        return float(multiply_accumulates(fresh_model(ctx), ctx.input_shape, ctx.device))
+        return float(multiply_accumulates(fresh_model(ctx), ctx.input_shape))

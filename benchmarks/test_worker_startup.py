@@ -1,0 +1,63 @@
+"""Fixed start-up of ``harness compare`` on one arch: the lean fork-server preload vs the old one.
+
+The run is one ``params`` trial on one NB-201 cell with one local worker, i.e. almost only
+fixed cost: the driver's start, the fork server importing its preload list, one worker, the
+report. The rows differ only in ``FORKSERVER_PRELOAD`` of the local executor: today's list
+(torch and the two harness modules a trial needs) and the list it replaced, which also imported
+``torch._inductor.config`` and ``harness.reports`` in the fork server. Rounds alternate the two
+rows. Measured: wall seconds of the command (the fork server is not a reaped child of the
+command, so its CPU time is invisible to ``getrusage``), medians over rounds, and the ratio
+old / lean. Run with
+
+    nice -n 10 pytest benchmarks/test_worker_startup.py --benchmark-enable -s -p no:cacheprovider
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+import pytest
+
+ROUNDS = 3
+OLD_PRELOAD = ["torch", "torch._inductor.config", "harness.trial", "harness.seeding",
+               "harness.reports"]
+ROWS = ("lean", "old")
+_measured: dict[str, list[float]] = {row: [] for row in ROWS}
+_SCRIPT = """
+import sys
+import harness.plugins.executors.local as local
+if sys.argv[1] == "old":
+    local.FORKSERVER_PRELOAD[:] = {old!r}
+from harness.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+def _run(row: str, out_dir: str, env: dict[str, str]) -> float:
+    command = [sys.executable, "-c", _SCRIPT.format(old=OLD_PRELOAD), row, "compare",
+               "--spaces", "nb201", "--scorers", "params", "--samples", "1", "--workers", "1",
+               "--out", out_dir]
+    start = time.perf_counter()
+    subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+@pytest.mark.benchmark(group="compare-startup-one-arch")
+@pytest.mark.parametrize(("round_", "row"), [(r, row) for r in range(ROUNDS) for row in ROWS],
+                         ids=str)
+def test_compare_one_arch_startup(benchmark, tmp_path, round_, row):
+    env = {key: value for key, value in os.environ.items()
+           if key not in ("HARNESS_LOAD_PLUGINS", "HARNESS_DISABLE_PLUGINS")}
+    env["HARNESS_DATA_DIR"] = str(tmp_path / "data")  # empty: the bundled NB-201 table
+    out_dir = str(tmp_path / "run")
+    benchmark.pedantic(lambda: _measured[row].append(_run(row, out_dir, env)), rounds=1)
+    if row != ROWS[-1] or not _measured["lean"]:
+        return
+    lean = statistics.median(_measured["lean"])
+    old = statistics.median(_measured["old"])
+    print(f"\nharness compare, 1 arch x params, 1 worker, wall: lean preload {lean:.2f} s, "
+          f"old preload {old:.2f} s, old / lean {old / lean:.2f}x")
