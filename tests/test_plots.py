@@ -1,6 +1,7 @@
 """Plots of the synthetic run: what each figure draws, read back from its artists."""
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -87,3 +88,36 @@ def test_bar_chart_without_intervals_has_no_whiskers(tmp_path):
                                ["toy", "d1", "acc"])
     bars = [c for c in figure.axes[0].containers if isinstance(c, BarContainer)]
     assert all(b.errorbar is None for b in bars)
+
+
+@pytest.mark.parametrize(("scores", "scale"), [
+    ([1.0, 30.0, 2e4, 1e9], "log"),  # synflow-like: nine decades
+    ([-1e6, 0.0, 1.0, 1e3], "symlog"),  # heavy tails of both signs
+    ([0.1, 0.5, 0.9, 50.0], "linear"),  # under three decades
+    ([0.0, 0.0, 5.0], "linear"),  # one non-zero magnitude
+])
+def test_heavy_tailed_scores_get_a_log_axis(scores, scale):
+    assert plots.score_axis_scale(np.array(scores)) == scale
+
+
+def test_scatter_of_synflow_like_scores_is_drawn_on_a_log_axis(report):
+    row = _row(report, "perfect")
+    pairs = report.pairs[(report.pairs.scorer == "perfect") & (report.pairs.seed == 0)
+                         & (report.pairs.weight_init == "default")]
+    heavy = pairs.assign(score=10.0 ** pairs.truth.astype(float))
+    axes = plots.scatter_figure(row, heavy).axes[0]
+    assert axes.get_yscale() == "log" and axes.get_ylabel().endswith("(log)")
+    assert plots.scatter_figure(row, pairs).axes[0].get_yscale() == "linear"
+
+
+def test_heatmap_colours_are_anchored_to_the_correlation_range(report):
+    rows = [r for r in report.rows if r.scorer_label == "noisy"]
+    image = plots.heatmap_figure(rows).axes[0].images[0]
+    assert image.get_clim() == (-1.0, 1.0), "0.93 and 0.96 must look alike"
+
+
+def test_no_minus_zero_in_figure_texts(report):
+    rows = [r for r in report.rows if r.scorer_label == "perfect"]
+    tiny = [replace(rows[0], quality=replace(rows[0].quality, spearman=-0.0001)), *rows[1:]]
+    texts = [t.get_text() for t in plots.heatmap_figure(tiny).axes[0].texts]
+    assert "0.00" in texts and not any(t.startswith("-0.00") for t in texts)

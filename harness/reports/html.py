@@ -1,17 +1,25 @@
-"""One self-contained HTML page: provenance, every table, every plot as an embedded base64 PNG.
+"""One self-contained HTML page: the answer first, every table, every plot as an embedded base64
+PNG, the provenance last; rendered from the Jinja2 template ``templates/report.html.j2``.
 
 No external stylesheet, script or image: the file can be mailed, attached to a CI run, or
-opened from disk in any browser.
+opened from disk in any browser. The template is autoescaped, so a scorer or arch name holding
+``<`` or ``&`` reads as written and cannot inject markup.
 """
 
 from __future__ import annotations
 
-from html import escape
+from functools import cache
 from pathlib import Path
+from typing import Any
+
+import jinja2
 
 from harness.reports.plots import Plot, png_base64
 from harness.reports.records import Report, Table
 from harness.reports.render import provenance_lines, text_rows
+
+TEMPLATE = "report.html.j2"
+WIDE_PLOT_PREFIX = "bars"  # bar charts span the page; scatters and heatmaps sit side by side
 
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 78em; color: #222; }
@@ -26,48 +34,40 @@ dl { display: grid; grid-template-columns: max-content auto; gap: 0.2em 1em; }
 dt { font-weight: 600; } dd { margin: 0; font-family: monospace; word-break: break-all; }
 figure { display: inline-block; margin: 0.5em; vertical-align: top; }
 figure img { width: 30em; height: auto; }
+figure.wide { display: block; margin: 0.5em 0; }
+figure.wide img { width: 100%; }
 figcaption { font-size: 0.8em; text-align: center; }
 .notes { background: #fff6dd; padding: 0.5em 1em; border-left: 4px solid #e0a800; }
 """
 
 
-def _table_html(table: Table) -> str:
-    head = "".join(f"<th>{escape(h)}</th>" for h in [*table.labels, *table.columns])
-    body = []
-    for texts in text_rows(table):
-        labels = texts[:len(table.labels)]
-        values = texts[len(table.labels):]
-        body.append("<tr>" + "".join(f"<td>{escape(t)}</td>" for t in labels)
-                    + "".join(f'<td class="num">{escape(t)}</td>' for t in values) + "</tr>")
-    return (f'<h2 id="{escape(table.name)}">{escape(table.title)}</h2>\n'
-            f'<p class="caption">{escape(table.caption)}</p><div class="scroll"><table>'
-            f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>")
+@cache
+def _template() -> jinja2.Template:
+    environment = jinja2.Environment(
+        loader=jinja2.PackageLoader("harness.reports", "templates"),
+        autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    return environment.get_template(TEMPLATE)
 
 
-def _plot_html(plot: Plot, png: Path) -> str:
-    return (f'<figure><img alt="{escape(plot.title)}" '
-            f'src="data:image/png;base64,{png_base64(png)}">'
-            f"<figcaption>{escape(plot.title)}</figcaption></figure>")
+def _table_view(table: Table) -> dict[str, Any]:
+    """What the template reads of a table: headers, and each row's label and value texts."""
+    width = len(table.labels)
+    return {"name": table.name, "title": table.title, "caption": table.caption,
+            "headers": [*table.labels, *table.columns],
+            "rows": [{"names": texts[:width], "numbers": texts[width:]}
+                     for texts in text_rows(table)]}
+
+
+def _figure_view(plot: Plot, png: Path) -> dict[str, str]:
+    return {"title": plot.title, "png": png_base64(png)}
 
 
 def page(report: Report, figures: list[tuple[Plot, Path]]) -> str:
     """The whole page as one string; ``figures`` pairs each plot with its saved PNG."""
-    provenance = "".join(f"<dt>{escape(label)}</dt><dd>{escape(value)}</dd>"
-                         for label, value in provenance_lines(report))
-    notes = ("<div class=\"notes\"><ul>" + "".join(f"<li>{escape(n)}</li>" for n in report.notes)
-             + "</ul></div>") if report.notes else ""
-    tables = "\n".join(_table_html(t) for t in report.tables)
-    images = "\n".join(_plot_html(plot, png) for plot, png in figures)
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<title>harness report: {escape(report.run_dir.name)}</title>
-<style>{_STYLE}</style></head>
-<body>
-<h1>harness report: {escape(report.run_dir.name)}</h1>
-<h2>Provenance</h2><dl>{provenance}</dl>
-{notes}
-{tables}
-<h2 id="plots">Plots</h2>
-{images}
-</body></html>
-"""
+    wide = [_figure_view(p, png) for p, png in figures if p.name.startswith(WIDE_PLOT_PREFIX)]
+    others = [_figure_view(p, png) for p, png in figures
+              if not p.name.startswith(WIDE_PLOT_PREFIX)]
+    return _template().render(
+        title=report.run_dir.name, style=_STYLE, notes=report.notes,
+        tables=[_table_view(t) for t in report.tables], wide_figures=wide, figures=others,
+        provenance=provenance_lines(report))

@@ -21,9 +21,13 @@ import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from harness.reports.records import CorrelationRow, Report, Table  # noqa: E402
+from harness.reports.render import fixed  # noqa: E402
 from harness.reports.tables import primary_init  # noqa: E402
 
 PLOTS_DIR = "plots"
+# Scores spanning more decades than this get a log axis (synflow spans 1e0..1e9): on a linear
+# axis every arch but the largest few sits on the floor.
+LOG_AXIS_DECADES = 3.0
 
 
 @dataclass
@@ -48,11 +52,31 @@ def scatter_figure(row: CorrelationRow, pairs: pd.DataFrame) -> Figure:
     axes.scatter(finite.truth, finite.score, s=10, alpha=0.7)
     key = row.key
     axes.set_xlabel(f"{key.metric}{'' if row.higher_is_better else ' (lower is better)'}")
-    axes.set_ylabel(f"{row.scorer_label} score")
+    scale = score_axis_scale(finite.score.to_numpy(float))
+    if scale != "linear":
+        axes.set_yscale(scale, **({"linthresh": _linear_threshold(finite.score)}
+                                  if scale == "symlog" else {}))
+    axes.set_ylabel(f"{row.scorer_label} score{'' if scale == 'linear' else f' ({scale})'}")
     axes.set_title(f"{key.space}/{key.dataset} {row.scorer_label}\n"
-                   f"τ = {row.quality.kendall:.3f}, ρ = {row.quality.spearman:.3f} (n = {row.n}, "
-                   f"excluded {row.quality.n_excluded})", fontsize=9)
+                   f"τ = {fixed(row.quality.kendall)}, ρ = {fixed(row.quality.spearman)} "
+                   f"(n = {row.n}, excluded {row.quality.n_excluded})", fontsize=9)
     return figure
+
+
+def score_axis_scale(scores: np.ndarray) -> str:
+    """``"log"`` for positive scores spanning more than ``LOG_AXIS_DECADES`` decades,
+    ``"symlog"`` for such scores of both signs (or with zeros), else ``"linear"``."""
+    magnitudes = np.abs(scores[np.isfinite(scores)])
+    nonzero = magnitudes[magnitudes > 0]
+    if len(nonzero) < 2 or np.log10(nonzero.max() / nonzero.min()) <= LOG_AXIS_DECADES:
+        return "linear"
+    return "log" if (scores[np.isfinite(scores)] > 0).all() else "symlog"
+
+
+def _linear_threshold(scores: pd.Series) -> float:
+    """symlog's linear range around 0: the smallest non-zero magnitude among the scores."""
+    magnitudes = np.abs(scores.to_numpy(float))
+    return float(magnitudes[magnitudes > 0].min())
 
 
 def bars_figure(kendall: Table, spearman: Table, group: list[str]) -> Figure:
@@ -61,7 +85,8 @@ def bars_figure(kendall: Table, spearman: Table, group: list[str]) -> Figure:
     Whiskers show the bootstrap intervals of entries that have one (a single cell, with
     ``--bootstrap``); entries averaged over several seeds have none.
     """
-    figure = Figure(figsize=(max(4.0, 0.9 * len(kendall.columns) + 2), 3.4), layout="constrained")
+    # Wide: the HTML page shows it at full width, above the scatters.
+    figure = Figure(figsize=(max(7.0, 0.9 * len(kendall.columns) + 3), 3.4), layout="constrained")
     axes = figure.add_subplot()
     positions = np.arange(len(kendall.columns))
     for offset, table, label in ((-0.2, kendall, "Kendall τ"), (0.2, spearman, "Spearman ρ")):
@@ -79,7 +104,7 @@ def bars_figure(kendall: Table, spearman: Table, group: list[str]) -> Figure:
     axes.axhline(0, color="black", linewidth=0.6)
     axes.set_ylabel("correlation")
     axes.set_title(" / ".join(group), fontsize=9)
-    axes.legend(fontsize=8)
+    axes.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))  # clear of the bars
     return figure
 
 
@@ -93,14 +118,17 @@ def heatmap_figure(rows: list[CorrelationRow], statistic: str = "spearman") -> F
     figure = Figure(figsize=(max(3.5, 0.8 * len(seeds) + 2.5), max(2.5, 0.5 * len(inits) + 1.5)),
                     layout="constrained")
     axes = figure.add_subplot()
-    image = axes.imshow(values, cmap="viridis", aspect="auto")
+    # Anchored at the correlation's whole range with 0 white: 0.60 and 0.615 look alike, as
+    # they should; a colour scale fitted to the values would paint them as opposites.
+    image = axes.imshow(values, cmap="RdBu", vmin=-1.0, vmax=1.0, aspect="auto")
     axes.set_xticks(range(len(seeds)), [str(s) for s in seeds])
     axes.set_yticks(range(len(inits)), inits)
     axes.set_xlabel("seed")
     axes.set_ylabel("weight/bias init")
     for (i, j), value in np.ndenumerate(values):
         if np.isfinite(value):
-            axes.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=8, color="white")
+            axes.text(j, i, fixed(value, 2), ha="center", va="center", fontsize=8,
+                      color="white" if abs(value) > 0.6 else "black")
     figure.colorbar(image, ax=axes, label=statistic)
     key = rows[0].key
     axes.set_title(f"{key.space}/{key.dataset} {rows[0].scorer_label}: {statistic}", fontsize=9)

@@ -113,6 +113,18 @@ def matching(row: CorrelationRow) -> list[Reference]:
             and (not ref.columns or key.metric in ref.columns)]
 
 
+def published_cell(row: CorrelationRow, statistic: str) -> Cell:
+    """The published ``statistic`` for ``row``'s space, dataset, scorer and ground-truth column
+    (``matching``); an empty cell when no source has it. Values of several sources read
+    ``0.590 (zerocost) / 0.610 (gennas)``; the cell's value is the first."""
+    found = [ref for ref in matching(row) if ref.statistic == statistic]
+    if not found:
+        return Cell()
+    text = (" / ".join(f"{ref.value:.3f} ({ref.source})" for ref in found)
+            if len(found) > 1 else None)
+    return Cell(value=found[0].value, text=text)
+
+
 def paper_metrics(space: str, dataset: str, available: set[str]) -> list[str]:
     """The ground-truth columns among ``available`` that some published value for ``space`` /
     ``dataset`` is measured on: ``build_report`` correlates them too when ``--paper`` is on."""

@@ -22,6 +22,13 @@ def _is_number(value: Any) -> bool:
     return value is not None and not (isinstance(value, float) and math.isnan(value))
 
 
+def fixed(value: float, digits: int = 3) -> str:
+    """``value`` with ``digits`` decimals; a value that rounds to zero reads ``0.000``, never
+    ``-0.000`` (a sign on a zero suggests a direction the number does not have)."""
+    text = f"{value:.{digits}f}"
+    return text[1:] if text.startswith("-") and not text.strip("-0.") else text
+
+
 def format_cell(cell: Cell, digits: int = 3) -> str:
     """``0.613``, ``0.613 [0.552, 0.667]``, ``12`` (counts), ``OOM`` (text), ``–`` (no value)."""
     if cell.text is not None:
@@ -30,9 +37,9 @@ def format_cell(cell: Cell, digits: int = 3) -> str:
         return MISSING
     if isinstance(cell.value, int):
         return str(cell.value)
-    text = f"{cell.value:.{digits}f}"
+    text = fixed(cell.value, digits)
     if _is_number(cell.low) and _is_number(cell.high):
-        text += f" [{cell.low:.{digits}f}, {cell.high:.{digits}f}]"
+        text += f" [{fixed(cell.low, digits)}, {fixed(cell.high, digits)}]"
     return text
 
 
@@ -111,16 +118,45 @@ def latex_escape(text: str) -> str:
     return "".join(_LATEX_SPECIAL.get(char, char) for char in text)
 
 
+# A LaTeX table wider than this many columns is set on a landscape page (pdflscape); one wider
+# than ``LATEX_MAX_COLUMNS`` is split into parts that repeat the label columns.
+LATEX_PORTRAIT_COLUMNS = 8
+LATEX_MAX_COLUMNS = 14
+LATEX_PACKAGES = ("booktabs", "longtable", "pdflscape")
+
+
 def latex(table: Table) -> str:
-    """A booktabs ``table`` environment (needs ``\\usepackage{booktabs}``)."""
-    spec = "l" * len(table.labels) + "r" * len(table.columns)
-    header = " & ".join(latex_escape(h) for h in [*table.labels, *table.columns])
-    lines = [r"\begin{table}[ht]", r"\centering", r"\small",
-             rf"\caption{{{latex_escape(table.title)}. {latex_escape(table.caption)}}}",
-             rf"\label{{tab:{table.name}}}", rf"\begin{{tabular}}{{{spec}}}", r"\toprule",
-             header + r" \\", r"\midrule"]
-    lines += [" & ".join(latex_escape(t) for t in row) + r" \\" for row in text_rows(table)]
-    lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
+    """The table as booktabs ``longtable`` environments (rows break across pages): one part, or
+    several when its columns would not fit one landscape page (label columns repeated in each);
+    a part wider than ``LATEX_PORTRAIT_COLUMNS`` columns is set in ``landscape``. Needs
+    ``LATEX_PACKAGES``."""
+    per_part = max(1, LATEX_MAX_COLUMNS - len(table.labels))
+    starts = range(0, max(1, len(table.columns)), per_part)
+    rows = text_rows(table)
+    parts = []
+    for number, start in enumerate(starts, 1):
+        chosen = range(start, min(start + per_part, len(table.columns)))
+        part_of = f" (part {number} of {len(starts)})" if len(starts) > 1 else ""
+        columns = [table.columns[i] for i in chosen]
+        cells = [row[:len(table.labels)] + [row[len(table.labels) + i] for i in chosen]
+                 for row in rows]
+        parts.append(_latex_part(table, columns, cells, part_of, number))
+    return "\n".join(parts)
+
+
+def _latex_part(table: Table, columns: list[str], rows: list[list[str]], part_of: str,
+                number: int) -> str:
+    spec = "l" * len(table.labels) + "r" * len(columns)
+    header = " & ".join(latex_escape(h) for h in [*table.labels, *columns])
+    label = table.name if number == 1 else f"{table.name}-{number}"
+    caption = f"{latex_escape(table.title + part_of)}. {latex_escape(table.caption)}"
+    lines = [r"\begingroup\footnotesize", rf"\begin{{longtable}}{{{spec}}}",
+             rf"\caption{{{caption}}}\label{{tab:{label}}} \\", r"\toprule",
+             header + r" \\", r"\midrule", r"\endhead"]
+    lines += [" & ".join(latex_escape(t) for t in row) + r" \\" for row in rows]
+    lines += [r"\bottomrule", r"\end{longtable}", r"\endgroup"]
+    if len(table.labels) + len(columns) > LATEX_PORTRAIT_COLUMNS:
+        lines = [r"\begin{landscape}", *lines, r"\end{landscape}"]
     return "\n".join(lines) + "\n"
 
 

@@ -95,6 +95,54 @@ def correlation_table(rows: list[CorrelationRow], statistic: str, name: str,
     return table
 
 
+def _group_names(groups: list[tuple[str, str, str]]) -> dict[tuple[str, str, str], str]:
+    """``"nb201/cifar10-valid"`` per group; the metric is added where a space and dataset are
+    correlated against more than one ground-truth column."""
+    pairs = [group[:2] for group in groups]
+    return {group: "/".join(group[:2]) + (f" ({group[2]})" if pairs.count(group[:2]) > 1 else "")
+            for group in groups}
+
+
+def answer_table(rows: list[CorrelationRow], statistic: str, published: str, name: str,
+                 title: str) -> Table:
+    """Rows = scorers, columns = each (space, dataset) and, where a source published the
+    statistic for it, the published value beside it: the table a report leads with."""
+    from harness.reports.reference import published_cell
+
+    chosen = _at_primary_init(rows)
+    scorers = sorted(_unique(r.scorer_label for r in chosen))
+    groups = sorted(_unique(_group(r) for r in chosen))
+    cells: dict[tuple, list[CorrelationRow]] = defaultdict(list)
+    for row in chosen:
+        cells[(row.scorer_label, _group(row))].append(row)
+    papers = {key: published_cell(group_rows[0], published) for key, group_rows in cells.items()}
+    with_paper = [g for g in groups if any(papers.get((s, g), Cell()).value is not None
+                                           for s in scorers)]
+    names = _group_names(groups)
+    columns = []
+    for group in groups:
+        columns.append(names[group])
+        if group in with_paper:
+            columns.append(f"{names[group]} published")
+    table = Table(name=name, title=title, labels=["scorer"], columns=columns,
+                  caption=f"{statistic} of each scorer against the ground truth (rows: "
+                          f"scorers; columns: space/dataset), at the primary init, mean over "
+                          f"seeds"
+                          + (" ([low, high]: 95 % bootstrap interval, with --bootstrap and one "
+                             "seed)" if statistic in CORRELATIONS else "")
+                          + f". 'published' = the value its source reports ({published}, on "
+                            f"the same ground-truth column), where one exists.")
+    for scorer in scorers:
+        entries = []
+        for group in groups:
+            own = cells[(scorer, group)]
+            entries.append(_mean_cell(own, statistic) if own else Cell())
+            if group in with_paper:
+                entries.append(papers.get((scorer, group), Cell()))
+        table.rows.append(([scorer], entries))
+    return table
+
+
 def retrieval_table(rows: list[CorrelationRow]) -> Table:
     """Rows = space/dataset/metric/scorer, columns = retrieval@5..50 % (appendix Table 5)."""
     chosen = _at_primary_init(rows)
@@ -227,7 +275,8 @@ def summary_table(rows: list[CorrelationRow]) -> Table:
 
 def all_tables(report: Report, trials: pd.DataFrame, *, paper: bool = False,
                paper_rows: list[CorrelationRow] | None = None) -> list[Table]:
-    """Every table of the report, in the order the reports print them.
+    """Every table of the report, in the order the reports print them: the answer first
+    (Kendall, then retrieval, scorers x space/dataset), the per-cell table last.
 
     ``paper_rows``: cells correlated with further ground-truth columns only for the published
     values' comparison (``harness.reports.reference``); no other table shows them.
@@ -235,7 +284,10 @@ def all_tables(report: Report, trials: pd.DataFrame, *, paper: bool = False,
     from harness.reports.reference import reference_table
 
     rows = report.rows
-    tables = [summary_table(rows),
+    tables = [answer_table(rows, "kendall", "abs_kendall", "answer_kendall",
+                           "Ranking quality: Kendall tau-b per scorer"),
+              answer_table(rows, "retrieval@10", "retrieval@10", "answer_retrieval",
+                           "Retrieval rate @ top-10 % per scorer"),
               correlation_table(rows, "kendall", "ranking_kendall",
                                 "Ranking correlation (Kendall tau-b)"),
               correlation_table(rows, "spearman", "ranking_spearman",
@@ -250,4 +302,4 @@ def all_tables(report: Report, trials: pd.DataFrame, *, paper: bool = False,
     tables += cost_tables(trials)
     if paper:
         tables.append(reference_table([*rows, *(paper_rows or [])]))
-    return tables
+    return [*tables, summary_table(rows)]  # every cell, long: last (and correlations.csv)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from harness.reports.records import Report
 from harness.reports.render import (
+    LATEX_PACKAGES,
     csv_records,
     json_safe,
     latex,
@@ -34,17 +35,19 @@ def _write_csv(path: Path, records: list[dict]) -> Path:
 
 
 class MarkdownReporter:
-    """``report.md``: provenance, notes, then every table (tabulate, GitHub style)."""
+    """``report.md``: notes, every table (the answer first, tabulate's GitHub style), then
+    the provenance."""
 
     name = "md"
 
     def write(self, report: Report, run_dir: Path) -> list[Path]:
-        lines = [f"# harness report: {report.run_dir.name}", "", "## Provenance", ""]
-        lines += [f"- **{label}**: `{value}`" for label, value in provenance_lines(report)]
+        lines = [f"# harness report: {report.run_dir.name}", ""]
         if report.notes:
-            lines += ["", "## Notes", ""] + [f"- {note}" for note in report.notes]
-        lines.append("")
+            lines += ["## Notes", ""] + [f"- {note}" for note in report.notes] + [""]
         lines += [markdown(table) for table in report.tables]
+        lines += ["## Provenance", ""]
+        lines += [f"- **{label}**: `{value}`" for label, value in provenance_lines(report)]
+        lines.append("")
         path = Path(run_dir) / "report.md"
         path.write_text("\n".join(lines))
         return [path]
@@ -98,7 +101,8 @@ class LatexReporter:
     name = "tex"
 
     def write(self, report: Report, run_dir: Path) -> list[Path]:
-        header = [f"% harness report: {report.run_dir.name}; needs \\usepackage{{booktabs}}"]
+        packages = ",".join(LATEX_PACKAGES)
+        header = [f"% harness report: {report.run_dir.name}; needs \\usepackage{{{packages}}}"]
         header += [f"% {label}: {value}" for label, value in provenance_lines(report)]
         body = [latex(table) for table in report.tables]
         if report.notes:
