@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -19,8 +20,9 @@ REGRESS_EXAMPLE = """examples:
       --fail-if kendall:-0.02,spearman:-0.02,retrieval@10:-0.05 --summary "$GITHUB_STEP_SUMMARY"
 
 exit codes: 0 within thresholds; 1 a statistic fell below its threshold; 2 usage error
-(bad baseline or --fail-if); 3 baseline entries missing from the run (--allow-missing: 0).
-Device or version differences between baseline and run are warnings only."""
+(missing or malformed baseline, bad --fail-if, or a run over other archs or other ground truth
+than the baseline's: --allow-different-archs compares anyway); 3 baseline entries missing from
+the run (--allow-missing: 0). Device or version differences are warnings only."""
 PROFILE_EXAMPLE = """example:
   harness profile --spaces nb201 --scorers gennas-combo --batch-sizes 16,32,48,64,80,96 \\
       --device cuda --archs 3 --repeats 5 --out runs/profile"""
@@ -106,6 +108,12 @@ def _add_regress_command(sub: Any) -> None:
                         "the example below)")
     parser.add_argument("--allow-missing", action="store_true",
                         help="baseline entries missing from the run do not fail")
+    parser.add_argument("--allow-different-archs", action="store_true",
+                        help="compare even when the run covers other archs or other ground "
+                             "truth than the baseline (each difference is a warning)")
+    parser.add_argument("--json", action="store_true",
+                        help="print the result as JSON (verdict, exit_code, deltas, warnings, "
+                             "missing and new entries) instead of markdown")
     parser.add_argument("--summary", type=Path, metavar="FILE",
                         help="also append the markdown to FILE (e.g. $GITHUB_STEP_SUMMARY)")
     parser.set_defaults(func=regress_command)
@@ -123,12 +131,16 @@ def regress_command(args: argparse.Namespace) -> int:
     try:
         result = regression.regress(args.run_dir, args.baseline,
                                     fail_if=args.fail_if or regression.DEFAULT_FAIL_IF,
-                                    allow_missing=args.allow_missing)
-    except HarnessError as exc:  # unreadable baseline, bad --fail-if, broken store
-        print(f"error: {exc}", file=sys.stderr)
+                                    allow_missing=args.allow_missing,
+                                    allow_different_archs=args.allow_different_archs)
+    except HarnessError as exc:  # bad baseline or --fail-if, other archs, broken store
+        message = " ".join(str(exc).split())
+        print(f"harness regress: error: {message}", file=sys.stderr)
+        if args.json:
+            print(json.dumps({"exit_code": regression.EXIT_USAGE, "error": message}))
         return regression.EXIT_USAGE
     text = result.markdown()
-    print(text)
+    print(json.dumps(result.to_json(), indent=1) if args.json else text)
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     if args.summary:

@@ -1,15 +1,18 @@
 """``harness regress``: compare a run's ranking quality with a committed baseline (CI gate).
 
-A baseline is JSON (``harness regress RUN_DIR --write-baseline FILE``): the harness and torch
-versions, devices and command of the run it was made from, and one entry per report cell with
-its statistics. ``compare`` matches cells by their key; a cell whose scorer config hash changed
-but is otherwise the same is still compared, with a warning.
+The baseline file (``harness.reports.baseline``) holds one entry per report cell with its
+statistics. ``compare`` matches cells by their key; a cell whose scorer config hash changed
+but is otherwise the same is still compared, with a warning. Before comparing, ``regress``
+checks that the run covers the same archs per (space, dataset) as the baseline and scores them
+against the same ground truth: a correlation over another arch sample is another number, not a
+regression, so a mismatch is refused (``MismatchError``) unless ``allow_different_archs``.
 
 Exit codes (``RegressionResult.exit_code``):
 
 - 0: every compared statistic is within its threshold and no baseline entry is missing;
 - 1: a statistic fell below its threshold (a regression);
-- 2: usage error: unreadable baseline, bad ``--fail-if`` (raised as ``HarnessError``);
+- 2: usage error: unreadable or malformed baseline, bad ``--fail-if``, other arch sets or
+  ground truth than the baseline's (raised as ``HarnessError``);
 - 3: no regression, but baseline entries are missing from the run (``--allow-missing`` -> 0).
 
 Entries only in the run are reported and never fail. Differing device or versions only warn.
@@ -17,27 +20,42 @@ Entries only in the run are reported and never fail. Differing device or version
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from harness.errors import ConfigError, HarnessError
 from harness.reports.assemble import build_report
-from harness.reports.records import RETRIEVAL_PERCENTS, CorrelationRow, Report
-from harness.reports.render import json_value
+from harness.reports.baseline import (
+    BASELINE_FORMAT,
+    STATISTICS,
+    Baseline,
+    arch_sets,
+    baseline_document,
+    ground_truth_sources,
+    load_baseline,
+    write_baseline,
+)
+from harness.reports.records import CorrelationRow, Report
 
-BASELINE_FORMAT = "harness-baseline/1"
+__all__ = ["BASELINE_FORMAT", "baseline_document", "load_baseline", "write_baseline",
+           "regress", "compare", "RegressionResult", "Delta", "MismatchError"]
+
 DEFAULT_FAIL_IF = "kendall:-0.02,spearman:-0.02,retrieval@10:-0.05"
-STATISTICS = ("kendall", "spearman", "pearson", "abs_kendall", "abs_spearman", "n",
-              *(f"retrieval@{p}" for p in RETRIEVAL_PERCENTS))
 EXIT_OK, EXIT_REGRESSION, EXIT_USAGE, EXIT_MISSING = 0, 1, 2, 3
+
+
+class MismatchError(HarnessError):
+    """The run and the baseline were computed over other archs or other ground truth."""
 
 
 def _statistic(row: CorrelationRow, name: str) -> float:
     return float(row.n) if name == "n" else row.value(name)
+
+
+def _joined(values: list[str]) -> str:
+    return ", ".join(str(v) for v in values) or "unknown"
 
 
 def parse_thresholds(text: str) -> dict[str, float]:
@@ -55,53 +73,6 @@ def parse_thresholds(text: str) -> dict[str, float]:
     if not thresholds:
         raise ConfigError(f"--fail-if is empty; e.g. {DEFAULT_FAIL_IF}")
     return thresholds
-
-
-def _joined(values: list[str]) -> str:
-    return ", ".join(str(v) for v in values) or "unknown"
-
-
-def baseline_document(report: Report) -> dict[str, Any]:
-    """The baseline JSON of ``report``: environment, command, and every cell's statistics."""
-    prov = report.provenance
-    entries = {}
-    for row in report.rows:
-        entries[row.key.id()] = {
-            "key": vars(row.key).copy(), "scorer_label": row.scorer_label,
-            **{name: json_value(_statistic(row, name)) for name in STATISTICS}, "n": row.n}
-    return {
-        "format": BASELINE_FORMAT,
-        "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "run_dir": str(report.run_dir), "command": prov.command,
-        "harness_version": _joined(prov.harness_versions),
-        "torch_version": _joined(prov.torch_versions), "device": _joined(prov.devices),
-        "metrics": {f"{use.space}/{use.dataset}": use.metric for use in prov.ground_truth},
-        "entries": entries,
-    }
-
-
-def write_baseline(report: Report, path: Path | str) -> Path:
-    """Write ``report``'s baseline to ``path`` (sorted keys, so diffs in review are small)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(baseline_document(report), indent=1, sort_keys=True) + "\n")
-    return path
-
-
-def load_baseline(path: Path | str) -> dict[str, Any]:
-    """Read a baseline file; a missing or malformed one is a ``HarnessError`` naming the fix."""
-    path = Path(path)
-    try:
-        document = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise HarnessError(f"baseline {path} does not exist; write one with `harness regress "
-                           f"RUN_DIR --write-baseline {path}`") from None
-    except ValueError as exc:
-        raise HarnessError(f"baseline {path} is not valid JSON ({exc})") from None
-    if not isinstance(document, dict) or document.get("format") != BASELINE_FORMAT:
-        raise HarnessError(f"{path} is not a harness baseline (format {BASELINE_FORMAT!r}); "
-                           f"write one with `harness regress RUN_DIR --write-baseline {path}`")
-    return document
 
 
 @dataclass
@@ -154,13 +125,27 @@ class RegressionResult:
             return EXIT_MISSING
         return EXIT_OK
 
+    @property
+    def verdict(self) -> str:
+        return {EXIT_OK: "PASS", EXIT_REGRESSION: "FAIL: ranking quality regressed",
+                EXIT_MISSING: "FAIL: baseline entries missing from the run"}[self.exit_code]
+
+    def to_json(self) -> dict[str, Any]:
+        """Everything the markdown shows, for scripts (``harness regress --json``)."""
+        return {
+            "verdict": self.verdict, "exit_code": self.exit_code, "thresholds": self.thresholds,
+            "warnings": self.warnings,
+            "deltas": [{**asdict(d), "change": d.change, "failed": d.failed}
+                       for d in self.deltas],
+            "n": {entry: {"baseline": then, "run": now} for entry, (then, now) in self.ns.items()},
+            "missing_in_run": self.missing_in_run, "new_in_run": self.missing_in_baseline,
+        }
+
     def markdown(self) -> str:
         """A markdown summary (suitable for ``$GITHUB_STEP_SUMMARY``)."""
         from tabulate import tabulate
 
-        verdict = {EXIT_OK: "PASS", EXIT_REGRESSION: "FAIL: ranking quality regressed",
-                   EXIT_MISSING: "FAIL: baseline entries missing from the run"}[self.exit_code]
-        lines = [f"## harness regress: {verdict}", ""]
+        lines = [f"## harness regress: {self.verdict}", ""]
         lines += [f"- warning: {w}" for w in self.warnings]
         thresholds = ", ".join(f"{k} {v:+g}" for k, v in self.thresholds.items())
         lines += [f"- thresholds: {thresholds}", ""]
@@ -208,11 +193,11 @@ def _finite(value: Any) -> float | None:
     return None if value is None or not math.isfinite(float(value)) else float(value)
 
 
-def compare(report: Report, baseline: dict[str, Any], thresholds: dict[str, float], *,
+def compare(report: Report, baseline: Baseline, thresholds: dict[str, float], *,
             allow_missing: bool = False) -> RegressionResult:
     """Compare every cell of ``report`` with ``baseline`` under ``thresholds``."""
     current = {row.key.id(): row for row in report.rows}
-    entries: dict[str, dict[str, Any]] = baseline["entries"]
+    entries: dict[str, dict[str, Any]] = baseline.model_dump()["entries"]
     warnings = _environment_warnings(report, baseline)
     pairs: list[tuple[str, dict[str, Any], CorrelationRow]] = []
     unmatched_base = [i for i in entries if i not in current]
@@ -245,13 +230,13 @@ def compare(report: Report, baseline: dict[str, Any], thresholds: dict[str, floa
         warnings=warnings, thresholds=thresholds, allow_missing=allow_missing, ns=ns)
 
 
-def _environment_warnings(report: Report, baseline: dict[str, Any]) -> list[str]:
+def _environment_warnings(report: Report, baseline: Baseline) -> list[str]:
     prov = report.provenance
     found = []
     for name, now in (("device", _joined(prov.devices)),
                       ("harness_version", _joined(prov.harness_versions)),
                       ("torch_version", _joined(prov.torch_versions))):
-        then = baseline.get(name, "unknown")
+        then = getattr(baseline, name)
         if then != now:
             found.append(f"{name} differs: baseline {then}, run {now}; differences may come "
                          f"from the environment, not the code")
@@ -259,13 +244,52 @@ def _environment_warnings(report: Report, baseline: dict[str, Any]) -> list[str]
 
 
 def regress(run_dir: Path | str, baseline_path: Path | str, *,
-            fail_if: str = DEFAULT_FAIL_IF, allow_missing: bool = False) -> RegressionResult:
-    """Build the run's report with the baseline's ground-truth metrics and compare."""
+            fail_if: str = DEFAULT_FAIL_IF, allow_missing: bool = False,
+            allow_different_archs: bool = False) -> RegressionResult:
+    """Build the run's report with the baseline's ground-truth metrics and compare.
+
+    ``MismatchError`` when the run covers other archs or other ground truth than the baseline,
+    unless ``allow_different_archs`` (then each difference is a warning)."""
     thresholds = parse_thresholds(fail_if)
     baseline = load_baseline(baseline_path)
-    metrics = baseline.get("metrics") or None
     try:
-        report = build_report(run_dir, metric=metrics)
+        report = build_report(run_dir, metric=baseline.metrics or None)
     except ConfigError:
         report = build_report(run_dir)  # a metric the run lacks: its entries show as missing
-    return compare(report, baseline, thresholds, allow_missing=allow_missing)
+    differences = coverage_differences(report, baseline)
+    if differences and not allow_different_archs:
+        raise MismatchError(f"the run and the baseline cover different data, so their "
+                            f"correlations are not comparable: {'; '.join(differences)}. Run "
+                            f"the baseline's selection (its command: {baseline.command}), or "
+                            f"pass --allow-different-archs to compare anyway")
+    result = compare(report, baseline, thresholds, allow_missing=allow_missing)
+    result.warnings[:0] = [f"compared anyway: {d}" for d in differences]
+    return result
+
+
+def coverage_differences(report: Report, baseline: Baseline) -> list[str]:
+    """What differs between the run's and the baseline's arch sets and ground-truth sources,
+    per ``space/dataset`` both hold. A baseline that predates the arch record is checked by
+    each shared cell's arch count."""
+    found = []
+    if baseline.archs is not None:
+        run_archs = arch_sets(report)
+        for name in sorted(set(run_archs) & set(baseline.archs)):
+            then, now = baseline.archs[name], run_archs[name]
+            if then.sha256 != now.sha256:
+                same_size = " (same count, other archs)" if then.n == now.n else ""
+                found.append(f"{name}: baseline on {then.n} archs, run on {now.n}{same_size}")
+    else:
+        by_id = {row.key.id(): row.n for row in report.rows}
+        for entry_id, entry in sorted(baseline.entries.items()):
+            if entry_id in by_id and by_id[entry_id] != entry.n:
+                key = entry.key
+                found.append(f"{key.space}/{key.dataset} {key.scorer}: baseline ranks "
+                             f"{entry.n} archs, run {by_id[entry_id]}")
+    if baseline.ground_truth_sources is not None:
+        run_sources = ground_truth_sources(report)
+        for name in sorted(set(run_sources) & set(baseline.ground_truth_sources)):
+            if run_sources[name] != baseline.ground_truth_sources[name]:
+                found.append(f"{name}: other ground-truth source (digest "
+                             f"{baseline.ground_truth_sources[name]} -> {run_sources[name]})")
+    return found
