@@ -5,6 +5,11 @@ re-run a resume), ``scorer_configs`` (the full options behind each config hash),
 truth of the archs the run sampled (``ground_truth``, ``ground_truth_metrics``,
 ``ground_truth_sources``), so every correlation is a join inside this one file. Only the driver
 process writes; workers return records.
+
+The file records its schema version in SQLite's ``PRAGMA user_version`` (``SCHEMA_VERSION``).
+Opening a store of an older version upgrades it in place, one step of ``MIGRATIONS`` at a time,
+in one transaction; a store of a newer version than this harness knows is refused with one
+line, before anything is written, since an older harness could misread or damage it.
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+
+from harness.errors import HarnessError
 
 if TYPE_CHECKING:
     from harness.groundtruth.table import GroundTruthTable
@@ -102,6 +109,14 @@ CREATE TABLE IF NOT EXISTS ground_truth_sources (
 """
 
 
+# The schema version this harness writes, and the SQL that brings a store of the version before
+# each key up to that key. Version 0 is a store written before versions were recorded: its
+# tables are those of version 1, so its step only records the number. A change to the tables
+# adds the next version here with the ALTER / CREATE statements that make an old store current.
+SCHEMA_VERSION = 1
+MIGRATIONS: dict[int, str] = {1: ""}
+
+
 class TrialStore:
     """Read and write one run's SQLite store."""
 
@@ -109,10 +124,37 @@ class TrialStore:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._connection = sqlite3.connect(self.path, timeout=60)
+        try:
+            self._upgrade()
+        except BaseException:
+            self._connection.close()
+            raise
         self._connection.execute("PRAGMA journal_mode=WAL")
         self._connection.execute("PRAGMA synchronous=NORMAL")
-        self._connection.executescript(_SCHEMA)
-        self._connection.commit()
+
+    def _upgrade(self) -> None:
+        """Create the tables of a new store, or migrate an old one to ``SCHEMA_VERSION``;
+        refuse a store written by a newer harness."""
+        version = self._connection.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise HarnessError(f"{self.path} was written by a newer nas-harness (store schema "
+                               f"version {version}; this one reads up to {SCHEMA_VERSION}): "
+                               f"upgrade nas-harness to read it")
+        if version == SCHEMA_VERSION:
+            return
+        new_store = not self._connection.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'trials'").fetchone()
+        steps = [] if new_store else [MIGRATIONS[v] for v in range(version + 1,
+                                                                    SCHEMA_VERSION + 1)]
+        # executescript commits first; BEGIN makes the steps and the version one transaction.
+        self._connection.executescript(
+            "BEGIN;\n" + "\n".join([_SCHEMA, *steps])
+            + f"\nPRAGMA user_version = {SCHEMA_VERSION};\nCOMMIT;")
+
+    @property
+    def schema_version(self) -> int:
+        """The schema version the file records (``SCHEMA_VERSION`` once opened)."""
+        return int(self._connection.execute("PRAGMA user_version").fetchone()[0])
 
     @classmethod
     def for_run(cls, run_dir: Path) -> TrialStore:
@@ -214,8 +256,6 @@ def load_trials(run_dir: Path | str) -> pd.DataFrame:
     """Every trial of a run as a DataFrame (one row per trial, the ``trials`` table's columns)."""
     path = Path(run_dir) / STORE_FILE
     if not path.exists():
-        from harness.errors import HarnessError
-
         raise HarnessError(f"no trial store at {path}; is {run_dir} a run folder written by "
                            f"`harness compare --out {run_dir}`?")
     with TrialStore(path) as store:
