@@ -11,6 +11,12 @@ load the input batch and warm caches and cuDNN autotuning), then ``repeats`` tim
 runner's trial timing ends with a device synchronization, so GPU work is inside the time.
 An entry is the median over repeats, then the mean over archs; peak memory is the maximum.
 A batch size whose trials run out of memory gives an ``OOM`` entry.
+
+``throughput`` measures how many archs per second the run's executor path scores with K
+trials sharing each GPU (``--workers-per-gpu K``: K x GPUs worker processes of the ``local``
+executor; on CPU, K worker processes sharing the cores): a seeded sample of archs, timed from
+the moment every worker has returned its first trial (so worker start-up and first-trial
+warm-up are left out) to the last result.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from __future__ import annotations
 import json
 import statistics
 import tempfile
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -113,14 +120,117 @@ def profile_table(cells: list[ProfileCell]) -> Table:
     return table
 
 
-def write_profile(cells: list[ProfileCell], out: Path, settings: dict[str, Any]) -> list[Path]:
-    """``profile.json`` (settings + every measurement) and ``profile.md`` (the cost table)."""
+def write_profile(cells: list[ProfileCell], out: Path, settings: dict[str, Any],
+                  rates: list[ThroughputCell] | None = None) -> list[Path]:
+    """``profile.json`` (settings + every measurement; ``throughput``: the ``rates`` cells)
+    and ``profile.md`` (the cost table, then the throughput table when ``rates`` is given)."""
     from harness.reports.render import markdown
 
     out.mkdir(parents=True, exist_ok=True)
     document = {"format": "harness-profile/1", "settings": settings,
-                "cells": [asdict(c) for c in cells]}
+                "cells": [asdict(c) for c in cells],
+                "throughput": [asdict(c) for c in rates or []]}
     json_path, md_path = out / "profile.json", out / "profile.md"
     json_path.write_text(json.dumps(document, indent=1, default=str) + "\n")
-    md_path.write_text(markdown(profile_table(cells)))
+    text = markdown(profile_table(cells))
+    if rates:
+        text += "\n" + markdown(throughput_table(rates))
+    md_path.write_text(text)
     return [json_path, md_path]
+
+
+@dataclass(frozen=True)
+class ThroughputCell:
+    """Archs per second of one (space, dataset, scorer) with ``workers_per_gpu`` = K."""
+
+    space: str
+    dataset: str
+    scorer: str
+    workers_per_gpu: int
+    workers: int
+    trials: int
+    archs_per_s: float | None
+    failed: int
+
+
+def _archs_per_second(executor: Any, jobs: list[Any], workers: int, device: str
+                      ) -> tuple[float | None, int]:
+    """(rate after every worker's first result, failed trials) of running ``jobs``."""
+    stamps, failed = [], 0
+    for result in executor.run(jobs, workers=workers, device=device, trial_timeout_s=None):
+        stamps.append(time.perf_counter())
+        failed += result.status != "ok"
+    warm = min(workers, len(stamps) - 1)
+    if warm < 1 or stamps[-1] <= stamps[warm - 1]:
+        return None, failed
+    return (len(stamps) - warm) / (stamps[-1] - stamps[warm - 1]), failed
+
+
+def throughput(spaces: list[str], workers_per_gpu: list[int], *,
+               scorers: list[str] | None = None, archs: int = 32, device: str = "cpu",
+               seed: int = 0, data_dir: str | None = None) -> list[ThroughputCell]:
+    """Archs per second for each K of ``workers_per_gpu`` (see the module docstring); at least
+    4 trials per worker are run so the warm part of the run dominates."""
+    from harness.config import RunConfig
+    from harness.execute import configured_executor
+    from harness.plan import plan_run
+    from harness.registry import get_registry
+
+    gpus = _gpu_count() if device == "cuda" else 1
+    cells: list[ThroughputCell] = []
+    with tempfile.TemporaryDirectory(prefix="harness-throughput-") as scratch:
+        base = dict(spaces=spaces, sample_seed=seed, seeds=[seed], device=device,
+                    data_dir=data_dir)
+        names = scorers or sorted({name for name, _ in plan_run(RunConfig(
+            **base, scorers=["all"], samples=1, out=f"{scratch}/plan")).scorer_configs})
+        for k in workers_per_gpu:
+            workers = k * gpus
+            for name in names:
+                config = RunConfig(**base, scorers=[name], samples=max(archs, 4 * workers),
+                                   workers=workers, workers_per_gpu=k,
+                                   out=f"{scratch}/{name}-k{k}")
+                plan = plan_run(config)
+                executor = configured_executor(get_registry(), config, plan.run_dir)
+                for (space, dataset), jobs in _by_space(plan.jobs).items():
+                    rate, failed = _archs_per_second(executor, jobs, workers, device)
+                    cells.append(ThroughputCell(space, dataset, name, k, workers, len(jobs),
+                                                rate, failed))
+    return cells
+
+
+def _gpu_count() -> int:
+    import torch
+
+    return max(torch.cuda.device_count(), 1)
+
+
+def _by_space(jobs: list[Any]) -> dict[tuple[str, str], list[Any]]:
+    grouped: dict[tuple[str, str], list[Any]] = {}
+    for job in jobs:
+        grouped.setdefault((job.trial.space, job.trial.dataset), []).append(job)
+    return grouped
+
+
+def throughput_table(cells: list[ThroughputCell]) -> Table:
+    """Rows = space/dataset/scorer, columns = K workers per GPU, entries = archs per second."""
+    ks = sorted({c.workers_per_gpu for c in cells})
+    table = Table(name="throughput", title="Throughput (archs per second)",
+                  caption="archs scored per second with K trials sharing each GPU (K worker "
+                          "processes on CPU), after every worker's first trial; "
+                          "[failed trials].",
+                  labels=["space", "dataset", "scorer"], columns=[f"K={k}" for k in ks],
+                  digits=2)
+    by_row: dict[tuple[str, str, str], dict[int, ThroughputCell]] = {}
+    for cell in cells:
+        by_row.setdefault((cell.space, cell.dataset, cell.scorer), {})[cell.workers_per_gpu] = cell
+    for labels, by_k in sorted(by_row.items()):
+        entries = []
+        for k in ks:
+            cell = by_k.get(k)
+            if cell is None or cell.archs_per_s is None:
+                entries.append(Cell(text="n/a" if cell else None))
+                continue
+            failed = f" [{cell.failed} failed]" if cell.failed else ""
+            entries.append(Cell(value=cell.archs_per_s, text=f"{cell.archs_per_s:.2f}{failed}"))
+        table.rows.append((list(labels), entries))
+    return table

@@ -178,12 +178,24 @@ def _add_profile_command(sub: Any) -> None:
     parser.add_argument("--data-dir", default=None, help="data folder (default: HARNESS_DATA_DIR)")
     parser.add_argument("--out", type=Path, default=None,
                         help="folder for profile.json and profile.md")
+    parser.add_argument("--workers-per-gpu", type=_int_list, default=None, metavar="K,K,...",
+                        help="also measure archs per second with K trials sharing each GPU "
+                             "(default 1,2,4,8 with --device cuda; on CPU: K worker processes, "
+                             "only when given)")
+    parser.add_argument("--throughput-archs", type=int, default=32, metavar="N",
+                        help="archs per throughput measurement (at least 4 per worker)")
     parser.set_defaults(func=profile_command)
 
 
 def profile_command(args: argparse.Namespace) -> int:
     """``harness profile``: print the cost table; write profile.json/.md under ``--out``."""
-    from harness.profiling import profile, profile_table, write_profile
+    from harness.profiling import (
+        profile,
+        profile_table,
+        throughput,
+        throughput_table,
+        write_profile,
+    )
     from harness.reports.render import markdown
 
     settings = {k: v for k, v in vars(args).items() if k != "func"}
@@ -191,7 +203,12 @@ def profile_command(args: argparse.Namespace) -> int:
                     warmup=args.warmup, repeats=args.repeats, device=args.device,
                     seed=args.seed, data_dir=args.data_dir)
     print(markdown(profile_table(cells)))
+    ks = args.workers_per_gpu or ([1, 2, 4, 8] if args.device == "cuda" else [])
+    rates = throughput(args.spaces, ks, scorers=args.scorers, archs=args.throughput_archs,
+                       device=args.device, seed=args.seed, data_dir=args.data_dir) if ks else []
+    if rates:
+        print(markdown(throughput_table(rates)))
     if args.out:
-        for path in write_profile(cells, args.out, settings):
+        for path in write_profile(cells, args.out, settings, rates):
             print(f"wrote {path}")
     return 0
