@@ -82,6 +82,10 @@ def retrieval_rate(scores: ArrayLike, truth: ArrayLike, top: float = 0.10) -> fl
     return len(_top_indices(x, k) & _top_indices(y, k)) / k
 
 
+# Kept over scipy.stats.bootstrap(method="BCa"): on 1,000 archs x 1,000 resamples scipy took
+# 1.97x the CPU time for Kendall and 1.54x for Spearman, with the same statistic functions
+# (benchmarks/test_bootstrap.py, interleaved): BCa's jackknife evaluates the statistic n more
+# times, and the intervals agreed to 0.003.
 def bootstrap_interval(scores: ArrayLike, truth: ArrayLike,
                        statistic: Callable[[np.ndarray, np.ndarray], float], *,
                        resamples: int = 1000, seed: int = 0,
