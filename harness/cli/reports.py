@@ -156,7 +156,7 @@ def _int_list(text: str) -> list[int]:
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r}: write integers separated by commas") from None
     if not values or min(values) < 1:
-        raise argparse.ArgumentTypeError(f"{text!r}: give positive batch sizes, e.g. 16,32,64")
+        raise argparse.ArgumentTypeError(f"{text!r}: give positive whole numbers, e.g. 16,32,64")
     return values
 
 
