@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import statistics
+import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass
@@ -68,23 +69,33 @@ def _time_job(job: Any, *, warmup: int, repeats: int) -> ProfileCell:
 
 def profile(spaces: list[str], batch_sizes: list[int], *, scorers: list[str] | None = None,
             archs: int = 3, warmup: int = 1, repeats: int = 5, device: str = "cpu",
-            seed: int = 0, data_dir: str | None = None) -> list[ProfileCell]:
-    """Time every (space, scorer, batch size) on ``archs`` seeded archs; see the module doc."""
+            seed: int = 0, data_dir: str | None = None,
+            progress: bool = False) -> list[ProfileCell]:
+    """Time every (space, scorer, batch size) on ``archs`` seeded archs; see the module doc.
+    ``progress``: a bar of trials timed on stderr (every batch size is planned first, so the
+    bar knows its total)."""
+    from tqdm import tqdm
+
     from harness.config import RunConfig
     from harness.plan import plan_run
 
     if repeats < 1 or warmup < 0 or archs < 1:
         raise ValueError("profile needs archs >= 1, warmup >= 0 and repeats >= 1")
-    cells: list[ProfileCell] = []
     with tempfile.TemporaryDirectory(prefix="harness-profile-") as scratch:
         base = dict(spaces=spaces, scorers=scorers or ["all"], samples=archs, sample_seed=seed,
                     seeds=[seed], device=device, workers=0, data_dir=data_dir)
         names = sorted({name for name, _ in plan_run(
             RunConfig(**base, out=f"{scratch}/plan")).scorer_configs})
-        for batch_size in batch_sizes:
-            options = {name: {"batch_size": batch_size} for name in names}
-            plan = plan_run(RunConfig(**base, options=options, out=f"{scratch}/bs{batch_size}"))
-            cells += [_time_job(job, warmup=warmup, repeats=repeats) for job in plan.jobs]
+        jobs = [job for batch_size in batch_sizes for job in plan_run(RunConfig(
+            **base, options={name: {"batch_size": batch_size} for name in names},
+            out=f"{scratch}/bs{batch_size}")).jobs]
+        cells = []
+        with tqdm(total=len(jobs), desc="profiling", unit="trial", file=sys.stderr,
+                  disable=not progress, dynamic_ncols=True) as bar:
+            for job in jobs:
+                bar.set_postfix_str(f"{job.trial.scorer} bs {job.trial.batch_size}")
+                cells.append(_time_job(job, warmup=warmup, repeats=repeats))
+                bar.update()
     return cells
 
 

@@ -94,3 +94,12 @@ def test_profile_command_writes_json_and_markdown(toy, tmp_path, capsys):
     document = json.loads((tmp_path / "prof" / "profile.json").read_text())
     assert document["settings"]["batch_sizes"] == [2, 4] and len(document["cells"]) == 2
     assert "bs 2" in (tmp_path / "prof" / "profile.md").read_text()
+
+
+def test_profile_shows_a_progress_bar_of_trials_on_stderr(toy, capsys):
+    profiling.profile(["toy"], [2, 4], scorers=["width"], archs=2, warmup=0, repeats=1,
+                      progress=True)
+    err = capsys.readouterr().err
+    assert "profiling" in err and "4/4" in err, "every batch size planned first: total 4"
+    profiling.profile(["toy"], [2], scorers=["width"], archs=2, warmup=0, repeats=1)
+    assert capsys.readouterr().err == "", "no bar unless asked (the CLI's --quiet)"

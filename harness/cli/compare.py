@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,9 @@ def add_compare_command(sub: Any) -> None:
     compare.add_argument("--extend", action="store_true", help="add this selection's trials "
                          "to an --out folder that holds another selection (on purpose)")
     compare.add_argument("--quiet", action="store_true", help="no progress bar")
+    compare.add_argument("--json", action="store_true", help="print one JSON summary on stdout "
+                         "(run folder, trial counts, report files, Kendall and retrieval per "
+                         "scorer) instead of text; progress and notes stay on stderr")
     compare.add_argument("--no-report", action="store_true", help="store trials only")
     compare.add_argument("--format", default="md,csv,json,tex,html", help="report formats")
     compare.add_argument("--metric", help="ground-truth metric (NAME or SPACE=NAME,...)")
@@ -121,7 +125,7 @@ def config_from_args(args: argparse.Namespace) -> Any:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from harness.cli.reports import print_paper_table, write_report
+    from harness.cli.reports import print_paper_table, report_files, write_report
     from harness.execute import execute_plan, status_line
     from harness.plan import plan_run
 
@@ -130,21 +134,55 @@ def cmd_compare(args: argparse.Namespace) -> int:
     check_report_options(args, plan)
     for note in plan.notes:
         print(f"note: {note}", file=sys.stderr)
-    for space, reason in plan.skipped_spaces.items():
-        print(f"skipped space {space}: {reason}")
+    if not args.json:
+        for space, reason in plan.skipped_spaces.items():
+            print(f"skipped space {space}: {reason}")
     summary = execute_plan(plan, progress=not args.quiet, command=["harness", *args.argv],
                            extend=args.extend)
-    print(status_line(summary))
+    if not args.json:
+        print(status_line(summary))
     if summary.stop_signal is not None:
         print(f"interrupted: run the same command again to finish the remaining "
               f"{summary.total - summary.already_done - summary.ran} trials", file=sys.stderr)
-        return 128 + summary.stop_signal  # the shell's status for a process a signal stopped
-    if not args.no_report:
+    report, written = None, []
+    if summary.stop_signal is None and not args.no_report:
         paper = args.paper if args.paper is not None else any(p.bundled for p in plan.spaces)
-        report = write_report(summary.run_dir, args.format, args.metric, args.bootstrap, paper)
-        if paper:
-            print_paper_table(report)
+        if args.json:
+            report, written = report_files(summary.run_dir, args.format, args.metric,
+                                           args.bootstrap, paper)
+        else:
+            report = write_report(summary.run_dir, args.format, args.metric, args.bootstrap,
+                                  paper)
+            if paper:
+                print_paper_table(report)
+    if args.json:
+        print(json.dumps(compare_summary(plan, summary, report, written), indent=1))
+    if summary.stop_signal is not None:
+        return 128 + summary.stop_signal  # the shell's status for a process a signal stopped
     return 0
+
+
+def compare_summary(plan: Any, summary: Any, report: Any, written: list[Path]) -> dict[str, Any]:
+    """``harness compare --json``: what the run did and its answer, for scripts.
+
+    ``kendall`` and ``retrieval@10`` hold one record per scorer: its value per space/dataset
+    (``COLUMN_low``/``COLUMN_high``: the 95 % interval with ``--bootstrap``; ``COLUMN
+    published``: the published value where one exists), as ``tables/answer_*.csv`` holds them.
+    """
+    from harness.reports.render import csv_records, json_safe
+
+    answer = {}
+    if report is not None:
+        answer = {"kendall": csv_records(report.table("answer_kendall")),
+                  "retrieval@10": csv_records(report.table("answer_retrieval"))}
+    return json_safe({
+        "format": "harness-compare/1", "run_dir": str(summary.run_dir),
+        "state": "done" if summary.stop_signal is None else "interrupted",
+        "stop_signal": summary.stop_signal, "trials": {
+            "selected": summary.total, "already_done": summary.already_done,
+            "ran": summary.ran, "statuses": dict(summary.status_counts)},
+        "skipped_spaces": plan.skipped_spaces, "notes": plan.notes,
+        "report_files": [str(path) for path in written], **answer})
 
 
 def check_report_options(args: argparse.Namespace, plan: Any) -> None:

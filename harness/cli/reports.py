@@ -12,7 +12,9 @@ from typing import Any
 from harness.cli.parsers import command_parser, names
 from harness.errors import HarnessError
 
-REPORT_EXAMPLE = "harness report runs/first --format md,csv,tex,json,html --bootstrap 1000"
+REPORT_EXAMPLE = ("harness report runs/first --format md,csv,tex,json,html --bootstrap 1000\n"
+                  "  harness report runs/first --metric cifar10-valid/ori-test --out "
+                  "runs/first/test-acc   # another report beside the first")
 EXPORT_EXAMPLE = "harness export runs/first --format parquet"
 REGRESS_EXAMPLE = """examples:
   harness regress runs/ci --write-baseline .ci/baselines/bundled.json
@@ -40,6 +42,9 @@ def add_report_commands(sub: Any) -> None:
     report.add_argument("--bootstrap", type=int, default=0, help="bootstrap resamples")
     report.add_argument("--paper", action="store_true",
                         help="add published reference values (GenNAS appendix, zero-cost-nas)")
+    report.add_argument("--out", type=Path, metavar="DIR",
+                        help="folder for the report files (default: RUN_DIR), so a second "
+                             "report does not overwrite the first")
     report.set_defaults(func=cmd_report)
 
     export = command_parser(sub, "export", "write a run's trials as parquet, csv or json",
@@ -53,15 +58,23 @@ def add_report_commands(sub: Any) -> None:
 
 
 def write_report(run_dir: Path, formats: str, metric: str | None, bootstrap: int,
-                 paper: bool = False) -> Any:
-    """Build the report of ``run_dir``, write it in every format of ``formats``, return it."""
+                 paper: bool = False, out: Path | None = None) -> Any:
+    """Build the report of ``run_dir``, write it in every format of ``formats`` under ``out``
+    (default: the run folder), print each file written, return the report."""
+    report, written = report_files(run_dir, formats, metric, bootstrap, paper, out)
+    for path in written:
+        print(f"wrote {path}")
+    return report
+
+
+def report_files(run_dir: Path, formats: str, metric: str | None, bootstrap: int,
+                 paper: bool = False, out: Path | None = None) -> tuple[Any, list[Path]]:
+    """``write_report`` without printing: the report and the files written."""
     from harness.reports import build_report, parse_metric_choice, write_reports
 
     report = build_report(run_dir, metric=parse_metric_choice(metric), bootstrap=bootstrap,
                           paper=paper)
-    for path in write_reports(report, run_dir, formats):
-        print(f"wrote {path}")
-    return report
+    return report, write_reports(report, out or run_dir, formats)
 
 
 def print_paper_table(report: Any) -> None:
@@ -80,7 +93,12 @@ def print_paper_table(report: Any) -> None:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    write_report(Path(args.run_dir), args.format, args.metric, args.bootstrap, args.paper)
+    from harness.preflight import check_run_dir
+
+    if args.out is not None:
+        check_run_dir(args.out)  # a file, or a folder that cannot be made: one line
+    write_report(Path(args.run_dir), args.format, args.metric, args.bootstrap, args.paper,
+                 args.out)
     return 0
 
 
@@ -178,6 +196,7 @@ def _add_profile_command(sub: Any) -> None:
     parser.add_argument("--data-dir", default=None, help="data folder (default: HARNESS_DATA_DIR)")
     parser.add_argument("--out", type=Path, default=None,
                         help="folder for profile.json and profile.md")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--workers-per-gpu", type=_int_list, default=None, metavar="K,K,...",
                         help="also measure archs per second with K trials sharing each GPU "
                              "(default 1,2,4,8 with --device cuda; on CPU: K worker processes, "
@@ -198,10 +217,10 @@ def profile_command(args: argparse.Namespace) -> int:
     )
     from harness.reports.render import markdown
 
-    settings = {k: v for k, v in vars(args).items() if k != "func"}
+    settings = {k: v for k, v in vars(args).items() if k not in ("func", "quiet")}
     cells = profile(args.spaces, args.batch_sizes, scorers=args.scorers, archs=args.archs,
                     warmup=args.warmup, repeats=args.repeats, device=args.device,
-                    seed=args.seed, data_dir=args.data_dir)
+                    seed=args.seed, data_dir=args.data_dir, progress=not args.quiet)
     print(markdown(profile_table(cells)))
     ks = args.workers_per_gpu or ([1, 2, 4, 8] if args.device == "cuda" else [])
     rates = throughput(args.spaces, ks, scorers=args.scorers, archs=args.throughput_archs,
