@@ -29,6 +29,14 @@ class SpaceDataStatus:
     prepare_command: str
     bundled: bool
 
+    def to_json(self) -> dict[str, object]:
+        """The row for ``harness data status --json``: ``state`` is prepared, bundled (runs
+        use the table shipped with the package) or missing."""
+        state = "prepared" if self.prepared else "bundled" if self.bundled else "missing"
+        return {"space": self.space, "state": state, "table_path": str(self.table_path),
+                "source_file": self.source_file or None, "sha256": self.checksum or None,
+                "detail": self.detail, "prepare_command": self.prepare_command}
+
 
 def _first(source: dict, keys: tuple[str, ...]) -> str:
     for key in keys:

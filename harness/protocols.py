@@ -235,6 +235,15 @@ class FetchableDataset(Protocol):
 
 
 @runtime_checkable
+class BundledDataset(Protocol):
+    """Optional: a dataset whose images are installed with a package (scikit-learn's digits),
+    so ``harness data fetch`` has nothing to download."""
+
+    def installed_with(self) -> str:
+        """The package that installs the images, e.g. ``"scikit-learn"``."""
+
+
+@runtime_checkable
 class SampleImagesDataset(Protocol):
     """Optional: a dataset that ships a few real images to stand in when it is not prepared."""
 

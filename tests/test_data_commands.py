@@ -2,6 +2,7 @@
 global options on either side of the sub-command, a closed output pipe, prepared files that
 follow the umask, and prepare's help naming every option."""
 
+import json
 import os
 import subprocess
 import sys
@@ -99,3 +100,29 @@ def test_a_closed_output_pipe_is_a_quiet_exit_141_not_a_traceback():
     process.wait(timeout=120)
     assert process.returncode == 141, err
     assert err == "", "no BrokenPipeError traceback, no 'Exception ignored' line"
+
+
+def test_data_status_json_states_each_space(toy, tmp_path, capsys):
+    _, data_dir = toy
+    code, out, _ = _main(capsys, "data", "status", "--json")
+    status = json.loads(out)
+    assert code == 0 and status["data_dir"] == str(data_dir)
+    toy_row = next(row for row in status["spaces"] if row["space"] == "toy")
+    assert (toy_row["state"], toy_row["source_file"]) == ("prepared", "toy.csv")
+    assert toy_row["sha256"] == "0" * 64
+
+
+def test_data_status_json_does_not_import_torch(tmp_path):
+    probe = ("import sys; from harness.cli import main; main(['data', 'status', '--json']); "
+             "print('torch' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                            env={**os.environ, "HARNESS_DATA_DIR": str(tmp_path)}, timeout=120)
+    assert result.stdout.splitlines()[-1] == "False", result.stdout + result.stderr
+    assert json.loads("\n".join(result.stdout.splitlines()[:-1]))["spaces"]
+
+
+def test_fetching_a_bundled_dataset_says_nothing_needs_fetching(tmp_path, capsys):
+    code, out, _ = _main(capsys, "data", "fetch", "digits", "--data-dir", str(tmp_path / "d"))
+    assert code == 0
+    assert out.strip() == "digits: nothing to fetch; its images are installed with scikit-learn"
+    assert not (tmp_path / "d").exists()

@@ -1,4 +1,5 @@
-"""``fetch`` of CIFAR archives from a local HTTP server: checksum, resume, safe extraction."""
+"""``fetch`` of CIFAR archives from a local HTTP server through pooch: checksum, retries, progress,
+no network, a manual download, safe extraction, nothing left behind on failure."""
 
 import hashlib
 import io
@@ -101,48 +102,41 @@ def md5(payload: bytes) -> str:
     return hashlib.md5(payload).hexdigest()
 
 
-def test_interrupted_download_resumes_on_the_next_run(tmp_path, cifar_archive):
-    with ArchiveServer(cifar_archive, cut_next=1) as server:
-        with pytest.raises(DatasetError, match="interrupted.*Run the command again to resume"):
-            CIFAR10.fetch(tmp_path, url=server.url, md5=md5(cifar_archive), retries=0)
-        part = tmp_path / "cifar10" / "cifar-10-python.tar.gz.part"
-        half = len(cifar_archive) // 2
-        assert part.stat().st_size == half, "the bytes received before the cut are kept"
-        assert not (tmp_path / "cifar10" / "cifar-10-batches-py").exists()
-        folder = CIFAR10.fetch(tmp_path, url=server.url, md5=md5(cifar_archive), retries=0)
-    assert server.ranges == [None, f"bytes={half}-"], "the second run asks only for the rest"
+def test_fetch_downloads_checks_and_extracts_leaving_only_the_folder(tmp_path, cifar_archive,
+                                                                     capfd):
+    with ArchiveServer(cifar_archive) as server:
+        folder = CIFAR10.fetch(tmp_path, url=server.url, md5=md5(cifar_archive))
+        CIFAR10.fetch(tmp_path, url=server.url, md5=md5(cifar_archive))
+    assert server.ranges == [None], "an existing folder is not downloaded again"
     assert folder == tmp_path / "cifar10" / "cifar-10-batches-py"
     assert CIFAR10.arrays(tmp_path, "test")[0].shape == (6, 32, 32, 3)
     assert sorted(p.name for p in (tmp_path / "cifar10").iterdir()) == ["cifar-10-batches-py"], \
-        "archive, .part and staging folders are gone"
+        "archive, temporary and staging files are gone"
+    assert "100%" in capfd.readouterr().err, "pooch draws a progress bar on stderr"
 
 
-def test_dropped_connection_is_retried_from_where_it_stopped(tmp_path, cifar_archive):
+def test_dropped_connection_is_retried(tmp_path, cifar_archive):
     with ArchiveServer(cifar_archive, cut_next=1) as server:
         CIFAR10.fetch(tmp_path, url=server.url, md5=md5(cifar_archive), retries=1)
-        assert server.ranges == [None, f"bytes={len(cifar_archive) // 2}-"]
-        CIFAR10.fetch(tmp_path, url=server.url, md5=md5(cifar_archive))
-        assert len(server.ranges) == 2, "an existing folder is not downloaded again"
+    assert server.ranges == [None, None], "pooch downloads again from the first byte"
     assert CIFAR10.arrays(tmp_path, "train")[0].shape == (20, 32, 32, 3)
 
 
-def test_server_ignoring_the_range_gets_a_fresh_download(tmp_path, cifar_archive):
-    part = tmp_path / "cifar10" / "cifar-10-python.tar.gz.part"
-    part.parent.mkdir(parents=True)
-    part.write_bytes(b"stale bytes")
-    with ArchiveServer(cifar_archive, honour_range=False) as server:
-        CIFAR10.fetch(tmp_path, url=server.url, md5=md5(cifar_archive))
-    assert server.ranges == ["bytes=11-"]
-    assert CIFAR10.arrays(tmp_path, "test")[1].tolist() == [9, 8, 7, 6, 5, 4]
+def test_a_transfer_cut_every_time_keeps_nothing(tmp_path, cifar_archive):
+    data_dir = tmp_path / "data"
+    with ArchiveServer(cifar_archive, cut_next=2) as server:
+        with pytest.raises(DatasetError, match="was cut off 2 times.*nothing was kept"):
+            CIFAR10.fetch(data_dir, url=server.url, md5=md5(cifar_archive), retries=1)
+    assert not data_dir.exists(), "the folders the fetch created are removed"
 
 
-def test_checksum_mismatch_deletes_the_download(tmp_path, cifar_archive):
+def test_checksum_mismatch_and_http_errors_keep_nothing(tmp_path, cifar_archive):
     with ArchiveServer(cifar_archive) as server:
-        with pytest.raises(DatasetError, match="corrupt: MD5 .* expected 0{32}"):
-            CIFAR10.fetch(tmp_path, url=server.url, md5="0" * 32)
+        with pytest.raises(DatasetError, match="corrupt: its MD5 is not the expected 0{32}"):
+            CIFAR10.fetch(tmp_path, url=server.url, md5="0" * 32, retries=0)
         with pytest.raises(DatasetError, match="HTTP 404"):
             CIFAR10.fetch(tmp_path, url=server.url.replace("archive", "missing"), md5="0" * 32)
-    assert list((tmp_path / "cifar10").iterdir()) == []
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize("members, symlink", [
@@ -166,13 +160,34 @@ def test_official_locations_are_the_defaults():
     assert CIFAR10.layout.archive_md5 == "c58f30108f718f92721af3b95e74349a"
 
 
-def test_offline_download_says_nothing_was_kept(tmp_path):
+def _unreachable_url() -> str:
     with socket.socket() as probe:  # a port nobody listens on: the connection is refused
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}/cifar-10-python.tar.gz"
+
+
+def test_offline_says_no_network_with_the_manual_steps_and_leaves_no_folder(tmp_path):
+    data_dir = tmp_path / "data"
     with pytest.raises(DatasetError) as failure:
-        download(f"http://127.0.0.1:{port}/x.tar.gz", tmp_path / "x.tar.gz", md5="0" * 32,
-                 retries=0, timeout_s=5)
+        CIFAR10.fetch(data_dir, url=_unreachable_url(), md5="0" * 32, retries=0)
     message = str(failure.value)
-    assert "failed before any byte arrived" in message and "offline" in message
-    assert "bytes are kept" not in message and not (tmp_path / "x.tar.gz.part").exists()
+    archive = data_dir / "cifar10" / "cifar-10-python.tar.gz"
+    assert message.startswith("no network: ")
+    assert f"check that its MD5 is {'0' * 32}, copy it to {archive}" in message
+    assert not data_dir.exists(), "no empty folder is left behind"
+
+
+def test_a_manually_downloaded_archive_is_checked_and_extracted_offline(tmp_path, cifar_archive):
+    archive = tmp_path / "cifar10" / "cifar-10-python.tar.gz"
+    archive.parent.mkdir()
+    archive.write_bytes(cifar_archive)
+    folder = CIFAR10.fetch(tmp_path, url=_unreachable_url(), md5=md5(cifar_archive))
+    assert folder.is_dir() and not archive.exists()
+    assert CIFAR10.arrays(tmp_path, "test")[1].tolist() == [9, 8, 7, 6, 5, 4]
+
+
+def test_download_alone_checks_the_md5(tmp_path, cifar_archive):
+    with ArchiveServer(cifar_archive) as server:
+        path = download(server.url, tmp_path / "a.tar.gz", md5=md5(cifar_archive), progress=False)
+    assert path.read_bytes() == cifar_archive

@@ -52,6 +52,8 @@ def add_data_commands(sub: Any) -> None:
     data.set_defaults(func=lambda args: (data.print_help(), 0)[1])
     status = command_parser(data_sub, "status", "per space: prepared or not, source file and "
                             "checksum, or the command that prepares it", EXAMPLES["status"])
+    status.add_argument("--json", action="store_true",
+                        help="machine-readable output: the data dir and one object per space")
     status.set_defaults(func=cmd_data_status)
     prepare = command_parser(data_sub, "prepare", "convert an official benchmark file, a table "
                              "of your own, or a table written by `harness data build --out` into "
@@ -68,7 +70,8 @@ def add_data_commands(sub: Any) -> None:
     prepare.set_defaults(func=cmd_data_prepare, allows_extra=True)
     _add_build_command(data_sub)
     fetch = command_parser(data_sub, "fetch", "download a dataset into the data dir "
-                           "(checksummed)", EXAMPLES["fetch"])
+                           "(checksummed, retried, with a progress bar; offline, it prints "
+                           "the manual steps)", EXAMPLES["fetch"])
     fetch.add_argument("dataset")
     fetch.set_defaults(func=cmd_data_fetch)
 
@@ -108,6 +111,10 @@ def cmd_data_status(args: argparse.Namespace) -> int:
 
     data_dir = _data_dir(args)
     rows = data_status(data_dir)
+    if args.json:
+        print(json.dumps({"data_dir": str(data_dir),
+                          "spaces": [row.to_json() for row in rows]}, indent=1))
+        return 0
     print(f"data dir: {data_dir}")
     table = []
     for row in rows:
@@ -249,10 +256,14 @@ def _build_destination(space: str, data_dir: Path, out: str | None, replace: boo
 
 
 def cmd_data_fetch(args: argparse.Namespace) -> int:
-    from harness.protocols import FetchableDataset
+    from harness.protocols import BundledDataset, FetchableDataset
     from harness.registry import get_registry
 
     plugin = get_registry().get("dataset", args.dataset)
+    if isinstance(plugin, BundledDataset):
+        print(f"{args.dataset}: nothing to fetch; its images are installed with "
+              f"{plugin.installed_with()}")
+        return 0
     if not isinstance(plugin, FetchableDataset):
         raise ConfigError(f"dataset {args.dataset!r} cannot be downloaded by harness (its "
                           f"plugin has no fetch method); place its files under the data dir "

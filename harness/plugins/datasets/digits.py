@@ -88,6 +88,10 @@ class DigitsDataset:
         """A whole split for ``harness data build`` (``data_dir`` unused)."""
         return digits_arrays(split, size)
 
+    def installed_with(self) -> str:
+        """``BundledDataset``: the images ship inside scikit-learn; nothing to download."""
+        return "scikit-learn"
+
     def batch(self, batch_size: int, seed: int, *, data_dir: Path | None = None,
               split: str = "train", augment: object = False, normalization: str = "default",
               size: int | None = None, **unknown: Any) -> Batch:

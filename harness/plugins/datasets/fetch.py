@@ -1,23 +1,24 @@
-"""Downloading an official dataset archive: resumable, checksummed, extracted safely.
+"""Downloading an official dataset archive with pooch, then extracting it safely.
 
-``download`` writes to ``<archive>.part`` and, when that file exists, asks the server for the
-rest only (HTTP ``Range: bytes=N-``); a server that ignores the range gets a fresh download.
-A dropped connection is retried ``retries`` times, each retry resuming where the last stopped;
-after that the ``.part`` file stays, and running the command again resumes it. The archive is
-renamed into place only once its MD5 matches. ``safe_extract`` refuses absolute paths, ``..``,
-links and special files, and unpacks into a staging folder before moving the result into place,
-so an interrupted or refused extraction leaves no half-written dataset folder behind.
+``download`` hands the transfer to pooch (https://www.fatiando.org/pooch, the downloader SciPy,
+scikit-image and MetPy use): it streams the file to a temporary name beside the target, checks
+its MD5 before moving it into place, retries a dropped connection or a corrupt transfer
+``retries`` times, and draws a progress bar on stderr. An archive already at the target with
+the right MD5 is not downloaded again, which is also how a manual download is installed. pooch
+does not resume a partial transfer: an interrupted download starts again from the first byte.
+
+Extraction stays here: ``safe_extract`` refuses absolute paths, ``..``, links and special files,
+and unpacks into a staging folder before moving the result into place, so an interrupted or
+refused extraction leaves no half-written dataset folder (pooch's ``Untar`` extracts whatever
+the archive names). A failed fetch removes the folders it created, so nothing empty is left.
 """
 
 from __future__ import annotations
 
 import hashlib
-import http.client
 import shutil
 import tarfile
 import tempfile
-import urllib.error
-import urllib.request
 from pathlib import Path, PurePosixPath
 
 from harness.errors import DatasetError
@@ -33,75 +34,41 @@ def md5_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _content_range_start(header: str | None) -> int | None:
-    """The first byte of ``Content-Range: bytes START-END/TOTAL``, or None if unparsable."""
-    if not header or not header.startswith("bytes "):
-        return None
+def _manual_steps(url: str, dest: Path, md5: str) -> str:
+    return (f"to install it by hand, download {url} on a machine with a connection, check that "
+            f"its MD5 is {md5}, copy it to {dest}, and run the command again (it checks the "
+            f"file and extracts it)")
+
+
+def download(url: str, dest: Path, *, md5: str, retries: int = 3, timeout_s: float = 60.0,
+             progress: bool = True) -> Path:
+    """Download ``url`` to ``dest`` through pooch, checking its MD5; ``DatasetError`` on failure
+    (no network, an HTTP error, a transfer cut ``retries + 1`` times, a wrong checksum)."""
+    import pooch
+    import requests
+
+    pooch.get_logger().setLevel("WARNING")  # our own messages say what happened
+    fetcher = pooch.create(path=dest.parent, base_url="", registry={dest.name: f"md5:{md5}"},
+                           urls={dest.name: url}, retry_if_failed=retries)
+    downloader = pooch.HTTPDownloader(progressbar=progress, timeout=timeout_s)
     try:
-        return int(header[len("bytes "):].split("-", 1)[0])
-    except ValueError:
-        return None
-
-
-def _download_once(url: str, part: Path, timeout_s: float) -> None:
-    """Append the missing bytes of ``url`` to ``part``; raise on a dropped connection."""
-    have = part.stat().st_size if part.exists() else 0
-    headers = {"Range": f"bytes={have}-"} if have else {}
-    try:
-        response = urllib.request.urlopen(urllib.request.Request(url, headers=headers),
-                                          timeout=timeout_s)
-    except urllib.error.HTTPError as exc:
-        if exc.code == 416 and have:  # nothing left to send: the checksum decides
-            return
-        raise
-    with response:
-        resuming = response.status == 206
-        if resuming and _content_range_start(response.headers.get("Content-Range")) != have:
-            part.unlink(missing_ok=True)
-            raise ConnectionError("the server resumed at another offset than asked; restarting")
-        expected = response.headers.get("Content-Length")
-        received = 0
-        with open(part, "ab" if resuming else "wb") as out:
-            while chunk := response.read(CHUNK_BYTES):
-                out.write(chunk)
-                received += len(chunk)
-    if expected is not None and received < int(expected):
-        raise ConnectionError(f"connection closed after {received} of {expected} bytes")
-
-
-def _failure_message(url: str, part: Path, exc: Exception) -> str:
-    """Why the download stopped, and what it leaves: the bytes kept for a resume, or none."""
-    cause = f"{type(exc).__name__}: {exc}"
-    have = part.stat().st_size if part.exists() else 0
-    if have:
-        return (f"download of {url} was interrupted ({cause}); {have} bytes are kept in {part}. "
-                f"Run the command again to resume")
-    return (f"download of {url} failed before any byte arrived ({cause}); is this machine "
-            f"offline? Run the command again when it can reach the server")
-
-
-def download(url: str, dest: Path, *, md5: str, retries: int = 3, timeout_s: float = 60.0) -> Path:
-    """Download ``url`` to ``dest``, resuming ``dest.part``; ``DatasetError`` on failure."""
-    part = dest.with_name(dest.name + ".part")
-    failures = 0
-    while True:
-        try:
-            _download_once(url, part, timeout_s)
-            break
-        except urllib.error.HTTPError as exc:
-            raise DatasetError(f"download of {url} failed: HTTP {exc.code} {exc.reason}") from None
-        except (OSError, http.client.HTTPException) as exc:
-            failures += 1
-            if failures > retries:
-                raise DatasetError(_failure_message(url, part, exc)) from None
-    digest = md5_of(part)
-    if digest != md5.lower():
-        part.unlink()
-        raise DatasetError(
-            f"download of {url} is corrupt: MD5 {digest}, expected {md5}; the partial file was "
-            f"deleted, run the command again to download it afresh")
-    part.replace(dest)
-    return dest
+        return Path(fetcher.fetch(dest.name, downloader=downloader))
+    except requests.exceptions.HTTPError as exc:
+        status = exc.response.status_code if exc.response is not None else "error"
+        reason = exc.response.reason if exc.response is not None else str(exc)
+        raise DatasetError(f"download of {url} failed: HTTP {status} {reason}") from None
+    except (requests.exceptions.ConnectionError, requests.exceptions.ConnectTimeout) as exc:
+        # Raised before any byte arrived (a break mid-transfer is a ChunkedEncodingError).
+        raise DatasetError(f"no network: {url} could not be reached ({type(exc).__name__}); "
+                           f"{_manual_steps(url, dest, md5)}") from None
+    except requests.exceptions.RequestException as exc:
+        raise DatasetError(f"download of {url} was cut off {retries + 1} times "
+                           f"({type(exc).__name__}); nothing was kept. Run the command again, "
+                           f"or {_manual_steps(url, dest, md5)}") from None
+    except ValueError:  # pooch: the checksum of what arrived is not the known one
+        raise DatasetError(f"download of {url} is corrupt: its MD5 is not the expected {md5} "
+                           f"(after {retries + 1} tries); nothing was kept, run the command "
+                           f"again later") from None
 
 
 def safe_extract(archive: Path, target: Path, *, expected_folder: str) -> Path:
@@ -135,12 +102,39 @@ def safe_extract(archive: Path, target: Path, *, expected_folder: str) -> Path:
 
 
 def fetch_archive(url: str, md5: str, archive: Path, target: Path, *, expected_folder: str,
-                  retries: int = 3) -> Path:
-    """Download ``url`` as ``archive`` (resuming), extract ``expected_folder`` into ``target``,
-    then delete the archive; return the extracted folder."""
+                  retries: int = 3, progress: bool = True) -> Path:
+    """Download ``url`` as ``archive`` (skipped when ``archive`` is there with the right MD5),
+    extract ``expected_folder`` into ``target``, then delete the archive; return the extracted
+    folder. On failure, the folders this call created are removed again."""
+    created = _first_missing(target)
     target.mkdir(parents=True, exist_ok=True)
-    if not (archive.is_file() and md5_of(archive) == md5.lower()):
-        download(url, archive, md5=md5, retries=retries)
-    folder = safe_extract(archive, target, expected_folder=expected_folder)
+    try:
+        download(url, archive, md5=md5, retries=retries, progress=progress)
+        folder = safe_extract(archive, target, expected_folder=expected_folder)
+    except DatasetError:
+        if created is not None:
+            _remove_empty_folders(target, created)
+        raise
     archive.unlink()
     return folder
+
+
+def _first_missing(path: Path) -> Path | None:
+    """The outermost folder of ``path`` that does not exist yet (None: ``path`` exists)."""
+    missing = None
+    for folder in (path, *path.parents):
+        if folder.exists():
+            break
+        missing = folder
+    return missing
+
+
+def _remove_empty_folders(path: Path, up_to: Path) -> None:
+    """Remove ``path`` and its parents up to ``up_to`` while they are empty."""
+    for folder in (path, *path.parents):
+        try:
+            folder.rmdir()
+        except OSError:  # not empty (or gone): keep it and everything above
+            return
+        if folder == up_to:
+            return
