@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 INSTALL_HINT = "pip install 'nas-harness[ray]'"
 DEFAULT_BATCH = 4
 DEFAULT_MAX_RETRIES = 3
+WAIT_S = 1.0
 TIMEOUT_GRACE_S = 120.0  # a new Ray worker imports torch and the plugins: seconds, or more
 
 
@@ -149,11 +150,14 @@ class _RayRun:
             for ref in in_flight:
                 self.ray.cancel(ref, force=True)
 
-    def _wait_s(self, in_flight: dict[Any, tuple[list[TrialJob], float]]) -> float | None:
+    def _wait_s(self, in_flight: dict[Any, tuple[list[TrialJob], float]]) -> float:
+        """Until the first backstop deadline, and at most ``WAIT_S`` so that a stop signal
+        reaches the driver's handler promptly."""
         if not self.timeout_s:
-            return None
+            return WAIT_S
         first = min(submitted for _, submitted in in_flight.values())
-        return max(first + self.timeout_s + TIMEOUT_GRACE_S - time.monotonic(), 0.0)
+        return min(max(first + self.timeout_s + TIMEOUT_GRACE_S - time.monotonic(), 0.0),
+                   WAIT_S)
 
     def _collect(self, ref: Any, batch: list[TrialJob]) -> list[TrialResult]:
         """The batch's records, or an ``error`` row per trial when Ray lost the task."""

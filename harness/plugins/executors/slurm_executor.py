@@ -196,7 +196,9 @@ class SlurmSession:
 
     def _attach(self, pending: dict[tuple, TrialJob]) -> list[tuple[Any, list[TrialJob]]]:
         """Handles of recorded jobs that can still deliver pending trials (their trials leave
-        ``pending``). A local job is only re-attached once it has left its result."""
+        ``pending``): a local job once it has left its result, a Slurm job that left its
+        result or that Slurm still knows (queued, running, or ended: a failed one becomes
+        ``error`` rows)."""
         attached = []
         for entry in self.ledger.read():
             chunk = [pending[tuple(key)] for key in entry.get("trials", [])
@@ -210,6 +212,8 @@ class SlurmSession:
                     continue  # its process belonged to the killed driver: submit again
             else:
                 job = self.submitit.SlurmJob(self.folder / "%j", job_id)
+                if not job.paths.result_pickle.exists() and job.state.upper() == "UNKNOWN":
+                    continue  # Slurm no longer knows it and it left no result: submit again
             for trial_job in chunk:
                 del pending[_trial_key(trial_job)]
             attached.append((job, chunk))
