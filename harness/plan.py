@@ -27,7 +27,7 @@ from harness.protocols import (
     SampleImagesDataset,
 )
 from harness.registry import Registry, get_registry
-from harness.selection import SpacePlan, select_spaces
+from harness.selection import SpacePlan, select_spaces, space_names
 from harness.store import STORE_FILE, Trial, TrialStore
 from harness.trial import TrialJob
 
@@ -107,8 +107,7 @@ def _check_names(config: RunConfig, registry: Registry) -> None:
     for name in config.bias_inits:
         registry.get("bias", name)
     registry.get("executor", config.executor)
-    space_names = registry.names("space") if config.spaces == ["all"] else config.spaces
-    for name in space_names:
+    for name in space_names(config.spaces, registry):
         registry.get("space", name)
 
 

@@ -7,6 +7,7 @@ space's bundled table), keeps the datasets asked for, and samples archs with the
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import random
 from dataclasses import dataclass
@@ -46,7 +47,8 @@ def select_spaces(config: RunConfig, registry: Registry, data_dir: Path,
                          f"truth (it has {', '.join(table.datasets)}); skipped")
             continue
         plans.append(SpacePlan(space.name, table, bundled, datasets,
-                               _sample_archs(config, space, table)))
+                               _sample_archs(config, space, _rows_with_ground_truth(
+                                   space.name, table, datasets, notes))))
     if config.datasets not in (None, ["all"]):
         used = {dataset for plan in plans for dataset in plan.datasets}
         for dataset in config.datasets:
@@ -60,7 +62,8 @@ def _select_spaces(config: RunConfig, registry: Registry, data_dir: Path,
                    notes: list[str]) -> tuple[list[tuple[Any, GroundTruthTable, bool]],
                                               dict[str, str]]:
     """(space, table, bundled) per selected space, and the skipped spaces with the reason."""
-    names = registry.names("space") if config.spaces == ["all"] else config.spaces
+    names = space_names(config.spaces, registry)
+    exact = set(config.spaces) & set(registry.names("space"))
     chosen: list[tuple[Any, GroundTruthTable, bool]] = []
     missing: dict[str, tuple[Any, str]] = {}
     for name in names:
@@ -79,7 +82,7 @@ def _select_spaces(config: RunConfig, registry: Registry, data_dir: Path,
             notes.append(f"{name}: no prepared ground truth under {data_dir}; using the "
                          f"ground truth bundled with the package ({len(bundled.frame)} archs; "
                          f"{', '.join(bundled.datasets)})")
-        elif config.spaces == ["all"]:
+        elif name not in exact:  # chosen by "all", a family name or a glob
             skipped[name] = reason
         else:
             raise DataNotPreparedError(reason)
@@ -87,6 +90,49 @@ def _select_spaces(config: RunConfig, registry: Registry, data_dir: Path,
         detail = "; ".join(f"{n}: {r}" for n, r in skipped.items()) or "no space is installed"
         raise DataNotPreparedError(f"nothing to run: no space has prepared ground truth ({detail})")
     return chosen, skipped
+
+
+def space_names(requested: list[str], registry: Registry) -> list[str]:
+    """The registered spaces a ``--spaces`` list selects, in order, without repeats.
+
+    Each entry is ``all``, a space name, a glob (``nds-dar*``) or a family name: ``nds`` selects
+    every space named ``nds-...``. An entry that matches nothing is an ``UnknownPluginError``
+    listing the known names. Spaces chosen by ``all``, a glob or a family are skipped (with the
+    reason) when they have no ground truth; a space named exactly must have it.
+    """
+    known = registry.names("space")
+    if requested == ["all"]:
+        return known
+    chosen: list[str] = []
+    for name in requested:
+        if name in known:
+            chosen.append(name)
+            continue
+        pattern = name if any(char in name for char in "*?[") else f"{name}-*"
+        matches = [space for space in known if fnmatch.fnmatchcase(space, pattern)]
+        if not matches:
+            registry.get("space", name)  # raises, naming the known spaces
+        chosen += matches
+    return list(dict.fromkeys(chosen))
+
+
+def _rows_with_ground_truth(name: str, table: GroundTruthTable, datasets: list[str],
+                            notes: list[str]) -> GroundTruthTable:
+    """``table`` without the archs that have no default metric value for any of ``datasets``
+    (a space whose table holds several sweeps, or records whose training diverged), counted
+    in a note; the table itself when every arch has one."""
+    metrics = [table.default_metric[d] for d in datasets if d in table.default_metric]
+    if not metrics:
+        return table
+    has_value = table.frame[metrics].notna().any(axis=1)
+    if bool(has_value.all()):
+        return table
+    left_out = int((~has_value).sum())
+    notes.append(f"{name}: {left_out} of {len(has_value)} archs have no ground truth for "
+                 f"{', '.join(datasets)} (another sweep's records, or a diverged training run) "
+                 f"and are left out")
+    return GroundTruthTable(table.space, table.frame[has_value], table.metrics,
+                            table.default_metric, table.source)
 
 
 def prepare_command(space: str) -> str:

@@ -158,19 +158,45 @@ def _extra_options(extra: list[str]) -> dict[str, Any]:
 
 def cmd_data_prepare(args: argparse.Namespace) -> int:
     from harness.registry import get_registry
+    from harness.selection import space_names
 
-    space = get_registry().get("space", args.space)
+    family = space_names([args.space], get_registry())
     options = _extra_options(args.extra)
     if args.columns:
         options["columns"] = names(args.columns)
     source = Path(args.source).expanduser()
     if not source.exists():
         raise ConfigError(f"--source {source}: no such file or folder")
+    if family != [args.space]:
+        return _prepare_family(args.space, family, source, _data_dir(args), options)
+    space = get_registry().get("space", args.space)
     with _elapsed_bar(f"preparing {args.space} from {source.name}", source):
         path = _install_harness_table(args.space, source, _data_dir(args), options)
         if path is None:
             path = space.prepare(source, _data_dir(args), **options)
     print(f"prepared {args.space} ground truth -> {path}")
+    return 0
+
+
+def _prepare_family(family: str, selected: list[str], source: Path, data_dir: Path,
+                    options: dict[str, Any]) -> int:
+    """Prepare each space of a family (``nds``: every ``nds-...`` space) that ``source`` has
+    files for; the others are listed as skipped, and none at all is an error."""
+    from harness.errors import DataNotPreparedError
+    from harness.registry import get_registry
+
+    prepared = []
+    for name in selected:
+        try:
+            path = get_registry().get("space", name).prepare(source, data_dir, **options)
+        except DataNotPreparedError as exc:
+            print(f"skipped {name}: {exc}")
+            continue
+        prepared.append(name)
+        print(f"prepared {name} ground truth -> {path}")
+    if not prepared:
+        raise DataNotPreparedError(f"--source {source} holds no ground truth for any {family} "
+                                   f"space ({', '.join(selected)})")
     return 0
 
 

@@ -1,0 +1,180 @@
+"""The NDS AnyNet networks (ResNet, ResNeXt-A/B, Vanilla): a stem, then stages of blocks.
+
+The ``net`` of a record lists, per entry, a depth ``ds``, width ``ws``, stride ``ss``,
+bottleneck multiplier ``bot_muls`` and group count ``num_gs`` (empty lists when the block type
+has none). As the NDS sweeps built it (the 2019 pycls AnyNet; Radosavovic et al., ICCV 2019),
+the **first entry is the stem** and the others are stages; the stem follows from ``ss[0]``:
+
+- 1: ``res_stem_cifar``, Conv3x3/1-BN-ReLU (CIFAR-10 sweeps);
+- 4: ``res_stem_in``, Conv7x7/2-BN-ReLU-MaxPool3x3/2 (ResNet/Vanilla ImageNet sweeps);
+- 8: three stride-2 Conv3x3 (3 -> w/2 -> w -> w) with BN, laid out as the DARTS ImageNet stem
+  (ResNeXt ImageNet sweeps). Inferred from the records: with it the trainable-parameter count
+  of every ResNeXt-A/B ImageNet record equals its ``params`` (tests/test_nds_params.py).
+
+Blocks (``block_type``): ``double_plain_block`` (vanilla: two Conv3x3-BN-ReLU),
+``res_basic_block`` (Conv3x3-BN-ReLU-Conv3x3-BN + shortcut, ReLU) and ``res_bottleneck_block``
+(Conv1x1 to ``w_b = round(w * bot_mul)``-BN-ReLU, Conv3x3 in ``num_gs`` groups-BN-ReLU,
+Conv1x1-BN + shortcut, ReLU). The shortcut is Conv1x1(stride)-BN where the shape changes, else
+the identity; the first block of a stage carries the stride and the width change.
+
+Other variants (``anynet_config``): ``gennas`` is GenNAS's rewrite (spec §8.3): every entry is a
+stage (the first with stride 1 where it was 8), ``num_gs`` read as the group *width*
+(groups = w_b // gw), a leading bottleneck multiplier 0 read as 1, stem ``res_stem_cifar`` of
+width 12; ``naswot`` is NASWOT's port: the same stage lists without the stride/multiplier
+rewrite, stem ``res_stem_in`` of width 12.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+from torch.nn import functional
+
+from harness.errors import ConfigError
+
+BLOCK_TYPES = ("double_plain_block", "res_basic_block", "res_bottleneck_block")
+STEM_WIDTH_PORTS = 12
+
+
+@dataclass(frozen=True)
+class StageSpec:
+    depth: int
+    width: int
+    stride: int
+    bot_mul: float
+    groups_or_width: int
+
+
+@dataclass(frozen=True)
+class AnyNetConfig:
+    """What the builder needs: the stem, the stages, the block and how ``num_gs`` reads."""
+
+    block_type: str
+    stem: str
+    stem_width: int
+    stages: tuple[StageSpec, ...]
+    group_width: bool
+
+
+def anynet_config(net: dict[str, Any], variant: str) -> AnyNetConfig:
+    """The builder config of a record's ``net`` for ``variant`` (module docstring)."""
+    block_type = net.get("block_type")
+    if block_type not in BLOCK_TYPES:
+        raise ConfigError(f"unknown NDS block_type {block_type!r}; known: {BLOCK_TYPES}")
+    ds, ws, ss = (list(net.get(key) or []) for key in ("ds", "ws", "ss"))
+    if not ds or not len(ds) == len(ws) == len(ss):
+        raise ConfigError(f"NDS AnyNet net needs ds, ws, ss of one length, got {net}")
+    bms = list(net.get("bot_muls") or []) or [1.0] * len(ds)
+    gs = list(net.get("num_gs") or []) or [1] * len(ds)
+    if variant == "nds":
+        stem = {1: "res_stem_cifar", 4: "res_stem_in", 8: "nas_stem_in"}.get(ss[0])
+        if stem is None or ds[0] != 1:
+            raise ConfigError(f"NDS AnyNet stem entry (ds[0]={ds[0]}, ss[0]={ss[0]}) is not a "
+                              f"known stem (stride 1, 4 or 8, depth 1)")
+        stages = [StageSpec(*entry) for entry in zip(ds[1:], ws[1:], ss[1:], bms[1:], gs[1:],
+                                                      strict=True)]
+        return AnyNetConfig(block_type, stem, ws[0], tuple(stages), group_width=False)
+    if variant == "gennas":
+        ss = [1 if ss[0] == 8 else ss[0], *ss[1:]]
+        bms = [1.0 if bms[0] == 0 else bms[0], *bms[1:]]
+        stem = "res_stem_cifar"
+    elif variant == "naswot":
+        stem = "res_stem_in"
+    else:
+        raise ConfigError(f"unknown NDS builder variant {variant!r}; known: nds, gennas, naswot")
+    stages = [StageSpec(*entry) for entry in zip(ds, ws, ss, bms, gs, strict=True)]
+    return AnyNetConfig(block_type, stem, STEM_WIDTH_PORTS, tuple(stages), group_width=True)
+
+
+def _conv_bn(c_in: int, c_out: int, kernel: int, stride: int = 1, groups: int = 1) -> list:
+    return [nn.Conv2d(c_in, c_out, kernel, stride, kernel // 2, groups=groups, bias=False),
+            nn.BatchNorm2d(c_out)]
+
+
+def build_stem(kind: str, width: int) -> nn.Sequential:
+    if kind == "res_stem_cifar":
+        return nn.Sequential(*_conv_bn(3, width, 3), nn.ReLU(inplace=True))
+    if kind == "res_stem_in":
+        return nn.Sequential(*_conv_bn(3, width, 7, 2), nn.ReLU(inplace=True),
+                             nn.MaxPool2d(3, 2, 1))
+    if width % 2:
+        raise ConfigError(f"the stride-8 NDS stem needs an even width, got {width}")
+    return nn.Sequential(*_conv_bn(3, width // 2, 3, 2), nn.ReLU(inplace=True),
+                         *_conv_bn(width // 2, width, 3, 2), nn.ReLU(inplace=True),
+                         *_conv_bn(width, width, 3, 2))
+
+
+class Block(nn.Module):
+    """One AnyNet block; ``forward`` returns the output before its final ReLU (GenNAS taps)."""
+
+    def __init__(self, block_type: str, w_in: int, w_out: int, stride: int, bot_mul: float,
+                 groups: int) -> None:
+        super().__init__()
+        if block_type == "res_bottleneck_block":
+            w_b = int(round(w_out * bot_mul))
+            if w_b < 1 or groups < 1 or w_b % groups:
+                raise ConfigError(f"bottleneck width {w_b} cannot be split into {groups} groups")
+            layers = [*_conv_bn(w_in, w_b, 1), nn.ReLU(inplace=True),
+                      *_conv_bn(w_b, w_b, 3, stride, groups), nn.ReLU(inplace=True),
+                      *_conv_bn(w_b, w_out, 1)]
+        else:
+            layers = [*_conv_bn(w_in, w_out, 3, stride), nn.ReLU(inplace=True),
+                      *_conv_bn(w_out, w_out, 3)]
+        self.body = nn.Sequential(*layers)
+        residual = block_type != "double_plain_block"
+        self.shortcut: nn.Module | None = None
+        if residual:
+            self.shortcut = (nn.Sequential(*_conv_bn(w_in, w_out, 1, stride))
+                             if (w_in != w_out or stride != 1) else nn.Identity())
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        out = self.body(inputs)
+        return out if self.shortcut is None else out + self.shortcut(inputs)
+
+
+class AnyNet(nn.Module):
+    """Stem, stages, global average pool, linear classifier; ``forward`` returns logits."""
+
+    def __init__(self, config: AnyNetConfig, num_classes: int) -> None:
+        super().__init__()
+        self.stem = build_stem(config.stem, config.stem_width)
+        self.stages = nn.ModuleList()
+        w_in = config.stem_width
+        for spec in config.stages:
+            groups = spec.groups_or_width
+            if config.group_width:
+                groups = max(1, int(round(spec.width * spec.bot_mul)) // spec.groups_or_width)
+            blocks = [Block(config.block_type, w_in if i == 0 else spec.width, spec.width,
+                            spec.stride if i == 0 else 1, spec.bot_mul, groups)
+                      for i in range(spec.depth)]
+            self.stages.append(nn.ModuleList(blocks))
+            w_in = spec.width
+        if len(self.stages) < 3:
+            raise ConfigError("an NDS AnyNet network needs at least 3 stages for its taps")
+        self.head = nn.Linear(w_in, num_classes)
+
+    def forward_taps(self, inputs: torch.Tensor) -> list[torch.Tensor]:
+        """The outputs of the last three stages before their final ReLU (spec §1.6)."""
+        x = self.stem(inputs)
+        outputs: list[torch.Tensor] = []
+        for stage in self.stages:
+            for index, block in enumerate(stage):
+                if index:
+                    x = functional.relu(x)
+                x = block(x)
+            outputs.append(x)
+            x = functional.relu(x)
+        return outputs[-3:]
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        features = functional.relu(self.forward_taps(inputs)[-1])
+        return self.head(features.mean(dim=(2, 3)))
+
+
+def stage_lists(net: dict[str, Any]) -> dict[str, Sequence[Any]]:
+    """The per-entry lists of a ``net`` that mutation may change."""
+    return {key: net.get(key) or [] for key in ("ds", "ws", "bot_muls", "num_gs")}
