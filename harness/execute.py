@@ -90,6 +90,17 @@ def execute_plan(plan: RunPlan, *, progress: bool = True, command: list[str] | N
                       dict(counts), stop_signal)
 
 
+def run_and_store(jobs: Sequence[TrialJob], store: TrialStore, executor: Executor, config: Any,
+                  counts: Counter[str], bar: Any = None) -> int | None:
+    """Run ``jobs`` on ``executor`` (from ``configured_executor``) as ``config`` (a
+    ``RunConfig``) asks, writing each result to ``store`` as it arrives and counting its
+    status: one batch of a search (``harness.search``), under a run folder the caller holds.
+    The stop signal that cut it short, or None."""
+    results = executor.run(jobs, workers=config.workers, device=config.device,
+                           trial_timeout_s=config.trial_timeout_s)
+    return _store_results(results, store, counts, bar)
+
+
 def configured_executor(registry: Registry, config: Any, run_dir: Path) -> Executor:
     """``config``'s executor (a ``RunConfig``'s) set up for a run in ``run_dir``.
 

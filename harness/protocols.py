@@ -8,7 +8,7 @@ All scores are oriented **higher = predicted better**.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -303,6 +303,34 @@ class Searcher(Protocol):
         rng: random.Random,
     ) -> SearchResult:
         """Spend ``budget`` fitness evaluations and return the best arch found."""
+
+
+# A search as an ask/tell generator: it yields the archs it wants scored next, is sent their
+# fitness values in the same order, and returns its ``SearchResult``.
+SearchSteps = Generator[list[str], list[float], SearchResult]
+
+
+@runtime_checkable
+class SteppedSearcher(Protocol):
+    """Optional: a searcher that asks for fitness a batch at a time (``harness search`` scores a
+    batch on the executor's workers and runs many searches in lockstep)."""
+
+    def steps(self, space: Space, candidates: Sequence[str], budget: int,
+              rng: random.Random) -> SearchSteps:
+        """The search as a generator (``SearchSteps``); same choices as ``search``."""
+
+
+@runtime_checkable
+class SearchableScorer(Protocol):
+    """Optional: a scorer whose configuration can itself be searched (``harness task-search``:
+    GenNAS's proxy tasks). A configuration is a JSON object the scorer takes as its ``task``
+    option."""
+
+    def random_config(self, rng: random.Random) -> dict[str, Any]:
+        """A configuration drawn from the scorer's search distribution."""
+
+    def mutate_config(self, config: dict[str, Any], rng: random.Random) -> dict[str, Any]:
+        """A mutated copy of ``config`` (the input is left unchanged)."""
 
 
 @runtime_checkable

@@ -26,6 +26,7 @@ from harness.cli.compare import add_compare_command
 from harness.cli.data import add_data_commands
 from harness.cli.parsers import OneLineParser, command_parser
 from harness.cli.reports import add_report_commands
+from harness.cli.search import add_search_commands
 from harness.errors import HarnessError
 
 # What the machine refuses (permissions, a read-only or full disk): the user's to fix, not a bug.
@@ -78,6 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_compare_command(sub)
     add_report_commands(sub)
     add_data_commands(sub)
+    add_search_commands(sub)
     get_registry().pm.hook.harness_register_commands(cli=sub)
     return parser
 

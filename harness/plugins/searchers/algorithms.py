@@ -9,6 +9,12 @@ Search", AAAI 2019, Alg. 1): fill a population of ``population_size`` random can
 repeatedly draw ``sample_size`` members at random, mutate the fittest of them
 (``space.mutate``), add the child and remove the *oldest* member (aging). The NAS-Bench-101
 paper ran it with the mutation of ``nb101_mutation``.
+
+Each searcher is written once, as an ask/tell generator (``steps``, the ``SteppedSearcher``
+protocol): it yields the archs it wants scored and is sent their fitness. Random search asks
+for all its candidates at once, evolution for its whole initial population and then one child
+at a time; ``search`` drives the same generator with a fitness function, so both ways make the
+same choices.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from harness.errors import ConfigError
-from harness.protocols import MutableSpace, SearchResult, Space
+from harness.protocols import MutableSpace, SearchResult, SearchSteps, Space
 
 
 def _rank(fitness: float) -> float:
@@ -34,6 +40,16 @@ def _result(history: list[tuple[str, float]]) -> SearchResult:
     return SearchResult(best_arch, history)
 
 
+def drive(steps: SearchSteps, fitness: Callable[[str], float]) -> SearchResult:
+    """Run an ask/tell search to its end, scoring each asked arch with ``fitness``."""
+    try:
+        asked = next(steps)
+        while True:
+            asked = steps.send([float(fitness(arch)) for arch in asked])
+    except StopIteration as finished:
+        return finished.value
+
+
 @dataclass
 class RandomSearch:
     """Evaluate ``budget`` distinct candidates drawn uniformly; keep the best."""
@@ -42,8 +58,13 @@ class RandomSearch:
 
     def search(self, space: Space, candidates: Sequence[str], fitness: Callable[[str], float],
                budget: int, rng: random.Random) -> SearchResult:
+        return drive(self.steps(space, candidates, budget, rng), fitness)
+
+    def steps(self, space: Space, candidates: Sequence[str], budget: int,
+              rng: random.Random) -> SearchSteps:
         chosen = rng.sample(list(candidates), min(budget, len(candidates)))
-        return _result([(arch, float(fitness(arch))) for arch in chosen])
+        values = (yield chosen) if chosen else []
+        return _result(list(zip(chosen, values, strict=True)))
 
 
 @dataclass
@@ -61,25 +82,28 @@ class RegularizedEvolution:
 
     def search(self, space: Space, candidates: Sequence[str], fitness: Callable[[str], float],
                budget: int, rng: random.Random) -> SearchResult:
+        return drive(self.steps(space, candidates, budget, rng), fitness)
+
+    def steps(self, space: Space, candidates: Sequence[str], budget: int,
+              rng: random.Random) -> SearchSteps:
         if not candidates:
             raise ConfigError("evolution needs at least one candidate to start from")
         if not isinstance(space, MutableSpace):
             raise ConfigError(f"evolution needs a space that can mutate archs; space "
                               f"{space.name!r} has no mutate method (harness.protocols."
-                              f"MutableSpace)")
+                              f"MutableSpace); random search works on it")
         candidates = list(candidates)
-        population: deque[tuple[str, float]] = deque()
-        history: list[tuple[str, float]] = []
+        # the initial population is drawn first and asked for in one batch
+        initial = [rng.choice(candidates) for _ in range(min(budget, self.population_size))]
+        values = (yield initial) if initial else []
+        history: list[tuple[str, float]] = list(zip(initial, values, strict=True))
+        population: deque[tuple[str, float]] = deque(history)
         while len(history) < budget:
-            if len(population) < self.population_size:
-                arch = rng.choice(candidates)
-            else:
-                contenders = rng.sample(list(population), self.sample_size)
-                parent, _ = max(contenders, key=lambda item: _rank(item[1]))
-                arch = space.mutate(parent, rng)
-            member = (arch, float(fitness(arch)))
-            history.append(member)
-            population.append(member)
-            if len(population) > self.population_size:
-                population.popleft()  # aging: the oldest member dies, not the worst
+            contenders = rng.sample(list(population), self.sample_size)
+            parent, _ = max(contenders, key=lambda item: _rank(item[1]))
+            child = space.mutate(parent, rng)
+            (value,) = yield [child]
+            history.append((child, value))
+            population.append((child, value))
+            population.popleft()  # aging: the oldest member dies, not the worst
         return _result(history)
