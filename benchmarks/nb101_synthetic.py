@@ -9,8 +9,10 @@ default count, it is read as a complete official file; fewer cells under that na
 ``measure --allow-partial``, as the CLI would.
 
 ``measure PATH [--data-dir DIR]`` prepares the file in a child process (so its peak RSS is the
-prepare's own), then times loading the prepared table, and prints one JSON line. Wall times
-depend on how busy the machine is; the CPU times beside them do much less.
+prepare's own), then loads the prepared table in another child (time, CPU time, and the
+resident memory the load added: at the end and at its peak, from ``/proc/self/status`` after
+resetting the high-water mark), and prints one JSON line. Wall times depend on how busy the
+machine is; the CPU times beside them do much less.
 
 Run it in the background, niced: ``mkdir -p /tmp/nb101_synthetic && nice -n 10 python
 benchmarks/nb101_synthetic.py write /tmp/nb101_synthetic/nasbench_only108.tfrecord``
@@ -135,6 +137,32 @@ print(json.dumps({"prepare_s": round(time.perf_counter() - start, 1),
 """
 
 
+_LOAD_CHILD = """
+import json, resource, sys, time
+from pathlib import Path
+from harness.groundtruth.table import GroundTruthTable
+
+
+def rss_mb():
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmRSS")) / 1024
+
+
+before = rss_mb()
+with open("/proc/self/clear_refs", "w") as handle:
+    handle.write("5")  # reset the high-water mark to the current resident set
+start, cpu = time.perf_counter(), time.process_time()
+table = GroundTruthTable.load(Path(sys.argv[1]))
+wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+with open("/proc/self/status") as status:
+    peak = next(int(line.split()[1]) for line in status if line.startswith("VmHWM")) / 1024
+print(json.dumps({"table_load_s": round(wall, 2), "table_load_cpu_s": round(cpu, 2),
+                  "table_load_rss_added_mb": round(rss_mb() - before),
+                  "table_load_peak_added_mb": round(peak - before),
+                  "table_frame_mb": round(table.frame.memory_usage(deep=True).sum() / 2**20)}))
+"""
+
+
 def measure(path: Path, data_dir: Path, verify_crc: bool, allow_partial: bool) -> None:
     child = subprocess.run([sys.executable, "-c", _PREPARE_CHILD, str(path), str(data_dir),
                             "1" if verify_crc else "0", "1" if allow_partial else "0"],
@@ -143,10 +171,10 @@ def measure(path: Path, data_dir: Path, verify_crc: bool, allow_partial: bool) -
     from harness.groundtruth.table import GroundTruthTable
     from harness.plugins.spaces.nb101.space import NB101Space
 
-    start, cpu = time.perf_counter(), time.process_time()
+    loaded = subprocess.run([sys.executable, "-c", _LOAD_CHILD, result["table"]], check=True,
+                            capture_output=True, text=True)  # its own process: clean RSS
+    result.update(json.loads(loaded.stdout.strip().splitlines()[-1]))
     table = GroundTruthTable.load(Path(result["table"]))
-    result["table_load_s"] = round(time.perf_counter() - start, 2)
-    result["table_load_cpu_s"] = round(time.process_time() - cpu, 2)  # all reader threads
     space = NB101Space()
     start = time.perf_counter()
     space.ground_truth(data_dir)

@@ -83,7 +83,7 @@ class GroundTruthTable:
         import pyarrow.parquet as pq
 
         path.parent.mkdir(parents=True, exist_ok=True)
-        frame = self.frame.copy()
+        frame = self.frame.copy(deep=False)  # shares the columns: a big table is not doubled
         frame.index = frame.index.astype(str)
         frame.index.name = "arch_id"
         arrow = pa.Table.from_pandas(frame, preserve_index=True)
@@ -118,7 +118,10 @@ class GroundTruthTable:
             raise BenchmarkFileError(
                 f"prepared ground-truth table {path} is unreadable ({exc}); delete it and run "
                 f"`harness data prepare` again") from exc
-        frame = arrow.to_pandas()
+        # One pandas block per column, each freed from the arrow table as it is converted: the
+        # load peaks near the table's own size, not twice it (dictionary columns -> categorical).
+        frame = arrow.to_pandas(split_blocks=True, self_destruct=True)
+        del arrow
         return cls(space=metadata["space"], frame=frame,
                    metrics=[MetricInfo(**m) for m in metadata["metrics"]],
                    default_metric=metadata["default_metric"], source=metadata["source"])

@@ -7,13 +7,23 @@ validation and test accuracy), as float32 (the benchmark stored float32 values) 
 preallocated array — no Python object per record.
 
 Table columns (``<key>`` as the official ``nasbench/api.py`` names it): ``adjacency``,
-``operations``, ``params``; per budget B present and repeat R in 0..2 the raw values
-``eB_rR_<key>``; per budget the repeat means ``eB_mean_<key>`` and the repeat count
-``eB_repeats``; and ``max_final_test_accuracy`` (the NASWOT convention: maximum over all
-repeats and budgets). The default ground truth is ``e108_mean_final_test_accuracy``: the
-3-repeat mean of the final CIFAR-10 test accuracy after 108 epochs. Accuracies are fractions
-in [0, 1]; the finished table goes through ``harness.groundtruth.validate`` (accuracies in
-[0, 1], times and parameter counts non-negative, all finite or NaN).
+``operations``, ``params``; per budget B the repeat means ``eB_mean_<key>`` of all eight keys
+and the repeat count ``eB_repeats``; per budget B and repeat R in 0..2 the raw values
+``eB_rR_final_test_accuracy`` and ``eB_rR_final_validation_accuracy``; and
+``max_final_test_accuracy`` (the NASWOT convention: maximum over all repeats and budgets). The
+default ground truth is ``e108_mean_final_test_accuracy``: the 3-repeat mean of the final
+CIFAR-10 test accuracy after 108 epochs. Accuracies are fractions in [0, 1]; the finished table
+goes through ``harness.groundtruth.validate`` (accuracies in [0, 1], times and parameter counts
+non-negative, all finite or NaN).
+
+Compact (docs/performance.md: the full table loads in well under 200 MB): ``adjacency`` and
+``operations`` are categorical (dictionary-encoded in the parquet file: few distinct strings);
+``params`` is int32; every number is float32, the benchmark's own precision. A repeat mean is
+computed in float64 and rounded to float32 once; rounding is monotone, so it never reverses
+two archs' order (accuracies are multiples of 1/10,000, their 3-repeat means at least 3e-5
+apart, ~500 float32 steps). The per-repeat values of the six keys that are not metrics (times,
+train and halfway accuracies) are kept only as their repeat means: they were 72 of the table's
+137 columns and no metric reads them.
 """
 
 from __future__ import annotations
@@ -37,6 +47,7 @@ KEYS = ("halfway_training_time", "halfway_train_accuracy", "halfway_validation_a
         "halfway_test_accuracy", "final_training_time", "final_train_accuracy",
         "final_validation_accuracy", "final_test_accuracy")
 ACCURACY_KEYS = tuple(key for key in KEYS if key.endswith("accuracy"))
+REPEAT_KEYS = ("final_validation_accuracy", "final_test_accuracy")  # also kept per repeat
 DEFAULT_METRIC = "e108_mean_final_test_accuracy"
 _HASH = re.compile(r"[0-9a-f]{32}")
 _DESCRIBE = {
@@ -156,8 +167,9 @@ class NB101Accumulator:
         if cells == 0 or not self._values:
             raise BenchmarkFileError(f"{source.get('file', 'source')}: no NAS-Bench-101 "
                                      f"training records")
-        columns: dict[str, Any] = {"adjacency": self.adjacency, "operations": self.operations,
-                                   "params": self._params[:cells]}
+        columns: dict[str, Any] = {"adjacency": pd.Categorical(self.adjacency),
+                                   "operations": pd.Categorical(self.operations),
+                                   "params": _int32(self._params[:cells])}
         metrics: list[MetricInfo] = []
         budgets = sorted(self._values)
         for budget in budgets:
@@ -169,16 +181,15 @@ class NB101Accumulator:
                     / present.sum(axis=1)
             for k, key in enumerate(KEYS):
                 name = f"e{budget}_mean_{key}"
-                columns[name] = means[:, k]
+                columns[name] = means[:, k].astype(np.float32)
                 if key in ACCURACY_KEYS:
                     metrics.append(MetricInfo(name, DATASET, True, _describe(key, budget, None)))
             for repeat in range(REPEATS):
-                for k, key in enumerate(KEYS):
+                for key in REPEAT_KEYS:
                     name = f"e{budget}_r{repeat}_{key}"
-                    columns[name] = values[:, repeat, k]
-                    if key in ("final_test_accuracy", "final_validation_accuracy"):
-                        metrics.append(MetricInfo(name, DATASET, True,
-                                                  _describe(key, budget, repeat)))
+                    columns[name] = values[:, repeat, KEYS.index(key)]
+                    metrics.append(MetricInfo(name, DATASET, True,
+                                              _describe(key, budget, repeat)))
         final_test = np.concatenate([self._values[b][:cells, :, KEYS.index("final_test_accuracy")]
                                      for b in budgets], axis=1)
         columns["max_final_test_accuracy"] = np.fmax.reduce(final_test, axis=1)
@@ -195,6 +206,12 @@ class NB101Accumulator:
         ranges = {name: found for name in frame.columns
                   if (found := value_range(str(name))) is not None}
         return validate_table(table, str(source.get("file", "source")), ranges)
+
+
+def _int32(counts: np.ndarray) -> np.ndarray:
+    """Parameter counts as int32 (NB-101's largest is ~50 M), int64 if one does not fit."""
+    fits = counts.size == 0 or int(counts.max()) <= np.iinfo(np.int32).max
+    return counts.astype(np.int32) if fits else counts
 
 
 def _describe(key: str, budget: int, repeat: int | None) -> str:
