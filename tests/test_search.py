@@ -3,7 +3,10 @@ bundled NB-201 table; every fitness evaluation a trial keyed as ``harness compar
 
 import json
 import random
+import signal
 import sqlite3
+import subprocess
+import time
 
 import pytest
 import toy_plugins
@@ -207,3 +210,38 @@ def test_nb201_bundled_search_with_params(tmp_path, monkeypatch, one_torch_threa
     stored = sqlite3.connect(tmp_path / "run" / "trials.sqlite").execute(
         "SELECT COUNT(*), COUNT(DISTINCT arch_id) FROM trials").fetchone()
     assert stored[0] == stored[1] == outcome.trial_counts["ok"]
+
+
+@pytest.mark.slow  # a real process, killed: ~30 s on a busy 2-core machine
+def test_search_resumes_after_sigkill_without_scoring_again(toy, tmp_path):
+    _, data_dir = toy
+    run_dir = tmp_path / "killed"
+    command = [toy_plugins.harness_executable(), "search", "--space", "toy", "--fitness",
+               "weightsum", "--searcher", "random", "--budget", "8", "--runs", "1",
+               "--option", "weightsum.delay_s=0.4", "--workers", "0", "--out", str(run_dir)]
+    process = subprocess.Popen(command, env=toy_plugins.subprocess_env(tmp_path, data_dir,
+                                                                       "searchers"),
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while _stored_rows(run_dir / "trials.sqlite") < 2:
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "the search never stored a trial"
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    before = load_trials(run_dir).set_index("arch_id")
+    assert 2 <= len(before) < 8, "killed in the middle of the search"
+    status = main(command[1:])
+    assert status == 0
+    after = load_trials(run_dir).set_index("arch_id")
+    assert len(after) == 8 and read_runs(run_dir).trial_counts == {"ok": 8 - len(before)}
+    assert after.loc[before.index, "created_at"].equals(before.created_at), \
+        "the trials stored before the kill were not scored again"
+
+
+def _stored_rows(path):
+    try:
+        with sqlite3.connect(path, timeout=5) as connection:
+            return connection.execute("SELECT COUNT(*) FROM trials").fetchone()[0]
+    except sqlite3.Error:
+        return 0
