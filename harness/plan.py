@@ -18,12 +18,13 @@ from typing import Any
 from harness import seeding
 from harness.config import RunConfig, canonical_hash
 from harness.datadir import resolve_data_dir
-from harness.errors import ConfigError
+from harness.errors import ConfigError, HarnessError
 from harness.groundtruth.table import file_sha256
 from harness.options import check_options
 from harness.preflight import check_execution, check_inputs, check_run_dir
 from harness.protocols import (
     ConfiguredScorer,
+    CountedDataset,
     SampleImagesDataset,
 )
 from harness.registry import Registry, get_registry
@@ -84,7 +85,8 @@ def plan_run(config: RunConfig, registry: Registry | None = None) -> RunPlan:
     scorers = _selected_scorers(config, registry)
     images = _images_path(config, registry)
     sources = _InputSources(config, scorers, images, notes,
-                            _scorer_setups(config, scorers, images, notes))
+                            _scorer_setups(config, scorers, images, notes,
+                                           sample_count=_image_count(images, registry)))
     spaces, skipped = select_spaces(config, registry, data_dir, notes)
     jobs: dict[Trial, TrialJob] = {}
     for space_plan in spaces:
@@ -135,12 +137,26 @@ def _images_path(config: RunConfig, registry: Registry) -> Path | None:
     return images
 
 
+def _image_count(images: Path | None, registry: Registry) -> int | None:
+    """How many images ``--images`` holds (None without it, or when the ``images`` plugin
+    cannot say): batch sizes are capped to it, so a trial's key is the batch it uses."""
+    plugin = registry.get("dataset", "images") if images is not None else None
+    if not isinstance(plugin, CountedDataset):
+        return None
+    try:
+        return plugin.image_count(path=str(images))
+    except HarnessError as exc:
+        raise ConfigError(f"--images: {exc}") from None
+
+
 def _scorer_setups(config: RunConfig, scorers: list[Any], images: Path | None,
-                   notes: list[str], sample_count: int | None = None) -> list[_ScorerSetup]:
+                   notes: list[str], sample_count: int | None = None,
+                   bundled: bool = False) -> list[_ScorerSetup]:
     """Each scorer's resolved config; under ``--scorers all`` one that cannot resolve (and has
-    no ``--option``) is noted. ``sample_count``: ``images`` is a dataset's bundled sample of that
-    many images; batch sizes are capped to it, and the input source is recorded by file name,
-    since the path depends on where the package is installed."""
+    no ``--option``) is noted. ``sample_count``: ``images`` holds that many images; larger
+    batch sizes are capped to it (with a note), so trial keys name the batch actually used.
+    ``bundled``: ``images`` is a dataset's bundled sample, recorded by file name, since the
+    path depends on where the package is installed."""
     images_sha256 = file_sha256(images) if images is not None else None
     setups: list[_ScorerSetup] = []
     for scorer in scorers:
@@ -152,8 +168,9 @@ def _scorer_setups(config: RunConfig, scorers: list[Any], images: Path | None,
                 raise  # a scorer the user named, or gave an --option to, must run
             notes.append(f"scorer {scorer.name} left out of --scorers all: {exc}")
             continue
-        if sample_count is not None and scorer.needs_inputs:
+        if bundled and scorer.needs_inputs:
             resolved["input_source"]["images"] = f"bundled:{images.name}"
+        if sample_count is not None and scorer.needs_inputs:
             if resolved["batch_size"] > sample_count:
                 notes.append(f"{scorer.name}: batch size {resolved['batch_size']} -> "
                              f"{sample_count}, all the images there are ({images.name})")
@@ -247,7 +264,8 @@ class _InputSources:
                 f"{count} real {dataset_plugin.name} images bundled with the package "
                 f"(`harness data fetch {dataset_plugin.name}` gets the whole dataset)")
             self.sample_setups[path] = _scorer_setups(self.config, self.scorers, path,
-                                                      self.notes, sample_count=count)
+                                                      self.notes, sample_count=count,
+                                                      bundled=True)
         return path, self.sample_setups[path]
 
     def used_setups(self) -> list[_ScorerSetup]:

@@ -244,6 +244,16 @@ class BundledDataset(Protocol):
 
 
 @runtime_checkable
+class CountedDataset(Protocol):
+    """Optional: a dataset that says, when a run is planned, how many distinct images a batch
+    can draw, so batch sizes are capped there and trial keys name the batch actually used (the
+    ``images`` dataset: the files of ``--images``)."""
+
+    def image_count(self, *, data_dir: Path | None = None, **options: Any) -> int:
+        """The number of images ``batch(..., **options)`` draws from."""
+
+
+@runtime_checkable
 class SampleImagesDataset(Protocol):
     """Optional: a dataset that ships a few real images to stand in when it is not prepared."""
 

@@ -161,6 +161,11 @@ class ImageFilesDataset:
         reject_unknown_options(self.name, unknown, OPTIONS)
         self._load(path, like, normalization)
 
+    def image_count(self, *, data_dir: Path | None = None, path: str | Path | None = None,
+                    like: str = "cifar10", **options: Any) -> int:
+        """``CountedDataset``: how many images ``path`` holds (read once, then cached)."""
+        return len(self._load(path, like, "default")[0])
+
     def _load(self, path: str | Path | None, like: str, normalization: str
               ) -> tuple[np.ndarray, np.ndarray, Normalization, Path]:
         """The images and labels of ``path`` (checked against ``like``), and the preset."""
