@@ -126,3 +126,15 @@ def test_fetching_a_bundled_dataset_says_nothing_needs_fetching(tmp_path, capsys
     assert code == 0
     assert out.strip() == "digits: nothing to fetch; its images are installed with scikit-learn"
     assert not (tmp_path / "d").exists()
+
+
+def test_preparing_a_big_source_shows_the_elapsed_time(toy, tmp_path, capsys, monkeypatch):
+    from harness.cli import data as data_commands
+
+    source = tmp_path / "mine.csv"
+    source.write_text("arch_id,acc2\nw1,3.0\nw2,1.0\n")
+    monkeypatch.setattr(data_commands, "BIG_SOURCE_BYTES", 1)  # every source counts as big
+    code, out, err = _main(capsys, "data", "prepare", "toy", "--source", str(source),
+                           "--column", "acc2", "--data-dir", str(tmp_path / "other"))
+    assert code == 0, err
+    assert "preparing toy from mine.csv: 00:0" in err, err
