@@ -139,6 +139,35 @@ class ResizableSpace(Protocol):
 
 
 @runtime_checkable
+class ExampleLossSpace(Protocol):
+    """Optional: a space whose models are not image classifiers (a language model): it gives the
+    zero-cost scorers the loss on its dataset's batch and the data-free input of synflow, and
+    names the proxies that are undefined for its models (each trial of those is ``skipped``
+    with the reason)."""
+
+    undefined_proxies: dict[str, str]
+
+    def example_loss(self, model: torch.nn.Module, batch: Batch) -> torch.Tensor:
+        """The scalar training loss of ``model`` on ``batch`` (e.g. next-token cross-entropy)."""
+
+    def constant_input(self, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+        """One example of all ones, as synflow feeds it (token id 1 for a language model)."""
+
+
+@runtime_checkable
+class SequenceSpace(Protocol):
+    """Optional: a space whose models are recurrent stacks over feature sequences, which
+    GenNAS-RNN needs."""
+
+    def forward_sequence(self, model: torch.nn.Module, features: torch.Tensor) -> torch.Tensor:
+        """Run ``model``'s recurrent stack on time-major (L, B, input width) features from a zero
+        hidden state; return (L, B, output width)."""
+
+    def sequence_sizes(self, model: torch.nn.Module) -> tuple[int, int]:
+        """(input width, output width) of ``forward_sequence``."""
+
+
+@runtime_checkable
 class Scorer(Protocol):
     """A proxy that gives one float per architecture, higher = predicted better.
 

@@ -22,8 +22,9 @@ from torch import nn
 from harness.plugins.scorers.zerocost_common import (
     ZEROCOST_RANGES,
     batch_on_device,
-    chunk_loss,
     fresh_model,
+    loss_function,
+    skip_if_undefined,
     split_data,
     total,
     weight_layers,
@@ -51,7 +52,9 @@ class Fisher:
     option_ranges: ClassVar[OptionRanges] = ZEROCOST_RANGES
 
     def score(self, ctx: ScoringContext) -> float:
+        skip_if_undefined(ctx, self.name)
         model = fresh_model(ctx)
+        loss = loss_function(ctx)
         layers = weight_layers(model, self.name)
         saliency = {layer: torch.zeros(layer.weight.shape[0], dtype=torch.float64,
                                        device=layer.weight.device) for layer in layers}
@@ -69,7 +72,7 @@ class Fisher:
         handles = [layer.register_forward_hook(capture) for layer in layers]
         try:
             for chunk in split_data(batch_on_device(ctx, model), ctx.config.get("split_data", 1)):
-                chunk_loss(model, chunk).backward()
+                loss(model, chunk).backward()
         finally:
             for handle in handles:
                 handle.remove()

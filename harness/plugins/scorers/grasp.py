@@ -20,8 +20,9 @@ import torch
 from harness.plugins.scorers.zerocost_common import (
     ZEROCOST_RANGES,
     batch_on_device,
-    chunk_loss,
     fresh_model,
+    loss_function,
+    skip_if_undefined,
     split_data,
     total,
     weight_grad,
@@ -41,18 +42,20 @@ class Grasp:
     option_ranges: ClassVar[OptionRanges] = ZEROCOST_RANGES
 
     def score(self, ctx: ScoringContext) -> float:
+        skip_if_undefined(ctx, self.name)
         model = fresh_model(ctx)
+        loss = loss_function(ctx)
         layers = weight_layers(model, self.name)
         weights = [layer.weight for layer in layers]
         chunks = split_data(batch_on_device(ctx, model), ctx.config.get("split_data", 1))
         gradient = [torch.zeros_like(weight) for weight in weights]
         for chunk in chunks:
-            grads = torch.autograd.grad(chunk_loss(model, chunk), weights, allow_unused=True)
+            grads = torch.autograd.grad(loss(model, chunk), weights, allow_unused=True)
             for accumulated, grad in zip(gradient, grads, strict=True):
                 if grad is not None:
                     accumulated += grad
         for chunk in chunks:
-            grads = torch.autograd.grad(chunk_loss(model, chunk), weights, create_graph=True,
+            grads = torch.autograd.grad(loss(model, chunk), weights, create_graph=True,
                                         allow_unused=True)
             terms = [(constant * grad).sum()
                      for constant, grad in zip(gradient, grads, strict=True) if grad is not None]

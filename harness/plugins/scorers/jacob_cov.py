@@ -25,6 +25,7 @@ from harness.plugins.scorers.zerocost_common import (
     batch_on_device,
     fresh_model,
     logits_of,
+    skip_if_undefined,
     split_data,
     zerocost_defaults,
 )
@@ -63,6 +64,7 @@ class JacobCov:
     option_ranges: ClassVar[OptionRanges] = ZEROCOST_RANGES
 
     def score(self, ctx: ScoringContext) -> float:
+        skip_if_undefined(ctx, self.name)
         model = fresh_model(ctx)
         chunks = split_data(batch_on_device(ctx, model), ctx.config.get("split_data", 1))
         return correlation_eigen_score(input_jacobians(model, [chunk.inputs for chunk in chunks]))

@@ -19,6 +19,7 @@ import torch
 from harness.plugins.scorers.zerocost_common import (
     ZEROCOST_RANGES,
     fresh_model,
+    skip_if_undefined,
     total,
     weight_layers,
     zerocost_defaults,
@@ -37,6 +38,7 @@ class L2Norm:
     option_ranges: ClassVar[OptionRanges] = ZEROCOST_RANGES
 
     def score(self, ctx: ScoringContext) -> float:
+        skip_if_undefined(ctx, self.name)
         model = fresh_model(ctx)
         with torch.no_grad():
             return total(layer.weight.double().norm() for layer in weight_layers(model, self.name))

@@ -29,23 +29,28 @@ from harness.plugins.scorers.zerocost_common import (
     batchnorm_free_model,
     fresh_model,
     logits_of,
+    skip_if_undefined,
     total,
     weight_grad,
     weight_layers,
     zerocost_defaults,
 )
-from harness.protocols import OptionRanges, ScoringContext
+from harness.protocols import ExampleLossSpace, OptionRanges, ScoringContext
 
 
 def synflow_of(model: nn.Module, input_shape: tuple[int, ...], device: torch.device,
-               scorer: str = "synflow") -> float:
-    """The synaptic-flow score of ``model`` (modified in place: abs values, float64)."""
+               scorer: str = "synflow", ones: torch.Tensor | None = None) -> float:
+    """The synaptic-flow score of ``model`` (modified in place: abs values, float64).
+
+    ``ones``: the all-ones input where the model does not take a float64 tensor of
+    ``input_shape`` (a space's ``constant_input``)."""
     layers = weight_layers(model, scorer)
     with torch.no_grad():
         for tensor in model.state_dict().values():
             tensor.abs_()
     model.double()
-    ones = torch.ones((1, *input_shape), dtype=torch.float64, device=device)
+    if ones is None:
+        ones = torch.ones((1, *input_shape), dtype=torch.float64, device=device)
     flow = logits_of(model(ones)).sum()
     flow.backward()
     return total((layer.weight * weight_grad(layer)).abs() for layer in layers)
@@ -62,5 +67,9 @@ class Synflow:
     option_ranges: ClassVar[OptionRanges] = ZEROCOST_RANGES
 
     def score(self, ctx: ScoringContext) -> float:
+        skip_if_undefined(ctx, self.name)
         model = fresh_model(ctx) if self.batchnorm else batchnorm_free_model(ctx)
-        return synflow_of(model, ctx.input_shape, ctx.device, self.name)
+        ones = None
+        if isinstance(ctx.space, ExampleLossSpace):
+            ones = ctx.space.constant_input(torch.float64, ctx.device)
+        return synflow_of(model, ctx.input_shape, ctx.device, self.name, ones)

@@ -5,13 +5,16 @@ github.com/SamsungLabs/zero-cost-nas) compute every measure on a fresh copy of t
 **weights** of its ``nn.Conv2d`` and ``nn.Linear`` modules (in module-traversal order; biases
 and BatchNorm parameters never count), with a cross-entropy loss on one batch that may be
 split into ``split_data`` contiguous chunks whose gradients accumulate (docs/zero-cost.md).
-These helpers implement exactly that, once.
+These helpers implement exactly that, once. A space whose models are not image classifiers
+(NAS-Bench-NLP's language models) supplies its own loss and synflow input and names the proxies
+that are undefined for it (``harness.protocols.ExampleLossSpace``); the scorers use them through
+``loss_function``, ``skip_if_undefined`` and ``synflow.ones_input`` without knowing the model.
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import torch
@@ -19,7 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from harness.errors import ConfigError, ScorerSkipped
-from harness.protocols import Batch, OptionRanges, ScoringContext
+from harness.protocols import Batch, ExampleLossSpace, OptionRanges, ScoringContext
 
 WEIGHT_LAYER_TYPES: tuple[type[nn.Module], ...] = (nn.Conv2d, nn.Linear)
 
@@ -83,6 +86,15 @@ def batchnorm_free_model(ctx: ScoringContext) -> nn.Module:
     return model
 
 
+def skip_if_undefined(ctx: ScoringContext, scorer: str) -> None:
+    """``ScorerSkipped`` with the space's reason where it declares ``scorer`` undefined for its
+    models (``ExampleLossSpace.undefined_proxies``)."""
+    if isinstance(ctx.space, ExampleLossSpace):
+        reason = ctx.space.undefined_proxies.get(scorer)
+        if reason:
+            raise ScorerSkipped(reason)
+
+
 def weight_layers(model: nn.Module, scorer: str) -> list[nn.Module]:
     """Every Conv2d / Linear module in traversal order; ``ScorerSkipped`` when there is none."""
     layers = [module for module in model.modules() if isinstance(module, WEIGHT_LAYER_TYPES)]
@@ -113,7 +125,9 @@ def batch_on_device(ctx: ScoringContext, model: nn.Module) -> Batch:
     if ctx.batch is None:
         raise ConfigError(f"scorer needs an input batch, but none was given for {ctx.arch_id}")
     parameter = next(model.parameters(), None)
-    dtype = parameter.dtype if parameter is not None else ctx.batch.inputs.dtype
+    dtype = ctx.batch.inputs.dtype
+    if parameter is not None and dtype.is_floating_point:  # token ids stay integers
+        dtype = parameter.dtype
     return Batch(ctx.batch.inputs.to(ctx.device, dtype), ctx.batch.labels.to(ctx.device))
 
 
@@ -133,6 +147,12 @@ def chunk_loss(model: nn.Module, chunk: Batch) -> torch.Tensor:
     return F.cross_entropy(logits_of(model(chunk.inputs)), chunk.labels)
 
 
+def loss_function(ctx: ScoringContext) -> Callable[[nn.Module, Batch], torch.Tensor]:
+    """The loss of one chunk: the space's own (``ExampleLossSpace.example_loss``) where it
+    supplies one, else ``chunk_loss``."""
+    return ctx.space.example_loss if isinstance(ctx.space, ExampleLossSpace) else chunk_loss
+
+
 def accumulate_loss_gradients(model: nn.Module, ctx: ScoringContext) -> None:
     """Forward and backward every chunk; weight gradients accumulate in ``.grad``.
 
@@ -140,13 +160,15 @@ def accumulate_loss_gradients(model: nn.Module, ctx: ScoringContext) -> None:
     ds chunk-mean gradients, as in the reference.
     """
     batch = batch_on_device(ctx, model)
+    loss = loss_function(ctx)
     for chunk in split_data(batch, ctx.config.get("split_data", 1)):
-        chunk_loss(model, chunk).backward()
+        loss(model, chunk).backward()
 
 
 def layers_after_loss_backward(ctx: ScoringContext, scorer: str) -> list[nn.Module]:
     """A fresh model's Conv2d / Linear layers after the batch's cross-entropy was back-propagated:
     the shared first step of the gradient saliencies (snip, grad_norm, plain)."""
+    skip_if_undefined(ctx, scorer)
     model = fresh_model(ctx)
     layers = weight_layers(model, scorer)
     accumulate_loss_gradients(model, ctx)

@@ -30,3 +30,17 @@ def harness_register_scorers(register: Register[Scorer]) -> None:
     for name in TASK_NAMES:
         register(GenNASScorer(name, named_task(name)))
     register(GenericGenNASScorer())
+    register_rnn_scorers(register)
+
+
+def register_rnn_scorers(register: Register[Scorer]) -> None:
+    """GenNAS for recurrent cells: ``gennas-rnn-search``, ``gennas-rnn-combo``,
+    ``gennas-rnn-single`` (``rnn_scorer.py``)."""
+    from harness.plugins.scorers.gennas.rnn_scorer import (
+        RNN_TASK_NAMES,
+        GenNASRNNScorer,
+        named_rnn_task,
+    )
+
+    for name in RNN_TASK_NAMES:
+        register(GenNASRNNScorer(name, named_rnn_task(name)))
