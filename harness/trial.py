@@ -9,6 +9,7 @@ never raises here: its trial becomes a row with status ``error`` / ``oom`` / ``n
 from __future__ import annotations
 
 import copy
+import inspect
 import json
 import math
 import time
@@ -165,13 +166,21 @@ def _model_builder(job: TrialJob, space: Any, device: torch.device,
             seeding.seed_everything(job.trial_seed)
         num_classes = options.pop("num_classes", job.num_classes)
         model = space.build_model(trial.arch_id, num_classes=num_classes,
-                                  **{**job.model_options, **options})
+                                  **_with_data_dir(space, job, {**job.model_options, **options}))
         if not weights:
             return model
         apply_init(model, trial.weight_init, trial.bias_init)
         return model.to(device).train()
 
     return build_model
+
+
+def _with_data_dir(space: Any, job: TrialJob, options: dict[str, Any]) -> dict[str, Any]:
+    """``options`` plus the run's data dir where the space's builder takes ``data_dir`` (spaces
+    whose arch ids name records of their prepared table, such as NDS, read it there)."""
+    if "data_dir" in inspect.signature(space.build_model).parameters:
+        return {"data_dir": Path(job.data_dir), **options}
+    return options
 
 
 def _score(job: TrialJob, registry: Registry, device: torch.device, meter: PeakMemory) -> float:

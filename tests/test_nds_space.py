@@ -1,0 +1,110 @@
+"""The NDS spaces: arch ids, builders and taps, mutation, family selection, a compare run."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+import torch
+from nds_fixtures import real_records, write_sweep
+
+from harness.cli import main
+from harness.errors import ConfigError, UnknownPluginError
+from harness.plugins.spaces.nds.prepare import prepare
+from harness.plugins.spaces.nds.space import NDSSpace
+from harness.protocols import MutableSpace, Space, TappedSpace
+from harness.selection import space_names
+
+FILES = {"DARTS_in.json": "nds-darts", "ResNeXt-A_in.json": "nds-resnext-a",
+         "Vanilla_reruns.json": "nds-vanilla"}
+
+
+@pytest.fixture
+def prepared(shared_data, tmp_path):
+    """A data dir with the first records of three real sweeps prepared."""
+    source = tmp_path / "source"
+    for name in FILES:
+        records = real_records(shared_data, name, 6)
+        if name.endswith("reruns.json"):  # keep the {top, mid} layout
+            records = {"top": records[:3], "mid": real_records(shared_data, name, 200)[100:103]}
+        write_sweep(source, name, records)
+    data_dir = tmp_path / "data"
+    for space in set(FILES.values()):
+        prepare(source, data_dir, space)
+    return data_dir
+
+
+def test_spaces_satisfy_their_protocols(fresh_registry):
+    space = fresh_registry.get("space", "nds-darts")
+    assert isinstance(space, Space) and isinstance(space, TappedSpace)
+    assert isinstance(space, MutableSpace)
+    assert space.datasets["imagenet"] == "cifar10"
+
+
+def test_arch_ids_and_raw_net_json(prepared, shared_data):
+    space = NDSSpace("nds-darts")
+    table = space.ground_truth(prepared)
+    first = str(table.frame.index[0])
+    assert first.startswith("in-0-") and len(first.split("-")[-1]) == 8
+    assert space.parse_arch(f" {first} ", data_dir=prepared) == first
+    net = real_records(shared_data, "DARTS_in.json", 1)[0]["net"]
+    assert space.parse_arch(net, data_dir=prepared) == first
+    assert space.parse_arch(json.dumps(net, indent=2), data_dir=prepared) == first
+    with pytest.raises(ConfigError, match="not an nds-darts arch id"):
+        space.parse_arch("in-999-deadbeef", data_dir=prepared)
+    with pytest.raises(ConfigError, match="not valid net JSON"):
+        space.parse_arch("{width: 3", data_dir=prepared)
+    with pytest.raises(ConfigError, match="no prepared nds-darts record"):
+        space.parse_arch({**net, "width": 7}, data_dir=prepared)
+
+
+def test_builders_match_params_and_give_gennas_taps(prepared, one_torch_thread):
+    inputs = torch.randn(2, 3, 32, 32)
+    for name in ("nds-darts", "nds-resnext-a"):
+        space = NDSSpace(name)
+        table = space.ground_truth(prepared)
+        arch = str(table.frame.index[0])
+        model = space.build_model(arch, num_classes=1000, data_dir=prepared)
+        assert sum(p.numel() for p in model.parameters()) == table.frame.at[arch, "params"]
+        gennas = space.build_model(arch, num_classes=10, variant="gennas", data_dir=prepared)
+        taps = space.forward_taps(gennas, inputs)
+        assert [tap.shape[-1] for tap in taps] == [32, 16, 8]
+        assert gennas(inputs).shape == (2, 10)
+        naswot = space.build_model(arch, num_classes=1, variant="naswot", data_dir=prepared)
+        assert torch.isfinite(naswot(inputs)).all()
+    with pytest.raises(ConfigError, match="unknown nds-darts builder variant"):
+        NDSSpace("nds-darts").build_model(arch, num_classes=1, variant="x", data_dir=prepared)
+
+
+def test_mutation_stays_in_the_sweep(prepared, monkeypatch):
+    monkeypatch.setenv("HARNESS_DATA_DIR", str(prepared))
+    space = NDSSpace("nds-vanilla")
+    frame = space.ground_truth(prepared).frame
+    rerun = str(frame.index[0])
+    neighbour = space.mutate(rerun, random.Random(0))
+    assert frame.at[neighbour, "sweep"] == "Vanilla_reruns.json"
+    assert frame.at[neighbour, "net"] != frame.at[rerun, "net"]
+    darts = NDSSpace("nds-darts")
+    arch = str(darts.ground_truth(prepared).frame.index[2])
+    assert darts.mutate(arch, random.Random(1)) == darts.mutate(arch, random.Random(1))
+
+
+def test_family_and_glob_selection(fresh_registry):
+    family = space_names(["nds"], fresh_registry)
+    assert len(family) == 12 and all(name.startswith("nds-") for name in family)
+    assert space_names(["nds-resnext-*", "nds-darts"], fresh_registry) == [
+        "nds-resnext-a", "nds-resnext-b", "nds-darts"]
+    assert space_names(["nb201"], fresh_registry) == ["nb201"]
+    with pytest.raises(UnknownPluginError, match="nds-dart"):
+        space_names(["nds-dart"], fresh_registry)
+
+
+@pytest.mark.slow
+def test_compare_params_on_the_family(prepared, tmp_path, capsys):
+    code = main(["compare", "--spaces", "nds", "--datasets", "imagenet", "--scorers",
+                 "params", "--data-dir", str(prepared), "--out", str(tmp_path / "run"),
+                 "--workers", "1"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "nds-darts" in out and "nds-resnext-a" in out
