@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from harness.errors import ConfigError
@@ -50,7 +51,7 @@ class Recipe:
     momentum: float = 0.9
     nesterov: bool = True
     weight_decay: float = 5e-4
-    schedule: str = "cosine to 0 over all steps"
+    schedule: str = "cosine to 0 over all steps"  # or COSINE_PER_EPOCH
     loss: str = "cross-entropy"
     augmentation: str = "none"
 
@@ -72,36 +73,97 @@ def _split_tensors(plugin: Any, data_dir: Path, image_size: int | None
             plugin.whole_split("test", data_dir=data_dir, **size))
 
 
-def _accuracy(model: nn.Module, inputs: torch.Tensor, labels: torch.Tensor) -> float:
+def accuracy(model: nn.Module, inputs: torch.Tensor, labels: torch.Tensor,
+             batch_size: int | None = None) -> float:
+    """Top-1 accuracy (percent) in eval mode, in one pass or in chunks of ``batch_size`` (which
+    matters where BatchNorm keeps no running statistics and normalizes each chunk)."""
     model.eval()
+    step = len(labels) if batch_size is None else batch_size
+    correct = 0
     with torch.no_grad():
-        predicted = model(inputs).argmax(dim=1)
-    return float((predicted == labels).double().mean()) * 100.0
+        for start in range(0, len(labels), max(step, 1)):
+            predicted = model(inputs[start:start + step]).argmax(dim=1)
+            correct += int((predicted == labels[start:start + step]).sum())
+    return correct / len(labels) * 100.0
+
+
+def random_crop_flip(inputs: torch.Tensor, generator: torch.Generator,
+                     padding: int) -> torch.Tensor:
+    """Each image (N, C, H, W) zero-padded by ``padding``, cropped back to H × W at a random
+    offset, and flipped left-right with probability ½ (torchvision's RandomCrop(padding) +
+    RandomHorizontalFlip). Draws come from ``generator`` on the CPU: offsets, then flips."""
+    count, _, height, width = inputs.shape
+    padded = F.pad(inputs, (padding, padding, padding, padding))
+    offsets = torch.randint(0, 2 * padding + 1, (count, 2), generator=generator)
+    flips = torch.rand(count, generator=generator) < 0.5
+    out = torch.empty_like(inputs)
+    for dy, dx in torch.unique(offsets, dim=0).tolist():
+        chosen = ((offsets[:, 0] == dy) & (offsets[:, 1] == dx)).nonzero().flatten()
+        chosen = chosen.to(inputs.device)
+        out[chosen] = padded[chosen, :, dy:dy + height, dx:dx + width]
+    flipped = flips.nonzero().flatten().to(inputs.device)
+    out[flipped] = out[flipped].flip(-1)
+    return out
+
+
+COSINE_PER_STEP = "cosine to 0 over all steps"
+COSINE_PER_EPOCH = "cosine to 0 over all epochs, stepped once per epoch"
+
+
+def _cosine_factor(recipe: Recipe, steps_per_epoch: int) -> Callable[[int], float]:
+    """The learning-rate multiplier after ``step`` optimizer steps for the recipe's schedule."""
+    total_steps = recipe.epochs * steps_per_epoch
+    if recipe.schedule == COSINE_PER_STEP:
+        return lambda step: 0.5 * (1.0 + math.cos(math.pi * step / total_steps))
+    if recipe.schedule == COSINE_PER_EPOCH:
+        return lambda step: 0.5 * (1.0 + math.cos(math.pi * (step // steps_per_epoch)
+                                                  / recipe.epochs))
+    raise ConfigError(f"unknown training schedule {recipe.schedule!r}; known: "
+                      f"{COSINE_PER_STEP!r}, {COSINE_PER_EPOCH!r}")
+
+
+EpochInputs = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
+
+
+def training_epochs(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor], recipe: Recipe,
+                    generator: torch.Generator, *, epoch_inputs: EpochInputs | None = None
+                    ) -> Iterator[int]:
+    """Train ``model`` by ``recipe`` (SGD, cross-entropy, cosine schedule), yielding the number
+    of each finished epoch (1, 2, ...) so the caller can evaluate or stop between epochs.
+
+    The one training loop of the harness: ``harness data build`` runs it to the end, the
+    ``econas`` scorer reads the validation accuracy at one epoch. ``epoch_inputs(inputs,
+    generator)``, when given, makes each epoch's inputs (augmentation, resizing) before the
+    epoch's shuffle; every random draw comes from ``generator``.
+    """
+    inputs, labels = train
+    steps_per_epoch = math.ceil(len(labels) / recipe.batch_size)
+    optimizer = torch.optim.SGD(model.parameters(), lr=recipe.learning_rate,
+                                momentum=recipe.momentum, nesterov=recipe.nesterov,
+                                weight_decay=recipe.weight_decay)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer,
+                                                 _cosine_factor(recipe, steps_per_epoch))
+    loss_fn = nn.CrossEntropyLoss()
+    for epoch in range(1, recipe.epochs + 1):
+        model.train()
+        epoch_batch = inputs if epoch_inputs is None else epoch_inputs(inputs, generator)
+        order = torch.randperm(len(labels), generator=generator).to(labels.device)
+        for start in range(0, len(labels), recipe.batch_size):
+            picked = order[start:start + recipe.batch_size]
+            optimizer.zero_grad(set_to_none=True)
+            loss_fn(model(epoch_batch[picked]), labels[picked]).backward()
+            optimizer.step()
+            schedule.step()
+        yield epoch
 
 
 def train_one(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
               test: tuple[torch.Tensor, torch.Tensor], recipe: Recipe,
               generator: torch.Generator) -> tuple[float, float]:
     """Train ``model`` by ``recipe``; return (final train accuracy, test accuracy) in percent."""
-    inputs, labels = train
-    steps_per_epoch = math.ceil(len(labels) / recipe.batch_size)
-    total_steps = recipe.epochs * steps_per_epoch
-    optimizer = torch.optim.SGD(model.parameters(), lr=recipe.learning_rate,
-                                momentum=recipe.momentum, nesterov=recipe.nesterov,
-                                weight_decay=recipe.weight_decay)
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: 0.5 * (1.0 + math.cos(math.pi * step / total_steps)))
-    loss_fn = nn.CrossEntropyLoss()
-    for _ in range(recipe.epochs):
-        model.train()
-        order = torch.randperm(len(labels), generator=generator)
-        for start in range(0, len(labels), recipe.batch_size):
-            picked = order[start:start + recipe.batch_size]
-            optimizer.zero_grad(set_to_none=True)
-            loss_fn(model(inputs[picked]), labels[picked]).backward()
-            optimizer.step()
-            schedule.step()
-    return _accuracy(model, inputs, labels), _accuracy(model, *test)
+    for _ in training_epochs(model, train, recipe, generator):
+        pass
+    return accuracy(model, *train), accuracy(model, *test)
 
 
 def build_benchmark(space: Any, *, dataset: Any, archs: int | Sequence[str], seeds: int,

@@ -3,7 +3,8 @@
 - ``naswot``, ``naswot_v1``: NASWOT (``naswot.py``);
 - the zero-cost proxies (``zerocost_scorers``);
 - ``epe_nas`` (``epe_nas.py``) and ``zen`` (``zen.py``), two later training-free proxies;
-- ``params``, ``flops``: model size (``model_size.py``).
+- ``params``, ``flops``: model size (``model_size.py``);
+- ``econas``, ``econas-plus``: the reduced-training baseline (``econas.py``).
 """
 
 from __future__ import annotations
@@ -39,10 +40,13 @@ def zerocost_scorers() -> list[Scorer]:
 
 @hookimpl
 def harness_register_scorers(register: Register[Scorer]) -> None:
+    from harness.plugins.scorers.econas import EcoNAS
     from harness.plugins.scorers.epe_nas import EpeNas
     from harness.plugins.scorers.model_size import Flops, Params
     from harness.plugins.scorers.naswot import Naswot, NaswotV1
     from harness.plugins.scorers.zen import Zen
 
-    for scorer in (Naswot(), NaswotV1(), *zerocost_scorers(), Params(), Flops(), EpeNas(), Zen()):
+    for scorer in (Naswot(), NaswotV1(), *zerocost_scorers(), Params(), Flops(), EpeNas(), Zen(),
+                   EcoNAS(), EcoNAS("econas-plus", init_channels=8, resolution=16,
+                                    read_epoch=15)):
         register(scorer)
