@@ -108,3 +108,14 @@ def test_compare_params_on_the_family(prepared, tmp_path, capsys):
     out = capsys.readouterr().out
     assert code == 0, out
     assert "nds-darts" in out and "nds-resnext-a" in out
+
+
+def test_paper_report_knows_the_nds_cells():
+    from harness.reports.reference import paper_metrics, references
+
+    cells = {(ref.space, ref.dataset, ref.scorer, ref.statistic): ref for ref in references()}
+    darts = cells[("nds-darts", "imagenet", "naswot", "abs_kendall")]
+    assert darts.value == 0.49 and darts.n_archs == 121 and darts.columns == ["imagenet/top1"]
+    assert cells[("nds-resnext-b", "imagenet", "gennas-search-r", "retrieval@10")].value == 0.64
+    assert paper_metrics("nds-darts", "imagenet",
+                         {"imagenet/top1", "imagenet/best-top1"}) == ["imagenet/top1"]

@@ -26,7 +26,6 @@ rewrite, stem ``res_stem_in`` of width 12.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -174,7 +173,3 @@ class AnyNet(nn.Module):
         features = functional.relu(self.forward_taps(inputs)[-1])
         return self.head(features.mean(dim=(2, 3)))
 
-
-def stage_lists(net: dict[str, Any]) -> dict[str, Sequence[Any]]:
-    """The per-entry lists of a ``net`` that mutation may change."""
-    return {key: net.get(key) or [] for key in ("ds", "ws", "bot_muls", "num_gs")}
