@@ -186,6 +186,32 @@ def test_zen_batchnorm_term_absorbs_the_scale_of_the_layer_before_it():
     assert difference == pytest.approx(math.log(7.0), abs=1e-4)
 
 
+class DeadBranchNet(ZenNet):
+    """ZenNet plus a Conv-BN branch that only ever sees zeros (an NB-201 edge behind ``none``)."""
+
+    def __init__(self, num_classes: int = 10) -> None:
+        super().__init__(num_classes)
+        self.dead_conv = nn.Conv2d(3, 5, 3, padding=1, bias=False)
+        self.dead_bn = nn.BatchNorm2d(5)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return super().features(x) + self.dead_bn(self.dead_conv(x * 0))
+
+
+def test_zen_leaves_out_batchnorm_fed_only_zeros():
+    """The dead branch adds zeros to f and its BN has σ̄ = 0: the score equals the same
+    network's without the branch (not −inf)."""
+    live, dead = ZenNet(), DeadBranchNet()
+    dead.load_state_dict(live.state_dict(), strict=False)
+    live, dead = live.double(), dead.double()
+    generator = torch.Generator().manual_seed(5)
+    x = torch.randn((4, 3, 6, 6), generator=generator, dtype=torch.float64)
+    noise = torch.randn((4, 3, 6, 6), generator=generator, dtype=torch.float64)
+    expected = zen_of(live, live.features, x, noise, 0.01)
+    assert math.isfinite(expected)
+    assert zen_of(dead, dead.features, x, noise, 0.01) == pytest.approx(expected, rel=1e-12)
+
+
 def test_gaussian_init_draws_standard_normal_weights_and_resets_batchnorm():
     model = ZenNet()
     with torch.no_grad():

@@ -13,9 +13,11 @@ f is the pre-global-average-pool feature map: the deepest stage output of the sp
 ``forward_taps`` (``harness.protocols.TappedSpace``; NB-201: the last cell's output, before the
 head's BN-ReLU-pool-linear; NB-101: the last stack's output). σ²_{i,j} is the batch variance
 (biased, as BN normalizes with) of channel j at the input of BatchNorm layer i during the
-forward pass of the unperturbed x; only BN layers that ran in that pass count. Higher = better,
-no sign flip. A BN input or feature difference that is identically zero (an all-``none`` cell)
-gives −inf, which the runner records as status ``inf`` (worst). ``repeats`` > 1 averages the
+forward pass of the unperturbed x; only BN layers that ran in that pass count, and a BN whose
+input is identically zero (an NB-201 branch behind a ``none`` edge) is left out: its output is
+zero whatever its scale, so there is no scale for the term to restore. Higher = better, no sign
+flip. A feature difference that is identically zero (an all-``none`` cell) gives −inf, which
+the runner records as status ``inf`` (worst). ``repeats`` > 1 averages the
 score over independent draws (weights and inputs).
 
 Choices where the official code differs from the paper's formula (docs/zen.md): ``norm`` "fro"
@@ -66,15 +68,16 @@ def gaussian_init(model: nn.Module, generator: torch.Generator) -> None:
 
 def batchnorm_log_scales(model: nn.Module, features: FeatureMap,
                          inputs: torch.Tensor) -> tuple[torch.Tensor, float]:
-    """f(inputs), and Σ_i log sqrt(mean_j σ²_{i,j}) over the BN layers that ran (batch
-    variance of each channel at the layer's input, float64)."""
+    """f(inputs), and Σ_i log sqrt(mean_j σ²_{i,j}) over the BN layers that ran with a
+    non-zero input (batch variance of each channel at the layer's input, float64)."""
     log_scales: list[float] = []
 
     def record(_module: nn.Module, args: tuple[torch.Tensor, ...]) -> None:
         x = args[0].double()
         dims = [0, *range(2, x.dim())]
-        variance = x.var(dim=dims, unbiased=False)
-        log_scales.append(0.5 * float(torch.log(variance.mean())))
+        mean_variance = x.var(dim=dims, unbiased=False).mean()
+        if mean_variance > 0:  # a BN fed only zeros (a dead branch) has no scale to restore
+            log_scales.append(0.5 * float(torch.log(mean_variance)))
 
     handles = [module.register_forward_pre_hook(record) for module in model.modules()
                if isinstance(module, nn.modules.batchnorm._BatchNorm)]
