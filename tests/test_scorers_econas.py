@@ -79,7 +79,7 @@ def test_score_is_deterministic_and_training_changes_it():
 
 def test_refuses_a_handful_of_images():
     ctx, _ = mlp_context(count=20, min_images=1000)
-    with pytest.raises(DatasetError, match="only 20 fake images"):
+    with pytest.raises(DatasetError, match="got 20 fake images"):
         EcoNAS().score(ctx)
 
 

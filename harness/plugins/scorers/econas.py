@@ -1,6 +1,6 @@
-"""econas, econas-plus: the reduced-training baseline (EcoNAS: Zhou, Yang, Wang, Pan, Ouyang,
-"EcoNAS: Finding Proxies for Economical Neural Architecture Search", CVPR 2020), with the
-recipe of zero-cost-nas's NB-201 training script (Abdelfattah et al., ICLR 2021,
+"""econas, econas-plus: the reduced-training baseline (EcoNAS: Zhou, Zhou, Zhang, Loy, Yi,
+Zhang, Ouyang, "EcoNAS: Finding Proxies for Economical Neural Architecture Search", CVPR 2020),
+with the recipe of zero-cost-nas's NB-201 training script (Abdelfattah et al., ICLR 2021,
 github.com/SamsungLabs/zero-cost-nas, ``nasbench2_train.py``; docs/econas.md).
 
 Each arch is trained briefly at reduced width and resolution, and its validation accuracy
@@ -110,11 +110,9 @@ def split_train_validation(ctx: ScoringContext) -> tuple[tuple[torch.Tensor, tor
     count = len(labels)
     if count < int(ctx.config["min_images"]):
         raise DatasetError(
-            f"econas trains every arch on a real training set, but only {count} {ctx.dataset} "
-            f"images reached it (min_images = {ctx.config['min_images']}); a dataset that is "
-            f"not prepared falls back to a few bundled images. Put the whole dataset under the "
-            f"data dir (e.g. `harness data fetch cifar10`) and set --option "
-            f"econas.batch_size=N to at most its training-split size")
+            f"econas needs a training set but got {count} {ctx.dataset} images (min_images "
+            f"{ctx.config['min_images']}; an unprepared dataset falls back to a few bundled "
+            f"images): put the dataset in the data dir, e.g. `harness data fetch cifar10`")
     held_out = round(count * float(ctx.config["validation_fraction"]))
     if not 0 < held_out < count:
         raise ConfigError(f"econas validation_fraction {ctx.config['validation_fraction']} "
