@@ -11,8 +11,10 @@ import pytest
 import torch
 
 from harness import cli
+from harness.config import RunConfig
 from harness.errors import BenchmarkFileError, ConfigError
 from harness.groundtruth.table import GroundTruthTable
+from harness.plan import plan_run
 from harness.plugins.spaces.nbnlp.generator import follows_rules, mutate_recipe, random_recipe
 from harness.plugins.spaces.nbnlp.logs import read_logs
 from harness.plugins.spaces.nbnlp.model import ModelSizes, NBNLPModel
@@ -176,3 +178,14 @@ def test_compare_runs_on_the_prepared_wikitext2_set(tmp_path, shared_data, capsy
     assert code == 0, capsys.readouterr().err
     report = (tmp_path / "run" / "report.md").read_text()
     assert "nbnlp" in report and "lower is better" in report
+
+
+def test_spaces_all_includes_the_prepared_nbnlp(tmp_path, shared_data):
+    data_dir = tmp_path / "data"
+    NBNLPSpace().prepare(shared_data / LOGS, data_dir)
+    plan = plan_run(RunConfig(spaces=["all"], scorers=["params"], samples=3, workers=0,
+                              data_dir=str(data_dir), out=str(tmp_path / "run")))
+    nbnlp = [space for space in plan.spaces if space.name == "nbnlp"]
+    assert nbnlp and nbnlp[0].datasets == ["wikitext2"]
+    job = next(job for job in plan.jobs if job.trial.space == "nbnlp")
+    assert job.num_classes == 33278 and job.model_options["emsize"] == 400
