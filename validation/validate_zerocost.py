@@ -8,7 +8,10 @@ subset for every scorer: the runner orders trials scorer by scorer).
   accuracy (published: 0.737 synflow, zero-cost-nas notebooks; params 0.74);
 - every proxy on the 725 cifar10 archs of NAS-Bench-Suite-Zero (``naslib_zc_nasbench201.csv``)
   vs that file's ``val_accuracy``, next to the file's own proxy value on the same archs, and
-  ρ(ours, file's) — the direct check that the two implementations rank alike.
+  ρ(ours, file's) — the direct check that the two implementations rank alike (``epe_nas``
+  included);
+- ``zen``, which the file lacks: Kendall τ and Spearman ρ on a seeded sample of NB-201 cells
+  (run folders ``zen_nb201_*``) vs the benchmark's CIFAR-10 columns.
 
 See ``validation/validate_zerocost.sh`` for the commands.
 """
@@ -20,7 +23,7 @@ import random
 from pathlib import Path
 
 import pandas as pd
-from scipy.stats import spearmanr
+from scipy.stats import kendalltau, spearmanr
 
 from harness import load_trials
 
@@ -30,7 +33,11 @@ ZC_CSV = SHARED / "zc" / "naslib_zc_nasbench201.csv"
 # our scorer name -> the NAS-Bench-Suite-Zero column
 ZC_COLUMNS = {"synflow": "synflow", "snip": "snip", "grasp": "grasp", "fisher": "fisher",
               "grad_norm": "grad_norm", "jacob_cov": "jacov", "plain": "plain",
-              "l2_norm": "l2_norm", "naswot": "nwot", "params": "params", "flops": "flops"}
+              "l2_norm": "l2_norm", "naswot": "nwot", "params": "params", "flops": "flops",
+              "epe_nas": "epe_nas"}
+# NB-201 ground-truth columns of nb201_all_15625.csv the zen sample is ranked against
+ZEN_COLUMNS = ("cifar10_valid_xvalid_mean", "cifar10_valid_oritest_mean",
+               "cifar10_test_mean_nb201v1_1")
 
 
 def write_chunks(arch_ids: list[str], folder: Path, prefix: str, chunk: int) -> None:
@@ -67,8 +74,30 @@ def rho(a: pd.Series, b: pd.Series) -> float:
     return float(spearmanr(a, b, nan_policy="omit").statistic)
 
 
+def tau(a: pd.Series, b: pd.Series) -> float:
+    return float(kendalltau(a, b, nan_policy="omit").statistic)
+
+
+def analyse_zen(runs: Path, truth: pd.DataFrame) -> None:
+    """Kendall τ and Spearman ρ of zen on its NB-201 sample; non-finite scores (all-``none``
+    cells: −inf) count as the worst rank, and their number is printed."""
+    frames = [load_trials(run_dir) for run_dir in sorted(runs.glob("zen_nb201_*"))
+              if (run_dir / "trials.sqlite").exists()]
+    if not frames:
+        return
+    trials = pd.concat(frames).set_index("arch_id")
+    worst = trials["score"].where(trials["status"] == "ok", float("-inf"))
+    print(f"zen on a seeded NB-201 sample: {len(trials)} archs, "
+          f"{int((trials['status'] != 'ok').sum())} not ok (ranked worst)")
+    for column in ZEN_COLUMNS:
+        joined = pd.concat({"zen": worst, "truth": truth[column]}, axis=1, join="inner")
+        print(f"  zen vs {column}: tau = {tau(joined['zen'], joined['truth']):.3f}, "
+              f"rho = {rho(joined['zen'], joined['truth']):.3f} (n = {len(joined)})")
+
+
 def command_analyse(args: argparse.Namespace) -> None:
     truth = pd.read_csv(NB201_CSV).set_index("arch_str")
+    analyse_zen(args.runs, truth)
     full, _ = scores(sorted(args.runs.glob("nb201_*")))
     if len(full):
         print(f"NB-201 seeded sample: {len(full)} archs scored")
@@ -82,7 +111,7 @@ def command_analyse(args: argparse.Namespace) -> None:
         print(f"  benchmark params (all 15,625) vs test: rho = {published:.3f}")
     zc = pd.read_csv(ZC_CSV)
     zc = zc[zc["dataset"] == "cifar10"].set_index("arch_str")
-    ours, failed = scores(sorted(args.runs.glob("zc_*")))
+    ours, failed = scores(sorted([*args.runs.glob("zc_*"), *args.runs.glob("epe_zc_*")]))
     if len(ours):
         print(f"NAS-Bench-Suite-Zero cifar10 archs scored: {len(ours)} of {len(zc)}")
         print(f"  {'scorer':10s} {'n':>4s} {'rho ours':>9s} {'rho file':>9s} {'file/725':>9s}"

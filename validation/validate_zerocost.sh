@@ -2,7 +2,7 @@
 # Validation of the zero-cost and NASWOT scorers against published Spearman values
 # (docs in validation/validate_zerocost.py). Re-runnable and resumable: each chunk is its own
 # run folder, and finished trials are skipped. Usage:
-#   validation/validate_zerocost.sh [WORK_DIR] [nb201|zc|seedcheck|analyse|all]
+#   validation/validate_zerocost.sh [WORK_DIR] [nb201|zc|seedcheck|epe|zen|analyse|all]
 # CPU only, one thread, low priority; the chunk order is seeded, so stopping early leaves a
 # seeded random subset for every scorer.
 set -euo pipefail
@@ -59,6 +59,23 @@ if [ "$PART" = seedcheck ] || [ "$PART" = all ]; then
     "${OPTIONS[@]}" --seeds 1 --images "$SHARED/images/cifar10/cifar10_foolbox20.npz" \
     --arch-list "$WORK/archs/zc_000.txt" --out "$WORK/seedcheck/seed1"
   python validation/validate_zerocost.py seedcheck --runs "$WORK/runs" --other "$WORK/seedcheck/seed1"
+fi
+
+# 5. epe_nas on the same NAS-Bench-Suite-Zero archs and images (run folders epe_zc_*).
+if [ "$PART" = epe ] || [ "$PART" = all ]; then
+  for list in "$WORK"/archs/zc_*.txt; do
+    nice -n 10 harness compare "${COMMON[@]}" --scorers epe_nas --option epe_nas.batch_size=20 \
+      --images "$SHARED/images/cifar10/cifar10_foolbox20.npz" --arch-list "$list" \
+      --out "$WORK/runs/epe_$(basename "$list" .txt)"
+  done
+fi
+
+# 6. zen (no data: Gaussian inputs) on the seeded NB-201 sample, 250 archs per chunk.
+if [ "$PART" = zen ] || [ "$PART" = all ]; then
+  for list in "$WORK"/archs/nb201_*.txt; do
+    nice -n 10 harness compare "${COMMON[@]}" --scorers zen --arch-list "$list" \
+      --out "$WORK/runs/zen_$(basename "$list" .txt)"
+  done
 fi
 
 python validation/validate_zerocost.py analyse --runs "$WORK/runs"
