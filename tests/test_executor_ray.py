@@ -7,6 +7,7 @@ Ray starts once for the module (seconds on a small machine); the fault test is s
 """
 
 import os
+import subprocess
 import sys
 
 import pytest
@@ -99,3 +100,14 @@ def test_an_option_of_another_executor_is_refused_naming_it(toy, capsys, tmp_pat
     err = capsys.readouterr().err.strip()
     assert status == 2
     assert "--ray-batch is an option of executor ray, not of 'local'" in err
+
+
+def test_the_parser_lists_executor_options_without_importing_ray_submitit_or_torch():
+    probe = ("import sys\nfrom harness.cli import build_parser\n"
+             "help = build_parser()._subparsers._group_actions[0].choices['compare'].format_help()"
+             "\nprint('--ray-address' in help, '--slurm-partition' in help, "
+             "sorted(m for m in ('ray', 'submitit', 'torch') if m in sys.modules))")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HARNESS_")}
+    result = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True,
+                            text=True, timeout=120)
+    assert result.stdout.split("\n")[-2] == "True True []", result.stdout + result.stderr
