@@ -136,7 +136,7 @@ def command_seedcheck(args: argparse.Namespace) -> None:
     the file any re-draw already produces."""
     zc = pd.read_csv(ZC_CSV)
     zc = zc[zc["dataset"] == "cifar10"].set_index("arch_str")
-    seed0, _ = scores(sorted(args.runs.glob("zc_*")))
+    seed0, _ = scores(sorted([*args.runs.glob("zc_*"), *args.runs.glob("epe_zc_*")]))
     seed1, _ = scores([args.other])
     print(f"  {'scorer':10s} {'n':>4s} {'rho(seed0,seed1)':>17s} {'rho(seed0,file)':>16s}"
           f" {'rho(seed1,file)':>16s}")

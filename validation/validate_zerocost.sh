@@ -68,6 +68,11 @@ if [ "$PART" = epe ] || [ "$PART" = all ]; then
       --images "$SHARED/images/cifar10/cifar10_foolbox20.npz" --arch-list "$list" \
       --out "$WORK/runs/epe_$(basename "$list" .txt)"
   done
+  nice -n 10 harness compare "${COMMON[@]}" --scorers epe_nas --option epe_nas.batch_size=20 \
+    --seeds 1 --images "$SHARED/images/cifar10/cifar10_foolbox20.npz" \
+    --arch-list "$WORK/archs/zc_000.txt" --out "$WORK/seedcheck/epe_seed1"
+  python validation/validate_zerocost.py seedcheck --runs "$WORK/runs" \
+    --other "$WORK/seedcheck/epe_seed1"
 fi
 
 # 6. zen (no data: Gaussian inputs) on the seeded NB-201 sample, 250 archs per chunk.
