@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     import torch
 
     from harness.execute import RunSummary
+    from harness.protocols import Batch
 
 # The name scorers see as the space of a bare module: no space-specific option applies to it.
 MODULE_SPACE = "module"
@@ -88,7 +89,7 @@ def _score_one(model: torch.nn.Module, name: str, inputs: torch.Tensor | None,
 
     from harness import seeding
     from harness.plan import scorer_config
-    from harness.protocols import Batch, ScoringContext
+    from harness.protocols import ScoringContext
     from harness.registry import get_registry
 
     plugin = get_registry().get("scorer", name)
@@ -108,17 +109,16 @@ def _score_one(model: torch.nn.Module, name: str, inputs: torch.Tensor | None,
 
     generator = seeding.seed_everything(seed)
     ctx = ScoringContext(
-        space=space, arch_id="module", dataset="", input_shape=shape,  # type: ignore[arg-type]
+        space=space, arch_id="module", dataset="", input_shape=shape,
         num_classes=num_classes if num_classes is not None else _classes(targets),
-        batch=None if batch is None else Batch(batch.inputs.to(torch_device),
-                                               batch.labels.to(torch_device)),
+        batch=None if batch is None else batch.to(torch_device),
         config=config, device=torch_device, trial_seed=seed, generator=generator,
         build_model=build_model, run_seed=seed)
     return float(plugin.score(ctx))
 
 
 def _batch(inputs: torch.Tensor | None, targets: torch.Tensor | None, scorer: str,
-           needs_inputs: bool) -> Any:
+           needs_inputs: bool) -> Batch | None:
     """The ``Batch`` of ``inputs`` and ``targets``; ``ConfigError`` when the scorer needs one
     and none was given."""
     from harness.protocols import Batch
@@ -188,9 +188,10 @@ def compare(*, spaces: str | Sequence[str] = "all", scorers: str | Sequence[str]
 
 
 def _names(value: str | Sequence[str]) -> list[str]:
-    if isinstance(value, str):
-        return [part.strip() for part in value.split(",") if part.strip()]
-    return list(value)
+    """``"a,b"`` or ``["a", "b"]`` -> ``["a", "b"]``."""
+    from harness.cli.parsers import names
+
+    return names(value) if isinstance(value, str) else list(value)
 
 
 def load_trials(run: Run | str | Path, with_truth: bool = False) -> pd.DataFrame:
