@@ -38,6 +38,9 @@ def test_build_refuses_to_replace_a_prepared_table_without_replace(tmp_path, cap
     code, _, err = _main(capsys, *TINY_BUILD, "--data-dir", str(tmp_path), "--out", str(out_file))
     assert code == 2 and f"--out {out_file} already exists" in err, err
     assert out_file.read_text() == "not mine to overwrite"
+    code, _, err = _main(capsys, *TINY_BUILD, "--data-dir", str(tmp_path), "--replace")
+    assert code == 0, err
+    assert len(GroundTruthTable.load(prepared).frame) == 2, "--replace replaces, on request"
 
 
 def test_a_table_built_with_out_is_installed_by_data_prepare(tmp_path, capsys):
