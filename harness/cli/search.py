@@ -17,8 +17,30 @@ SEARCH_EXAMPLE = ("harness search --space nb201 --dataset cifar10-valid --search
                   "--option evolution.sample_size=5")
 
 
+TASK_SEARCH_EXAMPLE = ("harness task-search --space nb101 --search-set "
+                       "nasbench1_search_20samples.json --population 10 --sample 3 --cycles 20 "
+                       "--option gennas.iterations=20 --out runs/tasks\n"
+                       "  harness compare --scorers gennas --option "
+                       "gennas.task=runs/tasks/task-search/best_task.json ...")
+
+
 def add_search_commands(sub: Any) -> None:
     """Add ``search`` and ``task-search`` to the ``harness`` sub-commands."""
+    _add_search_command(sub)
+    _add_task_search_command(sub)
+
+
+def _add_execution_arguments(parser: argparse.ArgumentParser) -> None:
+    add = parser.add_argument
+    add("--images", help="file or folder of images that replace the dataset's inputs")
+    add("--device", default="cpu", help="cpu (default), cuda or cuda:N")
+    add("--workers", type=int, default=1, help="worker processes (default 1; 0 = in this "
+                                               "process)")
+    add("--trial-timeout", type=float, metavar="S", help="seconds before a trial is killed")
+    add("--executor", default="local", help="executor plugin (default: local)")
+
+
+def _add_search_command(sub: Any) -> None:
     search = command_parser(sub, "search", "search a space with a searcher and a fitness (a "
                             "scorer, oracle or random); report what the chosen archs reach",
                             SEARCH_EXAMPLE)
@@ -35,12 +57,7 @@ def add_search_commands(sub: Any) -> None:
     add("--option", action="append", default=[], metavar="NAME.KEY=VALUE",
         help="a searcher option (evolution.population_size=50, evolution.sample_size=10: the "
              "defaults) or a scorer option (naswot.batch_size=64); repeatable")
-    add("--images", help="file or folder of images that replace the dataset's inputs")
-    add("--device", default="cpu", help="cpu (default), cuda or cuda:N")
-    add("--workers", type=int, default=1, help="worker processes (default 1; 0 = in this "
-                                               "process)")
-    add("--trial-timeout", type=float, metavar="S", help="seconds before a trial is killed")
-    add("--executor", default="local", help="executor plugin (default: local)")
+    _add_execution_arguments(search)
     add("--out", help="run folder (default: runs/search-<hash of the command's selection>)")
     add("--extend", action="store_true", help="search in an --out folder that holds another "
                                               "selection (a compare's), reusing its trials")
@@ -102,3 +119,76 @@ def cmd_search(args: argparse.Namespace) -> int:
     print(paths[0].read_text())
     print(f"wrote {', '.join(str(p) for p in paths)}")
     return 0
+
+
+def _add_task_search_command(sub: Any) -> None:
+    parser = command_parser(sub, "task-search", "evolve GenNAS proxy tasks: fitness = Kendall "
+                            "on a search set of archs; then check the best task on held-out "
+                            "archs", TASK_SEARCH_EXAMPLE)
+    add = parser.add_argument
+    add("--space", default="nb101", help="the space of the search set (default nb101)")
+    add("--search-set", required=True, help="arch list of the search set (GenNAS: its 20 "
+                                            "NB-101 cells); their ground truth comes from the "
+                                            "space's prepared table")
+    add("--scorer", default="gennas", help="a scorer with a searchable configuration "
+                                           "(default gennas)")
+    add("--population", type=int, default=50, help="population size P (default 50)")
+    add("--sample", type=int, default=10, help="tournament size S (default 10)")
+    add("--cycles", type=int, default=400, help="evolution cycles T (default 400)")
+    add("--seed", type=int, default=1, help="seed of the search (default 1, as do_search)")
+    add("--score-seed", type=int, default=0, help="seed of the scoring trials (default 0)")
+    add("--held-out", type=int, default=100, help="archs outside the search set for the "
+                                                  "check (default 100; 0: no check)")
+    add("--held-out-seed", type=int, default=0, help="seed of the held-out sample (default 0)")
+    add("--reference", default="gennas-search-n", help="scorer the found task is checked "
+                                                       "against (default gennas-search-n)")
+    add("--option", action="append", default=[], metavar="SCORER.KEY=VALUE",
+        help="training option of the scorer, shared by the reference (gennas.iterations=20)")
+    _add_execution_arguments(parser)
+    add("--out", help="run folder (default: runs/task-search-<hash of the settings>)")
+    parser.set_defaults(func=cmd_task_search)
+
+
+def cmd_task_search(args: argparse.Namespace) -> int:
+    from harness.config import RunConfig, add_option, canonical_hash
+    from harness.search.scoring import SearchStopped
+    from harness.search.task_search import TaskSearchSpec, run_task_search
+
+    options: dict[str, dict[str, Any]] = {}
+    for text in args.option:
+        add_option(options, text)
+    unknown = sorted(set(options) - {args.scorer})
+    if unknown:
+        raise ConfigError(f"--option {unknown[0]}.*: only --scorer {args.scorer}'s options are "
+                          f"taken (the reference runs with the same ones)")
+    config = RunConfig(spaces=[args.space], scorers=[args.scorer], arch_list=args.search_set,
+                       seeds=[args.score_seed], options=options, images=args.images,
+                       device=args.device, workers=args.workers,
+                       trial_timeout_s=args.trial_timeout, executor=args.executor,
+                       data_dir=getattr(args, "data_dir", None), out=args.out)
+    spec = TaskSearchSpec(config, args.population, args.sample, args.cycles, args.seed,
+                          args.held_out, args.held_out_seed, args.reference)
+    if not args.out:
+        settings = [config.selection(), args.seed, args.population, args.sample, args.cycles]
+        config.out = f"runs/task-search-{canonical_hash(settings)}"
+    try:
+        outcome = run_task_search(spec, command=["harness", *args.argv])
+    except SearchStopped as stopped:
+        print(f"interrupted: every finished trial is stored; run the same command again to "
+              f"resume ({config.out})", file=sys.stderr)
+        return 128 + stopped.signum
+    print(task_search_text(outcome, config.out))
+    return 0
+
+
+def task_search_text(outcome: Any, run_dir: str) -> str:
+    """What ``task-search`` prints: the best fitness, the check, where the task file is."""
+    lines = [f"best task: Kendall {outcome.best_fitness} on the search set after "
+             f"{len(outcome.trajectory)} task evaluations -> "
+             f"{run_dir}/task-search/best_task.json"]
+    for label, row in outcome.check.items():
+        cells = ", ".join(f"{name} {value:.3f}" if isinstance(value, float) else
+                          f"{name} {value}" for name, value in row.items())
+        lines.append(f"{label}: {cells}")
+    lines.append(f"trials run now: {outcome.trial_counts or 'none'}; {outcome.wall_s:.0f} s")
+    return "\n".join(lines)

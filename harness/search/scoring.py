@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.config import write_run_config
+from harness.config import RunConfig, write_run_config
 from harness.errors import HarnessError
 from harness.execute import configured_executor, run_and_store
 from harness.plan import RunPlan
@@ -26,9 +26,6 @@ from harness.registry import Registry
 from harness.runfolder import check_selection, hold_run_folder
 from harness.store import Trial, TrialStore
 from harness.trial import TrialJob
-
-# (scorer name, arch id): what a search asks of its scorers
-ScoreKey = tuple[str, str]
 
 
 class SearchStopped(HarnessError):
@@ -42,61 +39,59 @@ class SearchStopped(HarnessError):
 
 @dataclass
 class TrialScores:
-    """Scores of (scorer, arch) pairs from the store, running the missing trials in batches.
+    """Scores of trials by a caller's key, from the store, running the missing ones in batches.
 
-    ``jobs``: the plan's job of every (scorer, arch) of the selection (stored or not);
-    ``scores``: what is known so far, NaN for a trial that did not end ``ok``; ``wall_s``: each
-    known trial's scoring time; ``counts``: statuses of the trials run by this process.
+    ``add_plan`` makes a plan's trials known under ``key_of(trial)`` (``harness search``: the
+    (scorer, arch) pair; ``harness task-search``: the (task hash, arch) pair). ``scores``: what
+    is known so far, NaN for a trial that did not end ``ok``; ``wall_s``: each known trial's
+    scoring time; ``counts``: statuses of the trials run by this process.
     """
 
-    plan: RunPlan
     store: TrialStore
-    registry: Registry
-    jobs: dict[ScoreKey, TrialJob] = field(default_factory=dict)
-    scores: dict[ScoreKey, float] = field(default_factory=dict)
-    wall_s: dict[ScoreKey, float] = field(default_factory=dict)
+    executor: Any
+    config: RunConfig
+    jobs: dict[Hashable, TrialJob] = field(default_factory=dict)
+    scores: dict[Hashable, float] = field(default_factory=dict)
+    wall_s: dict[Hashable, float] = field(default_factory=dict)
     counts: Counter[str] = field(default_factory=Counter)
-    executor: Any = None
+    _stored: dict[Trial, tuple[float, float]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.executor = configured_executor(self.registry, self.plan.config, self.plan.run_dir)
-        by_trial = {trial: (trial.scorer, trial.arch_id) for trial in self.plan.trials}
-        for job in self.plan.jobs:
-            self.jobs[by_trial[job.trial]] = job
-        stored = self.store.trials_frame()
-        for row in stored.itertuples(index=False):
-            key = by_trial.get(_trial_of(row))
-            if key is not None:
-                self._remember(key, row.score if row.status == "ok" else math.nan, row.wall_s)
+        self._stored = self._read_store()
 
-    def _remember(self, key: ScoreKey, score: float | None, wall_s: float | None) -> None:
-        self.scores[key] = math.nan if score is None else float(score)
-        self.wall_s[key] = float(wall_s or 0.0)
+    def _read_store(self) -> dict[Trial, tuple[float, float]]:
+        """Every stored trial's (score, NaN unless ``ok``; wall seconds)."""
+        frame = self.store.trials_frame()
+        return {_trial_of(row): (row.score if row.status == "ok" else math.nan,
+                                 float(row.wall_s or 0.0))
+                for row in frame.itertuples(index=False)}
 
-    def ensure(self, keys: Iterable[ScoreKey]) -> None:
-        """Score the pairs not known yet, as one batch on the run's executor."""
+    def add_plan(self, plan: RunPlan, key_of: Callable[[Trial], Hashable]) -> None:
+        """Know ``plan``'s trials under ``key_of(trial)``: stored ones by their score, the others
+        by their job."""
+        for trial in plan.trials:
+            if trial in self._stored:
+                self.scores[key_of(trial)], self.wall_s[key_of(trial)] = self._stored[trial]
+        for job in plan.jobs:
+            self.jobs[key_of(job.trial)] = job
+
+    def ensure(self, keys: Iterable[Hashable]) -> None:
+        """Score the keys not known yet, as one batch on the run's executor."""
         missing = [key for key in dict.fromkeys(keys) if key not in self.scores]
         unknown = [key for key in missing if key not in self.jobs]
         if unknown:
-            scorer, arch = unknown[0]
-            raise HarnessError(f"no trial of scorer {scorer!r} for arch {arch!r}: the arch is "
-                               f"not in the space's ground-truth table")
+            raise HarnessError(f"no trial for {unknown[0]!r}: the arch is not in the space's "
+                               f"ground-truth table")
         if not missing:
             return
         stop = run_and_store([self.jobs[key] for key in missing], self.store, self.executor,
-                             self.plan.config, self.counts)
-        self._read_back(missing)
+                             self.config, self.counts)
+        self._stored = self._read_store()
+        for key in missing:
+            if self.jobs[key].trial in self._stored:
+                self.scores[key], self.wall_s[key] = self._stored[self.jobs[key].trial]
         if stop is not None:
             raise SearchStopped(stop)
-
-    def _read_back(self, keys: list[ScoreKey]) -> None:
-        """Take the results of ``keys`` just stored (each trial's row, whatever its status)."""
-        wanted = {self.jobs[key].trial: key for key in keys}
-        frame = self.store.trials_frame()
-        for row in frame.itertuples(index=False):
-            key = wanted.get(_trial_of(row))
-            if key is not None:
-                self._remember(key, row.score if row.status == "ok" else math.nan, row.wall_s)
 
 
 def _trial_of(row: Any) -> Trial:
@@ -106,18 +101,28 @@ def _trial_of(row: Any) -> Trial:
 
 
 @contextmanager
-def search_store(plan: RunPlan, command: list[str], *, extend: bool,
-                 registry: Registry) -> Iterator[TrialScores]:
-    """Hold ``plan``'s run folder for a search: lock it, check its selection, record the run,
-    save the scorer configs and the ground truth, and yield the store-backed scores."""
+def search_store(plan: RunPlan, command: list[str], *, extend: bool, registry: Registry,
+                 check: bool = True) -> Iterator[TrialScores]:
+    """Hold ``plan``'s run folder for a search: lock it, check its selection (unless not
+    ``check``), record the run, save the scorer configs and the ground truth, and yield the
+    store-backed scores (``plan``'s trials keyed by (scorer, arch))."""
     run_dir = Path(plan.run_dir)
+    executor = configured_executor(registry, plan.config, run_dir)
     with hold_run_folder(run_dir, command):
-        check_selection(run_dir, plan.config, extend=extend)
+        if check:
+            check_selection(run_dir, plan.config, extend=extend)
         with TrialStore.for_run(run_dir) as store:
             write_run_config(run_dir, plan.config, command, plan.summary(), runs_trials=True,
                              extend=extend)
-            for (name, config_hash), config in plan.scorer_configs.items():
-                store.save_scorer_config(config_hash, name, config)
-            for space_plan in plan.spaces:
-                store.save_ground_truth(space_plan.table, space_plan.arch_ids)
-            yield TrialScores(plan, store, registry)
+            scores = TrialScores(store, executor, plan.config)
+            record_plan(store, plan)
+            scores.add_plan(plan, lambda trial: (trial.scorer, trial.arch_id))
+            yield scores
+
+
+def record_plan(store: TrialStore, plan: RunPlan) -> None:
+    """Save ``plan``'s scorer configs and the ground truth of its archs in ``store``."""
+    for (name, config_hash), config in plan.scorer_configs.items():
+        store.save_scorer_config(config_hash, name, config)
+    for space_plan in plan.spaces:
+        store.save_ground_truth(space_plan.table, space_plan.arch_ids)

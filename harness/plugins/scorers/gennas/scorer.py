@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -243,6 +244,18 @@ class GenericGenNASScorer:
     def resolve_config(self, config: dict[str, Any]) -> dict[str, Any]:
         task = resolve_task(config.get("task"))
         return {**config, "task": json.loads(task.canonical_json()), "task_hash": task.hash}
+
+    def random_config(self, rng: random.Random) -> dict[str, Any]:
+        """A random task (``task_mutation.random_task``): ``harness task-search``'s draws."""
+        from harness.plugins.scorers.gennas.task_mutation import random_task
+
+        return random_task(rng)
+
+    def mutate_config(self, config: dict[str, Any], rng: random.Random) -> dict[str, Any]:
+        """A mutated copy of a task (``task_mutation.mutate_task``, per-block probability 0.2)."""
+        from harness.plugins.scorers.gennas.task_mutation import mutate_task
+
+        return mutate_task(config, rng)
 
     def score(self, ctx: ScoringContext) -> float:
         check_options(ctx.config, set(self.defaults))
