@@ -94,3 +94,28 @@ def test_slurm_without_sbatch_names_the_local_cluster(slurm_toy, monkeypatch):
     config = _config(slurm_toy / "x", executor="slurm")
     with pytest.raises(HarnessError, match="sbatch not found.*--slurm-cluster local"):
         configured_executor(get_registry(), config, slurm_toy / "x")
+
+
+def test_a_rerun_awaits_jobs_slurm_knows_and_resubmits_forgotten_ones(slurm_toy, monkeypatch):
+    import submitit
+
+    from harness.plugins.executors.slurm_executor import SlurmExecutor
+    from harness.protocols import ExecutorSettings
+
+    class FakeSlurmJob:  # what sacct says of each recorded job; none left a result
+        states = {"1_0": "RUNNING", "1_1": "UNKNOWN"}
+
+        def __init__(self, folder, job_id):
+            self.job_id, self.state = job_id, self.states[job_id]
+            self.paths = submitit.core.utils.JobPaths(folder, job_id)
+
+    monkeypatch.setattr(submitit, "SlurmJob", FakeSlurmJob)
+    run_dir = slurm_toy / "rerun"
+    plan = plan_run(_config(run_dir, executor="slurm"))
+    session = SlurmExecutor(ExecutorSettings(run_dir)).session(1, "cpu", None)
+    session.ledger.add("slurm", [("1_0", plan.jobs[:6]), ("1_1", plan.jobs[6:12])])
+    pending = {tuple(vars(job.trial).values()): job for job in plan.jobs}
+    attached = session._attach(pending)
+    assert [(handle.job_id, chunk) for handle, chunk in attached] == [("1_0", plan.jobs[:6])]
+    assert sorted(pending.values(), key=plan.jobs.index) == plan.jobs[6:], \
+        "the forgotten job's trials are submitted again, with those no job held"
