@@ -121,8 +121,10 @@ class NDSSpace:
             raise ConfigError(f"unknown {self.name} builder variant {variant!r}; known: "
                               f"{', '.join(VARIANTS)}")
         net = self.net(arch_id, data_dir)
-        return build_network(net, num_classes=num_classes, variant=variant,
-                             imagenet=self.record_dataset(arch_id) == "imagenet")
+        model = build_network(net, num_classes=num_classes, variant=variant,
+                              imagenet=self.record_dataset(arch_id) == "imagenet")
+        model.nds_variant = variant
+        return model
 
     @staticmethod
     def record_dataset(arch_id: str) -> str:
@@ -130,13 +132,20 @@ class NDSSpace:
         return "imagenet" if arch_id.startswith("in-") else "cifar10"
 
     def forward_taps(self, model: torch.nn.Module, inputs: torch.Tensor) -> list[torch.Tensor]:
-        """Three feature maps, shallow first (GenNAS taps, spec §1.6)."""
+        """Three feature maps, shallow first (GenNAS taps, spec §1.6), of a ``gennas``-variant
+        model: the others put them at other resolutions (the ImageNet stems at 4x4 and below),
+        so they are refused rather than scored as if they were GenNAS's."""
         from harness.plugins.spaces.nds.anynet import AnyNet
         from harness.plugins.spaces.nds.cells import CellNetwork
 
         if not isinstance(model, CellNetwork | AnyNet):
             raise ConfigError(f"forward_taps needs a model built by the {self.name} space, got "
                               f"{type(model).__name__}")
+        if getattr(model, "nds_variant", "gennas") != "gennas":
+            raise ConfigError(
+                f"GenNAS taps need GenNAS's {self.name} network (variant 'gennas'), this one is "
+                f"{model.nds_variant!r}; add --option SCORER.model_options.{self.name}."
+                f"variant=gennas")
         return model.forward_taps(inputs)
 
     # -- ground truth ----------------------------------------------------------------------
