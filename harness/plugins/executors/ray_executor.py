@@ -76,7 +76,7 @@ class RayExecutor:
     def __init__(self, settings: ExecutorSettings | None = None) -> None:
         options = settings.options if settings else {}
         self.address: str | None = options.get("ray_address") or os.environ.get("RAY_ADDRESS")
-        self.batch = int(options.get("ray_batch") or DEFAULT_BATCH)
+        self.batch = int(options.get("ray_batch", DEFAULT_BATCH))
         self.max_retries = int(options.get("ray_max_retries", DEFAULT_MAX_RETRIES))
         self.workers_per_gpu = settings.workers_per_gpu if settings else 1
         if self.batch < 1 or self.max_retries < 0:
