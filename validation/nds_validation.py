@@ -66,9 +66,30 @@ def plan_jobs(plan: str, samples: dict[str, list[str]], scorers: list[str]) -> l
     return jobs
 
 
+def input_batches(images: Path, run_seed: int):
+    """``batch(scorer)``: the run's 16 images with the scorer's own ``inputs`` options
+    (normalization, augmentation), as ``harness compare`` draws them; None for data-free ones."""
+    from harness.plugins.datasets.folder import IMAGES
+
+    cache: dict[str, object] = {}
+
+    def batch(scorer):
+        if not scorer.needs_inputs:
+            return None
+        options = dict(scorer.defaults.get("inputs") or {})
+        key = json.dumps(options, sort_keys=True)
+        if key not in cache:
+            cache[key] = IMAGES.batch(BATCH_SIZE, run_seed, path=str(images), like="cifar10",
+                                      **options)
+        return cache[key]
+
+    return batch
+
+
 def score_one(registry, space_name: str, scorer_name: str, arch: str, data_dir: Path,
               batch, run_seed: int) -> dict:
-    """One trial, as ``harness.trial`` runs it, with the builder variant of ``scorer_name``."""
+    """One trial, as ``harness.trial`` runs it, with the builder variant of ``scorer_name``;
+    ``batch`` is ``input_batches``'s function."""
     from harness.protocols import ScoringContext
     from harness.seeding import derive_trial_seed, seed_everything
 
@@ -87,7 +108,7 @@ def score_one(registry, space_name: str, scorer_name: str, arch: str, data_dir: 
 
     config = {**scorer.defaults, "batch_size": BATCH_SIZE}
     ctx = ScoringContext(space=space, arch_id=arch, dataset=DATASET, num_classes=10,
-                         input_shape=(3, 32, 32), batch=batch, config=config,
+                         input_shape=(3, 32, 32), batch=batch(scorer), config=config,
                          device=torch.device("cpu"), trial_seed=trial_seed,
                          generator=generator, build_model=build_model, run_seed=run_seed)
     start = time.process_time()
@@ -109,7 +130,6 @@ def load_records(path: Path) -> list[dict]:
 
 
 def run(args: argparse.Namespace) -> None:
-    from harness.plugins.datasets.folder import IMAGES
     from harness.registry import get_registry
     from harness.seeding import use_deterministic_algorithms
 
@@ -118,7 +138,7 @@ def run(args: argparse.Namespace) -> None:
     registry = get_registry()
     samples = {name: sample_order(registry.get("space", name), args.data_dir, args.sample_seed)
                for name in args.spaces}
-    batch = IMAGES.batch(BATCH_SIZE, args.run_seed, path=str(args.images), like="cifar10")
+    batch = input_batches(args.images, args.run_seed)
     done = {(r["space"], r["scorer"], r["arch"]) for r in load_records(args.out)}
     jobs = [job for job in plan_jobs(args.plan, samples, args.scorers) if job not in done]
     start = time.perf_counter()
