@@ -58,6 +58,7 @@ def _add_search_command(sub: Any) -> None:
         help="a searcher option (evolution.population_size=50, evolution.sample_size=10: the "
              "defaults) or a scorer option (naswot.batch_size=64); repeatable")
     _add_execution_arguments(search)
+    add("--quiet", action="store_true", help="no progress bar")
     add("--out", help="run folder (default: runs/search-<hash of the command's selection>)")
     add("--extend", action="store_true", help="search in an --out folder that holds another "
                                               "selection (a compare's), reusing its trials")
@@ -108,7 +109,8 @@ def cmd_search(args: argparse.Namespace) -> int:
 
     spec = search_spec_from_args(args)
     try:
-        outcome = run_search(spec, command=["harness", *args.argv], extend=args.extend)
+        outcome = run_search(spec, command=["harness", *args.argv], extend=args.extend,
+                             progress=not args.quiet)
     except SearchStopped as stopped:
         print(f"interrupted: every finished trial is stored; run the same command again to "
               f"resume ({spec.config.out})", file=sys.stderr)
@@ -145,6 +147,7 @@ def _add_task_search_command(sub: Any) -> None:
     add("--option", action="append", default=[], metavar="SCORER.KEY=VALUE",
         help="training option of the scorer, shared by the reference (gennas.iterations=20)")
     _add_execution_arguments(parser)
+    add("--quiet", action="store_true", help="no progress bar")
     add("--out", help="run folder (default: runs/task-search-<hash of the settings>)")
     parser.set_defaults(func=cmd_task_search)
 
@@ -172,7 +175,8 @@ def cmd_task_search(args: argparse.Namespace) -> int:
         settings = [config.selection(), args.seed, args.population, args.sample, args.cycles]
         config.out = f"runs/task-search-{canonical_hash(settings)}"
     try:
-        outcome = run_task_search(spec, command=["harness", *args.argv])
+        outcome = run_task_search(spec, command=["harness", *args.argv],
+                                  progress=not args.quiet)
     except SearchStopped as stopped:
         print(f"interrupted: every finished trial is stored; run the same command again to "
               f"resume ({config.out})", file=sys.stderr)

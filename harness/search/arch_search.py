@@ -183,8 +183,9 @@ def check_spec(spec: SearchSpec, registry: Registry) -> None:
 
 
 def run_search(spec: SearchSpec, *, command: list[str] | None = None, extend: bool = False,
-               registry: Registry | None = None) -> SearchOutcome:
-    """Run every (fitness, searcher) ``spec.runs`` times; write and return the outcome."""
+               registry: Registry | None = None, progress: bool = False) -> SearchOutcome:
+    """Run every (fitness, searcher) ``spec.runs`` times; write and return the outcome
+    (``progress``: a bar of the trials run, on stderr)."""
     registry = registry or get_registry()
     check_spec(spec, registry)
     started = time.perf_counter()
@@ -196,7 +197,7 @@ def run_search(spec: SearchSpec, *, command: list[str] | None = None, extend: bo
     selection = {"samples": None, "datasets": [dataset],
                  **({"scorers": scorers} if scorers else {})}
     config = RunConfig.from_dict({**spec.config.to_dict(), **selection})
-    scoring = _scoring(config, bool(scorers), command or [], extend, registry)
+    scoring = _scoring(config, bool(scorers), command or [], extend, registry, progress)
     with scoring as (scores, run_dir, notes):
         searches = _searches(spec, registry, _search_space(space, archs), archs,
                              lambda arch: float(truth[arch]), scores)
@@ -213,7 +214,8 @@ def run_search(spec: SearchSpec, *, command: list[str] | None = None, extend: bo
 
 @contextmanager
 def _scoring(config: RunConfig, any_scorer: bool, command: list[str], extend: bool,
-             registry: Registry) -> Iterator[tuple[TrialScores | None, Path, list[str]]]:
+             registry: Registry, progress: bool
+             ) -> Iterator[tuple[TrialScores | None, Path, list[str]]]:
     """(the store-backed scores, the run folder, the plan's notes) for the search's scorers;
     without a scorer (oracle, random) no trial runs and only the folder's lock is held."""
     if not any_scorer:
@@ -221,7 +223,8 @@ def _scoring(config: RunConfig, any_scorer: bool, command: list[str], extend: bo
             yield None, config.run_dir(), []
         return
     plan = plan_run(config, registry)
-    with search_store(plan, command, extend=extend, registry=registry) as scores:
+    with search_store(plan, command, extend=extend, registry=registry,
+                      progress=progress) as scores:
         yield scores, plan.run_dir, plan.notes
 
 

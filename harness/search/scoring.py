@@ -11,6 +11,7 @@ folder's lock and is the store's only writer, as in ``harness.execute``.
 from __future__ import annotations
 
 import math
+import sys
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from contextlib import contextmanager
@@ -54,7 +55,9 @@ class TrialScores:
     scores: dict[Hashable, float] = field(default_factory=dict)
     wall_s: dict[Hashable, float] = field(default_factory=dict)
     counts: Counter[str] = field(default_factory=Counter)
+    progress: bool = False  # a bar of the trials run, on stderr
     _stored: dict[Trial, tuple[float, float]] = field(default_factory=dict)
+    _bar: Any = None
 
     def __post_init__(self) -> None:
         self._stored = self._read_store()
@@ -65,6 +68,11 @@ class TrialScores:
         return {_trial_of(row): (row.score if row.status == "ok" else math.nan,
                                  float(row.wall_s or 0.0))
                 for row in frame.itertuples(index=False)}
+
+    def close(self) -> None:
+        """End the progress bar (if one was shown)."""
+        if self._bar is not None:
+            self._bar.close()
 
     def add_plan(self, plan: RunPlan, key_of: Callable[[Trial], Hashable]) -> None:
         """Know ``plan``'s trials under ``key_of(trial)``: stored ones by their score, the others
@@ -84,8 +92,14 @@ class TrialScores:
                                f"ground-truth table")
         if not missing:
             return
+        if self.progress and self._bar is None:
+            from tqdm import tqdm
+
+            self._bar = tqdm(desc="trials", unit="trial", dynamic_ncols=True, file=sys.stderr)
         stop = run_and_store([self.jobs[key] for key in missing], self.store, self.executor,
                              self.config, self.counts)
+        if self._bar is not None:
+            self._bar.update(len(missing))  # a round at a time: the executor closes its own bar
         self._stored = self._read_store()
         for key in missing:
             if self.jobs[key].trial in self._stored:
@@ -102,22 +116,24 @@ def _trial_of(row: Any) -> Trial:
 
 @contextmanager
 def search_store(plan: RunPlan, command: list[str], *, extend: bool, registry: Registry,
-                 check: bool = True) -> Iterator[TrialScores]:
-    """Hold ``plan``'s run folder for a search: lock it, check its selection (unless not
-    ``check``), record the run, save the scorer configs and the ground truth, and yield the
-    store-backed scores (``plan``'s trials keyed by (scorer, arch))."""
+                 progress: bool = False) -> Iterator[TrialScores]:
+    """Hold ``plan``'s run folder for a search: lock it, check its selection, record the run,
+    save the scorer configs and the ground truth, and yield the store-backed scores (``plan``'s
+    trials keyed by (scorer, arch); ``progress``: a bar of the trials run)."""
     run_dir = Path(plan.run_dir)
     executor = configured_executor(registry, plan.config, run_dir)
     with hold_run_folder(run_dir, command):
-        if check:
-            check_selection(run_dir, plan.config, extend=extend)
+        check_selection(run_dir, plan.config, extend=extend)
         with TrialStore.for_run(run_dir) as store:
             write_run_config(run_dir, plan.config, command, plan.summary(), runs_trials=True,
                              extend=extend)
-            scores = TrialScores(store, executor, plan.config)
+            scores = TrialScores(store, executor, plan.config, progress=progress)
             record_plan(store, plan)
             scores.add_plan(plan, lambda trial: (trial.scorer, trial.arch_id))
-            yield scores
+            try:
+                yield scores
+            finally:
+                scores.close()
 
 
 def record_plan(store: TrialStore, plan: RunPlan) -> None:

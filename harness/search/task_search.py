@@ -172,13 +172,15 @@ def check_spec(spec: TaskSearchSpec, registry: Registry) -> Any:
 
 
 def run_task_search(spec: TaskSearchSpec, *, command: list[str] | None = None,
-                    registry: Registry | None = None) -> TaskSearchOutcome:
-    """Search, write the best task, the trajectory and the held-out check under the run folder."""
+                    registry: Registry | None = None, progress: bool = False
+                    ) -> TaskSearchOutcome:
+    """Search, write the best task, the trajectory and the held-out check under the run folder
+    (``progress``: a bar of the trials run, on stderr)."""
     registry = registry or get_registry()
     scorer = check_spec(spec, registry)
     started = time.perf_counter()
     run_dir = spec.config.run_dir()
-    with _task_store(spec, registry, command or []) as fitness:
+    with _task_store(spec, registry, command or [], progress) as fitness:
         search_set = Path(spec.config.arch_list)
         history = evolve(spec, scorer, fitness, search_set)
         best_task, best_value = max(history, key=lambda member: _rank(member[1]))
@@ -192,14 +194,17 @@ def run_task_search(spec: TaskSearchSpec, *, command: list[str] | None = None,
 
 
 @contextmanager
-def _task_store(spec: TaskSearchSpec, registry: Registry, command: list[str]
-                ) -> Iterator[_TaskFitness]:
+def _task_store(spec: TaskSearchSpec, registry: Registry, command: list[str],
+                progress: bool) -> Iterator[_TaskFitness]:
     """Hold the run folder (a task search's trials are many selections: no selection check)."""
     run_dir = spec.config.run_dir()
     with hold_run_folder(run_dir, command), TrialStore.for_run(run_dir) as store:
         executor = configured_executor(registry, spec.config, run_dir)
-        scores = TrialScores(store, executor, spec.config)
-        yield _TaskFitness(spec.config, spec.config.scorers[0], scores, [])
+        scores = TrialScores(store, executor, spec.config, progress=progress)
+        try:
+            yield _TaskFitness(spec.config, spec.config.scorers[0], scores, [])
+        finally:
+            scores.close()
 
 
 def held_out_check(spec: TaskSearchSpec, fitness: _TaskFitness, task: dict[str, Any],
