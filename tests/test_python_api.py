@@ -104,3 +104,15 @@ def test_load_trials_without_truth_is_the_store_and_accepts_a_path(toy, tmp_path
     assert len(plain) == len(joined) == 4 and "truth" not in plain.columns
     assert joined["truth_metric"].eq("acc").all()
     assert run.summary.status_counts == {"ok": 4}
+
+
+def test_import_harness_and_the_api_names_do_not_load_torch():
+    import subprocess
+    import sys
+
+    probe = ("import sys, harness; harness.score, harness.compare, harness.load_trials, "
+             "harness.ground_truth, harness.Run; print(sorted(m for m in ('torch', 'pandas') "
+             "if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                            timeout=120)
+    assert result.stdout.strip() == "[]", result.stdout + result.stderr
