@@ -10,8 +10,9 @@ default count, it is read as a complete official file; fewer cells under that na
 
 ``measure PATH [--data-dir DIR]`` prepares the file in a child process (so its peak RSS is the
 prepare's own), then loads the prepared table in another child (time, CPU time, and the
-resident memory the load added: at the end and at its peak, from ``/proc/self/status`` after
-resetting the high-water mark), and prints one JSON line. Wall times depend on how busy the
+resident memory the load added, at the end and at its peak, from ``/proc/self/status`` after
+resetting the high-water mark; pandas and pyarrow are imported first and their own memory
+reported apart), and prints one JSON line. Wall times depend on how busy the
 machine is; the CPU times beside them do much less.
 
 Run it in the background, niced: ``mkdir -p /tmp/nb101_synthetic && nice -n 10 python
@@ -148,6 +149,8 @@ def rss_mb():
         return next(int(line.split()[1]) for line in status if line.startswith("VmRSS")) / 1024
 
 
+bare = rss_mb()
+import pandas, pyarrow.parquet  # what any table load imports; reported apart from the table
 before = rss_mb()
 with open("/proc/self/clear_refs", "w") as handle:
     handle.write("5")  # reset the high-water mark to the current resident set
@@ -157,6 +160,7 @@ wall, cpu = time.perf_counter() - start, time.process_time() - cpu
 with open("/proc/self/status") as status:
     peak = next(int(line.split()[1]) for line in status if line.startswith("VmHWM")) / 1024
 print(json.dumps({"table_load_s": round(wall, 2), "table_load_cpu_s": round(cpu, 2),
+                  "pandas_pyarrow_import_mb": round(before - bare),
                   "table_load_rss_added_mb": round(rss_mb() - before),
                   "table_load_peak_added_mb": round(peak - before),
                   "table_frame_mb": round(table.frame.memory_usage(deep=True).sum() / 2**20)}))

@@ -107,6 +107,7 @@ class GroundTruthTable:
     @classmethod
     def load(cls, path: Path) -> GroundTruthTable:
         """Read a table written by ``save``; a damaged file is a ``BenchmarkFileError``."""
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
         try:
@@ -122,6 +123,9 @@ class GroundTruthTable:
         # load peaks near the table's own size, not twice it (dictionary columns -> categorical).
         frame = arrow.to_pandas(split_blocks=True, self_destruct=True)
         del arrow
+        # The parquet reader's decompression buffers stay in arrow's allocator (mimalloc) after
+        # the read, about the table's size again; hand them back to the system.
+        pa.default_memory_pool().release_unused()
         return cls(space=metadata["space"], frame=frame,
                    metrics=[MetricInfo(**m) for m in metadata["metrics"]],
                    default_metric=metadata["default_metric"], source=metadata["source"])

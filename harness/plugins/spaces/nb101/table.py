@@ -85,6 +85,9 @@ class NB101Accumulator:
         self.rows: dict[str, int] = {}
         self.adjacency: list[str] = []
         self.operations: list[str] = []
+        # One object per distinct string: the 423,624 cells share far fewer adjacency and
+        # operations strings (at most 364 operations strings; ~90 MB of duplicates otherwise).
+        self._distinct: dict[str, str] = {}
         self._params = np.zeros(capacity, dtype=np.int64)
         self._values: dict[int, np.ndarray] = {}  # budget -> (cells, REPEATS, KEYS) float32
         self._counts: dict[int, np.ndarray] = {}  # budget -> (cells,) repeats stored
@@ -99,8 +102,8 @@ class NB101Accumulator:
         if row == len(self._params):
             self._grow()
         self.rows[module_hash] = row
-        self.adjacency.append(adjacency)
-        self.operations.append(operations)
+        self.adjacency.append(self._distinct.setdefault(adjacency, adjacency))
+        self.operations.append(self._distinct.setdefault(operations, operations))
         self._params[row] = params
         return row
 
