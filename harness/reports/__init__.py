@@ -5,9 +5,10 @@
 ["md", "html"])`` writes it through the registered reporter plugins (kind ``"reporter"``).
 
 Modules: ``assemble`` (trials + ground truth -> ``Report``), ``records`` (what a report is made
-of), ``tables`` (the appendix-shaped tables), ``render``, ``html`` and ``plots`` (text, page,
-figures), ``reference`` (published values), ``regress`` (the CI gate). The ``harness profile``
-timer is not a report: it lives in ``harness.profiling``.
+of), ``tables`` (the answer tables a report leads with, and the appendix-shaped tables),
+``render``, ``html`` (the Jinja2 template ``templates/report.html.j2``) and ``plots`` (text,
+page, figures), ``reference`` (published values), ``regress`` (the CI gate). The
+``harness profile`` timer is not a report: it lives in ``harness.profiling``.
 """
 
 from __future__ import annotations
