@@ -122,6 +122,7 @@ def split_train_validation(ctx: ScoringContext) -> tuple[tuple[torch.Tensor, tor
 
 
 def recipe_of(config: dict[str, Any]) -> Recipe:
+    """The shared training loop's recipe for these options (per-epoch cosine over E)."""
     if int(config["read_epoch"]) > int(config["epochs"]):
         raise ConfigError(f"econas read_epoch {config['read_epoch']} is after the last epoch "
                           f"({config['epochs']})")
