@@ -11,7 +11,8 @@ table of ``harness profile``, and whether GPU scores agree with CPU scores. One 
    The issue's target: GenNAS on NB-201 at >= 20 archs/s with packing (the appendix's loop,
    0.02 s per iteration on a 1080 Ti, is ~0.5 archs/s per GPU).
 2. Cost per trial (``harness.profiling.profile``, appendix Table 6) for ``--profile-spaces``
-   (default NB-201 and NDS when its table is prepared) per batch size, OOM cells included.
+   (default NB-201 and NDS-DARTS when its table is prepared) per batch size, OOM cells
+   included.
 3. Agreement: the same seeded archs scored on the device and on the CPU (in this process,
    one thread); Kendall's tau between the two score lists and the largest relative difference.
 
@@ -55,11 +56,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--spaces", type=_names, default=["nb201", "nb101"])
     parser.add_argument("--scorers", type=_names, default=["gennas-search-n", "synflow"])
     parser.add_argument("--ks", type=_ints, default=[1, 2, 4, 8], help="workers per GPU")
-    parser.add_argument("--archs", type=int, default=64, help="archs per throughput cell")
-    parser.add_argument("--profile-spaces", type=_names, default=None,
-                        help="default: nb201, and nds when prepared")
-    parser.add_argument("--batch-sizes", type=_ints, default=[16, 32, 64, 96])
-    parser.add_argument("--agreement-archs", type=int, default=16)
+    parser.add_argument("--archs", type=int, default=48, help="archs per throughput cell")
+    parser.add_argument("--profile-spaces", type=_names, default=["nb201", "nds-darts"],
+                        help="spaces of the cost table (one whose table is missing is skipped)")
+    parser.add_argument("--batch-sizes", type=_ints, default=[16, 32, 64])
+    parser.add_argument("--agreement-archs", type=int, default=8,
+                        help="archs scored on both the device and the CPU (0: none)")
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--out", type=Path, default=None)
     return parser.parse_args(argv)
@@ -119,9 +121,14 @@ def main(argv: list[str] | None = None) -> int:
             skipped[space] = str(exc)
             print(f"skipped space {space}: {exc}", file=sys.stderr)
     args.spaces = [space for space in args.spaces if space not in skipped]
-    profile_spaces = args.profile_spaces or ["nb201"]
-    cells = profile(profile_spaces, args.batch_sizes, scorers=args.scorers, archs=2,
-                    repeats=3, device=args.device, data_dir=args.data_dir)
+    cells = []
+    for space in args.profile_spaces:
+        try:
+            cells += profile([space], args.batch_sizes, scorers=args.scorers, archs=2,
+                             repeats=3, device=args.device, data_dir=args.data_dir)
+        except DataNotPreparedError as exc:
+            skipped[space] = str(exc)
+            print(f"skipped space {space}: {exc}", file=sys.stderr)
     agree = agreement(args) if args.agreement_archs > 0 else []
     name = torch.cuda.get_device_name() if args.device.startswith("cuda") else "CPU"
     text = "\n".join([f"# GPU scale-out on {args.device} ({name})",
