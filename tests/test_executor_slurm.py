@@ -119,3 +119,24 @@ def test_a_rerun_awaits_jobs_slurm_knows_and_resubmits_forgotten_ones(slurm_toy,
     assert [(handle.job_id, chunk) for handle, chunk in attached] == [("1_0", plan.jobs[:6])]
     assert sorted(pending.values(), key=plan.jobs.index) == plan.jobs[6:], \
         "the forgotten job's trials are submitted again, with those no job held"
+
+
+def test_a_refused_submission_is_one_line_naming_the_options(slurm_toy, monkeypatch):
+    import submitit
+
+    from harness.errors import HarnessError
+    from harness.plugins.executors.slurm_executor import SlurmExecutor
+    from harness.protocols import ExecutorSettings
+
+    def refuse(*args, **kwargs):
+        raise submitit.core.utils.FailedSubmissionError(
+            "sbatch: error: invalid partition specified: gpux\nsecond line")
+
+    monkeypatch.setattr(submitit.AutoExecutor, "map_array", refuse)
+    run_dir = slurm_toy / "refused"
+    plan = plan_run(_config(run_dir, executor="slurm"))
+    session = SlurmExecutor(ExecutorSettings(run_dir, {"slurm_cluster": "local"})).session(
+        1, "cpu", None)
+    with pytest.raises(HarnessError, match="Slurm refused the job array.*invalid partition"):
+        session.submit([plan.jobs])
+    assert not (run_dir / "slurm" / "jobs.json").exists(), "nothing recorded"

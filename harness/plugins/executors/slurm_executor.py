@@ -225,7 +225,14 @@ class SlurmSession:
             return []
         submitter = self._submitter()
         columns = [[arg] * len(chunks) for arg in self.task_args]
-        handles = submitter.map_array(run_chunk, chunks, *columns)
+        try:
+            handles = submitter.map_array(run_chunk, chunks, *columns)
+        except self.submitit.core.utils.FailedSubmissionError as exc:
+            from harness.errors import one_line
+
+            raise HarnessError(f"Slurm refused the job array (check --slurm-partition, "
+                               f"--slurm-time, --slurm-gpus-per-task): {one_line(exc)}"
+                               ) from None
         self.ledger.add(self.cluster, [(h.job_id, c) for h, c in zip(handles, chunks,
                                                                      strict=True)])
         print(f"submitted {len(chunks)} array tasks ({self.cluster}); logs in {self.folder}",
