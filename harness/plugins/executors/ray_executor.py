@@ -94,7 +94,7 @@ class RayExecutor:
         started_here = not ray.is_initialized()
         if started_here:
             if self.address:
-                ray.init(address=self.address)
+                _connect(ray, self.address)
             else:
                 ray.init(num_cpus=max(workers, 1), include_dashboard=False)
         try:
@@ -102,6 +102,17 @@ class RayExecutor:
         finally:
             if started_here:
                 ray.shutdown()
+
+
+def _connect(ray: Any, address: str) -> None:
+    """``ray.init(address)``, or one line naming the address Ray could not reach."""
+    from harness.errors import one_line
+
+    try:
+        ray.init(address=address)
+    except (ConnectionError, RuntimeError) as exc:
+        raise HarnessError(f"--ray-address / RAY_ADDRESS {address}: cannot connect to Ray "
+                           f"({one_line(exc)})") from None
 
 
 class _RayRun:
