@@ -245,3 +245,27 @@ def _stored_rows(path):
             return connection.execute("SELECT COUNT(*) FROM trials").fetchone()[0]
     except sqlite3.Error:
         return 0
+
+
+class PlainRandom:
+    """A third-party searcher with ``search`` only (no ask/tell ``steps``)."""
+
+    name = "plain"
+
+    def search(self, space, candidates, fitness, budget, rng):
+        return RandomSearch().search(space, candidates, fitness, budget, rng)
+
+
+class PlainPlugin:
+    @hookimpl
+    def harness_register_searchers(self, register):
+        register(PlainRandom())
+
+
+def test_a_searcher_without_steps_runs_alone_with_the_same_trials(toy, tmp_path):
+    registry, _ = toy
+    registry.register_plugin(PlainPlugin(), "plain")
+    plain = run_search(_spec(tmp_path, ["width"], searchers=["plain"]))
+    stepped = run_search(_spec(tmp_path, ["width"], searchers=["random"], folder="stepped"))
+    assert [r.chosen_arch for r in plain.runs] == [r.chosen_arch for r in stepped.runs]
+    assert plain.trial_counts == stepped.trial_counts
