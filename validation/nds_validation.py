@@ -13,8 +13,9 @@ AnyNet rewrites). Every scorer gets batch size 16.
 Resumable and most-useful-first: ``--plan 30,60,all`` scores every (space, scorer) cell on the
 first 30 archs of its sample (drawn once with ``--sample-seed``), then grows them to 60, then to
 all records; finished (space, scorer, arch) lines of ``--out`` (JSON lines) are never re-run, and
-no new job starts after ``--budget-s``. ``--summary`` writes Kendall tau-b (|tau| beside the
-published |tau|) and retrieval@10 % per cell with its n and seconds per arch.
+no new job starts after ``--budget-s``. ``--summary`` writes Kendall tau-b (signed; the
+appendix prints |tau|) and retrieval@10 % per cell beside the published values, with its n and
+CPU seconds per arch.
 
     nice -n 10 python validation/nds_validation.py --data-dir DD --out nds_scores.jsonl \
         --plan 30,all --scorers naswot,synflow --budget-s 1500 --summary validation/nds.md
@@ -177,7 +178,8 @@ def summarize(records: list[dict], data_dir: Path) -> list[dict]:
         top_ref = published.get((space, scorer, "retrieval@10"))
         rows.append({"space": space, "scorer": scorer, "n": len(group),
                      "failed": int(np.sum(~np.isfinite(scores))),
-                     "abs_kendall": abs(tau), "published_kendall": tau_ref and tau_ref.value,
+                     "kendall": tau, "abs_kendall": abs(tau),
+                     "published_kendall": tau_ref and tau_ref.value,
                      "published_n": tau_ref and tau_ref.n_archs,
                      "retrieval10": retrieval_rate(scores, accuracy, 0.10),
                      "published_retrieval10": top_ref and top_ref.value,
@@ -190,11 +192,12 @@ def markdown(rows: list[dict]) -> str:
         return "-" if value is None or (isinstance(value, float) and math.isnan(value)) \
             else f"{value:.{digits}f}"
 
-    lines = ["| space | scorer | n | abs tau | published (n) | ret@10% | published | cpu s/arch |",
+    lines = ["| space | scorer | n | tau (signed) | published abs tau (n) | ret@10% | "
+             "published | cpu s/arch |",
              "|---|---|---|---|---|---|---|---|"]
     for row in rows:
         lines.append(f"| {row['space']} | {row['scorer']} | {row['n']} | "
-                     f"{fmt(row['abs_kendall'])} | {fmt(row['published_kendall'])} "
+                     f"{fmt(row['kendall'])} | {fmt(row['published_kendall'])} "
                      f"({row['published_n'] or '-'}) | {fmt(row['retrieval10'])} | "
                      f"{fmt(row['published_retrieval10'])} | {fmt(row['cpu_s_per_arch'], 1)} |")
     return "\n".join(lines) + "\n"
