@@ -42,7 +42,9 @@ nb101 options:
   --higher-is-better BOOL  user tables: direction of the metric
   --verify-crc false       .tfrecord: skip the CRC check of each record (faster)
   --allow-partial          .tfrecord: accept an official file name with fewer records than
-                           the official count"""
+                           the official count
+
+nds (the nds-... spaces) and nbnlp: no options"""
 
 
 def add_data_commands(sub: Any) -> None:
