@@ -2,6 +2,7 @@
 reads malformed baselines as one line with exit 2 (never a KeyError), and speaks JSON."""
 
 import json
+from pathlib import Path
 
 import pytest
 from synthetic_run import make_run
@@ -122,3 +123,10 @@ def test_json_output_for_pass_regression_and_usage_error(baseline_run, baseline,
                             str(tmp_path / "absent.json"), "--json")
     assert code == 2 and json.loads(out)["exit_code"] == 2
     assert "does not exist" in json.loads(out)["error"]
+
+
+@pytest.mark.parametrize("path", sorted((Path(__file__).resolve().parents[1] / ".ci" /
+                                         "baselines").glob("*.json")), ids=lambda p: p.name)
+def test_the_committed_ci_baselines_are_valid(path):
+    baseline = regression.load_baseline(path)
+    assert baseline.entries and all(entry.n >= 0 for entry in baseline.entries.values())
