@@ -16,6 +16,9 @@ Optional space methods used here: ``sample_archs(n, rng)`` (to draw ``archs`` wh
 number) and ``builder_options(width, cells)`` (maps ``--width``/``--cells`` to the builder's
 keyword names). ``dataset`` is a dataset plugin object that offers ``whole_split(split, *,
 data_dir, size)`` (``harness.protocols.SplitTensorsDataset``; the ``digits`` dataset does).
+
+``training_epochs`` is the harness's one training loop: the ``econas`` scorer trains with it
+too (per-epoch inputs from ``random_crop_flip`` and a resize, ``COSINE_PER_EPOCH``).
 """
 
 from __future__ import annotations
