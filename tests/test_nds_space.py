@@ -79,8 +79,7 @@ def test_builders_match_params_and_give_gennas_taps(prepared, one_torch_thread):
         NDSSpace("nds-darts").build_model(arch, num_classes=1, variant="x", data_dir=prepared)
 
 
-def test_mutation_stays_in_the_sweep(prepared, monkeypatch):
-    monkeypatch.setenv("HARNESS_DATA_DIR", str(prepared))
+def test_mutation_stays_in_the_sweep(prepared):
     space = NDSSpace("nds-vanilla")
     frame = space.ground_truth(prepared).frame
     rerun = str(frame.index[0])

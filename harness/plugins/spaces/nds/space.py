@@ -46,11 +46,14 @@ class NDSSpace:
         self.datasets = {dataset: "cifar10" for dataset in datasets_of(name)}
         self.anynet = name in ANYNET_SPACES
         self._records: dict[tuple[Path, float], Any] = {}
+        # The data dir this process last read ground truth from: mutation (searchers) and
+        # builders called without one look there before the default data dir.
+        self._data_dir: Path | None = None
 
     # -- records ---------------------------------------------------------------------------
     def _frame(self, data_dir: Path | None) -> Any:
         """The prepared table's frame (cached per file version)."""
-        path = prepared_table_path(resolve_data_dir(data_dir), self.name)
+        path = prepared_table_path(resolve_data_dir(data_dir or self._data_dir), self.name)
         if not path.exists():
             raise DataNotPreparedError(
                 f"no {self.name} ground truth at {path}; run `harness data prepare nds "
@@ -97,10 +100,6 @@ class NDSSpace:
         if not len(found):
             raise ConfigError(f"no prepared {self.name} record has this net: {net!r:.120}")
         return str(found[0])
-
-    def sample_archs(self, n: int, rng: random.Random) -> list[str]:
-        """``n`` distinct prepared records drawn with ``rng``."""
-        return rng.sample(list(self._frame(None).index), n)
 
     # -- evolution -------------------------------------------------------------------------
     def mutate(self, arch_id: str, rng: random.Random) -> str:
@@ -150,6 +149,7 @@ class NDSSpace:
 
     # -- ground truth ----------------------------------------------------------------------
     def ground_truth(self, data_dir: Path) -> GroundTruthTable:
+        self._data_dir = Path(data_dir)
         path = prepared_table_path(data_dir, self.name)
         if not path.exists():
             raise DataNotPreparedError(
