@@ -10,18 +10,50 @@ from __future__ import annotations
 import random
 import re
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from harness import cli
 
 SEED = 22
+# Address space a damaged file may make the reader reserve beyond what the process has mapped.
+# A flipped memo index in a pickle makes CPython's C unpickler grow (and zero) its memo table to
+# the index: one case here would take ~16 GB of resident memory. Under this bound it fails with
+# MemoryError, which the reader must report as a corrupt file like any other damage.
+READ_HEADROOM_BYTES = 3 << 30
+
+
+@contextmanager
+def bounded_address_space(headroom: int = READ_HEADROOM_BYTES) -> Iterator[None]:
+    """Lower the soft RLIMIT_AS to the mapped size plus ``headroom`` while the block runs (Linux;
+    elsewhere nothing). The hard limit is untouched, so the old soft limit is restored after."""
+    try:
+        import resource
+
+        status = Path("/proc/self/status").read_text()
+    except (ImportError, OSError):
+        yield
+        return
+    mapped_kb = int(re.search(r"^VmSize:\s+(\d+) kB", status, re.M).group(1))
+    old = resource.getrlimit(resource.RLIMIT_AS)
+    bound = mapped_kb * 1024 + headroom
+    if old[1] != resource.RLIM_INFINITY:
+        bound = min(bound, old[1])
+    resource.setrlimit(resource.RLIMIT_AS, (bound, old[1]))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, old)
 
 
 def prepare(capsys, space: str, source: Path, data_dir: Path, *options: str) -> tuple[int, str]:
-    """Run ``harness data prepare`` in-process; return the exit status and stderr."""
+    """Run ``harness data prepare`` in-process under a bounded address space; return the exit
+    status and stderr."""
     capsys.readouterr()
-    code = cli.main(["data", "prepare", space, "--source", str(source), "--data-dir",
-                     str(data_dir), *options])
+    with bounded_address_space():
+        code = cli.main(["data", "prepare", space, "--source", str(source), "--data-dir",
+                         str(data_dir), *options])
     return code, capsys.readouterr().err
 
 
