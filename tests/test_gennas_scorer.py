@@ -10,6 +10,7 @@ from torch import nn
 from harness.errors import ConfigError
 from harness.plugins.scorers.gennas import scorer as gennas_scorer
 from harness.plugins.scorers.gennas.plugin import TASK_NAMES, harness_register_scorers, named_task
+from harness.plugins.scorers.gennas.rnn_scorer import RNN_TASK_NAMES
 from harness.plugins.scorers.gennas.scorer import GenericGenNASScorer, GenNASScorer
 from harness.plugins.scorers.gennas.task import Noise
 from harness.plugins.scorers.gennas.train import (
@@ -80,9 +81,9 @@ def combo():
 def test_registers_one_scorer_per_task_plus_generic():
     registered = []
     harness_register_scorers(registered.append)
-    assert [s.name for s in registered] == [*TASK_NAMES, "gennas"]
+    assert [s.name for s in registered] == [*TASK_NAMES, "gennas", *RNN_TASK_NAMES]
     assert all(isinstance(s, Scorer) and s.defaults["batch_size"] == 16 for s in registered)
-    hashes = {s.defaults["task_hash"] for s in registered[:-1]}
+    hashes = {s.defaults["task_hash"] for s in registered[:len(TASK_NAMES)]}
     assert len(hashes) == len(TASK_NAMES), "each task's hash is in its config (store key)"
     assert registered[0].defaults["weight_decay"] == 4e-5
 
