@@ -21,6 +21,8 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
+
 from harness import load_trials
 from harness.datadir import resolve_data_dir
 from harness.groundtruth.table import GroundTruthTable, prepared_table_path
@@ -60,12 +62,17 @@ def run_compare(args: argparse.Namespace, arch_list: Path) -> tuple[float, float
     return cpu, time.monotonic() - start
 
 
+def complete_cells(trials: pd.DataFrame, scorers: list[str]) -> pd.Index:
+    """The cells every scorer finished (a run cut by its budget leaves one partial cell)."""
+    per_cell = trials.pivot_table(index="arch_id", columns="scorer", values="seed",
+                                  aggfunc="count")
+    return per_cell.index[per_cell.notna().sum(axis=1) == len(scorers)]
+
+
 def table_rows(args: argparse.Namespace, truth: GroundTruthTable) -> list[str]:
     """One markdown row per (scorer, target) on the cells every scorer finished."""
     trials = load_trials(args.out / "run")
-    per_cell = trials.pivot_table(index="arch_id", columns="scorer", values="score",
-                                  aggfunc="count")
-    complete = per_cell.index[per_cell.notna().sum(axis=1) == len(args.scorers)]
+    complete = complete_cells(trials, args.scorers)
     rows = []
     for scorer in args.scorers:
         done = trials[(trials.scorer == scorer) & trials.arch_id.isin(complete)]
@@ -82,9 +89,11 @@ def table_rows(args: argparse.Namespace, truth: GroundTruthTable) -> list[str]:
             quality = evaluate(scores.values, truth.frame.loc[scores.index, metric.name].values,
                                higher_is_better=False, bootstrap=args.bootstrap, seed=0)
             low, high = quality.kendall_interval or (float("nan"), float("nan"))
+            # K = int(0.1 n) is 0 below 10 cells: no rate to report
+            retrieval = f"{quality.retrieval[0.1]:.2f}" if quality.n >= 10 else "-"
             rows.append(f"| {scorer} | {metric.name.split('/')[1]} | {quality.n} | "
-                        f"{quality.kendall:.3f} [{low:.3f}, {high:.3f}] | "
-                        f"{quality.retrieval[0.1]:.2f} | {wall:.1f} |")
+                        f"{quality.kendall:.3f} [{low:.3f}, {high:.3f}] | {retrieval} | "
+                        f"{wall:.1f} |")
     return rows
 
 
@@ -106,13 +115,13 @@ def main() -> None:
     arch_list.write_text("\n".join(ok_cells(truth, args.sample_seed)[:args.cells]) + "\n")
     cpu_s, wall_s = run_compare(args, arch_list)
     rows = table_rows(args, truth)
-    done = load_trials(args.out / "run").arch_id.nunique()
+    done = len(complete_cells(load_trials(args.out / "run"), args.scorers))
     header = ["| scorer | target | n | Kendall tau [95 % CI] | retrieval@10 % | median wall s |",
               "| --- | --- | --- | --- | --- | --- |"]
     per_cell = cpu_s / max(done, 1)
-    summary = (f"\n{done} cells scored; CPU {cpu_s:.0f} s over all scorers ({per_cell:.1f} "
-               f"CPU s per cell), wall {wall_s:.0f} s; seeds {args.seeds}; zero-cost batch "
-               f"{args.zerocost_batch} x 35 tokens.\n")
+    summary = (f"\n{done} cells complete; CPU {cpu_s:.0f} s over all scorers in this call "
+               f"({per_cell:.1f} CPU s per complete cell), wall {wall_s:.0f} s; seeds "
+               f"{args.seeds}; zero-cost batch {args.zerocost_batch} x 35 tokens.\n")
     text = "\n".join(header + rows) + "\n" + summary
     (args.out / "table.md").write_text(text)
     print(text)
