@@ -39,6 +39,7 @@ from harness.plugins.scorers.zerocost_common import (
     ZEROCOST_RANGES,
     batch_on_device,
     fresh_model,
+    skip_if_undefined,
     split_data,
     zerocost_defaults,
 )
@@ -84,6 +85,7 @@ class EpeNas:
     option_ranges: ClassVar[OptionRanges] = ZEROCOST_RANGES
 
     def score(self, ctx: ScoringContext) -> float:
+        skip_if_undefined(ctx, self.name)
         model = fresh_model(ctx)
         batch = batch_on_device(ctx, model)
         chunks = split_data(batch, ctx.config.get("split_data", 1))

@@ -30,7 +30,12 @@ from torch import nn
 
 from harness.errors import ScorerSkipped
 from harness.plugins.scorers.jacob_cov import correlation_eigen_score, input_jacobians
-from harness.plugins.scorers.zerocost_common import batch_on_device, fresh_model, logits_of
+from harness.plugins.scorers.zerocost_common import (
+    batch_on_device,
+    fresh_model,
+    logits_of,
+    skip_if_undefined,
+)
 from harness.protocols import ScoringContext
 
 NASWOT_INPUTS: dict[str, Any] = {"split": "train", "augment": False, "normalization": "naswot"}
@@ -115,6 +120,7 @@ class Naswot:
         "batch_size": 128, "inputs": dict(NASWOT_INPUTS), "model_options": naswot_model_options()})
 
     def score(self, ctx: ScoringContext) -> float:
+        skip_if_undefined(ctx, self.name)
         model = fresh_model(ctx, num_classes=1)
         return hook_logdet(model, batch_on_device(ctx, model).inputs)
 
@@ -129,6 +135,7 @@ class NaswotV1:
         "batch_size": 256, "inputs": dict(NASWOT_INPUTS), "model_options": naswot_model_options()})
 
     def score(self, ctx: ScoringContext) -> float:
+        skip_if_undefined(ctx, self.name)
         model = fresh_model(ctx, num_classes=1)
         inputs = batch_on_device(ctx, model).inputs
         return correlation_eigen_score(input_jacobians(model, [inputs]))

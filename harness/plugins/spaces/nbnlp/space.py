@@ -48,6 +48,14 @@ class NBNLPSpace:
                   "(the GenNAS appendix lists fisher as '-' on NAS-Bench-NLP)",
         "jacob_cov": "jacob_cov needs the gradient with respect to real-valued inputs; a "
                      "language model reads token ids",
+        "naswot_v1": "naswot_v1 needs the gradient with respect to real-valued inputs; a "
+                     "language model reads token ids",
+        "epe_nas": "epe_nas needs the gradient with respect to real-valued inputs; a "
+                   "language model reads token ids",
+        "naswot": "naswot's binary codes come from nn.ReLU modules; the cells' activations are "
+                  "tanh, sigmoid and functional leaky ReLU, applied at every time step",
+        "flops": "flops counts the Conv2d / Linear work of one image of the dataset's input "
+                 "shape; a language model reads token sequences",
     }
 
     def __init__(self) -> None:
