@@ -1,12 +1,13 @@
-"""``params`` trials per second in one worker on NB-201: weight-free build vs a real-weight build.
+"""``params`` trials per second in one worker on NB-201: the space's count vs building the model.
 
-A trial is what a worker does for it (``harness.trial.execute_trial``: seeding, the model
-build through ``ctx.build_model``, the count, the peak-memory meter, the result record), on
-``ARCHS`` distinct random cells with the benchmark's own network (the ``params`` default). The
-baseline row is the same scorer declaring ``needs_weights = True`` (the trial seed, the init
-schemes and the move to the device, as before ``harness.protocols.WeightFreeScorer``). Rounds
-alternate the two rows; the printed ratio is the median over rounds of baseline / weight-free
-CPU seconds. Run with
+A trial is what a worker does for it (``harness.trial.execute_trial``: seeding, the count, the
+peak-memory meter, the result record), on ``ARCHS`` distinct random cells with the benchmark's
+own network (the ``params`` default). Rows: ``space-count`` is ``params`` as it runs, taking
+NB-201's analytic count (``harness.protocols.CountingSpace``); ``weight-free-build`` is the
+same scorer building the model without weights (before the count); ``real-weights`` builds it
+with the trial seed, the init schemes and the move to the device (before
+``harness.protocols.WeightFreeScorer``). Rounds alternate the rows; the printed ratios are
+medians over rounds of each build row's CPU seconds / the space-count row's. Run with
 
     OMP_NUM_THREADS=1 nice -n 10 pytest benchmarks/test_trial_cost.py --benchmark-enable \\
         --benchmark-timer time.process_time -s -p no:cacheprovider
@@ -22,7 +23,8 @@ import pytest
 import torch
 
 from harness import seeding
-from harness.plugins.scorers.model_size import Params
+from harness.plugins.scorers.model_size import Params, parameter_count
+from harness.plugins.scorers.zerocost_common import fresh_model
 from harness.registry import get_registry
 from harness.store import Trial
 from harness.trial import TrialJob, execute_trial
@@ -30,16 +32,30 @@ from harness.trial import TrialJob, execute_trial
 NB201_OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 ARCHS = 40
 ROUNDS = 3
-ROWS = ("weight-free", "real-weights")
+ROWS = ("space-count", "weight-free-build", "real-weights")
 _seconds: dict[str, list[float]] = {row: [] for row in ROWS}
 
 
 @dataclass
-class RealWeightParams(Params):
+class BuildingParams(Params):
+    """``params`` as it ran before it took the space's count: it builds the model."""
+
+    name: str = "params-weight-free-build"
+
+    def score(self, ctx):
+        return float(parameter_count(fresh_model(ctx)))
+
+
+@dataclass
+class RealWeightParams(BuildingParams):
     """``params`` as it ran before it declared that it needs no weights."""
 
     name: str = "params-real-weights"
     needs_weights: bool = True
+
+
+SCORERS = {"space-count": "params", "weight-free-build": BuildingParams.name,
+           "real-weights": RealWeightParams.name}
 
 
 def _archs() -> list[str]:
@@ -60,15 +76,16 @@ def _job(arch: str, scorer: str, tmp_dir: str) -> TrialJob:
 @pytest.fixture(scope="module")
 def registry():
     registry = get_registry()
-    if registry.pm.get_plugin("bench-real-weight-params") is None:
+    if registry.pm.get_plugin("bench-building-params") is None:
         from harness.hookspecs import hookimpl
 
         class _Plugin:
             @hookimpl
             def harness_register_scorers(self, register):
+                register(BuildingParams())
                 register(RealWeightParams())
 
-        registry.register_plugin(_Plugin(), "bench-real-weight-params")
+        registry.register_plugin(_Plugin(), "bench-building-params")
     return registry
 
 
@@ -77,8 +94,7 @@ def registry():
                          ids=str)
 def test_params_trials(benchmark, registry, tmp_path, round_, row):
     torch.set_num_threads(1)
-    scorer = "params" if row == "weight-free" else RealWeightParams.name
-    jobs = [_job(arch, scorer, str(tmp_path)) for arch in _archs()]
+    jobs = [_job(arch, SCORERS[row], str(tmp_path)) for arch in _archs()]
 
     def run_all() -> None:
         for job in jobs:
@@ -90,8 +106,14 @@ def test_params_trials(benchmark, registry, tmp_path, round_, row):
         return
     _seconds[row].append(benchmark.stats.stats.mean)
     if row == ROWS[-1]:
-        free, real = _seconds["weight-free"], _seconds["real-weights"]
-        ratio = statistics.median(r / f for f, r in zip(free, real, strict=False))
-        print(f"\nparams on NB-201, {ARCHS} archs per round: weight-free "
-              f"{ARCHS / statistics.median(free):.0f} trials/s, real weights "
-              f"{ARCHS / statistics.median(real):.0f} trials/s, ratio {ratio:.2f}x")
+        count = _seconds["space-count"]
+        rates = ", ".join(f"{name} {ARCHS / statistics.median(_seconds[name]):.0f}"
+                          for name in ROWS)
+        ratios = ", ".join(f"{name} / space-count {_median_ratio(_seconds[name], count):.1f}x"
+                           for name in ROWS[1:])
+        print(f"\nparams on NB-201, {ARCHS} archs per round, trials/s: {rates}; CPU-time "
+              f"ratios: {ratios}")
+
+
+def _median_ratio(seconds: list[float], baseline: list[float]) -> float:
+    return statistics.median(s / b for s, b in zip(seconds, baseline, strict=False))

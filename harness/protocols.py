@@ -57,6 +57,10 @@ class ScoringContext:
     # run, such as GenNAS's synthetic targets. None where the caller has no run (a bare
     # scorer call).
     run_seed: int | None = None
+    # The builder options ``build_model`` applies under the scorer's own (those of the network
+    # the benchmark trained, from the ground-truth table's source): what a ``CountingSpace``
+    # needs to count that network without building it.
+    builder_options: dict[str, Any] = field(default_factory=dict)
 
 
 @runtime_checkable
@@ -136,6 +140,23 @@ class ResizableSpace(Protocol):
 
     def builder_options(self, width: int | None, cells: int | None) -> dict[str, Any]:
         """The ``build_model`` options that give this width and cell count."""
+
+
+@runtime_checkable
+class CountingSpace(Protocol):
+    """Optional: a space that counts its networks' parameters and multiply-accumulates from the
+    arch id and builder options alone, so ``params``/``flops`` need not build the network
+    (docs/performance.md). Each count must equal what the scorer would count on
+    ``build_model(arch_id, num_classes=..., **builder_options)``; return None for options or an
+    input shape the count does not cover, and the scorer builds the model instead."""
+
+    def count_parameters(self, arch_id: str, *, num_classes: int,
+                         **builder_options: Any) -> int | None:
+        """``sum(p.numel() for p in model.parameters())`` of the built model, or None."""
+
+    def count_macs(self, arch_id: str, input_shape: tuple[int, int, int], *, num_classes: int,
+                   **builder_options: Any) -> int | None:
+        """Conv2d and Linear multiply-accumulates of one forward pass of one example, or None."""
 
 
 @runtime_checkable

@@ -199,7 +199,7 @@ def _score(job: TrialJob, registry: Registry, device: torch.device, meter: PeakM
                              trial_seed=job.trial_seed, generator=generator,
                              build_model=_model_builder(job, space, device,
                                                         needs_weights(scorer)),
-                             run_seed=job.run_seed)
+                             run_seed=job.run_seed, builder_options=dict(job.model_options))
         value = float(scorer.score(ctx))
         if device.type == "cuda":
             torch.cuda.synchronize(device)

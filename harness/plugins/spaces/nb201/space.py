@@ -200,6 +200,30 @@ class NB201Space:
                             cells_per_stage=N, batchnorm=batchnorm, variant=variant,
                             in_channels=in_channels)
 
+    def count_parameters(self, arch_id: str, *, num_classes: int, C: int = 16, N: int = 5,
+                         batchnorm: bool = True, variant: str = "official",
+                         in_channels: int = 3, **other: Any) -> int | None:
+        """The parameter count of ``build_model`` with these options, without building it
+        (``counting.py``); None for an option the builder does not take or rejects."""
+        from harness.plugins.spaces.nb201.counting import parameter_count
+
+        if other:
+            return None
+        return parameter_count(arch_id, num_classes, C, N, batchnorm, variant, in_channels)
+
+    def count_macs(self, arch_id: str, input_shape: tuple[int, int, int], *, num_classes: int,
+                   C: int = 16, N: int = 5, batchnorm: bool = True, variant: str = "official",
+                   in_channels: int = 3, **other: Any) -> int | None:
+        """Conv2d/Linear multiply-accumulates of one forward pass of ``build_model`` with these
+        options (BN does not change them), without building it; None where the count does not
+        apply (see ``counting.py``)."""
+        from harness.plugins.spaces.nb201.counting import multiply_accumulates
+
+        if other:
+            return None
+        return multiply_accumulates(arch_id, tuple(input_shape), num_classes, C, N, variant,
+                                    in_channels)
+
     def forward_taps(self, model: torch.nn.Module, inputs: torch.Tensor) -> list[torch.Tensor]:
         """The outputs of the three stages (C at full size, 2C at 1/2, 4C at 1/4)."""
         from harness.plugins.spaces.nb201.model import NB201Network
