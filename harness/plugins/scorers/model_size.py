@@ -11,6 +11,8 @@ everything else (BN, activations, pooling, additions, biases) is **not** counted
 runs in eval mode without gradients (the count does not depend on mode or values).
 Both need no data and no weights (``needs_weights = False``): the harness builds their model
 on the CPU without seeding, init schemes or a move to the run's device (docs/performance.md).
+Where the space counts its networks itself (``harness.protocols.CountingSpace``, NB-201), they
+take its count for the trial's builder options and build nothing; the count is the same number.
 """
 
 from __future__ import annotations
@@ -23,8 +25,8 @@ import torch
 from torch import nn
 
 from harness.errors import ScorerSkipped
-from harness.plugins.scorers.zerocost_common import fresh_model
-from harness.protocols import ScoringContext
+from harness.plugins.scorers.zerocost_common import fresh_model, model_options, skip_if_undefined
+from harness.protocols import CountingSpace, ScoringContext
 
 
 def parameter_count(model: nn.Module) -> int:
@@ -61,6 +63,19 @@ def multiply_accumulates(model: nn.Module, input_shape: tuple[int, ...]) -> int:
     return macs
 
 
+def _space_count(ctx: ScoringContext, count: str, *args: Any) -> int | None:
+    """The space's own count (``CountingSpace.count_parameters`` / ``count_macs``) of the model
+    ``fresh_model(ctx)`` would build, or None where it has none for these options."""
+    if not isinstance(ctx.space, CountingSpace):
+        return None
+    options = model_options(ctx)
+    num_classes = options.pop("num_classes", ctx.num_classes)
+    if "num_classes" in ctx.builder_options:  # the builder call would fail: let it say why
+        return None
+    return getattr(ctx.space, count)(ctx.arch_id, *args, num_classes=num_classes,
+                                     **{**ctx.builder_options, **options})
+
+
 @dataclass
 class Params:
     """Parameter count of the model as built."""
@@ -71,7 +86,10 @@ class Params:
     defaults: dict[str, Any] = field(default_factory=lambda: {"batch_size": 1})
 
     def score(self, ctx: ScoringContext) -> float:
-        return float(parameter_count(fresh_model(ctx)))
+        counted = _space_count(ctx, "count_parameters")
+        if counted is None:
+            counted = parameter_count(fresh_model(ctx))
+        return float(counted)
 
 
 @dataclass
@@ -84,4 +102,8 @@ class Flops:
     defaults: dict[str, Any] = field(default_factory=lambda: {"batch_size": 1})
 
     def score(self, ctx: ScoringContext) -> float:
-        return float(multiply_accumulates(fresh_model(ctx), ctx.input_shape))
+        skip_if_undefined(ctx, self.name)
+        counted = _space_count(ctx, "count_macs", tuple(ctx.input_shape))
+        if counted is None:
+            counted = multiply_accumulates(fresh_model(ctx), ctx.input_shape)
+        return float(counted)
