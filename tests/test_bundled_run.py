@@ -66,3 +66,16 @@ def test_compare_on_bundled_data_prints_the_published_values(tmp_path, capsys):
     assert "Published reference values" in out, "--paper is on for the bundled run"
     assert "synflow" in out.split("Published reference values")[1]
     assert "Published reference values" in (tmp_path / "run" / "report.md").read_text()
+
+
+def test_default_selection_names_the_unprepared_spaces_in_one_line(tmp_path, capsys):
+    code = cli.main(["compare", "--scorers", "params", "--samples", "2", "--workers", "0",
+                     "--quiet", "--format", "md", "--data-dir", str(tmp_path / "data"),
+                     "--out", str(tmp_path / "run")])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    skipped = [line for line in out.splitlines() if line.startswith("skipped")]
+    unprepared = [name for name in get_registry().names("space") if name != "nb201"]
+    assert len(skipped) == 1, skipped
+    assert f"skipped {len(unprepared)} spaces without prepared ground truth" in skipped[0]
+    assert all(name in skipped[0] for name in unprepared)

@@ -124,6 +124,17 @@ def config_from_args(args: argparse.Namespace) -> Any:
     return config
 
 
+def print_skipped_spaces(skipped: dict[str, str]) -> None:
+    """One line per run, not per space: a selection by ``all`` or a family skips every space
+    without prepared ground truth (a dozen on a fresh machine); one space keeps its reason."""
+    if len(skipped) == 1:
+        [(space, reason)] = skipped.items()
+        print(f"skipped space {space}: {reason}")
+    elif skipped:
+        print(f"skipped {len(skipped)} spaces without prepared ground truth: "
+              f"{', '.join(skipped)} (`harness data status` says how to prepare each)")
+
+
 def cmd_compare(args: argparse.Namespace) -> int:
     from harness.cli.reports import print_paper_table, report_files, write_report
     from harness.execute import execute_plan, status_line
@@ -135,8 +146,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     for note in plan.notes:
         print(f"note: {note}", file=sys.stderr)
     if not args.json:
-        for space, reason in plan.skipped_spaces.items():
-            print(f"skipped space {space}: {reason}")
+        print_skipped_spaces(plan.skipped_spaces)
     summary = execute_plan(plan, progress=not args.quiet, command=["harness", *args.argv],
                            extend=args.extend)
     if not args.json:
