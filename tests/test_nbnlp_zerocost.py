@@ -12,7 +12,10 @@ from harness.errors import ScorerSkipped
 from harness.plugins.scorers.fisher import Fisher
 from harness.plugins.scorers.grad_norm import GradNorm
 from harness.plugins.scorers.grasp import Grasp
+from harness.plugins.scorers.epe_nas import EpeNas
 from harness.plugins.scorers.jacob_cov import JacobCov
+from harness.plugins.scorers.model_size import Flops
+from harness.plugins.scorers.naswot import Naswot, NaswotV1
 from harness.plugins.scorers.snip import Snip
 from harness.plugins.scorers.synflow import Synflow
 from harness.plugins.spaces.nbnlp.space import NBNLPSpace
@@ -79,6 +82,19 @@ def test_undefined_proxies_are_skipped_with_the_reason():
         Fisher().score(ctx)
     with pytest.raises(ScorerSkipped, match="token ids"):
         JacobCov().score(ctx)
+
+
+@pytest.mark.parametrize(("scorer", "reason"), [
+    (Naswot(), "nn.ReLU"), (NaswotV1(), "token ids"), (EpeNas(), "token ids"),
+    (Flops(), "token sequences")])
+def test_image_input_proxies_are_skipped_not_errors(scorer, reason):
+    """These read float images (input gradients, ReLU codes, an image-shaped forward): on a
+    language model they would raise a dtype or shape error, so the space declares them
+    undefined and each trial is ``skipped`` with its reason."""
+    ctx = nlp_context()
+    assert scorer.name in ctx.space.undefined_proxies
+    with pytest.raises(ScorerSkipped, match=reason):
+        scorer.score(ctx)
 
 
 def test_synflow_and_grasp_are_finite_and_deterministic():
