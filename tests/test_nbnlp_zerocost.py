@@ -9,10 +9,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from harness.errors import ScorerSkipped
+from harness.plugins.scorers.epe_nas import EpeNas
 from harness.plugins.scorers.fisher import Fisher
 from harness.plugins.scorers.grad_norm import GradNorm
 from harness.plugins.scorers.grasp import Grasp
-from harness.plugins.scorers.epe_nas import EpeNas
 from harness.plugins.scorers.jacob_cov import JacobCov
 from harness.plugins.scorers.model_size import Flops
 from harness.plugins.scorers.naswot import Naswot, NaswotV1
