@@ -14,12 +14,12 @@ import datetime as dt
 import hashlib
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_type_hints
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from harness.errors import HarnessError
-from harness.reports.records import RETRIEVAL_PERCENTS, CorrelationRow, Report
+from harness.reports.records import RETRIEVAL_PERCENTS, CellKey, CorrelationRow, Report
 from harness.reports.render import json_value
 
 BASELINE_FORMAT = "harness-baseline/1"
@@ -27,20 +27,9 @@ STATISTICS = ("kendall", "spearman", "pearson", "abs_kendall", "abs_spearman", "
               *(f"retrieval@{p}" for p in RETRIEVAL_PERCENTS))
 
 
-class BaselineKey(BaseModel):
-    """One cell's key (``reports.records.CellKey``)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    space: str
-    dataset: str
-    metric: str
-    scorer: str
-    scorer_config_hash: str
-    seed: int
-    weight_init: str
-    bias_init: str
-    batch_size: int
+# One cell's key: the fields of ``reports.records.CellKey``, each required, nothing else.
+BaselineKey = create_model("BaselineKey", __config__=ConfigDict(extra="forbid"),
+                           **{name: (kind, ...) for name, kind in get_type_hints(CellKey).items()})
 
 
 class BaselineEntry(BaseModel):
