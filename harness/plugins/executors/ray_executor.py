@@ -26,6 +26,7 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from harness.errors import HarnessError
+from harness.plugins.executors.extras import import_extra
 from harness.plugins.executors.workers import (
     harness_environment,
     portable_plugins,
@@ -38,7 +39,6 @@ if TYPE_CHECKING:
     from harness.store import TrialResult
     from harness.trial import TrialJob
 
-INSTALL_HINT = "pip install 'nas-harness[ray]'"
 DEFAULT_BATCH = 4
 DEFAULT_MAX_RETRIES = 3
 WAIT_S = 1.0
@@ -47,12 +47,7 @@ TIMEOUT_GRACE_S = 120.0  # a new Ray worker imports torch and the plugins: secon
 
 def import_ray() -> Any:
     """The ``ray`` module, or one clear line saying how to install it."""
-    try:
-        import ray
-    except ImportError:
-        raise HarnessError(f"--executor ray needs Ray, which is not installed: "
-                           f"{INSTALL_HINT}") from None
-    return ray
+    return import_extra("ray", executor="ray", library="Ray", extra="ray")
 
 
 def batches(jobs: Sequence[TrialJob], size: int) -> list[list[TrialJob]]:

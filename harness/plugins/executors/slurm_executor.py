@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness.errors import HarnessError
+from harness.plugins.executors.extras import import_extra
 from harness.plugins.executors.workers import (
     PortablePlugins,
     harness_environment,
@@ -45,7 +46,6 @@ if TYPE_CHECKING:
     from harness.store import TrialResult
     from harness.trial import TrialJob
 
-INSTALL_HINT = "pip install 'nas-harness[slurm]'"
 LEDGER_FILE = "jobs.json"
 POLL_S = 0.5
 DEFAULTS = {"slurm_time": 60, "slurm_array_parallelism": 64, "slurm_chunk": 100,
@@ -54,12 +54,7 @@ DEFAULTS = {"slurm_time": 60, "slurm_array_parallelism": 64, "slurm_chunk": 100,
 
 def import_submitit() -> Any:
     """The ``submitit`` module, or one clear line saying how to install it."""
-    try:
-        import submitit
-    except ImportError:
-        raise HarnessError(f"--executor slurm needs submitit, which is not installed: "
-                           f"{INSTALL_HINT}") from None
-    return submitit
+    return import_extra("submitit", executor="slurm", library="submitit", extra="slurm")
 
 
 def run_chunk(jobs: list[TrialJob], plugins: PortablePlugins, environment: dict[str, str],
