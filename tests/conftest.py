@@ -1,11 +1,14 @@
-"""Shared fixtures: the real benchmark excerpts in ../shared/data, and a fresh plugin registry."""
+"""Shared fixtures: the real benchmark excerpts in ../shared/data, a fresh plugin registry, the
+toy environment, and a synthetic run with its regression baseline."""
 
 from pathlib import Path
 
 import pytest
 import torch
 import toy_plugins
+from synthetic_run import make_run
 
+from harness import cli
 from harness import registry as registry_module
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -42,3 +45,17 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def baseline_run(tmp_path_factory) -> Path:
+    """A synthetic run folder (``synthetic_run.make_run``), made once per test module."""
+    return make_run(tmp_path_factory.mktemp("base"))
+
+
+@pytest.fixture(scope="module")
+def baseline(baseline_run, tmp_path_factory) -> Path:
+    """The ``harness regress --write-baseline`` file of ``baseline_run``."""
+    path = tmp_path_factory.mktemp("baseline") / "baseline.json"
+    assert cli.main(["regress", str(baseline_run), "--write-baseline", str(path)]) == 0
+    return path

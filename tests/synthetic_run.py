@@ -25,6 +25,9 @@ from harness.store import Trial, TrialResult, TrialStore
 ARCHS = [f"a{i}" for i in range(10)]
 SOURCE = {"file": "toy_benchmark.csv", "version": "v1.2", "sha256": "0123abcd"}
 COMMAND = ["harness", "compare", "--spaces", "toy", "--seeds", "0-1"]
+# Seed-0 scores of the "noisy" scorer that rank worse than the default ones: a0 scores 9 and a8
+# scores 0, so 12 of the 28 finite pairs are discordant, Kendall 26/28 -> 4/28.
+WORSE_NOISY = [9, 1, 2, None, 4, 5, 6, None, 0, 8]
 
 
 def _result(scorer, config_hash, arch, score, status="ok", *, seed=0, init=("default", "default"),

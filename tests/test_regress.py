@@ -4,15 +4,12 @@ import argparse
 import json
 
 import pytest
-from synthetic_run import make_run
+from synthetic_run import WORSE_NOISY, make_run
 
 from harness.cli.reports import add_report_commands
 from harness.errors import ConfigError, HarnessError
 from harness.reports import build_report
 from harness.reports import regress as regression
-
-# a0 scores 9 and a8 scores 0: 12 of the 28 finite pairs discordant, Kendall 26/28 -> 4/28.
-WORSE_NOISY = [9, 1, 2, None, 4, 5, 6, None, 0, 8]
 
 
 def _cli(*argv: str) -> int:
@@ -21,17 +18,6 @@ def _cli(*argv: str) -> int:
     args = parser.parse_args(list(argv))
     return args.func(args)
 
-
-@pytest.fixture(scope="module")
-def baseline_run(tmp_path_factory):
-    return make_run(tmp_path_factory.mktemp("base"))
-
-
-@pytest.fixture(scope="module")
-def baseline(baseline_run, tmp_path_factory):
-    path = tmp_path_factory.mktemp("baseline") / "baseline.json"
-    assert _cli("regress", str(baseline_run), "--write-baseline", str(path)) == 0
-    return path
 
 
 def test_baseline_records_environment_and_every_cell(baseline):

@@ -5,24 +5,10 @@ import json
 from pathlib import Path
 
 import pytest
-from synthetic_run import make_run
+from synthetic_run import WORSE_NOISY, make_run
 
 from harness import cli
 from harness.reports import regress as regression
-
-WORSE_NOISY = [9, 1, 2, None, 4, 5, 6, None, 0, 8]
-
-
-@pytest.fixture(scope="module")
-def baseline_run(tmp_path_factory):
-    return make_run(tmp_path_factory.mktemp("base"))
-
-
-@pytest.fixture(scope="module")
-def baseline(baseline_run, tmp_path_factory):
-    path = tmp_path_factory.mktemp("baseline") / "baseline.json"
-    assert cli.main(["regress", str(baseline_run), "--write-baseline", str(path)]) == 0
-    return path
 
 
 def _edited(baseline, tmp_path, edit) -> str:
