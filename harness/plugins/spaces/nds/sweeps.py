@@ -58,7 +58,8 @@ class Sweep:
         return ID_PREFIX[self.base_dataset] + extra
 
 
-# The sweep files of the official data.zip (spec: benchmarks.md §3.1; NNI db_gen.py).
+# The sweep files of the official data.zip (Radosavovic et al., ICCV 2019, released at
+# github.com/facebookresearch/nds; docs/nds.md "Ground truth").
 OFFICIAL_SWEEPS = (
     "Amoeba", "DARTS", "DARTS_fix-w-d", "DARTS_lr-wd", "ENAS", "ENAS_fix-w-d", "NASNet", "PNAS",
     "PNAS_fix-w-d", "ResNeXt-A", "ResNeXt-B", "ResNet", "ResNet_lr-wd", "ResNet_reruns",
