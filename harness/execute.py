@@ -15,7 +15,7 @@ import signal
 import sys
 import threading
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,28 +77,32 @@ def execute_plan(plan: RunPlan, *, progress: bool = True, command: list[str] | N
             jobs = _not_stored(plan.jobs, store)
             write_run_config(plan.run_dir, plan.config, command, plan.summary(),
                              runs_trials=bool(jobs), extend=extend)
-            for (name, config_hash), cfg in plan.scorer_configs.items():
-                store.save_scorer_config(config_hash, name, cfg)
-            for space_plan in plan.spaces:
-                store.save_ground_truth(space_plan.table, space_plan.arch_ids)
+            record_plan(store, plan)
             already_done = len(plan.trials) - len(jobs)
             bar = _progress_bar(len(plan.trials), already_done, progress)
-            results = executor.run(jobs, workers=plan.config.workers, device=plan.config.device,
-                                   trial_timeout_s=plan.config.trial_timeout_s)
-            stop_signal = _store_results(results, store, counts, bar)
+            stop_signal = run_and_store(jobs, store, executor, plan.config, counts, bar)
     return RunSummary(plan.run_dir, len(plan.trials), already_done, sum(counts.values()),
                       dict(counts), stop_signal)
 
 
+def record_plan(store: TrialStore, plan: RunPlan) -> None:
+    """Save ``plan``'s scorer configs and the ground truth of its archs in ``store``."""
+    for (name, config_hash), config in plan.scorer_configs.items():
+        store.save_scorer_config(config_hash, name, config)
+    for space_plan in plan.spaces:
+        store.save_ground_truth(space_plan.table, space_plan.arch_ids)
+
+
 def run_and_store(jobs: Sequence[TrialJob], store: TrialStore, executor: Executor, config: Any,
-                  counts: Counter[str], bar: Any = None) -> int | None:
+                  counts: Counter[str], bar: Any = None,
+                  on_result: Callable[[TrialResult], None] | None = None) -> int | None:
     """Run ``jobs`` on ``executor`` (from ``configured_executor``) as ``config`` (a
-    ``RunConfig``) asks, writing each result to ``store`` as it arrives and counting its
-    status: one batch of a search (``harness.search``), under a run folder the caller holds.
-    The stop signal that cut it short, or None."""
+    ``RunConfig``) asks, writing each result to ``store`` as it arrives, counting its status and
+    passing it to ``on_result``: a compare's jobs, or one batch of a search (``harness.search``),
+    under a run folder the caller holds. The stop signal that cut it short, or None."""
     results = executor.run(jobs, workers=config.workers, device=config.device,
                            trial_timeout_s=config.trial_timeout_s)
-    return _store_results(results, store, counts, bar)
+    return _store_results(results, store, counts, bar, on_result)
 
 
 def configured_executor(registry: Registry, config: Any, run_dir: Path) -> Executor:
@@ -137,7 +141,7 @@ def _not_stored(jobs: Sequence[TrialJob], store: TrialStore) -> list[TrialJob]:
 
 
 def _store_results(results: Iterable[TrialResult], store: TrialStore, counts: Counter[str],
-                   bar: Any) -> int | None:
+                   bar: Any, on_result: Callable[[TrialResult], None] | None) -> int | None:
     """Write each result as it arrives and count its status; the stop signal that cut the run
     short (None if it ran to the end). Closing ``results`` stops the executor's workers."""
     with _stopped_by_signals():
@@ -145,6 +149,8 @@ def _store_results(results: Iterable[TrialResult], store: TrialStore, counts: Co
             for result in results:
                 store.add_results([result])
                 counts[result.status] += 1
+                if on_result is not None:
+                    on_result(result)
                 if bar is not None:
                     bar.update(1)
                     failures = sum(counts[s] for s in FAILED_STATUSES)

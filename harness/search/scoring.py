@@ -21,11 +21,11 @@ from typing import Any
 
 from harness.config import RunConfig, write_run_config
 from harness.errors import HarnessError
-from harness.execute import configured_executor, run_and_store
+from harness.execute import configured_executor, record_plan, run_and_store
 from harness.plan import RunPlan
 from harness.registry import Registry
 from harness.runfolder import check_selection, hold_run_folder
-from harness.store import Trial, TrialStore
+from harness.store import Trial, TrialResult, TrialStore
 from harness.trial import TrialJob
 
 
@@ -65,9 +65,12 @@ class TrialScores:
     def _read_store(self) -> dict[Trial, tuple[float, float]]:
         """Every stored trial's (score, NaN unless ``ok``; wall seconds)."""
         frame = self.store.trials_frame()
-        return {_trial_of(row): (row.score if row.status == "ok" else math.nan,
-                                 float(row.wall_s or 0.0))
+        return {_trial_of(row): _score_and_wall(row.status, row.score, row.wall_s)
                 for row in frame.itertuples(index=False)}
+
+    def _remember(self, result: TrialResult) -> None:
+        """Keep a result just stored, as ``_read_store`` would read it back."""
+        self._stored[result.trial] = _score_and_wall(result.status, result.score, result.wall_s)
 
     def close(self) -> None:
         """End the progress bar (if one was shown)."""
@@ -97,15 +100,20 @@ class TrialScores:
 
             self._bar = tqdm(desc="trials", unit="trial", dynamic_ncols=True, file=sys.stderr)
         stop = run_and_store([self.jobs[key] for key in missing], self.store, self.executor,
-                             self.config, self.counts)
+                             self.config, self.counts, on_result=self._remember)
         if self._bar is not None:
             self._bar.update(len(missing))  # a round at a time: the executor closes its own bar
-        self._stored = self._read_store()
         for key in missing:
             if self.jobs[key].trial in self._stored:
                 self.scores[key], self.wall_s[key] = self._stored[self.jobs[key].trial]
         if stop is not None:
             raise SearchStopped(stop)
+
+
+def _score_and_wall(status: str, score: float | None, wall_s: float | None
+                    ) -> tuple[float, float]:
+    """A trial's (score, NaN unless ``ok``; wall seconds) as a search reads it."""
+    return (score if status == "ok" else math.nan), float(wall_s or 0.0)
 
 
 def _trial_of(row: Any) -> Trial:
@@ -135,10 +143,3 @@ def search_store(plan: RunPlan, command: list[str], *, extend: bool, registry: R
             finally:
                 scores.close()
 
-
-def record_plan(store: TrialStore, plan: RunPlan) -> None:
-    """Save ``plan``'s scorer configs and the ground truth of its archs in ``store``."""
-    for (name, config_hash), config in plan.scorer_configs.items():
-        store.save_scorer_config(config_hash, name, config)
-    for space_plan in plan.spaces:
-        store.save_ground_truth(space_plan.table, space_plan.arch_ids)

@@ -35,13 +35,13 @@ from typing import Any
 
 from harness.config import RunConfig
 from harness.errors import ConfigError
-from harness.execute import configured_executor
+from harness.execute import configured_executor, record_plan
 from harness.metrics import kendall_tau
 from harness.plan import plan_run
 from harness.protocols import SearchableScorer
 from harness.registry import Registry, get_registry
 from harness.runfolder import hold_run_folder
-from harness.search.scoring import TrialScores, record_plan
+from harness.search.scoring import TrialScores
 from harness.selection import read_arch_list
 from harness.store import TrialStore
 
