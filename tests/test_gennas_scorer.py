@@ -186,6 +186,7 @@ def test_report_options_pick_from_one_trajectory():
     ({"eval_interval": 0}, "eval_interval=0 must be at least 1"),
     ({"lr": -1}, "need lr > 0"),
     ({"report": "best"}, "use one of last_eval, mean_eval, last_train"),
+    ({"memory_format": "nhwc"}, "use one of contiguous, channels_last"),
     ({"iteration": 5}, "unknown option(s) iteration"),
     ({"task_hash": "0" * 12}, "use the generic 'gennas' scorer"),
 ])
@@ -194,6 +195,25 @@ def test_bad_options_are_named(options, message):
     with pytest.raises(ConfigError) as error:
         scorer.score(make_ctx(scorer, **options))
     assert message in str(error.value)
+
+
+def test_channels_last_trains_the_same_model_to_nearly_the_same_loss():
+    scorer = combo()
+    contiguous = scorer.score(make_ctx(scorer))
+    channels_last = scorer.score(make_ctx(scorer, memory_format="channels_last"))
+    assert channels_last == pytest.approx(contiguous, rel=0.02)
+    assert channels_last == scorer.score(make_ctx(scorer, memory_format="channels_last"))
+
+
+def test_default_memory_format_leaves_the_store_key_as_before_the_option():
+    for scorer in (combo(), GenericGenNASScorer()):
+        config = {**scorer.defaults, "task": "gennas-combo"} if scorer.name == "gennas" \
+            else dict(scorer.defaults)
+        if scorer.name == "gennas":
+            config["task"] = named_task("gennas-combo").canonical_json()
+        assert "memory_format" not in scorer.resolve_config(config)
+        fast = scorer.resolve_config({**config, "memory_format": "channels_last"})
+        assert fast["memory_format"] == "channels_last"
 
 
 def test_runner_input_source_key_is_accepted():

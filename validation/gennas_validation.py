@@ -45,14 +45,15 @@ def _init_worker(device: str, images: str, inputs: dict, overrides: dict) -> Non
                          overrides=overrides, batches={})
 
 
-def _batch(run_seed: int):
+def _batch(run_seed: int, batch_size: int):
     from harness.plugins.datasets.folder import IMAGES
 
     batches = _worker_state["batches"]
-    if run_seed not in batches:
-        batches[run_seed] = IMAGES.batch(16, run_seed, path=_worker_state["images"],
-                                         like="cifar10", **_worker_state["inputs"])
-    return batches[run_seed]
+    if (run_seed, batch_size) not in batches:
+        batches[run_seed, batch_size] = IMAGES.batch(
+            batch_size, run_seed, path=_worker_state["images"], like="cifar10",
+            **_worker_state["inputs"])
+    return batches[run_seed, batch_size]
 
 
 def _score(job: tuple[int, str, str]) -> dict:
@@ -76,17 +77,18 @@ def _score(job: tuple[int, str, str]) -> dict:
 
     config = {**scorer.defaults, **_worker_state["overrides"]}
     ctx = ScoringContext(space=space, arch_id=arch, dataset="cifar10-valid", num_classes=10,
-                         input_shape=(3, 32, 32), batch=_batch(run_seed), config=config,
+                         input_shape=(3, 32, 32), batch=_batch(run_seed, config["batch_size"]),
+                         config=config,
                          device=device, trial_seed=trial_seed, generator=generator,
                          build_model=build_model, run_seed=run_seed)
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     result = train_task(ctx, scorer.task)
     # score = the scorer's value (-last eval loss); the trajectory lets a summary compare the
     # other reports (mean_eval, last_train) without re-running anything.
     return {"seed": run_seed, "task": task_name, "arch": arch,
             "score": -reported_loss(result, config["report"]),
             "eval_losses": result.eval_losses, "last_train_loss": result.last_train_loss,
-            "wall_s": time.perf_counter() - start}
+            "wall_s": time.perf_counter() - start, "cpu_s": time.process_time() - cpu_start}
 
 
 def sample_order(table: pd.DataFrame, sample_seed: int) -> list[str]:

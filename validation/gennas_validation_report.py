@@ -99,7 +99,7 @@ def report_section(records: pd.DataFrame, truth: pd.Series) -> str:
                          "mean_eval", "last_train"])
 
 
-def _paired_difference(scores: np.ndarray, reference: np.ndarray,
+def paired_difference(scores: np.ndarray, reference: np.ndarray,
                        accuracy: np.ndarray) -> tuple[float, float]:
     """95 % bootstrap interval of tau(scores) - tau(reference) over the same resampled archs."""
     rng = np.random.default_rng(0)
@@ -126,7 +126,7 @@ def hardness_section(records: pd.DataFrame, table: pd.DataFrame, column: str) ->
         random_samples = [kendall_tau(*everything.iloc[rng.choice(len(everything), len(group),
                                                                   replace=False)].T.to_numpy())
                           for _ in range(RESAMPLES)]
-        low, high = _paired_difference(scores, reference, accuracy)
+        low, high = paired_difference(scores, reference, accuracy)
         rows.append([seed, task, len(group), f"{ours:.3f}", f"{theirs:.3f}",
                      f"{np.mean(np.array(random_samples) < theirs) * 100:.0f}",
                      f"{ours - theirs:+.3f} ({low:+.2f}..{high:+.2f})",

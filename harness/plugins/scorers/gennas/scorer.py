@@ -15,7 +15,9 @@ nan / inf; the reference replaced it with 1000 + U(0, 1) instead.
 Options (``--option gennas-combo.KEY=VALUE``): ``batch_size`` (16), ``iterations`` (100),
 ``eval_interval`` (10), ``lr`` (0.1), ``momentum`` (0.9), ``weight_decay`` (4e-5, the code's;
 the paper says 1e-5), ``report`` (``last_eval`` = the paper's score, ``mean_eval``,
-``last_train``), ``task_seed`` (None = run seed), ``inputs`` (passed to the dataset plugin),
+``last_train``), ``task_seed`` (None = run seed), ``memory_format`` (``contiguous``; or
+``channels_last``: faster, losses equal to ~0.5 %, docs/performance.md), ``inputs`` (passed to
+the dataset plugin),
 ``model_options`` (builder options per space name). The generic ``gennas`` scorer adds
 ``task`` (a task JSON file, inline JSON, or a task object).
 """
@@ -40,6 +42,7 @@ from harness.plugins.scorers.gennas.wrapper import wrap
 from harness.protocols import OptionRanges, ScoringContext, TappedSpace
 
 REPORTS = ("last_eval", "mean_eval", "last_train")
+MEMORY_FORMATS = ("contiguous", "channels_last")
 # Input batch as GenNAS draws it (reference code): the images NB-201 trained on ("trainval": the
 # cifar10-valid train half for CIFAR-10), random horizontal flip only,
 # the GenNAS normalization constants.
@@ -54,6 +57,7 @@ TRAIN_DEFAULTS: dict[str, Any] = {
     "weight_decay": 4e-5,  # reference code; the paper's appendix says 1e-5
     "report": "last_eval",
     "task_seed": None,  # None: the run seed
+    "memory_format": "contiguous",  # or "channels_last" (train.TrainSettings)
     # Builder options per space, as in the reference: NB-201's zero-cost/GenNAS builder, NB-101
     # at stem 16.
     "model_options": {"nb201": {"variant": "gennas"}, "nb101": {"stem_channels": 16}},
@@ -99,7 +103,11 @@ def train_settings(config: dict[str, Any]) -> TrainSettings:
         raise ConfigError(f"GenNAS options lr={floats['lr']}, momentum={floats['momentum']}, "
                           f"weight_decay={floats['weight_decay']}: need lr > 0, 0 <= momentum < 1, "
                           f"weight_decay >= 0")
-    return TrainSettings(**ints, **floats)
+    memory_format = config.get("memory_format", "contiguous")
+    if memory_format not in MEMORY_FORMATS:
+        raise ConfigError(f"GenNAS option memory_format={memory_format!r}; "
+                          f"use one of {', '.join(MEMORY_FORMATS)}")
+    return TrainSettings(**ints, **floats, memory_format=memory_format)
 
 
 # Keys the runner adds to every scorer's config (the identity of an --images input source).
@@ -115,6 +123,14 @@ def check_options(config: dict[str, Any], allowed: set[str]) -> None:
     if config["report"] not in REPORTS:
         raise ConfigError(f"GenNAS option report={config['report']!r}; "
                           f"use one of {', '.join(REPORTS)}")
+
+
+def without_default_memory_format(config: dict[str, Any]) -> dict[str, Any]:
+    """``config`` without ``memory_format`` when it is the default: trials scored before the
+    option existed keep their store keys, and only a non-default format changes the key."""
+    if config.get("memory_format") == TRAIN_DEFAULTS["memory_format"]:
+        return {key: value for key, value in config.items() if key != "memory_format"}
+    return config
 
 
 def task_seed(ctx: ScoringContext) -> int:
@@ -204,6 +220,9 @@ class GenNASScorer:
         # The task name and hash are in the config, so the store key changes with the task.
         self.defaults = {**TRAIN_DEFAULTS, "task": name, "task_hash": task.hash}
 
+    def resolve_config(self, config: dict[str, Any]) -> dict[str, Any]:
+        return without_default_memory_format(config)
+
     def score(self, ctx: ScoringContext) -> float:
         check_options(ctx.config, set(self.defaults))
         if ctx.config["task_hash"] != self.task.hash:
@@ -243,7 +262,8 @@ class GenericGenNASScorer:
 
     def resolve_config(self, config: dict[str, Any]) -> dict[str, Any]:
         task = resolve_task(config.get("task"))
-        return {**config, "task": json.loads(task.canonical_json()), "task_hash": task.hash}
+        return without_default_memory_format(
+            {**config, "task": json.loads(task.canonical_json()), "task_hash": task.hash})
 
     def random_config(self, rng: random.Random) -> dict[str, Any]:
         """A random task (``task_mutation.random_task``): ``harness task-search``'s draws."""

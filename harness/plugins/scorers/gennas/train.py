@@ -10,7 +10,9 @@ device tensors until the loop ends, when they are read in one transfer. On a CPU
 no device to wait for, the time goes to the network's own kernels: the loop swaps in a faster,
 bit-identical 3x3 average pool (``kernels.use_fast_kernels``), steps the optimizer with the
 multi-tensor (``foreach``) SGD and evaluates under ``torch.inference_mode``; all three leave
-every loss bit-identical.
+every loss bit-identical. ``memory_format="channels_last"`` (an option, off by default) runs
+the convolutions in NHWC order, which is faster again but sums in another order, so the losses
+differ in the last bits and the ranking moves a little (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.parameter import is_lazy
 
 from harness.plugins.scorers.gennas.kernels import use_fast_kernels
 from harness.plugins.scorers.gennas.task import Noise
@@ -34,6 +37,9 @@ class TrainSettings:
     lr: float = 0.1
     momentum: float = 0.9
     weight_decay: float = 4e-5
+    # "channels_last" runs every convolution in NHWC: faster on CPUs and tensor-core GPUs, but
+    # its kernels sum in another order, so losses differ in the last bits (docs/performance.md).
+    memory_format: str = "contiguous"
 
 
 @dataclass(frozen=True)
@@ -55,6 +61,14 @@ def parameter_groups(model: nn.Module, weight_decay: float) -> list[dict]:
         (decay if "weight" in name and parameter.ndim >= 2 else no_decay).append(parameter)
     return [{"params": decay, "weight_decay": weight_decay},
             {"params": no_decay, "weight_decay": 0.0}]
+
+
+def to_channels_last(model: nn.Module) -> None:
+    """Store ``model``'s 4-d weights in channels-last order (as ``Module.to(memory_format=)``
+    does, but leaving a lazy module's uninitialized parameters alone)."""
+    for parameter in model.parameters():
+        if not is_lazy(parameter) and parameter.ndim == 4:
+            parameter.data = parameter.data.contiguous(memory_format=torch.channels_last)
 
 
 def add_noise(inputs: torch.Tensor, noise: Noise, generator: torch.Generator) -> torch.Tensor:
@@ -86,6 +100,9 @@ def train(model: nn.Module, inputs: torch.Tensor, targets: list[torch.Tensor], n
 
     ``model``'s slow pooling modules are replaced in place by bit-identical fast ones first."""
     use_fast_kernels(model)
+    if settings.memory_format == "channels_last":
+        to_channels_last(model)
+        inputs = inputs.contiguous(memory_format=torch.channels_last)
     optimizer = torch.optim.SGD(parameter_groups(model, settings.weight_decay), lr=settings.lr,
                                 momentum=settings.momentum, foreach=True)
     eval_losses: list[torch.Tensor] = []
