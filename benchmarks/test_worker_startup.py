@@ -6,9 +6,11 @@ report. The rows differ only in ``FORKSERVER_PRELOAD`` of the local executor: to
 (torch and the two harness modules a trial needs) and the list it replaced, which also imported
 ``torch._inductor.config`` and ``harness.reports`` in the fork server. Rounds alternate the two
 rows in ABBA order (lean, old, old, lean, ...): the first command of a pair re-reads torch's
-files when the page cache is cold, which a fixed order would charge to one row. Measured:
-wall seconds of the command (the fork server is not a reaped child of the command, so its CPU
-time is invisible to ``getrusage``), medians over rounds, and the ratio old / lean. Run with
+files when the page cache is cold, which a fixed order would charge to one row. Measured: CPU
+seconds of the whole process tree (the command stops its fork server before it exits, so the
+fork server and the workers it reaped are counted by ``getrusage(RUSAGE_CHILDREN)``; reading
+files from a cold cache waits without spending CPU time) and wall seconds, medians over rounds,
+and the ratios old / lean. Run with
 
     nice -n 10 pytest benchmarks/test_worker_startup.py --benchmark-enable -s -p no:cacheprovider
 """
@@ -16,6 +18,7 @@ time is invisible to ``getrusage``), medians over rounds, and the ratio old / le
 from __future__ import annotations
 
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -27,24 +30,33 @@ ROUNDS = int(os.environ.get("STARTUP_BENCH_ROUNDS", "4"))  # an even count: ABBA
 OLD_PRELOAD = ["torch", "torch._inductor.config", "harness.trial", "harness.seeding",
                "harness.reports"]
 ROWS = ("lean", "old")
-_measured: dict[str, list[float]] = {row: [] for row in ROWS}
+_measured: dict[str, list[tuple[float, float]]] = {row: [] for row in ROWS}  # (cpu, wall)
 _SCRIPT = """
 import sys
 import harness.plugins.executors.local as local
 if sys.argv[1] == "old":
     local.FORKSERVER_PRELOAD[:] = {old!r}
 from harness.cli import main
-sys.exit(main(sys.argv[2:]))
+status = main(sys.argv[2:])
+# Stop (and reap) the fork server, so its CPU time and its workers' reach getrusage.
+from multiprocessing import forkserver
+forkserver._forkserver._stop()
+sys.exit(status)
 """
 
 
-def _run(row: str, out_dir: str, env: dict[str, str]) -> float:
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _run(row: str, out_dir: str, env: dict[str, str]) -> tuple[float, float]:
     command = [sys.executable, "-c", _SCRIPT.format(old=OLD_PRELOAD), row, "compare",
                "--spaces", "nb201", "--scorers", "params", "--samples", "1", "--workers", "1",
                "--out", out_dir]
-    start = time.perf_counter()
+    cpu, start = _children_cpu(), time.perf_counter()
     subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - start
+    return _children_cpu() - cpu, time.perf_counter() - start
 
 
 @pytest.mark.benchmark(group="compare-startup-one-arch")
@@ -58,7 +70,9 @@ def test_compare_one_arch_startup(benchmark, tmp_path, round_, row):
     benchmark.pedantic(lambda: _measured[row].append(_run(row, out_dir, env)), rounds=1)
     if len(_measured["lean"]) != len(_measured["old"]):
         return
-    lean = statistics.median(_measured["lean"])
-    old = statistics.median(_measured["old"])
-    print(f"\nharness compare, 1 arch x params, 1 worker, wall: lean preload {lean:.2f} s, "
-          f"old preload {old:.2f} s, old / lean {old / lean:.2f}x")
+    print("\nharness compare, 1 arch x params, 1 worker (medians):")
+    for index, clock in enumerate(("CPU", "wall")):
+        lean = statistics.median(seconds[index] for seconds in _measured["lean"])
+        old = statistics.median(seconds[index] for seconds in _measured["old"])
+        print(f"  {clock}: lean preload {lean:.2f} s, old preload {old:.2f} s, "
+              f"old / lean {old / lean:.2f}x")
