@@ -1,22 +1,26 @@
-"""CPU time per NB201 architecture of GenNAS: the harness loop vs the faithful official loop.
+"""CPU time of GenNAS on NB201 architectures: the harness loop vs the faithful official loop.
 
-Both rows train the same architecture (a mid-size cell with convolutions and an average pool)
-from the same initial weights on the same targets for the same number of iterations; the
-baseline is ``gpu_gennas.reference_train``, the official loop re-written (host noise copied per
-forward pass, each evaluation loss read when taken, torch's own modules and SGD). The rows are
-interleaved: rounds run harness, channels-last harness, reference, harness, ... so a change of
-load on a shared machine hits all alike. The printed speed-up is the median over rounds of
-reference / harness CPU seconds of the same round. The channels-last row (the ``memory_format``
-option) is not bit-identical: docs/performance.md gives its measured effect on Kendall tau. Run with
+Every row trains the same architectures (``GENNAS_BENCH_ARCHS``, default 6, uniform random
+NB201 cells drawn with seed 0, as ``harness compare`` samples them) from the same initial
+weights on the same targets for the same number of iterations; a round's time is the sum over
+the architectures. The baseline is ``gpu_gennas.reference_train``, the official loop re-written
+(host noise copied per forward pass, each evaluation loss read when taken, torch's own modules
+and SGD, every selected op run). The harness rows are its loop as scored by default
+(bit-identical speed-ups: the shifted-add 3x3 pool, skipped dead paths, foreach SGD, inference
+mode) and the same with channels-last convolutions (the ``memory_format`` option, not
+bit-identical: docs/performance.md gives its measured effect on Kendall tau). The rows are
+interleaved: each round runs every row once, so a change of load on a shared machine hits all
+alike. The printed speed-up is the median over rounds of reference / row CPU seconds of the
+same round. Run with
 
     OMP_NUM_THREADS=1 nice -n 10 pytest benchmarks/test_gennas_speed.py --benchmark-enable \\
         --benchmark-timer time.process_time --timeout 0 -s -p no:cacheprovider
 
 ``GENNAS_BENCH_ITERATIONS`` (default 100, the method's) shortens the runs on busy machines and
-``GENNAS_BENCH_ROUNDS`` (default 3) sets the number of pairs. Without ``--benchmark-enable`` each
-row runs once (a smoke test). The scores of the two loops differ only by the noise draws (host
-global generator vs the trial's generator); ``tests/test_gennas_kernels.py`` checks that the
-harness's speed-ups leave its own scores bit-identical.
+``GENNAS_BENCH_ROUNDS`` (default 3) sets the number of rounds. Without ``--benchmark-enable``
+each row runs once (a smoke test). The scores of the harness and the reference differ only by
+the noise draws (host global generator vs the trial's generator); ``tests/test_gennas_kernels.py``
+checks that the harness's default speed-ups leave its own scores bit-identical.
 """
 
 from __future__ import annotations
@@ -29,15 +33,17 @@ import torch
 
 nb201 = pytest.importorskip("harness.plugins.spaces.nb201.space")
 
-from gpu_gennas import reference_train  # noqa: E402  (benchmarks/ is on sys.path under pytest)
+from gpu_gennas import (  # noqa: E402  (benchmarks/ is on sys.path under pytest)
+    random_nb201_archs,
+    reference_train,
+)
 
 from harness.plugins.scorers.gennas.plugin import named_task  # noqa: E402
 from harness.plugins.scorers.gennas.signals import build_targets  # noqa: E402
 from harness.plugins.scorers.gennas.train import TrainSettings, train  # noqa: E402
 from harness.plugins.scorers.gennas.wrapper import wrap  # noqa: E402
 
-ARCH = ("|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|"
-        "+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|")
+ARCHS = random_nb201_archs(int(os.environ.get("GENNAS_BENCH_ARCHS", "6")), seed=0)
 ITERATIONS = int(os.environ.get("GENNAS_BENCH_ITERATIONS", "100"))
 ROUNDS = int(os.environ.get("GENNAS_BENCH_ROUNDS", "3"))
 TASK = named_task("gennas-search-n")
@@ -54,28 +60,37 @@ def problem():
     return inputs, build_targets(TASK, inputs, seed=0)
 
 
-def _fresh_model(inputs):
-    torch.manual_seed(0)
+def _fresh_models(loop: str, inputs) -> list:
+    """Each arch's network as the row trains it (the harness skips dead paths, as the GenNAS
+    scorer does; the reference runs every selected op), same initial weights in every row."""
     space = nb201.NB201Space()
-    backbone = space.build_model(ARCH, num_classes=10, variant="gennas")
-    return wrap(space, backbone, TASK.channels, inputs[:2])
+    models = []
+    for arch in ARCHS:
+        torch.manual_seed(0)
+        backbone = space.build_model(arch, num_classes=10, variant="gennas")
+        if loop != "reference":
+            space.skip_dead_paths(backbone)
+        models.append(wrap(space, backbone, TASK.channels, inputs[:2]))
+    return models
 
 
-def _run_loop(loop: str, model, inputs, targets) -> None:
-    if loop in ("harness", "channels_last"):
+def _run_loop(loop: str, models, inputs, targets) -> None:
+    for model in models:
+        if loop == "reference":
+            reference_train(model, inputs, targets, TASK.noise,
+                            TrainSettings(iterations=ITERATIONS), TASK.loss_weights,
+                            TASK.scored_weights)
+            continue
         memory_format = "contiguous" if loop == "harness" else "channels_last"
         settings = TrainSettings(iterations=ITERATIONS, memory_format=memory_format)
         train(model, inputs, targets, TASK.noise, settings, TASK.loss_weights,
               TASK.scored_weights, torch.Generator().manual_seed(0))
-    else:
-        reference_train(model, inputs, targets, TASK.noise, TrainSettings(iterations=ITERATIONS),
-                        TASK.loss_weights, TASK.scored_weights)
 
 
 def _report() -> None:
     reference = _seconds["reference"]
-    print(f"\nGenNAS NB201 CPU, {ITERATIONS} iterations, {len(reference)} interleaved round(s), "
-          f"faithful reference {statistics.median(reference):.2f} s")
+    print(f"\nGenNAS NB201 CPU, {len(ARCHS)} archs x {ITERATIONS} iterations, {len(reference)} "
+          f"interleaved round(s), faithful reference {statistics.median(reference):.2f} s")
     for loop in LOOPS[:-1]:
         pairs = list(zip(_seconds[loop], reference, strict=False))
         speedup = statistics.median(ref / seconds for seconds, ref in pairs)
@@ -89,8 +104,8 @@ def _report() -> None:
 def test_loop_seconds(benchmark, problem, round_, loop):
     inputs, targets = problem
     warmup = 1 if round_ == 0 else 0  # allocator and kernel caches, once per loop
-    benchmark.pedantic(_run_loop, setup=lambda: ((loop, _fresh_model(inputs), inputs, targets),
-                                                 {}), rounds=1, warmup_rounds=warmup)
+    benchmark.pedantic(_run_loop, setup=lambda: ((loop, _fresh_models(loop, inputs), inputs,
+                                                  targets), {}), rounds=1, warmup_rounds=warmup)
     if benchmark.stats is not None:
         _seconds[loop].append(benchmark.stats.stats.mean)
         if loop == LOOPS[-1]:

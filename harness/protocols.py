@@ -109,6 +109,18 @@ class TappedSpace(Protocol):
 
 
 @runtime_checkable
+class PrunableSpace(Protocol):
+    """Optional: a space whose networks can skip the computations that cannot change their
+    output (an edge that adds an exact zero, a node no path reaches the output from). GenNAS
+    training asks for it: its losses stay bit-identical and the dead paths cost nothing."""
+
+    def skip_dead_paths(self, model: torch.nn.Module) -> None:
+        """Make ``model`` (built by this space) skip its dead paths from now on: outputs, taps
+        and the gradients of the parameters that still run unchanged for finite values; skipped
+        parameters get no gradient and skipped modules' hooks do not fire."""
+
+
+@runtime_checkable
 class BundledSpace(Protocol):
     """Optional: a space that ships a small demo table, used when nothing is prepared."""
 

@@ -1,4 +1,5 @@
-"""GenNAS CPU speed-ups leave every number bit-identical (gennas/kernels.py)."""
+"""GenNAS CPU speed-ups leave every number bit-identical (gennas/kernels.py, NB-201's
+dead-path skipping, the foreach SGD step)."""
 
 import pytest
 import torch
@@ -51,14 +52,16 @@ def test_only_the_exact_pool_is_replaced():
         "ShiftedAvgPool3x3", "AvgPool2d", "Sequential", "ShiftedAvgPool3x3", "AvgPool2d"]
 
 
-def _nb201_losses(arch, monkeypatch=None, iterations=4):
+def _nb201_losses(arch, monkeypatch=None, iterations=4, skip_dead_paths=False, **options):
     task = named_task("gennas-search-n")
     inputs = torch.randn(8, 3, 32, 32, generator=torch.Generator().manual_seed(0))
     targets = build_targets(task, inputs, seed=0)
     space = nb201.NB201Space()
     torch.manual_seed(0)
-    model = wrap(space, space.build_model(arch, num_classes=10, variant="gennas"),
-                 task.channels, inputs[:2])
+    backbone = space.build_model(arch, num_classes=10, variant="gennas", **options)
+    if skip_dead_paths:
+        space.skip_dead_paths(backbone)
+    model = wrap(space, backbone, task.channels, inputs[:2])
     result = train(model, inputs, targets, task.noise,
                    TrainSettings(iterations=iterations, eval_interval=2), task.loss_weights,
                    task.scored_weights, torch.Generator().manual_seed(0))
@@ -69,6 +72,36 @@ def test_nb201_gennas_losses_are_bit_identical_with_and_without_fast_kernels(mon
     fast = _nb201_losses(POOL_ARCH)
     monkeypatch.setattr(train_module, "use_fast_kernels", lambda model: 0)
     assert fast == _nb201_losses(POOL_ARCH)
+
+
+# Dead paths: node 2 feeds node 3 through `none` (so edges 0->2 and 1->2 are dead), node 1
+# reaches node 3 only through a dead node; a live node whose inputs are all `none`; a cell
+# whose output node gets only `none`; and a cell without a dead path.
+DEAD_PATH_ARCHS = [
+    "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_1x1~1|+|skip_connect~0|none~1|none~2|",
+    "|none~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|none~0|nor_conv_1x1~1|nor_conv_3x3~2|",
+    "|nor_conv_1x1~0|+|nor_conv_3x3~0|skip_connect~1|+|none~0|none~1|none~2|",
+    "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|"
+    "skip_connect~2|",
+]
+
+
+@pytest.mark.parametrize("arch", DEAD_PATH_ARCHS)
+def test_skipping_dead_paths_leaves_gennas_losses_bit_identical(arch):
+    small = {"C": 4, "N": 2}
+    assert (_nb201_losses(arch, skip_dead_paths=True, **small)
+            == _nb201_losses(arch, **small))
+
+
+def test_dead_paths_are_the_edges_that_cannot_reach_the_output():
+    from harness.plugins.spaces.nb201.model import Cell
+
+    expected = [(3,), (1, 2, 4, 5), (), (0, 1, 2, 3, 4, 5)]
+    for arch, running in zip(DEAD_PATH_ARCHS, expected, strict=True):
+        model = nb201.NB201Space().build_model(arch, num_classes=10, C=4, N=1)
+        nb201.NB201Space().skip_dead_paths(model)
+        cells = [module for module in model.modules() if isinstance(module, Cell)]
+        assert {cell.running_edges for cell in cells} == {running}
 
 
 def test_foreach_sgd_step_is_bit_identical_to_the_single_tensor_step():

@@ -39,7 +39,7 @@ from harness.plugins.scorers.gennas.signals import build_targets
 from harness.plugins.scorers.gennas.task import Task, load_task, parse_task
 from harness.plugins.scorers.gennas.train import TrainResult, TrainSettings, train
 from harness.plugins.scorers.gennas.wrapper import wrap
-from harness.protocols import OptionRanges, ScoringContext, TappedSpace
+from harness.protocols import OptionRanges, PrunableSpace, ScoringContext, TappedSpace
 
 REPORTS = ("last_eval", "mean_eval", "last_train")
 MEMORY_FORMATS = ("contiguous", "channels_last")
@@ -185,6 +185,8 @@ def train_task(ctx: ScoringContext, task: Task) -> TrainResult:
     settings = train_settings(ctx.config)
     instance = task_instance(task, ctx.batch.inputs, task_seed(ctx), ctx.device)
     backbone = ctx.build_model(**model_options(ctx))
+    if isinstance(ctx.space, PrunableSpace):
+        ctx.space.skip_dead_paths(backbone)  # bit-identical losses, less work
     model = wrap(ctx.space, backbone, task.channels, instance.inputs[:2])
     return train(model, instance.inputs, instance.targets, task.noise, settings,
                  task.loss_weights, task.scored_weights, _trial_generator(ctx))
@@ -209,16 +211,19 @@ def run_task(ctx: ScoringContext, task: Task) -> float:
 
 
 class GenNASScorer:
-    """GenNAS with one fixed, named task (``gennas-combo``, ``gennas-search-n``, ...)."""
+    """GenNAS with one fixed, named task (``gennas-combo``, ``gennas-search-n``, ...), possibly
+    on its own schedule (``gennas-search-n-fast``)."""
 
     needs_inputs = True
     option_ranges = GENNAS_RANGES
 
-    def __init__(self, name: str, task: Task) -> None:
+    def __init__(self, name: str, task: Task, schedule: dict[str, Any] | None = None) -> None:
+        """``schedule``: train options replacing ``TRAIN_DEFAULTS`` (a shorter named schedule)."""
         self.name = name
         self.task = task
         # The task name and hash are in the config, so the store key changes with the task.
-        self.defaults = {**TRAIN_DEFAULTS, "task": name, "task_hash": task.hash}
+        self.defaults = {**TRAIN_DEFAULTS, **(schedule or {}), "task": name,
+                         "task_hash": task.hash}
 
     def resolve_config(self, config: dict[str, Any]) -> dict[str, Any]:
         return without_default_memory_format(config)

@@ -90,15 +90,31 @@ class Cell(nn.Module):
         else:
             self.edges = nn.ModuleList(_make_op(code, channels, **settings) for code in self.ops)
         self.supernet = supernet
+        self.running_edges = tuple(range(len(EDGES)))
 
     def _edge(self, k: int) -> nn.Module:
         return self.edges[k][self.ops[k]] if self.supernet else self.edges[k]
 
+    def skip_dead_paths(self) -> None:
+        """Run only the edges that change the output: not ``none`` and into a node with a
+        path of non-``none`` edges to node 3. A skipped edge would add an exact zero to its
+        node, or feed a node the output never reads, so outputs and the gradients of the
+        parameters that still run are bit-identical for finite values; skipped parameters get
+        no gradient, and ReLU hooks on skipped edges no longer fire (NASWOT must not use it)."""
+        live = {3}
+        for node in (2, 1):
+            if any(src == node and dst in live and OPS[self.ops[k]] != "none"
+                   for k, (src, dst) in enumerate(EDGES)):
+                live.add(node)
+        self.running_edges = tuple(k for k, (_, dst) in enumerate(EDGES)
+                                   if dst in live and OPS[self.ops[k]] != "none")
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         nodes = [x]
         for target in (1, 2, 3):
-            nodes.append(sum(self._edge(k)(nodes[src])
-                             for k, (src, dst) in enumerate(EDGES) if dst == target))
+            incoming = [self._edge(k)(nodes[EDGES[k][0]]) for k in self.running_edges
+                        if EDGES[k][1] == target]
+            nodes.append(sum(incoming) if incoming else torch.zeros_like(x))
         return nodes[3]
 
 

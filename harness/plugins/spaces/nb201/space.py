@@ -233,6 +233,14 @@ class NB201Space:
                               f"{type(model).__name__}")
         return model.forward_taps(inputs)
 
+    def skip_dead_paths(self, model: torch.nn.Module) -> None:
+        """Every cell of ``model`` runs only its live edges (``Cell.skip_dead_paths``)."""
+        from harness.plugins.spaces.nb201.model import Cell
+
+        for module in model.modules():
+            if isinstance(module, Cell):
+                module.skip_dead_paths()
+
     def builder_options(self, width: int | None, cells: int | None) -> dict[str, int]:
         """Map the generic width/depth of ``harness data build`` to this builder's options."""
         options = {}
