@@ -3,9 +3,11 @@
 Self-contained: random NB201 cells, random normalized inputs of the requested batch size, the
 real GenNAS targets of a named task, the harness's training loop. For comparison it also times
 a faithful re-implementation of the official loop (``reference_train``: host noise copied to the
-device for every forward pass, each evaluation loss read when taken, torch's own modules) on the
-same architectures; the two are timed arch by arch, interleaved, wall time after
-``torch.cuda.synchronize()`` on a GPU, CPU time (``time.process_time``) on a CPU.
+device for every forward pass, each evaluation loss read when taken, torch's own modules, every
+selected op run) on the same architectures; the harness loop trains them as the GenNAS scorer
+does (dead paths skipped, ``--memory-format`` its option). The two are timed arch by arch,
+interleaved, wall time after ``torch.cuda.synchronize()`` on a GPU, CPU time
+(``time.process_time``) on a CPU.
 
     python benchmarks/gpu_gennas.py --device cuda                 # full table
     python benchmarks/gpu_gennas.py --device cpu --batch-sizes 16 --archs 1 --iterations 3
@@ -106,13 +108,16 @@ def time_arch(space: NB201Space, arch: str, inputs: torch.Tensor, targets: list[
     device = inputs.device
     torch.manual_seed(seed)
     backbone = space.build_model(arch, num_classes=10, variant="gennas").to(device)
+    if not reference:
+        space.skip_dead_paths(backbone)  # as the GenNAS scorer trains it; the reference does not
     model = wrap(space, backbone, task.channels, inputs[:2])
     clock = time.perf_counter if device.type == "cuda" else time.process_time
     _synchronize(device)
     _reset_peak(device)
     start = clock()
     if reference:
-        reference_train(model, inputs.cpu(), targets, task.noise, settings, task.loss_weights,
+        reference_train(model, inputs.cpu(), targets, task.noise,
+                        TrainSettings(iterations=settings.iterations), task.loss_weights,
                         task.scored_weights)
     else:
         generator = torch.Generator(device=device).manual_seed(seed)
@@ -123,10 +128,11 @@ def time_arch(space: NB201Space, arch: str, inputs: torch.Tensor, targets: list[
 
 
 def run(device: torch.device, batch_sizes: list[int], archs: int, iterations: int,
-        task_name: str, reference: bool, seed: int) -> list[dict]:
+        task_name: str, reference: bool, seed: int,
+        memory_format: str = "contiguous") -> list[dict]:
     space = NB201Space()
     task = named_task(task_name)
-    settings = TrainSettings(iterations=iterations)
+    settings = TrainSettings(iterations=iterations, memory_format=memory_format)
     arch_list = random_nb201_archs(archs, seed)
     rows = []
     for index, batch_size in enumerate(batch_sizes):
@@ -144,6 +150,7 @@ def run(device: torch.device, batch_sizes: list[int], archs: int, iterations: in
                 ref.append(time_arch(space, arch, inputs, targets, task_name, settings,
                                      reference=True, seed=seed)[0])
         row = {"batch_size": batch_size, "archs": archs, "iterations": iterations,
+               "memory_format": memory_format,
                "s_per_arch": statistics.mean(t for t, _ in ours),
                "s_per_iter": statistics.mean(t for t, _ in ours) / iterations,
                "peak_mem_mb": max((m for _, m in ours if m is not None), default=None)}
@@ -176,6 +183,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-reference", action="store_true",
                         help="skip timing the reference-style loop")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--memory-format", default="contiguous",
+                        choices=("contiguous", "channels_last"),
+                        help="the harness loop's memory_format option (the reference: torch's)")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
     device = torch.device(args.device)
@@ -183,13 +193,14 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(1)
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
     print(f"GenNAS on NB201 ({args.task}), {args.archs} random cells, {args.iterations} "
-          f"iterations, device {name}, torch {torch.__version__}")
+          f"iterations, {args.memory_format}, device {name}, torch {torch.__version__}")
     header = "| batch | s/arch    | s/iter    | peak mem MB  |"
     if not args.no_reference:
         header += " reference s  | speedup |"
     print(header)
     rows = run(device, [int(b) for b in args.batch_sizes.split(",")], args.archs,
-               args.iterations, args.task, not args.no_reference, args.seed)
+               args.iterations, args.task, not args.no_reference, args.seed,
+               args.memory_format)
     out = args.json or (Path(os.environ["OUT"]) / "gpu_gennas.json" if os.environ.get("OUT")
                         else None)
     if out is not None:
