@@ -9,7 +9,12 @@ from torch import nn
 
 from harness.errors import ConfigError
 from harness.plugins.scorers.gennas import scorer as gennas_scorer
-from harness.plugins.scorers.gennas.plugin import TASK_NAMES, harness_register_scorers, named_task
+from harness.plugins.scorers.gennas.plugin import (
+    FAST_TASKS,
+    TASK_NAMES,
+    harness_register_scorers,
+    named_task,
+)
 from harness.plugins.scorers.gennas.rnn_scorer import RNN_TASK_NAMES
 from harness.plugins.scorers.gennas.scorer import GenericGenNASScorer, GenNASScorer
 from harness.plugins.scorers.gennas.task import Noise
@@ -81,7 +86,7 @@ def combo():
 def test_registers_one_scorer_per_task_plus_generic():
     registered = []
     harness_register_scorers(registered.append)
-    assert [s.name for s in registered] == [*TASK_NAMES, "gennas", *RNN_TASK_NAMES]
+    assert [s.name for s in registered] == [*TASK_NAMES, *FAST_TASKS, "gennas", *RNN_TASK_NAMES]
     assert all(isinstance(s, Scorer) and s.defaults["batch_size"] == 16 for s in registered)
     hashes = {s.defaults["task_hash"] for s in registered[:len(TASK_NAMES)]}
     assert len(hashes) == len(TASK_NAMES), "each task's hash is in its config (store key)"
@@ -214,6 +219,20 @@ def test_default_memory_format_leaves_the_store_key_as_before_the_option():
         assert "memory_format" not in scorer.resolve_config(config)
         fast = scorer.resolve_config({**config, "memory_format": "channels_last"})
         assert fast["memory_format"] == "channels_last"
+
+
+def test_fast_schedule_scores_what_the_full_run_evaluates_at_its_last_iteration():
+    (name, (task_name, schedule)), = FAST_TASKS.items()
+    fast = GenNASScorer(name, named_task(task_name), schedule)
+    full = GenNASScorer(task_name, named_task(task_name))
+    assert fast.defaults["iterations"] < full.defaults["iterations"]
+    assert fast.defaults["task"] == name != full.defaults["task"], "a store key of its own"
+    short = {key: fast.defaults[key] for key in ("iterations", "eval_interval")}
+    result = gennas_scorer.train_task(make_ctx(full, iterations=short["iterations"] * 2,
+                                               eval_interval=short["eval_interval"]), full.task)
+    at = result.eval_iterations.index(short["iterations"])
+    assert fast.score(make_ctx(fast, **short)) == -result.eval_losses[at], \
+        "constant learning rate: the shorter run is the longer run's first part, bit for bit"
 
 
 def test_runner_input_source_key_is_accepted():
