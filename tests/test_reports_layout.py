@@ -117,3 +117,12 @@ def test_the_page_escapes_what_the_run_wrote(report):
     page = html.page(hostile, [])
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co" in page
     assert "<script" not in page
+
+
+def test_a_table_without_rows_is_its_caption_alone():
+    from harness.reports.render import markdown
+
+    empty = Table(name="reference", title="Published reference values", labels=["space"],
+                  columns=["measured"], caption="No published value matches this run.")
+    assert markdown(empty) == ("### Published reference values\n\n"
+                               "No published value matches this run.\n")

@@ -54,7 +54,10 @@ def _markdown_cell(text: str) -> str:
 
 
 def markdown(table: Table) -> str:
-    """A GitHub-flavoured markdown table preceded by its title and caption."""
+    """A GitHub-flavoured markdown table preceded by its title and caption (the caption alone
+    when the table has no rows: a header over nothing reads as a rendering fault)."""
+    if not table.rows:
+        return f"### {table.title}\n\n{table.caption}\n"
     rows = [[_markdown_cell(t) for t in row] for row in text_rows(table)]
     headers = [_markdown_cell(h) for h in [*table.labels, *table.columns]]
     body = tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)
