@@ -30,7 +30,7 @@ from torch import nn
 
 from harness.plugins.scorers.gennas.plugin import named_task
 from harness.plugins.scorers.gennas.signals import build_targets
-from harness.plugins.scorers.gennas.task import Noise
+from harness.plugins.scorers.gennas.task import Noise, Task
 from harness.plugins.scorers.gennas.train import (
     TrainSettings,
     parameter_groups,
@@ -99,6 +99,31 @@ def _peak_mb(device: torch.device) -> float | None:
     return torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None
 
 
+def gennas_model(space: NB201Space, arch: str, task: Task, inputs: torch.Tensor, *,
+                 reference: bool, seed: int) -> nn.Module:
+    """``arch``'s GenNAS network with its heads on ``inputs``' device, initialized from
+    ``seed``, as its row trains it: the harness skips dead paths as the GenNAS scorer does, the
+    official loop runs every selected op."""
+    torch.manual_seed(seed)
+    backbone = space.build_model(arch, num_classes=10, variant="gennas").to(inputs.device)
+    if not reference:
+        space.skip_dead_paths(backbone)
+    return wrap(space, backbone, task.channels, inputs[:2])
+
+
+def train_row(model: nn.Module, inputs: torch.Tensor, targets: list[torch.Tensor], task: Task,
+              settings: TrainSettings, *, reference: bool, seed: int) -> None:
+    """One GenNAS training of ``model``: the faithful official loop (host inputs; it ignores
+    ``settings.memory_format``) or the harness loop with a generator seeded ``seed``."""
+    if reference:
+        reference_train(model, inputs.cpu(), targets, task.noise, settings, task.loss_weights,
+                        task.scored_weights)
+    else:
+        generator = torch.Generator(device=inputs.device).manual_seed(seed)
+        train(model, inputs, targets, task.noise, settings, task.loss_weights,
+              task.scored_weights, generator)
+
+
 def time_arch(space: NB201Space, arch: str, inputs: torch.Tensor, targets: list[torch.Tensor],
               task_name: str, settings: TrainSettings, *, reference: bool,
               seed: int) -> tuple[float, float | None]:
@@ -106,23 +131,12 @@ def time_arch(space: NB201Space, arch: str, inputs: torch.Tensor, targets: list[
     architecture's GenNAS training."""
     task = named_task(task_name)
     device = inputs.device
-    torch.manual_seed(seed)
-    backbone = space.build_model(arch, num_classes=10, variant="gennas").to(device)
-    if not reference:
-        space.skip_dead_paths(backbone)  # as the GenNAS scorer trains it; the reference does not
-    model = wrap(space, backbone, task.channels, inputs[:2])
+    model = gennas_model(space, arch, task, inputs, reference=reference, seed=seed)
     clock = time.perf_counter if device.type == "cuda" else time.process_time
     _synchronize(device)
     _reset_peak(device)
     start = clock()
-    if reference:
-        reference_train(model, inputs.cpu(), targets, task.noise,
-                        TrainSettings(iterations=settings.iterations), task.loss_weights,
-                        task.scored_weights)
-    else:
-        generator = torch.Generator(device=device).manual_seed(seed)
-        train(model, inputs, targets, task.noise, settings, task.loss_weights,
-              task.scored_weights, generator)
+    train_row(model, inputs, targets, task, settings, reference=reference, seed=seed)
     _synchronize(device)
     return clock() - start, _peak_mb(device)
 

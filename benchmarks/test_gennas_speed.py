@@ -34,14 +34,14 @@ import torch
 nb201 = pytest.importorskip("harness.plugins.spaces.nb201.space")
 
 from gpu_gennas import (  # noqa: E402  (benchmarks/ is on sys.path under pytest)
+    gennas_model,
     random_nb201_archs,
-    reference_train,
+    train_row,
 )
 
 from harness.plugins.scorers.gennas.plugin import named_task  # noqa: E402
 from harness.plugins.scorers.gennas.signals import build_targets  # noqa: E402
-from harness.plugins.scorers.gennas.train import TrainSettings, train  # noqa: E402
-from harness.plugins.scorers.gennas.wrapper import wrap  # noqa: E402
+from harness.plugins.scorers.gennas.train import TrainSettings  # noqa: E402
 
 ARCHS = random_nb201_archs(int(os.environ.get("GENNAS_BENCH_ARCHS", "6")), seed=0)
 ITERATIONS = int(os.environ.get("GENNAS_BENCH_ITERATIONS", "100"))
@@ -61,30 +61,17 @@ def problem():
 
 
 def _fresh_models(loop: str, inputs) -> list:
-    """Each arch's network as the row trains it (the harness skips dead paths, as the GenNAS
-    scorer does; the reference runs every selected op), same initial weights in every row."""
+    """Each arch's network as the row trains it, same initial weights in every row."""
     space = nb201.NB201Space()
-    models = []
-    for arch in ARCHS:
-        torch.manual_seed(0)
-        backbone = space.build_model(arch, num_classes=10, variant="gennas")
-        if loop != "reference":
-            space.skip_dead_paths(backbone)
-        models.append(wrap(space, backbone, TASK.channels, inputs[:2]))
-    return models
+    return [gennas_model(space, arch, TASK, inputs, reference=loop == "reference", seed=0)
+            for arch in ARCHS]
 
 
 def _run_loop(loop: str, models, inputs, targets) -> None:
+    memory_format = "channels_last" if loop == "channels_last" else "contiguous"
+    settings = TrainSettings(iterations=ITERATIONS, memory_format=memory_format)
     for model in models:
-        if loop == "reference":
-            reference_train(model, inputs, targets, TASK.noise,
-                            TrainSettings(iterations=ITERATIONS), TASK.loss_weights,
-                            TASK.scored_weights)
-            continue
-        memory_format = "contiguous" if loop == "harness" else "channels_last"
-        settings = TrainSettings(iterations=ITERATIONS, memory_format=memory_format)
-        train(model, inputs, targets, TASK.noise, settings, TASK.loss_weights,
-              TASK.scored_weights, torch.Generator().manual_seed(0))
+        train_row(model, inputs, targets, TASK, settings, reference=loop == "reference", seed=0)
 
 
 def _report() -> None:
