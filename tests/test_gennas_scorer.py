@@ -211,11 +211,10 @@ def test_channels_last_trains_the_same_model_to_nearly_the_same_loss():
 
 
 def test_default_memory_format_leaves_the_store_key_as_before_the_option():
-    for scorer in (combo(), GenericGenNASScorer()):
-        config = {**scorer.defaults, "task": "gennas-combo"} if scorer.name == "gennas" \
-            else dict(scorer.defaults)
-        if scorer.name == "gennas":
-            config["task"] = named_task("gennas-combo").canonical_json()
+    generic = GenericGenNASScorer()
+    for scorer, config in ((combo(), combo().defaults),
+                           (generic, {**generic.defaults,
+                                      "task": named_task("gennas-combo").canonical_json()})):
         assert "memory_format" not in scorer.resolve_config(config)
         fast = scorer.resolve_config({**config, "memory_format": "channels_last"})
         assert fast["memory_format"] == "channels_last"

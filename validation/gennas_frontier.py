@@ -60,6 +60,7 @@ def frontier(default: pd.DataFrame, variants: dict[str, pd.DataFrame],
         common = common.intersection(scores.index, sort=False)
     accuracy = truth.loc[common].to_numpy()
     full = default.loc[common, default.columns[-1]].to_numpy()
+    tau_full = kendall_tau(full, accuracy)
     low_full, high_full = bootstrap_interval(full, accuracy, kendall_tau, resamples=RESAMPLES)
     runs = {"default": default, **variants}
     clock = next(clock for clock in CLOCKS if all(clock in run.attrs for run in runs.values()))
@@ -73,7 +74,7 @@ def frontier(default: pd.DataFrame, variants: dict[str, pd.DataFrame],
             keeps = low_full <= tau <= high_full and diff_low <= 0 <= diff_high
             rows.append({"setting": label, "iterations": int(iterations), "archs": len(common),
                          "kendall": tau, "low": low, "high": high,
-                         "difference": tau - kendall_tau(full, accuracy),
+                         "difference": tau - tau_full,
                          "difference_low": diff_low, "difference_high": diff_high,
                          "relative_cost": scores.attrs[clock] * iterations
                          / (default.attrs[clock] * scores.columns[-1]), "clock": clock,

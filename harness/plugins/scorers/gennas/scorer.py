@@ -103,7 +103,7 @@ def train_settings(config: dict[str, Any]) -> TrainSettings:
         raise ConfigError(f"GenNAS options lr={floats['lr']}, momentum={floats['momentum']}, "
                           f"weight_decay={floats['weight_decay']}: need lr > 0, 0 <= momentum < 1, "
                           f"weight_decay >= 0")
-    memory_format = config.get("memory_format", "contiguous")
+    memory_format = config.get("memory_format", TRAIN_DEFAULTS["memory_format"])
     if memory_format not in MEMORY_FORMATS:
         raise ConfigError(f"GenNAS option memory_format={memory_format!r}; "
                           f"use one of {', '.join(MEMORY_FORMATS)}")
