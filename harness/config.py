@@ -9,7 +9,6 @@ torch (the command line parses flags into a ``RunConfig`` before it needs torch)
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -22,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 import harness
 from harness.errors import ConfigError, one_line
+from harness.hashing import canonical_hash
 from harness.validation import rule_text, shown
 
 RUN_CONFIG_FILE = "run.json"
@@ -138,12 +138,6 @@ def _config_problem(exc: ValidationError) -> str:
     if field_name in ("seeds", "options") or len(shown_value) > 40:
         return f"{flag}: {rule}"
     return f"{flag} {shown_value}: {rule}"
-
-
-def canonical_hash(value: Any) -> str:
-    """First 12 hex digits of the sha256 of ``value``'s canonical JSON."""
-    text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 def parse_seeds(text: str) -> list[int]:

@@ -19,11 +19,17 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from harness.errors import ConfigError
-from harness.protocols import OptionRanges, RangedScorer
+from harness.protocols import BENCHMARK_FORM, OptionRanges, RangedScorer
 from harness.validation import rule_text, shown
 
 # Bounds every scorer gets: the harness itself draws batches of ``batch_size`` inputs.
 HARNESS_RANGES: OptionRanges = {"batch_size": (1, None)}
+
+# Options every scorer takes, whatever its defaults say: ``network``, the network form it scores
+# (a scorer declares its own in its defaults: ``"network": "zerocost"``; each space maps a form
+# to its builder options, ``harness.protocols.NetworkFormSpace``), and ``model_options``, the
+# user's own builder options per space (``--option synflow.model_options.SPACE.KEY=VALUE``).
+NETWORK_DEFAULTS: dict[str, Any] = {"network": BENCHMARK_FORM, "model_options": {}}
 
 # Known keys are checked; keys a default dict does not list pass (a scorer may read them).
 _MODEL_CONFIG = ConfigDict(strict=True, extra="allow")
@@ -44,7 +50,7 @@ def options_model(scorer: Any) -> type[BaseModel]:
     """The pydantic model of ``scorer``'s options: types from its defaults, bounds from its
     ``option_ranges`` and ``HARNESS_RANGES``."""
     declared = scorer.option_ranges if isinstance(scorer, RangedScorer) else {}
-    return _model_of(f"{scorer.name}_options", scorer.defaults,
+    return _model_of(f"{scorer.name}_options", {**NETWORK_DEFAULTS, **scorer.defaults},
                      {**HARNESS_RANGES, **declared}, prefix="")
 
 

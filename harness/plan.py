@@ -16,20 +16,23 @@ from pathlib import Path
 from typing import Any
 
 from harness import seeding
-from harness.config import RunConfig, canonical_hash
+from harness.config import RunConfig
 from harness.datadir import resolve_data_dir
 from harness.errors import ConfigError, HarnessError
 from harness.groundtruth.table import file_sha256
-from harness.options import check_options
+from harness.hashing import canonical_hash
+from harness.options import NETWORK_DEFAULTS, check_options
 from harness.preflight import check_execution, check_inputs, check_run_dir
 from harness.protocols import (
+    BENCHMARK_FORM,
     ConfiguredScorer,
     CountedDataset,
+    NetworkFormSpace,
     SampleImagesDataset,
 )
 from harness.registry import Registry, get_registry
 from harness.selection import SpacePlan, select_spaces, space_names
-from harness.store import STORE_FILE, Trial, TrialStore
+from harness.store import STORE_FILE, Trial, TrialStore, trial_key_config
 from harness.trial import TrialJob
 
 # What ``--retry-failed`` runs again: glitches of the machine, not results (nan, inf, skipped).
@@ -65,12 +68,25 @@ class RunPlan:
 
 @dataclass(frozen=True)
 class _ScorerSetup:
-    """One scorer of the run: its resolved config, that config's hash, whether it reads inputs."""
+    """One scorer of the run: its resolved config (network options included; a trial key holds
+    what they resolve to in the trial's space), whether it reads inputs."""
 
     name: str
     config: dict[str, Any]
-    config_hash: str
     needs_inputs: bool
+
+
+@dataclass(frozen=True)
+class _KeyedSetup:
+    """A scorer's setup in one space: the config its trial keys hash (``key_config``, stored
+    beside the trials), that hash, the builder options of the network it asks for there, and
+    the config its scorer reads (``key_config`` less those builder options)."""
+
+    setup: _ScorerSetup
+    key_config: dict[str, Any]
+    config_hash: str
+    builder_options: dict[str, Any]
+    scorer_config: dict[str, Any]
 
 
 def plan_run(config: RunConfig, registry: Registry | None = None) -> RunPlan:
@@ -89,14 +105,14 @@ def plan_run(config: RunConfig, registry: Registry | None = None) -> RunPlan:
                                            sample_count=_image_count(images, registry)))
     spaces, skipped = select_spaces(config, registry, data_dir, notes)
     jobs: dict[Trial, TrialJob] = {}
+    keyed: dict[tuple[str, str], _KeyedSetup] = {}
     for space_plan in spaces:
-        jobs.update(_space_jobs(config, registry, space_plan, sources, data_dir))
+        jobs.update(_space_jobs(config, registry, space_plan, sources, data_dir, keyed, notes))
     check_inputs(jobs.values(), registry)
     trials = list(jobs)
     done = _finished_trials(run_dir, config.retry_failed)
     todo = [jobs[trial] for trial in trials if trial not in done]
-    scorer_configs = {(setup.name, setup.config_hash): setup.config
-                      for setup in sources.used_setups()}
+    scorer_configs = {key: setup.key_config for key, setup in keyed.items()}
     return RunPlan(config, run_dir, spaces, skipped, scorer_configs, trials, todo,
                    len(trials) - len(todo), notes)
 
@@ -175,20 +191,21 @@ def _scorer_setups(config: RunConfig, scorers: list[Any], images: Path | None,
                 notes.append(f"{scorer.name}: batch size {resolved['batch_size']} -> "
                              f"{sample_count}, all the images there are ({images.name})")
                 resolved["batch_size"] = sample_count
-        setups.append(_ScorerSetup(scorer.name, resolved, canonical_hash(resolved),
-                                   bool(scorer.needs_inputs)))
+        setups.append(_ScorerSetup(scorer.name, resolved, bool(scorer.needs_inputs)))
     return setups
 
 
 def scorer_config(scorer: Any, overrides: dict[str, Any], images: Path | None,
                   images_sha256: str | None) -> dict[str, Any]:
     """The scorer's defaults with the user's overrides, resolved, plus the input source."""
-    unknown = sorted(set(overrides) - set(scorer.defaults))
+    defaults = {**NETWORK_DEFAULTS, **scorer.defaults}
+    unknown = sorted(set(overrides) - set(defaults))
     if unknown:
         raise ConfigError(f"--option {scorer.name}.{unknown[0]}: {scorer.name} has no option "
-                          f"{unknown[0]!r}; its options: {', '.join(sorted(scorer.defaults))}")
-    config = _deep_merge(scorer.defaults, overrides)
+                          f"{unknown[0]!r}; its options: {', '.join(sorted(defaults))}")
+    config = _deep_merge(defaults, overrides)
     check_options(scorer, config)
+    _check_model_options(scorer.name, config["model_options"])
     if isinstance(scorer, ConfiguredScorer):
         config = scorer.resolve_config(config)
     if images is not None and scorer.needs_inputs:
@@ -196,6 +213,34 @@ def scorer_config(scorer: Any, overrides: dict[str, Any], images: Path | None,
     if "batch_size" not in config:
         raise ConfigError(f"scorer {scorer.name!r} has no batch_size in its defaults")
     return config
+
+
+def _check_model_options(scorer: str, model_options: Any) -> None:
+    """``model_options`` must map space names to builder options."""
+    if not isinstance(model_options, dict) or not all(
+            isinstance(options, dict) for options in model_options.values()):
+        raise ConfigError(f"--option {scorer}.model_options: give builder options per space, "
+                          f"e.g. {scorer}.model_options.SPACE.OPTION=VALUE; got {model_options!r}")
+
+
+def network_builder_options(config: dict[str, Any], space: Any) -> dict[str, Any]:
+    """The builder options of the network ``config`` asks for in ``space``: those of its network
+    form there (``NetworkFormSpace``; none for the benchmark's own network, or a form the
+    space does not list), then the user's ``model_options`` for that space."""
+    forms = space.network_forms if isinstance(space, NetworkFormSpace) else {}
+    user = (config.get("model_options") or {}).get(space.name) or {}
+    return {**forms.get(config.get("network", BENCHMARK_FORM), {}), **user}
+
+
+def _form_note(setup: _ScorerSetup, space: Any) -> str | None:
+    """Why ``setup`` gets ``space``'s benchmark network although it asks for another form."""
+    form = setup.config.get("network", BENCHMARK_FORM)
+    forms = space.network_forms if isinstance(space, NetworkFormSpace) else {}
+    if form == BENCHMARK_FORM or form in forms:
+        return None
+    known = ", ".join([BENCHMARK_FORM, *forms]) if forms else "only its benchmark network"
+    return (f"{setup.name} asks for the {form!r} network form, which {space.name} does not "
+            f"build (it builds {known}): its benchmark network is scored")
 
 
 def _deep_merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
@@ -210,31 +255,49 @@ def _deep_merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, An
 
 # -- the trial grid ---------------------------------------------------------------------------
 def _space_jobs(config: RunConfig, registry: Registry, space_plan: SpacePlan,
-                sources: _InputSources, data_dir: Path) -> dict[Trial, TrialJob]:
-    """One job per trial of one space: datasets x seeds x archs x scorers x inits, in order.
+                sources: _InputSources, data_dir: Path,
+                keyed_setups: dict[tuple[str, str], _KeyedSetup], notes: list[str]
+                ) -> dict[Trial, TrialJob]:
+    """One job per trial of one space: datasets x seeds x archs x scorers x inits, in order;
+    each scorer's setup in this space is added to ``keyed_setups`` by (name, config hash).
 
     Arch-major order: a run cut short has every scorer on the same archs, so its partial
     report still compares scorers like for like.
     """
     space = registry.get("space", space_plan.name)
-    model_options = dict(space_plan.table.source.get("model_options", {}) or {})
+    table_options = dict(space_plan.table.source.get("model_options", {}) or {})
     jobs: dict[Trial, TrialJob] = {}
     for dataset in space_plan.datasets:
         plugin_name = space.datasets.get(dataset, dataset)
         dataset_plugin = registry.get("dataset", plugin_name)
         images, setups = sources.for_dataset(dataset_plugin, data_dir)
-        scorer_inputs = [(setup, *_scorer_inputs(setup, plugin_name, images)) for setup in setups]
+        scorer_inputs = [(_keyed(setup, space, notes), *_scorer_inputs(setup, plugin_name, images))
+                         for setup in setups]
+        keyed_setups.update(((keyed.setup.name, keyed.config_hash), keyed)
+                            for keyed, *_ in scorer_inputs)
         grid = itertools.product(config.seeds, space_plan.arch_ids, scorer_inputs,
                                  config.weight_inits, config.bias_inits)
-        for seed, arch_id, (setup, inputs, input_plugin), weight_init, bias_init in grid:
-            trial = Trial(space_plan.name, dataset, arch_id, setup.name, setup.config_hash, seed,
-                          weight_init, bias_init, int(setup.config["batch_size"]))
+        for seed, arch_id, (keyed, inputs, input_plugin), weight_init, bias_init in grid:
+            trial = Trial(space_plan.name, dataset, arch_id, keyed.setup.name, keyed.config_hash,
+                          seed, weight_init, bias_init, int(keyed.key_config["batch_size"]))
             jobs[trial] = TrialJob(
                 trial, seeding.derive_trial_seed(seed, space_plan.name, arch_id), seed,
-                setup.config, input_plugin, int(dataset_plugin.num_classes),
-                tuple(dataset_plugin.input_shape), inputs, model_options, str(data_dir),
-                config.device)
+                keyed.scorer_config, input_plugin, int(dataset_plugin.num_classes),
+                tuple(dataset_plugin.input_shape), inputs,
+                {**table_options, **keyed.builder_options}, str(data_dir), config.device)
     return jobs
+
+
+def _keyed(setup: _ScorerSetup, space: Any, notes: list[str]) -> _KeyedSetup:
+    """``setup`` in ``space``: only that space's network options enter its trial keys, so adding
+    or dropping another space leaves these keys as they are."""
+    note = _form_note(setup, space)
+    if note is not None and note not in notes:
+        notes.append(note)
+    builder_options = network_builder_options(setup.config, space)
+    key_config = trial_key_config(setup.config, builder_options)
+    return _KeyedSetup(setup, key_config, canonical_hash(key_config), builder_options,
+                       trial_key_config(setup.config, {}))
 
 
 @dataclass
@@ -267,10 +330,6 @@ class _InputSources:
                                                       self.notes, sample_count=count,
                                                       bundled=True)
         return path, self.sample_setups[path]
-
-    def used_setups(self) -> list[_ScorerSetup]:
-        """The run's setups and those of every sample a dataset fell back to."""
-        return [*self.run_setups, *(s for setups in self.sample_setups.values() for s in setups)]
 
 
 def _scorer_inputs(setup: _ScorerSetup, dataset_plugin: str,

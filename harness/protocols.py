@@ -57,9 +57,10 @@ class ScoringContext:
     # run, such as GenNAS's synthetic targets. None where the caller has no run (a bare
     # scorer call).
     run_seed: int | None = None
-    # The builder options ``build_model`` applies under the scorer's own (those of the network
-    # the benchmark trained, from the ground-truth table's source): what a ``CountingSpace``
-    # needs to count that network without building it.
+    # The builder options ``build_model`` applies under the scorer's own: those of the network
+    # the benchmark trained (the ground-truth table's source), then those of the network form
+    # the scorer asks for in this space (``NetworkFormSpace``) and the user's ``model_options``
+    # for it: what a ``CountingSpace`` needs to count that network without building it.
     builder_options: dict[str, Any] = field(default_factory=dict)
 
 
@@ -90,6 +91,33 @@ class Space(Protocol):
 
     def build_model(self, arch_id: str, *, num_classes: int, **options: Any) -> torch.nn.Module:
         """Build the network for ``arch_id`` (framework-default init, CPU)."""
+
+
+# The network form every space builds: the network its benchmark trained. A scorer that asks for
+# another form (its defaults' ``"network"``) gets what each ``NetworkFormSpace`` maps it to.
+BENCHMARK_FORM = "benchmark"
+
+
+@runtime_checkable
+class NetworkFormSpace(Protocol):
+    """Optional: a space that builds the networks scorers' papers used, by form name.
+
+    Scorers declare the form of network their method scores (``defaults["network"]``: e.g. the
+    zero-cost proxies' reference builder, GenNAS's tapped network, NASWOT's); a space maps each
+    form it knows to the builder options that give it, and builds its benchmark network
+    (``BENCHMARK_FORM``) for any other. A scorer therefore never names a space's options.
+    The forms the built-in spaces know are listed in docs/plugins.md.
+    """
+
+    network_forms: dict[str, dict[str, Any]]
+
+
+@runtime_checkable
+class DataDirSpace(Protocol):
+    """Optional: a space whose builder reads the run's data dir (its arch ids name records of
+    its prepared table, as NDS's do): ``build_model`` then gets ``data_dir=`` the run's."""
+
+    builds_from_data_dir: bool
 
 
 @runtime_checkable
@@ -207,7 +235,9 @@ class Scorer(Protocol):
     ``needs_inputs``: whether ``ctx.batch`` must hold real images (False for data-free proxies
     such as synflow or params). ``defaults``: the options and their default values; the harness
     merges user overrides (``--option NAME.KEY=VALUE``) into ``ctx.config`` and hashes the result
-    into the trial key. ``defaults["batch_size"]`` is the input batch size.
+    into the trial key. ``defaults["batch_size"]`` is the input batch size. Every scorer also
+    takes ``network`` (the network form it scores; ``NetworkFormSpace``) and ``model_options``
+    (builder options per space); ``ctx.build_model`` applies what they resolve to.
     Raise ``harness.errors.ScorerSkipped(reason)`` when the scorer cannot apply to an arch.
     """
 

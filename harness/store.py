@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import astuple, dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from harness.errors import HarnessError
+from harness.hashing import canonical_hash
 
 if TYPE_CHECKING:
     from harness.groundtruth.table import GroundTruthTable
@@ -109,12 +110,59 @@ CREATE TABLE IF NOT EXISTS ground_truth_sources (
 """
 
 
-# The schema version this harness writes, and the SQL that brings a store of the version before
-# each key up to that key. Version 0 is a store written before versions were recorded: its
-# tables are those of version 1, so its step only records the number. A change to the tables
-# adds the next version here with the ALTER / CREATE statements that make an old store current.
-SCHEMA_VERSION = 1
-MIGRATIONS: dict[int, str] = {1: ""}
+# The options of a scorer config that say which network a trial builds: the network form the
+# scorer asks for, and the user's builder options per space (``harness.plan``). A trial key
+# records what they resolve to in the trial's space (``KEY_BUILDER_OPTIONS``) instead, so the
+# options given for one space never enter another space's trial keys.
+NETWORK_OPTIONS = ("network", "model_options")
+KEY_BUILDER_OPTIONS = "builder_options"
+
+
+def trial_key_config(config: dict[str, Any], builder_options: dict[str, Any]) -> dict[str, Any]:
+    """The config a trial key hashes: ``config`` without the network options, plus the builder
+    options they resolve to in the trial's space (left out when there are none, so a scorer that
+    builds each space's benchmark network keeps the key it had before network forms)."""
+    keyed = {key: value for key, value in config.items() if key not in NETWORK_OPTIONS}
+    if builder_options:
+        keyed[KEY_BUILDER_OPTIONS] = dict(builder_options)
+    return keyed
+
+
+def _key_configs_per_space(connection: sqlite3.Connection) -> None:
+    """Version 1 -> 2: a version-1 config held ``model_options`` for every space of its run, so
+    each trial is re-keyed to the config of its own space (``trial_key_config`` of that space's
+    entry), which is what the planner computes for the same scorer and options now."""
+    configs = {config_hash: (scorer, json.loads(text)) for config_hash, scorer, text in
+               connection.execute("SELECT scorer_config_hash, scorer, config_json "
+                                  "FROM scorer_configs")}
+    pairs = connection.execute("SELECT DISTINCT space, scorer_config_hash FROM trials").fetchall()
+    for space, old_hash in pairs:
+        if old_hash not in configs or not set(NETWORK_OPTIONS) & set(configs[old_hash][1]):
+            continue
+        scorer, config = configs[old_hash]
+        per_space = config.get("model_options") or {}
+        keyed = trial_key_config(config, per_space.get(space) or {})
+        new_hash = canonical_hash(keyed)
+        connection.execute("INSERT OR IGNORE INTO scorer_configs VALUES (?, ?, ?)",
+                           (new_hash, scorer, json.dumps(keyed, sort_keys=True)))
+        connection.execute("UPDATE OR IGNORE trials SET scorer_config_hash = ? "
+                           "WHERE space = ? AND scorer_config_hash = ?",
+                           (new_hash, space, old_hash))
+        # What is left is a trial already stored under the new key (two old configs that
+        # differed only in another space's options): the same network scored the same way.
+        connection.execute("DELETE FROM trials WHERE space = ? AND scorer_config_hash = ?",
+                           (space, old_hash))
+    connection.execute("DELETE FROM scorer_configs WHERE scorer_config_hash NOT IN "
+                       "(SELECT DISTINCT scorer_config_hash FROM trials)")
+
+
+# The schema version this harness writes, and what brings a store of the version before each key
+# up to that key: SQL, or a function of the open connection for what SQL cannot say. Version 0 is
+# a store written before versions were recorded: its tables are those of version 1, so its step
+# only records the number. Version 2 keys each trial by its own space's builder options.
+SCHEMA_VERSION = 2
+MIGRATIONS: dict[int, str | Callable[[sqlite3.Connection], None]] = {
+    1: "", 2: _key_configs_per_space}
 
 
 class TrialStore:
@@ -146,10 +194,25 @@ class TrialStore:
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'trials'").fetchone()
         steps = [] if new_store else [MIGRATIONS[v] for v in range(version + 1,
                                                                     SCHEMA_VERSION + 1)]
-        # executescript commits first; BEGIN makes the steps and the version one transaction.
-        self._connection.executescript(
-            "BEGIN;\n" + "\n".join([_SCHEMA, *steps])
-            + f"\nPRAGMA user_version = {SCHEMA_VERSION};\nCOMMIT;")
+        # One transaction: the tables, every step and the new version, or nothing.
+        connection = self._connection
+        connection.isolation_level = None
+        try:
+            connection.execute("BEGIN")
+            for statement in _SCHEMA.split(";"):
+                connection.execute(statement)
+            for step in steps:
+                if callable(step):
+                    step(connection)
+                elif step:
+                    connection.execute(step)
+            connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            connection.execute("COMMIT")
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        finally:
+            connection.isolation_level = ""
 
     @property
     def schema_version(self) -> int:

@@ -9,7 +9,6 @@ never raises here: its trial becomes a row with status ``error`` / ``oom`` / ``n
 from __future__ import annotations
 
 import copy
-import inspect
 import json
 import math
 import time
@@ -25,7 +24,7 @@ import torch
 import harness
 from harness import seeding
 from harness.errors import ScorerSkipped, one_line
-from harness.protocols import Batch, ScoringContext, needs_weights
+from harness.protocols import Batch, DataDirSpace, ScoringContext, needs_weights
 from harness.registry import Registry, get_registry
 from harness.store import Trial, TrialResult
 
@@ -35,8 +34,10 @@ class TrialJob:
     """One trial as a worker receives it: plain, picklable values only.
 
     ``inputs``: keyword arguments of ``Dataset.batch`` (None when the scorer needs no inputs);
-    ``dataset_plugin``: the plugin that supplies them. ``model_options``: builder options from
-    the ground-truth table's source (the network the benchmark trained).
+    ``dataset_plugin``: the plugin that supplies them. ``config``: the scorer's config as the
+    trial key hashes it. ``model_options``: the builder options of the trial's network: the
+    ground-truth table's (the network the benchmark trained), then those of the network form
+    the scorer asks for in this space and the user's ``model_options`` for it.
     """
 
     trial: Trial
@@ -176,9 +177,8 @@ def _model_builder(job: TrialJob, space: Any, device: torch.device,
 
 
 def _with_data_dir(space: Any, job: TrialJob, options: dict[str, Any]) -> dict[str, Any]:
-    """``options`` plus the run's data dir where the space's builder takes ``data_dir`` (spaces
-    whose arch ids name records of their prepared table, such as NDS, read it there)."""
-    if "data_dir" in inspect.signature(space.build_model).parameters:
+    """``options`` plus the run's data dir where the space reads it (``DataDirSpace``)."""
+    if isinstance(space, DataDirSpace) and space.builds_from_data_dir:
         return {"data_dir": Path(job.data_dir), **options}
     return options
 

@@ -69,19 +69,31 @@ class BatchnormSpace(FakeSpace):
 def make_context(space: FakeSpace, *, input_shape: tuple[int, int, int], num_classes: int,
                  batch: Batch | None = None, config: dict[str, Any] | None = None,
                  seed: int = 0, dtype: torch.dtype = torch.float64,
-                 device: str = "cpu", arch_id: str = "arch") -> ScoringContext:
-    """A ScoringContext whose build_model re-seeds, so every copy has the same weights."""
+                 device: str = "cpu", arch_id: str = "arch",
+                 builder_options: dict[str, Any] | None = None) -> ScoringContext:
+    """A ScoringContext whose build_model re-seeds, so every copy has the same weights, and
+    applies ``builder_options`` under the scorer's own, as a trial's does."""
 
     def build_model(**options: Any) -> nn.Module:
         torch.manual_seed(seed)
         options.setdefault("num_classes", num_classes)
-        model = space.build_model(arch_id, **options).to(device=device, dtype=dtype)
-        return model.train()
+        model = space.build_model(arch_id, **{**(builder_options or {}), **options})
+        return model.to(device=device, dtype=dtype).train()
 
     return ScoringContext(space=space, arch_id=arch_id, dataset="fake", num_classes=num_classes,
                           input_shape=input_shape, batch=batch, config=dict(config or {}),
                           device=torch.device(device), trial_seed=seed,
-                          generator=torch.Generator().manual_seed(seed), build_model=build_model)
+                          generator=torch.Generator().manual_seed(seed), build_model=build_model,
+                          builder_options=dict(builder_options or {}))
+
+
+def network_options(scorer: Any, space: Any, **shrunk: Any) -> dict[str, Any]:
+    """The builder options a planned trial of ``scorer`` gets in ``space`` (its network form
+    there), plus ``shrunk`` (a smaller width or depth for speed)."""
+    from harness.options import NETWORK_DEFAULTS
+    from harness.plan import network_builder_options
+
+    return {**network_builder_options({**NETWORK_DEFAULTS, **scorer.defaults}, space), **shrunk}
 
 
 def random_batch(count: int, shape: tuple[int, ...], num_classes: int, seed: int = 1,

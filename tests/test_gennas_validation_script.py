@@ -41,7 +41,7 @@ def _run(argv: list[str]) -> str:
 def test_short_validation_run_records_trajectories_and_resumes(shared_data, tmp_path):
     out = tmp_path / "validation.jsonl"
     argv = [*_argv(shared_data, out),
-            "--option", 'model_options={"nb201": {"variant": "official"}}']
+            "--option", 'network="benchmark"']
     _run(argv)
     records = [json.loads(line) for line in out.read_text().splitlines()]
     assert len(records) == 2 and {r["seed"] for r in records} == {0}
@@ -50,7 +50,7 @@ def test_short_validation_run_records_trajectories_and_resumes(shared_data, tmp_
         assert record["score"] == -record["eval_losses"][-1]
         assert math.isfinite(record["last_train_loss"])
     summary = json.loads(out.with_suffix(".summary.json").read_text())
-    assert summary["overrides"]["model_options"] == {"nb201": {"variant": "official"}}
+    assert summary["overrides"]["network"] == "benchmark"
     assert summary["summary"][0]["archs"] == 2
 
     assert _run(argv).startswith("0 jobs"), "a second run resumes: nothing left to do"

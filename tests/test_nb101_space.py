@@ -47,12 +47,12 @@ def test_a_fresh_space_finds_cells_through_the_data_dir(prepared, tmp_path, monk
     assert NB101Space().cell(arch).module_hash() == arch
 
 
-def test_the_table_tells_workers_where_cells_are(prepared, tmp_path):
+def test_a_trial_tells_workers_where_cells_are(prepared, tmp_path):
     _, table = prepared
-    options = table.source["model_options"]
-    assert options == {"data_dir": str(tmp_path)}
     fresh = NB101Space()  # a worker process: HARNESS_DATA_DIR points elsewhere
-    model = fresh.build_model(table.frame.index[1], num_classes=10, stem_channels=4, **options)
+    assert fresh.builds_from_data_dir  # so a trial passes its run's data dir to the builder
+    model = fresh.build_model(table.frame.index[1], num_classes=10, stem_channels=4,
+                              data_dir=tmp_path)
     assert isinstance(model, NB101Network)
 
 

@@ -101,8 +101,7 @@ def _context(config=None, builder_options=None):
 
 
 @pytest.mark.parametrize(("config", "builder_options"), [
-    ({}, {}), ({"model_options": {"nb201": {"variant": "zerocost", "num_classes": 5}}},
-               {"C": 8}), ({}, {"N": 2, "batchnorm": False})])
+    ({}, {}), ({}, {"variant": "zerocost", "C": 8}), ({}, {"N": 2, "batchnorm": False})])
 def test_params_and_flops_take_the_space_count_for_the_trials_options(config, builder_options):
     for scorer in (Params(), Flops()):
         ctx, built = _context(config, builder_options)
@@ -113,7 +112,7 @@ def test_params_and_flops_take_the_space_count_for_the_trials_options(config, bu
 
 
 def test_params_builds_the_model_where_the_space_cannot_count_the_options():
-    ctx, built = _context({"model_options": {"nb201": {"unknown": 1}}})
+    ctx, built = _context({}, {"unknown": 1})
     with pytest.raises(TypeError, match="unknown"):
         Params().score(ctx)
     assert built

@@ -56,8 +56,7 @@ def test_resumes_and_scores_as_harness_compare(shared_data, tmp_path, one_torch_
     run = tmp_path / "run"
     assert main(["compare", "--spaces", "nds-resnext-a", "--datasets", "imagenet",
                  "--scorers", "naswot", "--data-dir", str(data_dir), "--images", str(images),
-                 "--option", "naswot.batch_size=16", "--option",
-                 "naswot.model_options.nds-resnext-a.variant=naswot", "--seeds", "0",
+                 "--option", "naswot.batch_size=16", "--seeds", "0",
                  "--out", str(run), "--workers", "1"]) == 0
     with sqlite3.connect(run / "trials.sqlite") as db:
         stored = dict(db.execute("SELECT arch_id, score FROM trials"))

@@ -61,5 +61,12 @@ def test_accepted_options(overrides):
     check_options(Ranged(), _with(**overrides))
 
 
-def test_the_model_lists_every_default():
-    assert list(options_model(Ranged()).model_fields) == list(Ranged().defaults)
+def test_the_model_lists_every_default_and_the_network_options():
+    assert list(options_model(Ranged()).model_fields) == ["network", "model_options",
+                                                          *Ranged().defaults]
+
+
+@pytest.mark.parametrize("overrides", [{"network": 3}, {"model_options": "nb201"}])
+def test_network_options_are_typed(overrides):
+    with pytest.raises(ConfigError):
+        check_options(Ranged(), _with(**overrides))

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import torch
 import torch.nn.functional as F
-from scorer_helpers import MLP, FakeSpace, make_context, random_batch
+from scorer_helpers import MLP, FakeSpace, make_context, network_options, random_batch
 
 from harness.errors import ConfigError, DatasetError, ScorerSkipped
 from harness.groundtruth.train_benchmark import (
@@ -117,11 +117,11 @@ def digits_score(arch: str, count: int, epochs: int, train_batch_size: int = 64,
     digits = registry.get("dataset", "digits")
     batch = digits.batch(count, 0, **EcoNAS().defaults["inputs"])
     config = {**EcoNAS().defaults, "batch_size": count, "min_images": 100, "epochs": epochs,
-              "read_epoch": epochs, "train_batch_size": train_batch_size,
-              "model_options": {"nb201": {"variant": "zerocost", "N": cells}}}
-    ctx = make_context(registry.get("space", "nb201"), input_shape=(3, 32, 32),
-                       num_classes=10, batch=batch, config=config, arch_id=arch,
-                       dtype=torch.float32)
+              "read_epoch": epochs, "train_batch_size": train_batch_size}
+    space = registry.get("space", "nb201")
+    ctx = make_context(space, input_shape=(3, 32, 32), num_classes=10, batch=batch,
+                       config=config, arch_id=arch, dtype=torch.float32,
+                       builder_options=network_options(EcoNAS(), space, N=cells))
     return EcoNAS().score(ctx)
 
 

@@ -9,7 +9,14 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 import torch
-from scorer_helpers import MLP, FakeSpace, MLPReference, make_context, random_batch
+from scorer_helpers import (
+    MLP,
+    FakeSpace,
+    MLPReference,
+    make_context,
+    network_options,
+    random_batch,
+)
 from torch import nn
 
 from harness.errors import ConfigError, ScorerSkipped
@@ -78,7 +85,9 @@ def test_epe_nas_is_nan_when_jacobians_are_constant():
 
 
 def test_epe_nas_builds_the_official_nb201_network_by_default():
-    assert EpeNas().defaults["model_options"] == {"nb201": {"variant": "official"}}
+    from harness.plugins.spaces.nb201.space import NB201Space
+
+    assert network_options(EpeNas(), NB201Space()) == {}  # the benchmark's own network
     assert EpeNas().needs_inputs is True
 
 
@@ -251,13 +260,13 @@ def test_on_nb201_through_the_space(scorer):
     from harness.plugins.spaces.nb201.space import NB201Space
 
     arch = "|nor_conv_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|none~0|avg_pool_3x3~1|nor_conv_3x3~2|"
-    config = {**scorer.defaults, "batch_size": 8,
-              "model_options": {"nb201": {"variant": "official", "C": 8, "N": 1}}}
+    config = {**scorer.defaults, "batch_size": 8}
 
     def run() -> float:
         batch = random_batch(8, (3, 32, 32), 2, dtype=torch.float32)
         ctx = make_context(NB201Space(), input_shape=(3, 32, 32), num_classes=10, batch=batch,
-                           arch_id=arch, config=config, dtype=torch.float32)
+                           arch_id=arch, config=config, dtype=torch.float32,
+                           builder_options={"C": 8, "N": 1})
         return scorer.score(ctx)
 
     value = run()

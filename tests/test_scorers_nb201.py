@@ -6,7 +6,7 @@ import math
 
 import pytest
 import torch
-from scorer_helpers import make_context, random_batch
+from scorer_helpers import make_context, network_options, random_batch
 
 from harness.plugins.scorers.model_size import Flops, Params
 from harness.plugins.scorers.naswot import Naswot, NaswotV1
@@ -28,11 +28,11 @@ ALL = [*zerocost_scorers(), Naswot(), NaswotV1(), Params(), Flops()]
 
 def score(scorer, arch_id: str) -> float:
     """The scorer's own builder options, shrunk to C 8 and one cell per stage for speed."""
-    options = scorer.defaults.get("model_options", {}).get("nb201", {})
-    config = {**scorer.defaults, "model_options": {"nb201": {**options, "C": 8, "N": 1}}}
-    ctx = make_context(NB201Space(), input_shape=(3, 32, 32), num_classes=10, arch_id=arch_id,
+    space = NB201Space()
+    ctx = make_context(space, input_shape=(3, 32, 32), num_classes=10, arch_id=arch_id,
                        batch=random_batch(8, (3, 32, 32), 10, dtype=torch.float32),
-                       config=config, dtype=torch.float32)
+                       config=scorer.defaults, dtype=torch.float32,
+                       builder_options=network_options(scorer, space, C=8, N=1))
     return scorer.score(ctx)
 
 
@@ -57,5 +57,5 @@ def test_l2_norm_sees_only_the_selected_ops_by_default():
     """With the reference builder (all candidate ops on every edge) two cells built under one
     seed have identical weights, so l2_norm could not tell them apart."""
     l2_norm = next(scorer for scorer in ALL if scorer.name == "l2_norm")
-    assert l2_norm.defaults["model_options"]["nb201"]["variant"] == "official"
+    assert network_options(l2_norm, NB201Space()) == {}  # the benchmark's (official) network
     assert score(l2_norm, BEST) > score(l2_norm, POOLS)

@@ -58,6 +58,8 @@ def _batch(run_seed: int, batch_size: int):
 
 def _score(job: tuple[int, str, str]) -> dict:
     """One trial: (run seed, task name, arch) -> score record."""
+    from harness.options import NETWORK_DEFAULTS
+    from harness.plan import network_builder_options
     from harness.plugins.scorers.gennas.plugin import named_task
     from harness.plugins.scorers.gennas.scorer import GenNASScorer, reported_loss, train_task
     from harness.plugins.spaces.nb201.space import NB201Space
@@ -71,11 +73,14 @@ def _score(job: tuple[int, str, str]) -> dict:
     trial_seed = derive_trial_seed(run_seed, space.name, arch)
     generator = seed_everything(trial_seed)
 
+    config = {**NETWORK_DEFAULTS, **scorer.defaults, **_worker_state["overrides"]}
+    network = network_builder_options(config, space)  # the network a planned trial builds
+
     def build_model(**options):
         seed_everything(trial_seed)
-        return space.build_model(arch, num_classes=10, **options).to(device).train()
+        return space.build_model(arch, num_classes=10, **{**network, **options}).to(
+            device).train()
 
-    config = {**scorer.defaults, **_worker_state["overrides"]}
     ctx = ScoringContext(space=space, arch_id=arch, dataset="cifar10-valid", num_classes=10,
                          input_shape=(3, 32, 32), batch=_batch(run_seed, config["batch_size"]),
                          config=config,
@@ -168,8 +173,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="stop starting new jobs after this many seconds")
     parser.add_argument("--iterations", type=int, default=None, help="override (smoke tests)")
     parser.add_argument("--option", action="append", default=[], metavar="KEY=JSON",
-                        help="override a scorer option, e.g. model_options="
-                             "'{\"nb201\": {\"variant\": \"official\"}}' (use a separate --out)")
+                        help="override a scorer option, e.g. network='\"benchmark\"' (the "
+                             "official NB-201 network; use a separate --out)")
     parser.add_argument("--out", type=Path, required=True, help="JSON lines of trial records")
     args = parser.parse_args(argv)
 

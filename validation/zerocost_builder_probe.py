@@ -26,11 +26,11 @@ def context(space, arch_id, batch, variant):
     def build(**options):
         torch.manual_seed(0)
         options.setdefault("num_classes", 10)
-        return space.build_model(arch_id, **options).train()
+        return space.build_model(arch_id, **{"variant": variant, **options}).train()
 
-    return ScoringContext(space, arch_id, "cifar10", 10, (3, 32, 32), batch,
-                          {"model_options": {"nb201": {"variant": variant}}},
-                          torch.device("cpu"), 0, torch.Generator(), build)
+    return ScoringContext(space, arch_id, "cifar10", 10, (3, 32, 32), batch, {},
+                          torch.device("cpu"), 0, torch.Generator(), build,
+                          builder_options={"variant": variant})
 
 
 def main() -> None:

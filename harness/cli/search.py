@@ -70,7 +70,8 @@ def _add_search_command(sub: Any) -> None:
 def search_spec_from_args(args: argparse.Namespace) -> Any:
     """The ``SearchSpec`` the arguments ask for (``--option`` split into searcher and scorer
     options by its first name)."""
-    from harness.config import RunConfig, add_option, canonical_hash
+    from harness.config import RunConfig, add_option
+    from harness.hashing import canonical_hash
     from harness.registry import get_registry
     from harness.search.arch_search import SearchSpec
 
@@ -153,7 +154,8 @@ def _add_task_search_command(sub: Any) -> None:
 
 
 def cmd_task_search(args: argparse.Namespace) -> int:
-    from harness.config import RunConfig, add_option, canonical_hash
+    from harness.config import RunConfig, add_option
+    from harness.hashing import canonical_hash
     from harness.search.scoring import SearchStopped
     from harness.search.task_search import TaskSearchSpec, run_task_search
 

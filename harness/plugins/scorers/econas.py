@@ -71,7 +71,7 @@ def econas_defaults(init_channels: int, resolution: int, read_epoch: int) -> dic
             "resolution": resolution, "epochs": 40, "read_epoch": read_epoch,
             "train_batch_size": 256, "learning_rate": 0.1, "momentum": 0.9,
             "weight_decay": 5e-4, "validation_fraction": 0.2, "min_images": 1000,
-            "model_options": {"nb201": {"variant": "zerocost"}}}
+            "network": "zerocost"}
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ has two images is a ``ConfigError`` (use a larger ``batch_size``). A class whose
 are constant has an undefined correlation: the score is NaN, as in the reference, and the
 runner records status ``nan``. BN kept, train mode; the zero-cost family's inputs and batch
 64, but each space's benchmark network (NB-201: the official cell, as in the authors' code,
-which builds on NASWOT's; ``model_options`` changes it).
+which builds on NASWOT's; the ``network`` option names another form).
 """
 
 from __future__ import annotations
@@ -80,8 +80,7 @@ class EpeNas:
 
     name: str = "epe_nas"
     needs_inputs: bool = True
-    defaults: dict[str, Any] = field(default_factory=lambda: zerocost_defaults(
-        model_options={"nb201": {"variant": "official"}}))
+    defaults: dict[str, Any] = field(default_factory=lambda: zerocost_defaults(network="benchmark"))
     option_ranges: ClassVar[OptionRanges] = ZEROCOST_RANGES
 
     def score(self, ctx: ScoringContext) -> float:

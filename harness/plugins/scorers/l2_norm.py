@@ -6,7 +6,7 @@ Needs no data. Computed on the network exactly as built. Default NB-201 builder:
 reference's builder instantiates all five candidate ops on every edge, so under one seed every
 arch has the same weights and the same l2_norm (a constant; validation/validation-zerocost.md); the
 only published l2_norm values (NAS-Bench-Suite-Zero) rank like the official network's (ρ 0.84).
-The reference quirk: ``--option l2_norm.model_options.nb201.variant=zerocost``. Higher = better.
+The reference quirk: ``--option l2_norm.network=zerocost``. Higher = better.
 """
 
 from __future__ import annotations
@@ -33,8 +33,7 @@ class L2Norm:
 
     name: str = "l2_norm"
     needs_inputs: bool = False
-    defaults: dict[str, Any] = field(default_factory=lambda: zerocost_defaults(
-        model_options={"nb201": {"variant": "official"}}))
+    defaults: dict[str, Any] = field(default_factory=lambda: zerocost_defaults(network="benchmark"))
     option_ranges: ClassVar[OptionRanges] = ZEROCOST_RANGES
 
     def score(self, ctx: ScoringContext) -> float:

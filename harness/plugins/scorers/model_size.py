@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from harness.errors import ScorerSkipped
-from harness.plugins.scorers.zerocost_common import fresh_model, model_options, skip_if_undefined
+from harness.plugins.scorers.zerocost_common import fresh_model, skip_if_undefined
 from harness.protocols import CountingSpace, ScoringContext
 
 
@@ -68,12 +68,10 @@ def _space_count(ctx: ScoringContext, count: str, *args: Any) -> int | None:
     ``fresh_model(ctx)`` would build, or None where it has none for these options."""
     if not isinstance(ctx.space, CountingSpace):
         return None
-    options = model_options(ctx)
-    num_classes = options.pop("num_classes", ctx.num_classes)
     if "num_classes" in ctx.builder_options:  # the builder call would fail: let it say why
         return None
-    return getattr(ctx.space, count)(ctx.arch_id, *args, num_classes=num_classes,
-                                     **{**ctx.builder_options, **options})
+    return getattr(ctx.space, count)(ctx.arch_id, *args, num_classes=ctx.num_classes,
+                                     **ctx.builder_options)
 
 
 @dataclass

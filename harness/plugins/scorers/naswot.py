@@ -105,9 +105,8 @@ def hook_logdet(model: nn.Module, inputs: torch.Tensor) -> float:
     return float(torch.linalg.slogdet(kernel).logabsdet)
 
 
-def naswot_model_options() -> dict[str, Any]:
-    """NASWOT's builder widths, as in its reference code: NB-101 at stem 16."""
-    return {"nb101": {"stem_channels": 16}}
+# The network form of NASWOT's reference code (widths, stems), which each space builds.
+NASWOT_NETWORK = "naswot"
 
 
 @dataclass
@@ -117,7 +116,7 @@ class Naswot:
     name: str = "naswot"
     needs_inputs: bool = True
     defaults: dict[str, Any] = field(default_factory=lambda: {
-        "batch_size": 128, "inputs": dict(NASWOT_INPUTS), "model_options": naswot_model_options()})
+        "batch_size": 128, "inputs": dict(NASWOT_INPUTS), "network": NASWOT_NETWORK})
 
     def score(self, ctx: ScoringContext) -> float:
         skip_if_undefined(ctx, self.name)
@@ -132,7 +131,7 @@ class NaswotV1:
     name: str = "naswot_v1"
     needs_inputs: bool = True
     defaults: dict[str, Any] = field(default_factory=lambda: {
-        "batch_size": 256, "inputs": dict(NASWOT_INPUTS), "model_options": naswot_model_options()})
+        "batch_size": 256, "inputs": dict(NASWOT_INPUTS), "network": NASWOT_NETWORK})
 
     def score(self, ctx: ScoringContext) -> float:
         skip_if_undefined(ctx, self.name)

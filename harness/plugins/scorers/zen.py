@@ -26,7 +26,7 @@ reads σ from BN's running variance after two forward passes (momentum 0.1 blend
 initial 1), while the paper's σ — the mini-batch statistic — is used here.
 
 Network: each space's benchmark network (NB-201: the official cell, selected ops only;
-``model_options`` changes it). ``weight_init`` "gaussian" replaces the trial's weight
+the ``network`` option names another form). ``weight_init`` "gaussian" replaces the trial's weight
 initialization (the harness's ``--weight-inits`` axis has no effect then); "trial" keeps it.
 A space without ``forward_taps`` is skipped.
 """
@@ -122,8 +122,7 @@ class Zen:
     needs_inputs: bool = False
     defaults: dict[str, Any] = field(default_factory=lambda: {
         "batch_size": 64, "alpha": 0.01, "repeats": 1, "norm": "fro",
-        "weight_init": "gaussian",
-        "model_options": {"nb201": {"variant": "official"}}})
+        "weight_init": "gaussian"})
     option_ranges: ClassVar[OptionRanges] = {"alpha": (0.0, None), "repeats": (1, None)}
 
     def score(self, ctx: ScoringContext) -> float:

@@ -38,30 +38,15 @@ ZEROCOST_RANGES: OptionRanges = {"split_data": (1, None)}
 
 def zerocost_defaults(**extra: Any) -> dict[str, Any]:
     """Defaults shared by the zero-cost family (as in the reference code): batch 64 (the NB-201
-    value), one unsplit batch, reference inputs, and the reference's builders:
-    NB-201's ``zerocost`` variant (all candidate ops, conv bias, non-affine BN); NB-101 at its
-    default stem 128."""
+    value), one unsplit batch, reference inputs, and the ``zerocost`` network form, which each
+    space maps to the reference's builder (docs/protocol.md, "Networks")."""
     return {"batch_size": 64, "inputs": dict(ZEROCOST_INPUTS), "split_data": 1,
-            "model_options": {"nb201": {"variant": "zerocost"}}, **extra}
-
-
-def model_options(ctx: ScoringContext) -> dict[str, Any]:
-    """Builder options for this trial's space from ``config["model_options"][space name]``.
-
-    Per-scorer width choices (docs/protocol.md, "Networks") live there, e.g.
-    ``{"nb101": {"stem_channels": 16}}`` for NASWOT.
-    """
-    per_space = ctx.config.get("model_options") or {}
-    if not isinstance(per_space, dict):
-        raise ConfigError(f"model_options must map space names to builder options, "
-                          f"got {per_space!r}")
-    options = per_space.get(ctx.space.name, {})
-    return dict(options)
+            "network": "zerocost", **extra}
 
 
 def fresh_model(ctx: ScoringContext, **options: Any) -> nn.Module:
     """A new copy of the trial's network (same weights every call), in train mode."""
-    model = ctx.build_model(**{**model_options(ctx), **options})
+    model = ctx.build_model(**options)
     model.train()
     return model
 

@@ -18,8 +18,9 @@ the paper says 1e-5), ``report`` (``last_eval`` = the paper's score, ``mean_eval
 ``last_train``), ``task_seed`` (None = run seed), ``memory_format`` (``contiguous``; or
 ``channels_last``: faster, losses equal to ~0.5 %, docs/performance.md), ``inputs`` (passed to
 the dataset plugin),
-``model_options`` (builder options per space name). The generic ``gennas`` scorer adds
-``task`` (a task JSON file, inline JSON, or a task object).
+``network`` (``gennas``: the network form of GenNAS's reference code, with stage taps; each
+space says what it is) and ``model_options`` (builder options per space name). The generic
+``gennas`` scorer adds ``task`` (a task JSON file, inline JSON, or a task object).
 """
 
 from __future__ import annotations
@@ -58,9 +59,8 @@ TRAIN_DEFAULTS: dict[str, Any] = {
     "report": "last_eval",
     "task_seed": None,  # None: the run seed
     "memory_format": "contiguous",  # or "channels_last" (train.TrainSettings)
-    # Builder options per space, as in the reference: NB-201's zero-cost/GenNAS builder, NB-101
-    # at stem 16.
-    "model_options": {"nb201": {"variant": "gennas"}, "nb101": {"stem_channels": 16}},
+    # The network of GenNAS's reference code, which each space builds (NetworkFormSpace).
+    "network": "gennas",
 }
 # Bounds checked before a run starts (``harness.protocols.RangedScorer``).
 GENNAS_RANGES: OptionRanges = {"iterations": (1, None), "eval_interval": (1, None),
@@ -162,15 +162,6 @@ def task_instance(task: Task, inputs: torch.Tensor, seed: int,
     return instance
 
 
-def model_options(ctx: ScoringContext) -> dict[str, Any]:
-    """The builder options for this trial's space from ``config["model_options"][space]``."""
-    per_space = ctx.config.get("model_options") or {}
-    if not isinstance(per_space, dict) or not isinstance(per_space.get(ctx.space.name, {}), dict):
-        raise ConfigError(f"GenNAS option model_options must map space names to builder "
-                          f"options, e.g. {TRAIN_DEFAULTS['model_options']}; got {per_space!r}")
-    return dict(per_space.get(ctx.space.name, {}))
-
-
 def _trial_generator(ctx: ScoringContext) -> torch.Generator:
     """The trial's generator if it lives on the trial's device, else one seeded the same way."""
     if torch.device(ctx.generator.device).type == torch.device(ctx.device).type:
@@ -184,7 +175,7 @@ def train_task(ctx: ScoringContext, task: Task) -> TrainResult:
         raise ConfigError("GenNAS needs an input batch (ctx.batch is None)")
     settings = train_settings(ctx.config)
     instance = task_instance(task, ctx.batch.inputs, task_seed(ctx), ctx.device)
-    backbone = ctx.build_model(**model_options(ctx))
+    backbone = ctx.build_model()
     if isinstance(ctx.space, PrunableSpace):
         ctx.space.skip_dead_paths(backbone)  # bit-identical losses, less work
     model = wrap(ctx.space, backbone, task.channels, instance.inputs[:2])

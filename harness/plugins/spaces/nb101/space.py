@@ -36,6 +36,11 @@ class NB101Space:
 
     name = "nb101"
     datasets = {"cifar10": "cifar10"}
+    # Network forms (harness.protocols.NetworkFormSpace): the zero-cost proxies' reference code
+    # builds the benchmark's stem 128; GenNAS's and NASWOT's build stem 16.
+    network_forms = {"zerocost": {}, "gennas": {"stem_channels": 16},
+                     "naswot": {"stem_channels": 16}}
+    builds_from_data_dir = True  # hash ids are looked up in the prepared table
 
     def __init__(self) -> None:
         self._cells: dict[str, Cell] = {}
@@ -108,9 +113,9 @@ class NB101Space:
 
         ``stem_channels``: 128 as the benchmark trained (and zero-cost proxies use), 16 as
         GenNAS and NASWOT use. ``batchnorm=False``: every BN removed (synflow's variant).
-        ``data_dir``: where the prepared table that maps hashes to cells lives; a table loaded
-        by ``ground_truth`` passes it through its ``source["model_options"]``, so worker
-        processes that never loaded the table find the cells of a ``--data-dir`` run.
+        ``data_dir``: where the prepared table that maps hashes to cells lives (a trial passes
+        its run's, ``builds_from_data_dir``), so worker processes that never loaded the table
+        find the cells of a ``--data-dir`` run.
         """
         if data_dir is not None and self._data_dir != Path(data_dir):
             self._data_dir, self._structure = Path(data_dir), None
@@ -142,8 +147,6 @@ class NB101Space:
         table = GroundTruthTable.load(path)
         self._data_dir = Path(data_dir)
         self._remember(table)
-        model_options = {**table.source.get("model_options", {}), "data_dir": str(data_dir)}
-        table.source = {**table.source, "model_options": model_options}
         return table
 
     def prepare(self, source: Path, data_dir: Path, **options: Any) -> Path:

@@ -50,6 +50,11 @@ class NB201Space:
     name = "nb201"
     datasets = {"cifar10-valid": "cifar10", "cifar10": "cifar10", "cifar100": "cifar100",
                 "imagenet16-120": "imagenet16-120", "digits": "digits"}
+    # Network forms (harness.protocols.NetworkFormSpace): the zero-cost proxies' and GenNAS's
+    # reference builder (all candidate ops, conv bias, non-affine BN); NASWOT scores the
+    # benchmark's network.
+    network_forms = {"zerocost": {"variant": "zerocost"}, "gennas": {"variant": "gennas"},
+                     "naswot": {}}
 
     def __init__(self) -> None:
         self._index_maps: dict[tuple[Path, float], tuple[list[str | None], dict[str, int]]] = {}

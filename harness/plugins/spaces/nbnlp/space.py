@@ -42,6 +42,10 @@ class NBNLPSpace:
 
     name = "nbnlp"
     datasets = {"wikitext2": "wikitext2", "ptb": "ptb"}
+    # Network forms (harness.protocols.NetworkFormSpace): the zero-cost proxies and GenNAS-RNN
+    # score the benchmark's own language model.
+    network_forms: dict[str, dict[str, Any]] = {"zerocost": {}, "gennas": {}}
+    builds_from_data_dir = True  # benchmark ids are looked up in the prepared table
     undefined_proxies = {
         "fisher": "fisher's channel saliency is undefined for recurrent cells: each weight is "
                   "applied at every time step, so no layer has one activation per channel "
@@ -137,8 +141,8 @@ class NBNLPSpace:
         """The benchmark's language model for ``arch_id`` with vocabulary ``num_classes``.
 
         ``sizes``: ``model.ModelSizes`` fields (emsize, nhid, nlayers, tied, dropouts, wdrop);
-        defaults are the logs' values. ``data_dir``: where the prepared table lives (passed by
-        the table's model options, so worker processes find benchmark recipes).
+        defaults are the logs' values. ``data_dir``: where the prepared table lives (a trial
+        passes its run's, ``builds_from_data_dir``, so worker processes find benchmark recipes).
         """
         from harness.plugins.spaces.nbnlp.model import ModelSizes, NBNLPModel
 
@@ -174,8 +178,6 @@ class NBNLPSpace:
             raise DataNotPreparedError(f"no NB-NLP ground truth at {path}; {PREPARE_HINT}")
         table = GroundTruthTable.load(path)
         self._data_dir, self._table_key = Path(data_dir), None
-        model_options = {**table.source.get("model_options", {}), "data_dir": str(data_dir)}
-        table.source = {**table.source, "model_options": model_options}
         return table
 
     def prepare(self, source: Path, data_dir: Path, **options: Any) -> Path:

@@ -41,10 +41,17 @@ VARIANTS = ("nds", "gennas", "naswot")
 class NDSSpace:
     """The records of one NDS design space: ids, networks, ground truth, mutation."""
 
+    builds_from_data_dir = True  # arch ids name records of the prepared table
+
     def __init__(self, name: str) -> None:
         self.name = name
         self.datasets = {dataset: "cifar10" for dataset in datasets_of(name)}
         self.anynet = name in ANYNET_SPACES
+        # Network forms (harness.protocols.NetworkFormSpace), as the builder variants above:
+        # NASWOT's differs from the trained network only in the AnyNet spaces.
+        self.network_forms: dict[str, dict[str, Any]] = {
+            "zerocost": {}, "gennas": {"variant": "gennas"},
+            "naswot": {"variant": "naswot"} if self.anynet else {}}
         self._records: dict[tuple[Path, float], Any] = {}
         # The data dir this process last read ground truth from: mutation (searchers) and
         # builders called without one look there before the default data dir.
@@ -143,8 +150,8 @@ class NDSSpace:
         if getattr(model, "nds_variant", "gennas") != "gennas":
             raise ConfigError(
                 f"GenNAS taps need GenNAS's {self.name} network (variant 'gennas'), this one is "
-                f"{model.nds_variant!r}; add --option SCORER.model_options.{self.name}."
-                f"variant=gennas")
+                f"{model.nds_variant!r}; score it with the 'gennas' network form "
+                f"(--option SCORER.network=gennas)")
         return model.forward_taps(inputs)
 
     # -- ground truth ----------------------------------------------------------------------
