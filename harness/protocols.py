@@ -426,7 +426,10 @@ class SteppedSearcher(Protocol):
 class SearchableScorer(Protocol):
     """Optional: a scorer whose configuration can itself be searched (``harness task-search``:
     GenNAS's proxy tasks). A configuration is a JSON object the scorer takes as its ``task``
-    option."""
+    option. ``reference_scorer``: the registered scorer a found configuration is checked
+    against on held-out archs by default (the method's own published configuration)."""
+
+    reference_scorer: str
 
     def random_config(self, rng: random.Random) -> dict[str, Any]:
         """A configuration drawn from the scorer's search distribution."""

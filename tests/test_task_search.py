@@ -18,7 +18,13 @@ from harness.plugins.scorers.gennas.task_mutation import (
     random_task,
 )
 from harness.protocols import SearchableScorer
-from harness.search.task_search import TaskSearchSpec, run_task_search
+from harness.registry import get_registry
+from harness.search.task_search import (
+    TaskSearchSpec,
+    check_spec,
+    default_searchable_scorer,
+    run_task_search,
+)
 
 
 def _blocks(task):
@@ -72,6 +78,24 @@ def test_generic_gennas_scorer_is_searchable():
     task = scorer.random_config(random.Random(3))
     resolved = scorer.resolve_config({**scorer.defaults, "task": task})
     assert resolved["task_hash"] == parse_task(task).hash
+
+
+def test_the_scorer_and_its_reference_come_from_the_plugins(tmp_path):
+    registry = get_registry()
+    assert default_searchable_scorer(registry) == "gennas"
+    config = RunConfig(spaces=["nb101"], scorers=["gennas"], arch_list="search.json",
+                       out=str(tmp_path / "run"))
+    scorer, spec = check_spec(TaskSearchSpec(config), registry)
+    assert spec.reference == scorer.reference_scorer == "gennas-search-n"
+    kept = check_spec(TaskSearchSpec(config, reference="synflow"), registry)[1]
+    assert kept.reference == "synflow"
+
+
+def test_a_scorer_without_a_searchable_configuration_names_those_that_have_one(tmp_path):
+    config = RunConfig(spaces=["nb101"], scorers=["synflow"], arch_list="search.json",
+                       out=str(tmp_path / "run"))
+    with pytest.raises(ConfigError, match="scorers that have one: gennas"):
+        check_spec(TaskSearchSpec(config), get_registry())
 
 
 @pytest.fixture

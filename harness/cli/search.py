@@ -129,12 +129,12 @@ def _add_task_search_command(sub: Any) -> None:
                             "on a search set of archs; then check the best task on held-out "
                             "archs", TASK_SEARCH_EXAMPLE)
     add = parser.add_argument
-    add("--space", default="nb101", help="the space of the search set (default nb101)")
+    add("--space", required=True, help="the space of the search set (GenNAS: nb101)")
     add("--search-set", required=True, help="arch list of the search set (GenNAS: its 20 "
                                             "NB-101 cells); their ground truth comes from the "
                                             "space's prepared table")
-    add("--scorer", default="gennas", help="a scorer with a searchable configuration "
-                                           "(default gennas)")
+    add("--scorer", help="a scorer with a searchable configuration (default: the one "
+                         "installed, e.g. gennas)")
     add("--population", type=int, default=50, help="population size P (default 50)")
     add("--sample", type=int, default=10, help="tournament size S (default 10)")
     add("--cycles", type=int, default=400, help="evolution cycles T (default 400)")
@@ -143,8 +143,8 @@ def _add_task_search_command(sub: Any) -> None:
     add("--held-out", type=int, default=100, help="archs outside the search set for the "
                                                   "check (default 100; 0: no check)")
     add("--held-out-seed", type=int, default=0, help="seed of the held-out sample (default 0)")
-    add("--reference", default="gennas-search-n", help="scorer the found task is checked "
-                                                       "against (default gennas-search-n)")
+    add("--reference", help="scorer the found task is checked against (default: the one the "
+                            "searchable scorer names, e.g. gennas-search-n for gennas)")
     add("--option", action="append", default=[], metavar="SCORER.KEY=VALUE",
         help="training option of the scorer, shared by the reference (gennas.iterations=20)")
     _add_execution_arguments(parser)
@@ -156,17 +156,23 @@ def _add_task_search_command(sub: Any) -> None:
 def cmd_task_search(args: argparse.Namespace) -> int:
     from harness.config import RunConfig, add_option
     from harness.hashing import canonical_hash
+    from harness.registry import get_registry
     from harness.search.scoring import SearchStopped
-    from harness.search.task_search import TaskSearchSpec, run_task_search
+    from harness.search.task_search import (
+        TaskSearchSpec,
+        default_searchable_scorer,
+        run_task_search,
+    )
 
+    scorer = args.scorer or default_searchable_scorer(get_registry())
     options: dict[str, dict[str, Any]] = {}
     for text in args.option:
         add_option(options, text)
-    unknown = sorted(set(options) - {args.scorer})
+    unknown = sorted(set(options) - {scorer})
     if unknown:
-        raise ConfigError(f"--option {unknown[0]}.*: only --scorer {args.scorer}'s options are "
+        raise ConfigError(f"--option {unknown[0]}.*: only --scorer {scorer}'s options are "
                           f"taken (the reference runs with the same ones)")
-    config = RunConfig(spaces=[args.space], scorers=[args.scorer], arch_list=args.search_set,
+    config = RunConfig(spaces=[args.space], scorers=[scorer], arch_list=args.search_set,
                        seeds=[args.score_seed], options=options, images=args.images,
                        device=args.device, workers=args.workers,
                        trial_timeout_s=args.trial_timeout, executor=args.executor,

@@ -3,8 +3,9 @@
 The data file transcribes the GenNAS appendix tables (Li et al., NeurIPS 2021) and the notebook
 numbers of github.com/SamsungLabs/zero-cost-nas, with their citations. A measured cell matches a
 published value when its space, dataset and scorer names equal the published ones (or a listed
-alias) after lower-casing and dropping everything but letters and digits (an ``nds-`` prefix is
-optional), and when its ground-truth column is one the published value was computed on.
+alias) after lower-casing and dropping everything but letters and digits, and when its
+ground-truth column is one the published value was computed on. The file also holds published
+search results (``published_searches``), which ``harness search --paper`` puts beside its own.
 
 Sources correlated against different columns (zero-cost-nas: the NB-201 test accuracy of the
 ``cifar10-valid`` run; GenNAS: not stated), and the choice moves a correlation by up to 0.05.
@@ -86,18 +87,39 @@ def references() -> list[Reference]:
 
 
 
+@dataclass(frozen=True)
+class PublishedSearch:
+    """A search result a paper published: the ground truth of the arch a searcher picked with a
+    scorer as fitness, (mean, std) over ``runs`` per benchmark metric."""
+
+    label: str
+    citation: str
+    space: str
+    fitness: str
+    searcher: str
+    runs: int
+    distinct_evaluations: int
+    values: dict[str, tuple[float, float]]
+
+
+def published_searches(space: str) -> list[PublishedSearch]:
+    """The published search results on ``space`` (names matched as for correlations)."""
+    data = _data()
+    return [PublishedSearch(
+        label=entry["label"], citation=data["sources"][entry["source"]], space=entry["space"],
+        fitness=entry["fitness"], searcher=entry["searcher"], runs=entry["runs"],
+        distinct_evaluations=entry["distinct_evaluations"],
+        values={metric: (mean, std) for metric, (mean, std) in entry["values"].items()})
+        for entry in data.get("searches", []) if _matches("space", entry["space"], space)]
+
+
 def _names(kind: str, name: str) -> set[str]:
     aliases = _data()["aliases"].get(kind, {}).get(name, [])
     return {_normalize(n) for n in (name, *aliases)}
 
 
 def _matches(kind: str, published: str, measured: str) -> bool:
-    names = _names(kind, published)
-    measured = _normalize(measured)
-    if kind == "space":
-        names |= {n.removeprefix("nds") for n in names}
-        return measured in names or measured.removeprefix("nds") in names
-    return measured in names
+    return _normalize(measured) in _names(kind, published)
 
 
 def _same_cell(ref: Reference, space: str, dataset: str, scorer: str | None = None) -> bool:

@@ -5,8 +5,8 @@ under every metric of the table, mean +- std over runs (the end-to-end table of 
 with the distinct evaluations and scoring seconds a run spent. ``curves_figure`` draws the
 search metric of the arch each search would return after k evaluations, median and quartiles
 over runs, with the ``oracle`` (fitness = the ground truth itself) and ``random`` (a fitness that
-knows nothing) searches as dashed reference lines. With ``paper``, NASWOT's published NB-201
-search numbers stand beside ours (``NASWOT_README``).
+knows nothing) searches as dashed reference lines. With ``paper``, the published search results
+on the same space (``reference_values.json``: NASWOT's on NB-201) stand beside ours.
 
 It reads ``harness.search``'s ``SearchOutcome`` only through its attributes, so it stays in the
 reports layer: ``write_search_report(run_dir, outcome, paper)`` writes ``search/summary.md``,
@@ -21,17 +21,9 @@ import statistics
 from pathlib import Path
 from typing import Any
 
+from harness.reports.reference import published_searches
+
 REFERENCE_FITNESSES = ("oracle", "random")
-# Mellor et al., "Neural Architecture Search without Training" (ICML 2021), README of
-# github.com/BayesWatch/nas-without-training (v1 score): the accuracy of the arch chosen among
-# N = 100 random NB-201 cells, mean and std over 500 runs, by benchmark metric.
-NASWOT_README = {
-    "label": "NASWOT, published (v1 score, N=100 random cells, 500 runs)",
-    "space": "nb201",
-    "values": {"cifar10-valid/x-valid": (88.43, 1.67), "cifar10/ori-test": (91.24, 1.70),
-               "cifar100/x-valid": (67.04, 2.91), "cifar100/x-test": (67.12, 2.98),
-               "imagenet16-120/x-valid": (40.68, 3.41), "imagenet16-120/x-test": (40.67, 3.55)},
-}
 
 
 def _mean_std(values: list[float]) -> tuple[float | None, float | None]:
@@ -50,7 +42,7 @@ def _groups(outcome: Any) -> dict[tuple[str, str], list[Any]]:
 
 def search_table(outcome: Any, paper: bool = False) -> list[dict[str, Any]]:
     """One row per (fitness, searcher): runs, per-metric (mean, std), distinct evaluations and
-    scoring seconds per run; with ``paper`` the published NASWOT row where the space is NB-201."""
+    scoring seconds per run; with ``paper`` a row per published search on the same space."""
     rows = []
     for (fitness, searcher), runs in _groups(outcome).items():
         rows.append({
@@ -59,12 +51,12 @@ def search_table(outcome: Any, paper: bool = False) -> list[dict[str, Any]]:
             "distinct_evaluations": _mean_std([r.distinct_evaluations for r in runs])[0],
             "scoring_s": _mean_std([r.scoring_s for r in runs])[0],
             "source": "measured"})
-    if paper and outcome.space == NASWOT_README["space"]:
-        rows.append({"fitness": "naswot (v1)", "searcher": "random, N=100", "runs": 500,
-                     "truth": {m: NASWOT_README["values"].get(m, (None, None))
-                               for m in outcome.metrics},
-                     "distinct_evaluations": 100, "scoring_s": None,
-                     "source": NASWOT_README["label"]})
+    for published in published_searches(outcome.space) if paper else []:
+        rows.append({"fitness": published.fitness, "searcher": published.searcher,
+                     "runs": published.runs,
+                     "truth": {m: published.values.get(m, (None, None)) for m in outcome.metrics},
+                     "distinct_evaluations": published.distinct_evaluations, "scoring_s": None,
+                     "source": published.label, "citation": published.citation})
     return rows
 
 
@@ -91,9 +83,8 @@ def search_markdown(outcome: Any, rows: list[dict[str, Any]]) -> str:
         lines.append("| " + " | ".join([label, row["searcher"], str(row["runs"]),
                                         *(_cell(row["truth"][m]) for m in outcome.metrics),
                                         *extra]) + " |")
-    if any(row["source"] != "measured" for row in rows):
-        lines += ["", f"† {NASWOT_README['label']}: Mellor et al., ICML 2021, README of "
-                      f"github.com/BayesWatch/nas-without-training."]
+    lines += [f"\n† {row['source']}: {row['citation']}" for row in rows
+              if row["source"] != "measured"]
     lines += ["", f"Wall time of the command: {outcome.wall_s:.0f} s; trials run now: "
                   f"{outcome.trial_counts or 'none'}."]
     lines += [f"- note: {note}" for note in outcome.notes]

@@ -5,8 +5,8 @@ github.com/leeyeehoo/GenNAS ``do_search``): draw ``population_size`` random task
 ``cycles`` times sample ``sample_size`` members of the population, mutate the fittest and
 replace the *oldest* member by the child (aging). A task's fitness is the Kendall tau between
 its scores and the ground truth on a small search set of archs (GenNAS: 20 NB-101 cells).
-The scorer must offer ``random_config`` / ``mutate_config`` (``SearchableScorer``: the generic
-``gennas`` scorer); the core never imports it.
+The scorer must offer ``random_config`` / ``mutate_config`` (``SearchableScorer``, e.g. the
+generic ``gennas`` scorer); the core never imports it.
 
 Every (task, arch) evaluation is a trial of the run folder's store whose config hash holds the
 task's hash (the scorer's ``resolve_config``), so a search resumes after a kill without scoring
@@ -16,8 +16,9 @@ instantiated from the scoring seed, so the same task gets the same fitness.
 
 The result: the best task as a JSON file ``--option gennas.task=FILE`` takes, the trajectory
 (best fitness after each evaluation), and the check that matters: the task's Kendall on a
-held-out sample of the space beside a reference scorer's (``gennas-search-n``), reported even
-where the found task is worse.
+held-out sample of the space beside a reference scorer's (by default the one the searchable
+scorer names, ``SearchableScorer.reference_scorer``), reported even where the found task is
+worse.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import time
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +55,8 @@ class TaskSearchSpec:
     scorer, ``arch_list`` the search set, ``options[scorer]`` its training options (shared by the
     reference), ``seeds[0]`` the scoring seed, how trials execute and ``out``. Appendix
     defaults: P = 50, S = 10, T = 400; ``held_out`` archs (0: no check) drawn with
-    ``held_out_seed`` from the table outside the search set."""
+    ``held_out_seed`` from the table outside the search set, scored also by ``reference``
+    (None: the scorer's ``reference_scorer``)."""
 
     config: RunConfig
     population_size: int = 50
@@ -63,7 +65,7 @@ class TaskSearchSpec:
     seed: int = 1
     held_out: int = 100
     held_out_seed: int = 0
-    reference: str = "gennas-search-n"
+    reference: str | None = None
 
 
 @dataclass
@@ -155,8 +157,25 @@ def _number(value: float) -> float | None:
     return None if not math.isfinite(value) else float(value)
 
 
-def check_spec(spec: TaskSearchSpec, registry: Registry) -> Any:
-    """The searchable scorer; ``ConfigError`` for settings that cannot run."""
+def searchable_scorers(registry: Registry) -> list[str]:
+    """The names of the installed scorers whose configuration can be searched."""
+    return [name for name in registry.names("scorer")
+            if isinstance(registry.get("scorer", name), SearchableScorer)]
+
+
+def default_searchable_scorer(registry: Registry) -> str:
+    """The one installed searchable scorer (``--scorer`` left out); ``ConfigError`` when there
+    is none or several to choose from."""
+    names = searchable_scorers(registry)
+    if len(names) != 1:
+        raise ConfigError(f"give --scorer: {len(names)} installed scorers have a searchable "
+                          f"configuration ({', '.join(names) or 'none'})")
+    return names[0]
+
+
+def check_spec(spec: TaskSearchSpec, registry: Registry) -> tuple[Any, TaskSearchSpec]:
+    """The searchable scorer, and ``spec`` with its reference scorer filled in; ``ConfigError``
+    for settings that cannot run."""
     if not 1 <= spec.sample_size <= spec.population_size or spec.cycles < 0:
         raise ConfigError(f"task search needs 1 <= sample_size ({spec.sample_size}) <= "
                           f"population_size ({spec.population_size}) and cycles >= 0")
@@ -165,10 +184,12 @@ def check_spec(spec: TaskSearchSpec, registry: Registry) -> Any:
     scorer = registry.get("scorer", spec.config.scorers[0])
     if not isinstance(scorer, SearchableScorer):
         raise ConfigError(f"scorer {scorer.name!r} has no searchable configuration "
-                          f"(random_config / mutate_config); use the generic 'gennas' scorer")
+                          f"(random_config / mutate_config); scorers that have one: "
+                          f"{', '.join(searchable_scorers(registry)) or 'none installed'}")
+    spec = replace(spec, reference=spec.reference or scorer.reference_scorer)
     if spec.held_out:
         registry.get("scorer", spec.reference)
-    return scorer
+    return scorer, spec
 
 
 def run_task_search(spec: TaskSearchSpec, *, command: list[str] | None = None,
@@ -177,7 +198,7 @@ def run_task_search(spec: TaskSearchSpec, *, command: list[str] | None = None,
     """Search, write the best task, the trajectory and the held-out check under the run folder
     (``progress``: a bar of the trials run, on stderr)."""
     registry = registry or get_registry()
-    scorer = check_spec(spec, registry)
+    scorer, spec = check_spec(spec, registry)
     started = time.perf_counter()
     run_dir = spec.config.run_dir()
     with _task_store(spec, registry, command or [], progress) as fitness:

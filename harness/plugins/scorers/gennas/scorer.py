@@ -254,6 +254,7 @@ class GenericGenNASScorer:
     name = "gennas"
     needs_inputs = True
     defaults = {**TRAIN_DEFAULTS, "task": None, "task_hash": None}
+    reference_scorer = "gennas-search-n"  # a found task is checked against the paper's best
     option_ranges = GENNAS_RANGES
 
     def resolve_config(self, config: dict[str, Any]) -> dict[str, Any]:
