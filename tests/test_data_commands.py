@@ -95,6 +95,13 @@ def test_prepare_help_documents_the_columns_form_and_every_space_option(capsys):
         assert option in text, f"{option} missing from data prepare --help"
 
 
+def test_prepare_help_lists_a_third_party_spaces_own_options(toy, capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["data", "prepare", "--help"])
+    text = capsys.readouterr().out
+    assert "toy options:\n  --column NAME" in text
+
+
 def test_a_closed_output_pipe_is_a_quiet_exit_141_not_a_traceback():
     process = subprocess.Popen([sys.executable, "-m", "harness.cli", "plugins", "--json"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)

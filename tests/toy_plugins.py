@@ -55,6 +55,7 @@ class ToySpace:
 
     name = "toy"
     datasets = {"toyset": "toyset"}
+    prepare_options = {"--column NAME": "the source's accuracy column (default acc)"}
 
     def parse_arch(self, text: str) -> str:
         if text.strip() not in ARCHS:

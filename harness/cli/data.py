@@ -6,8 +6,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import textwrap
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from harness.cli.parsers import command_parser, names
 from harness.errors import ConfigError
@@ -21,36 +23,62 @@ EXAMPLES = {
              "--width 8 --cells 1 --image-size 16",
     "fetch": "harness data fetch cifar10",
 }
-# The prepare options of the built-in spaces; other --name VALUE options go to the space too.
-PREPARE_OPTIONS = """
-
+# What every space's prepare takes, before the options each space declares.
+GENERIC_PREPARE_HELP = """
 every --source:
-  a table written by `harness data build --out FILE` is installed as it is (same space only)
+  a table written by `harness data build --out` is installed as it is (same space only)"""
 
-nb201 options:
-  --columns NEW=OLD,...    user tables (.csv, .tsv, .parquet): map harness columns (arch or
-                           index, then metrics named DATASET/WHAT, e.g. cifar10-valid/x-valid)
-                           to the file's columns
-  --allow-missing          NATS-tss-v1_0-3ffb9-simple folder: table the archs present instead
-                           of refusing a folder with per-arch files missing
 
-nb101 options:
-  --columns NEW=OLD,...    user tables (.csv, GenNAS .json): as for nb201
-  --dataset NAME           user tables: the dataset their accuracies are on
-  --description TEXT       user tables: recorded in the table's source
-  --duplicates POLICY      user tables: what to do with rows of the same cell
-  --higher-is-better BOOL  user tables: direction of the metric
-  --verify-crc false       .tfrecord: skip the CRC check of each record (faster)
-  --allow-partial          .tfrecord: accept an official file name with fewer records than
-                           the official count
+@runtime_checkable
+class PrepareOptionsSpace(Protocol):
+    """Optional: a space whose ``prepare`` takes options of its own (``harness data prepare
+    SPACE --NAME VALUE``; the value is JSON where it parses, else text). ``prepare_options``
+    maps each option as a user writes it (``"--columns NEW=OLD,..."``) to what it does; the
+    list is read when ``data prepare --help`` is shown, so a third-party space's options show up
+    beside the built-in ones."""
 
-nds (the nds-... spaces) and nbnlp: no options"""
+    prepare_options: dict[str, str]
+
+
+class _HelpAppendixParser(argparse.ArgumentParser):
+    """A parser whose help ends with text computed only when the help is shown (so building
+    the command line loads no plugin)."""
+
+    appendix: Callable[[], str] | None = None
+
+    def format_help(self) -> str:
+        text = super().format_help()
+        return text + self.appendix() + "\n" if self.appendix else text
+
+
+def prepare_options_help() -> str:
+    """Each installed space's prepare options, spaces with the same options under one heading."""
+    from harness.registry import get_registry
+
+    registry = get_registry()
+    groups: dict[tuple[tuple[str, str], ...], list[str]] = {}
+    for name in registry.names("space"):
+        space = registry.get("space", name)
+        options = space.prepare_options if isinstance(space, PrepareOptionsSpace) else {}
+        groups.setdefault(tuple(options.items()), []).append(name)
+    lines = [GENERIC_PREPARE_HELP]
+    for options, spaces in groups.items():
+        if options:
+            lines += ["", f"{', '.join(spaces)} options:"]
+            lines += [textwrap.fill(text, 92, initial_indent=f"  {flag:<24} ",
+                                    subsequent_indent=" " * 27) for flag, text in options]
+    bare = [name for options, spaces in groups.items() if not options for name in spaces]
+    if bare:
+        lines += ["", textwrap.fill(f"no options: {', '.join(bare)}", 92,
+                                    subsequent_indent="  ")]
+    return "\n".join(lines)
 
 
 def add_data_commands(sub: Any) -> None:
     """Add ``data`` and its sub-commands to the ``harness`` sub-commands."""
     data = command_parser(sub, "data", "prepare and inspect benchmark data", EXAMPLES["data"])
-    data_sub = data.add_subparsers(dest="data_command", metavar="DATA_COMMAND")
+    data_sub = data.add_subparsers(dest="data_command", metavar="DATA_COMMAND",
+                                   parser_class=_HelpAppendixParser)
     data.set_defaults(func=lambda args: (data.print_help(), 0)[1])
     status = command_parser(data_sub, "status", "per space: prepared or not, source file and "
                             "checksum, or the command that prepares it", EXAMPLES["status"])
@@ -60,7 +88,7 @@ def add_data_commands(sub: Any) -> None:
     prepare = command_parser(data_sub, "prepare", "convert an official benchmark file, a table "
                              "of your own, or a table written by `harness data build --out` into "
                              "the space's prepared table", EXAMPLES["prepare"])
-    prepare.epilog += PREPARE_OPTIONS
+    prepare.appendix = prepare_options_help
     prepare.add_argument("space")
     prepare.add_argument("--source", required=True,
                          help="official benchmark file or folder, a .csv/.tsv/.parquet table, "

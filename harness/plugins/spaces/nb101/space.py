@@ -41,6 +41,18 @@ class NB101Space:
     network_forms = {"zerocost": {}, "gennas": {"stem_channels": 16},
                      "naswot": {"stem_channels": 16}}
     builds_from_data_dir = True  # hash ids are looked up in the prepared table
+    # `harness data prepare nb101` options, as `data prepare --help` lists them.
+    prepare_options = {
+        "--columns NEW=OLD,...": "user tables (.csv, GenNAS .json): map harness columns (arch, "
+                                 "then metrics) to the file's columns",
+        "--dataset NAME": "user tables: the dataset their accuracies are on",
+        "--description TEXT": "user tables: recorded in the table's source",
+        "--duplicates POLICY": "user tables: what to do with rows of the same cell",
+        "--higher-is-better BOOL": "user tables: direction of the metric",
+        "--verify-crc false": ".tfrecord: skip the CRC check of each record (faster)",
+        "--allow-partial": ".tfrecord: accept an official file name with fewer records than "
+                           "the official count",
+    }
 
     def __init__(self) -> None:
         self._cells: dict[str, Cell] = {}

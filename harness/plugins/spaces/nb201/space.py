@@ -55,6 +55,14 @@ class NB201Space:
     # benchmark's network.
     network_forms = {"zerocost": {"variant": "zerocost"}, "gennas": {"variant": "gennas"},
                      "naswot": {}}
+    # `harness data prepare nb201` options, as `data prepare --help` lists them.
+    prepare_options = {
+        "--columns NEW=OLD,...": "user tables (.csv, .tsv, .parquet): map harness columns (arch "
+                                 "or index, then metrics named DATASET/WHAT, e.g. "
+                                 "cifar10-valid/x-valid) to the file's columns",
+        "--allow-missing": "NATS-tss-v1_0-3ffb9-simple folder: table the archs present instead "
+                           "of refusing a folder with per-arch files missing",
+    }
 
     def __init__(self) -> None:
         self._index_maps: dict[tuple[Path, float], tuple[list[str | None], dict[str, int]]] = {}
