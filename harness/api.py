@@ -58,7 +58,7 @@ class _TappedModuleSpace(_ModuleSpace):
         return list(model.forward_taps(inputs))
 
 
-def score(model: torch.nn.Module, scorer: str | Sequence[str] = "synflow", *,
+def score(model: torch.nn.Module, scorer: str | Sequence[str], *,
           inputs: torch.Tensor | None = None, targets: torch.Tensor | None = None,
           seed: int = 0, input_shape: tuple[int, int, int] | None = None,
           num_classes: int | None = None, device: str = "cpu",

@@ -110,7 +110,9 @@ def _add_build_command(data_sub: Any) -> None:
     build = command_parser(data_sub, "build", "train a seeded sample of archs into a small "
                            "benchmark", EXAMPLES["build"])
     build.add_argument("space")
-    build.add_argument("--dataset", default="digits")
+    build.add_argument("--dataset", required=True,
+                       help="what to train on: a dataset whose plugin hands out whole train "
+                            "and test splits (e.g. digits, installed with scikit-learn)")
     build.add_argument("--archs", default="200", help="how many to sample, or a file of ids")
     build.add_argument("--seeds", type=int, default=3)
     build.add_argument("--epochs", type=int, default=8)

@@ -70,7 +70,7 @@ def _split_tensors(plugin: Any, data_dir: Path, image_size: int | None
     if not isinstance(plugin, SplitTensorsDataset):
         raise ConfigError(f"dataset {plugin.name!r} cannot be used by `harness data build`: its "
                           f"plugin offers no whole_split(split, *, data_dir, size) method for "
-                          f"whole train/test splits (the digits dataset does)")
+                          f"whole train/test splits; pick a dataset whose plugin does")
     size = {} if image_size is None else {"size": image_size}
     return (plugin.whole_split("train", data_dir=data_dir, **size),
             plugin.whole_split("test", data_dir=data_dir, **size))
