@@ -91,9 +91,11 @@ def _score_one(model: torch.nn.Module, name: str, inputs: torch.Tensor | None,
     from harness.plan import scorer_config
     from harness.protocols import ScoringContext
     from harness.registry import get_registry
+    from harness.store import trial_key_config
 
     plugin = get_registry().get("scorer", name)
-    config = scorer_config(plugin, options, None, None)
+    # As a trial's scorer reads it: the network options only choose a space's builder options.
+    config = trial_key_config(scorer_config(plugin, options, None, None), {})
     batch = _batch(inputs, targets, name, bool(plugin.needs_inputs))
     shape = tuple(inputs.shape[1:]) if inputs is not None else input_shape
     if shape is None:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from harness.cli.parsers import command_parser, names
+from harness.cli.parsers import OneLineParser, command_parser, names
 from harness.errors import ConfigError
 
 EXAMPLES = {
@@ -40,7 +40,7 @@ class PrepareOptionsSpace(Protocol):
     prepare_options: dict[str, str]
 
 
-class _HelpAppendixParser(argparse.ArgumentParser):
+class _HelpAppendixParser(OneLineParser):
     """A parser whose help ends with text computed only when the help is shown (so building
     the command line loads no plugin)."""
 
