@@ -234,7 +234,7 @@ def test_fast_schedule_scores_what_the_full_run_evaluates_at_its_last_iteration(
         "constant learning rate: the shorter run is the longer run's first part, bit for bit"
 
 
-def test_runner_input_source_key_is_accepted():
+def test_planner_input_source_key_is_accepted():
     scorer = combo()
     source = {"images": "x.npz", "sha256": "0" * 64}
     assert math.isfinite(scorer.score(make_ctx(scorer, input_source=source)))

@@ -18,12 +18,12 @@ def zerocost_scorers() -> list[Scorer]:
     (ICLR 2021), one module each: synflow, synflow_bn, snip, grasp, fisher, grad_norm,
     jacob_cov, plain, l2_norm.
 
-    Shared defaults (``common.zerocost_defaults``): ``batch_size`` 64 (the NB-201 reference; the
-    NB-101 reference used 256: ``--option SCORER.batch_size=256``), ``inputs`` = training split
-    with random crop + flip and the zero-cost normalization, ``split_data`` 1, ``model_options``
-    ``{"nb201": {"variant": "zerocost"}}`` (the reference builder; the other spaces' widths are
-    the benchmarks' own). One batch is shared by every arch of a run (the runner's rule); the
-    reference drew a new batch per arch.
+    Shared defaults (``zerocost_common.zerocost_defaults``): ``batch_size`` 64 (the NB-201
+    reference; the NB-101 reference used 256: ``--option SCORER.batch_size=256``), ``inputs`` =
+    training split with random crop + flip and the zero-cost normalization, ``split_data`` 1,
+    ``model_options`` ``{"nb201": {"variant": "zerocost"}}`` (the reference builder; the other
+    spaces' widths are the benchmarks' own). One batch is shared by every arch of a run (the
+    worker's batch cache, ``harness.trial``); the reference drew a new batch per arch.
     """
     from harness.plugins.scorers.fisher import Fisher
     from harness.plugins.scorers.grad_norm import GradNorm

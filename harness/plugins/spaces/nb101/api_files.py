@@ -3,7 +3,7 @@
 The layout is ``{module_hash: (fixed_stats, computed_stats)}`` with ``fixed_stats`` holding
 ``module_adjacency`` (V x V), ``module_operations`` and ``trainable_parameters``, and
 ``computed_stats`` mapping each budget (epochs) to a list of repeat dicts with the eight keys
-of ``nb101_table.KEYS``. NASLib ships it pickled (``nb101_dummy.pkl``); the JSON variant is a
+of ``table.KEYS``. NASLib ships it pickled (``nb101_dummy.pkl``); the JSON variant is a
 list of records ``{module_hash, module_adjacency, module_operations, trainable_parameters,
 computed_stats}``.
 
