@@ -26,6 +26,7 @@ from harness.plugins.scorers.gennas.train import (
     weighted_mse,
 )
 from harness.plugins.scorers.gennas.wrapper import wrap
+from harness.plugins.spaces.nb201.space import NB201Space
 from harness.protocols import Batch, Scorer, ScoringContext
 
 
@@ -270,8 +271,7 @@ def test_generic_scorer_detects_a_changed_task_file(tmp_path):
 
 
 def test_nb201_gennas_variant_heads_and_short_run():
-    nb201 = pytest.importorskip("harness.plugins.spaces.nb201.space")
-    space = nb201.NB201Space()
+    space = NB201Space()
     arch = ("|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|"
             "+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|")
     backbone = space.build_model(arch, num_classes=10, variant="gennas", N=1)
