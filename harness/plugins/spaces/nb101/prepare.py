@@ -15,7 +15,7 @@ Sources, by what ``PATH`` is:
 
 The table is written atomically once everything has been read, so a failing source leaves the
 previous table (or none) in place, never a partial one. Every reader ends with the shared
-``harness.groundtruth.validate`` step (ranges, finite-or-NaN, non-empty, unique arch ids).
+``harness.groundtruth.table_checks`` step (ranges, finite-or-NaN, non-empty, unique arch ids).
 """
 
 from __future__ import annotations

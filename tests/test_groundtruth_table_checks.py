@@ -8,7 +8,7 @@ import pytest
 
 from harness.errors import BenchmarkFileError
 from harness.groundtruth.table import GroundTruthTable, MetricInfo
-from harness.groundtruth.validate import (
+from harness.groundtruth.table_checks import (
     FRACTION,
     NON_NEGATIVE,
     detect_accuracy_scale,
