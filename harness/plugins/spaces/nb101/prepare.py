@@ -32,7 +32,7 @@ from harness.plugins.spaces.nb101.api_files import (
     read_api_json,
     read_api_pickle,
 )
-from harness.plugins.spaces.nb101.table import SPACE, NB101Accumulator
+from harness.plugins.spaces.nb101.official_table import SPACE, NB101Accumulator
 from harness.plugins.spaces.nb101.tfrecord import read_tfrecord
 from harness.plugins.spaces.nb101.user_table import import_user_table, read_gennas_json
 

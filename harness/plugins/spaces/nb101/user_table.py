@@ -39,7 +39,7 @@ from harness.groundtruth.table_checks import (
     validate_table,
 )
 from harness.plugins.spaces.nb101.cell import cell_from_strings, make_cell
-from harness.plugins.spaces.nb101.table import DATASET, SPACE, is_module_hash
+from harness.plugins.spaces.nb101.official_table import DATASET, SPACE, is_module_hash
 
 ROLES = ("hash", "adjacency", "operations", "params")
 _GUESSES = {"hash": ("module_hash", "hash", "arch_id"),
