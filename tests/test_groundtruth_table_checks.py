@@ -1,4 +1,4 @@
-"""The shared validation step every ground-truth reader runs before saving a table."""
+"""The checks every ground-truth reader runs on its table before saving it (table_checks.py)."""
 
 import math
 
