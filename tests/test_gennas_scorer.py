@@ -174,7 +174,7 @@ def test_missing_run_seed_without_task_seed_is_an_error():
 def test_non_finite_loss_is_returned_not_replaced():
     scorer = combo()
     value = scorer.score(make_ctx(scorer, build_options={"broken": True}))
-    assert math.isnan(value), "an inf weight makes the loss NaN; the runner records status nan"
+    assert math.isnan(value), "an inf weight makes the loss NaN; harness.trial records status nan"
 
 
 def test_report_options_pick_from_one_trajectory():
