@@ -43,10 +43,10 @@ from harness.plugins.spaces.nb101.cell import (
     Matrix,
     make_cell,
 )
+from harness.plugins.spaces.nb101.nasbench_tfrecord import CELLS as REAL_CELLS
+from harness.plugins.spaces.nb101.nasbench_tfrecord import encode_payload
+from harness.plugins.spaces.nb101.official_table import REPEATS
 from harness.plugins.spaces.nb101.protobuf import Evaluation, ModelMetrics, encode_model_metrics
-from harness.plugins.spaces.nb101.table import REPEATS
-from harness.plugins.spaces.nb101.tfrecord import CELLS as REAL_CELLS
-from harness.plugins.spaces.nb101.tfrecord import encode_payload
 
 BATCH_CELLS = 2048
 

@@ -76,7 +76,7 @@ def test_read_parquet_baseline(benchmark, prepared_table):
 def test_load_prepared_table(benchmark, prepared_table):
     table = benchmark.pedantic(GroundTruthTable.load, (prepared_table,), rounds=5)
     assert len(table.frame) == CELLS
-    # Compact layout (nb101.table): categorical strings, float32 numbers.
+    # Compact layout (nb101.official_table): categorical strings, float32 numbers.
     assert str(table.frame["operations"].dtype) == "category"
     benchmark.extra_info["frame_mb"] = table.frame.memory_usage(deep=True).sum() / 2**20
     benchmark.extra_info["columns"] = table.frame.shape[1]

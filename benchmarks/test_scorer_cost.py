@@ -1,11 +1,11 @@
 """Wall time of one trial of each zero-cost / NASWOT / size scorer on NB-201 (CPU).
 
-One trial = what the runner times: ``scorer.score(ctx)``, including the model copies the scorer
-builds (with its own ``model_options``: the zero-cost NB-201 builder for the zero-cost
-family, the official network for naswot / params / flops). Inputs: random CIFAR-shaped images,
-batch 64 for every scorer that takes a batch (naswot's default is 128; 64 here so all rows
-share one batch size). Architecture: a mid-size cell. The baseline row is ``params`` (a model
-build and a count); the ratio of each scorer to it is printed. Run with
+One trial = what the worker (``harness.trial``) times: ``scorer.score(ctx)``, including the model
+copies the scorer builds (with its own ``model_options``: the zero-cost NB-201 builder for the
+zero-cost family, the official network for naswot / params / flops). Inputs: random CIFAR-shaped
+images, batch 64 for every scorer that takes a batch (naswot's default is 128; 64 here so all rows
+share one batch size). Architecture: a mid-size cell. The baseline row is ``params`` (a model build
+and a count); the ratio of each scorer to it is printed. Run with
 
     OMP_NUM_THREADS=1 pytest benchmarks/test_scorer_cost.py --benchmark-enable -s
 
@@ -33,7 +33,7 @@ _seconds: dict[str, float] = {}
 
 
 def context(scorer: Any) -> ScoringContext:
-    """A trial context as the runner builds it: seeded builds, train mode, CPU."""
+    """A trial context as the worker (``harness.trial``) builds it: seeded, train mode, CPU."""
     space = NB201Space()
     generator = torch.Generator().manual_seed(0)
     batch = Batch(torch.randn(BATCH_SIZE, 3, 32, 32, generator=generator),

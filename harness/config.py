@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 import harness
 from harness.errors import ConfigError, one_line
 from harness.hashing import canonical_hash
-from harness.validation import rule_text, shown
+from harness.refusals import rule_text, shown
 
 RUN_CONFIG_FILE = "run.json"
 DEFAULT_SAMPLES = 100

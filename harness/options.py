@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from harness.errors import ConfigError
 from harness.protocols import BENCHMARK_FORM, OptionRanges, RangedScorer
-from harness.validation import rule_text, shown
+from harness.refusals import rule_text, shown
 
 # Bounds every scorer gets: the harness itself draws batches of ``batch_size`` inputs.
 HARNESS_RANGES: OptionRanges = {"batch_size": (1, None)}

@@ -8,8 +8,8 @@ own cost tables, from the trials it stored (``harness.reports.tables.cost_tables
 registry's spaces and scorers, the same inputs and models) for a fixed, seeded set of archs,
 once per batch size, and runs each trial in this process: ``warmup`` untimed runs (they also
 load the input batch and warm caches and cuDNN autotuning), then ``repeats`` timed ones. The
-runner's trial timing ends with a device synchronization, so GPU work is inside the time.
-An entry is the median over repeats, then the mean over archs; peak memory is the maximum.
+worker's trial timing (``harness.trial``) ends with a device synchronization, so GPU work is inside
+the time. An entry is the median over repeats, then the mean over archs; peak memory is the maximum.
 A batch size whose trials run out of memory gives an ``OOM`` entry.
 
 ``throughput`` measures how many archs per second the run's executor path scores with K

@@ -1,4 +1,5 @@
-"""Shared fixtures: the real benchmark excerpts in ../shared/data, a fresh plugin registry, the
+"""Shared fixtures: the real benchmark excerpts in ../shared/data (their tests are marked
+``shared_data``, and the summary counts those skipped without them), a fresh plugin registry, the
 toy environment, and a synthetic run with its regression baseline."""
 
 from pathlib import Path
@@ -12,14 +13,34 @@ from harness import cli
 from harness import registry as registry_module
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+SHARED_DATA_MISSING = f"real benchmark excerpts not found at {SHARED_DATA} (../shared/data)"
 
 
 @pytest.fixture
 def shared_data() -> Path:
     """The folder of real benchmark excerpts; tests using it skip where it is absent."""
     if not SHARED_DATA.is_dir():
-        pytest.skip(f"real benchmark excerpts not found at {SHARED_DATA} (../shared/data)")
+        pytest.skip(SHARED_DATA_MISSING)
     return SHARED_DATA
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that reads the real benchmark excerpts (it uses the ``shared_data``
+    fixture, directly or through another fixture) ``shared_data``, so ``-m`` can select them."""
+    for item in items:
+        if "shared_data" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.shared_data)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say how many tests skipped for want of the real benchmark excerpts: a green run without
+    them has not checked the readers and models against the real files."""
+    skipped = terminalreporter.stats.get("skipped", [])
+    missing = sum("shared_data" in report.keywords and SHARED_DATA_MISSING in str(report.longrepr)
+                  for report in skipped)
+    if missing:
+        terminalreporter.write_sep("=", f"{missing} shared_data tests skipped: "
+                                   f"{SHARED_DATA_MISSING}", yellow=True)
 
 
 @pytest.fixture

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from harness.groundtruth.tfrecord import encode_records
 from harness.plugins.spaces.nb101.cell import make_cell
+from harness.plugins.spaces.nb101.nasbench_tfrecord import encode_payload
 from harness.plugins.spaces.nb101.protobuf import Evaluation, ModelMetrics, encode_model_metrics
-from harness.plugins.spaces.nb101.tfrecord import encode_payload
 
 
 def load_records(shared_data: Path) -> list[dict]:

@@ -24,7 +24,8 @@ def test_png_folder_and_npz_hold_the_same_pixels(cifar10_images):
                                          (0, 0))
     assert folder_images.shape == (20, 32, 32, 3) and folder_images.dtype == np.uint8
     np.testing.assert_array_equal(folder_images, npz_images)
-    # The first 20 CIFAR-10 test labels (PROVENANCE.md), parsed from the file names.
+    # The first 20 CIFAR-10 test labels (foolbox's sample images: harness/plugins/datasets/data/
+    # DATA_NOTICE.md), parsed from the file names.
     expected = [3, 8, 8, 0, 6, 6, 1, 6, 3, 1, 0, 9, 5, 7, 9, 8, 5, 7, 8, 6]
     assert folder_labels.tolist() == expected and npz_labels.tolist() == expected
 

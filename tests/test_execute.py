@@ -93,7 +93,7 @@ def test_ground_truth_of_the_sampled_archs_is_copied(toy, tmp_path):
 
 
 class _Images:
-    """Stands in for the ``images`` dataset: records what the runner asks it for."""
+    """Stands in for the ``images`` dataset: records what the worker asks it for."""
 
     name = "images"
     num_classes = 3

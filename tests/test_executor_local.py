@@ -6,6 +6,7 @@ with two workers serves several tests.
 """
 
 import pytest
+import torch
 import toy_plugins
 
 from harness import load_trials
@@ -68,7 +69,6 @@ def test_results_report_their_device_and_memory(two_worker_run):
 
 @pytest.mark.gpu
 def test_gpu_trials_record_cuda_memory_and_oom(tmp_path, monkeypatch):
-    torch = pytest.importorskip("torch")
     if not torch.cuda.is_available():
         pytest.skip("needs CUDA")
     with toy_plugins.toy_environment(tmp_path, monkeypatch):

@@ -26,7 +26,7 @@ from fuzz_helpers import (
 )
 
 from harness.groundtruth.tfrecord import encode_records
-from harness.plugins.spaces.nb101 import tfrecord as nb101_tfrecord
+from harness.plugins.spaces.nb101 import nasbench_tfrecord as nb101_tfrecord
 from harness.plugins.spaces.nb101.protobuf import encode_model_metrics
 
 NAME = "nasbench_only108.tfrecord"

@@ -11,8 +11,8 @@ from harness.plugins.scorers.gennas.plugin import named_task
 from harness.plugins.scorers.gennas.signals import build_targets
 from harness.plugins.scorers.gennas.train import TrainSettings, parameter_groups, train
 from harness.plugins.scorers.gennas.wrapper import wrap
+from harness.plugins.spaces.nb201.space import NB201Space
 
-nb201 = pytest.importorskip("harness.plugins.spaces.nb201.space")
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 POOL_ARCH = ("|avg_pool_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|"
@@ -56,7 +56,7 @@ def _nb201_losses(arch, monkeypatch=None, iterations=4, skip_dead_paths=False, *
     task = named_task("gennas-search-n")
     inputs = torch.randn(8, 3, 32, 32, generator=torch.Generator().manual_seed(0))
     targets = build_targets(task, inputs, seed=0)
-    space = nb201.NB201Space()
+    space = NB201Space()
     torch.manual_seed(0)
     backbone = space.build_model(arch, num_classes=10, variant="gennas", **options)
     if skip_dead_paths:
@@ -98,8 +98,8 @@ def test_dead_paths_are_the_edges_that_cannot_reach_the_output():
 
     expected = [(3,), (1, 2, 4, 5), (), (0, 1, 2, 3, 4, 5)]
     for arch, running in zip(DEAD_PATH_ARCHS, expected, strict=True):
-        model = nb201.NB201Space().build_model(arch, num_classes=10, C=4, N=1)
-        nb201.NB201Space().skip_dead_paths(model)
+        model = NB201Space().build_model(arch, num_classes=10, C=4, N=1)
+        NB201Space().skip_dead_paths(model)
         cells = [module for module in model.modules() if isinstance(module, Cell)]
         assert {cell.running_edges for cell in cells} == {running}
 

@@ -26,6 +26,7 @@ from harness.plugins.scorers.gennas.train import (
     weighted_mse,
 )
 from harness.plugins.scorers.gennas.wrapper import wrap
+from harness.plugins.spaces.nb201.space import NB201Space
 from harness.protocols import Batch, Scorer, ScoringContext
 
 
@@ -173,7 +174,7 @@ def test_missing_run_seed_without_task_seed_is_an_error():
 def test_non_finite_loss_is_returned_not_replaced():
     scorer = combo()
     value = scorer.score(make_ctx(scorer, build_options={"broken": True}))
-    assert math.isnan(value), "an inf weight makes the loss NaN; the runner records status nan"
+    assert math.isnan(value), "an inf weight makes the loss NaN; harness.trial records status nan"
 
 
 def test_report_options_pick_from_one_trajectory():
@@ -234,7 +235,7 @@ def test_fast_schedule_scores_what_the_full_run_evaluates_at_its_last_iteration(
         "constant learning rate: the shorter run is the longer run's first part, bit for bit"
 
 
-def test_runner_input_source_key_is_accepted():
+def test_planner_input_source_key_is_accepted():
     scorer = combo()
     source = {"images": "x.npz", "sha256": "0" * 64}
     assert math.isfinite(scorer.score(make_ctx(scorer, input_source=source)))
@@ -270,8 +271,7 @@ def test_generic_scorer_detects_a_changed_task_file(tmp_path):
 
 
 def test_nb201_gennas_variant_heads_and_short_run():
-    nb201 = pytest.importorskip("harness.plugins.spaces.nb201.space")
-    space = nb201.NB201Space()
+    space = NB201Space()
     arch = ("|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|"
             "+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|")
     backbone = space.build_model(arch, num_classes=10, variant="gennas", N=1)

@@ -16,6 +16,7 @@ from harness.errors import BenchmarkFileError
 from harness.groundtruth.crc32c import crc32c, crc32c_many, mask
 from harness.groundtruth.table import GroundTruthTable, prepared_table_path
 from harness.plugins.spaces.nb101.cell import make_cell
+from harness.plugins.spaces.nb101.official_table import KEYS, REPEAT_KEYS, NB101Accumulator
 from harness.plugins.spaces.nb101.prepare import build_table, prepare
 from harness.plugins.spaces.nb101.protobuf import (
     Evaluation,
@@ -24,7 +25,6 @@ from harness.plugins.spaces.nb101.protobuf import (
     decode_model_metrics,
     encode_model_metrics,
 )
-from harness.plugins.spaces.nb101.table import KEYS, REPEAT_KEYS, NB101Accumulator
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
-"""NB-201 counts its networks without building them (``CountingSpace``, issue 15): every count
-equals what ``params`` / ``flops`` measure on the built network, for every builder option."""
+"""NB-201 counts its networks without building them (``CountingSpace``), so ``params`` and
+``flops`` trials skip the build: every count equals what ``params`` / ``flops`` measure on the
+built network, for every builder option."""
 
 import random
 

@@ -1,4 +1,5 @@
-"""Every hook has a test here and a mention in docs/plugins.md (as datasette checks its hooks).
+"""Every hook has a test here and a mention in docs/plugins.md (as datasette checks its hooks),
+and the page's table of installed plugins is the registry's list of the built-in ones.
 
 Each ``test_hook_<name>`` registers a tiny in-process plugin implementing that hook and shows
 that the harness uses what it registered.
@@ -6,6 +7,7 @@ that the harness uses what it registered.
 
 import inspect
 import random
+import re
 import sys
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from harness import cli, hookimpl, hookspecs, load_trials, seeding
 from harness.plan import plan_run
 from harness.plugins.initializers.plugin import InitScheme
 from harness.protocols import SearchResult
+from harness.registry import TABLES
 from harness.store import TrialResult
 from harness.trial import apply_init, execute_trial
 
@@ -40,6 +43,32 @@ def test_every_hook_has_a_test(hook):
 def test_every_hook_is_documented(hook):
     assert f"`{hook}" in PLUGIN_DOCS.read_text(), f"document {hook} in docs/plugins.md"
     assert ":param" in getattr(hookspecs, hook).__doc__, f"{hook} needs :param: docs"
+
+
+# The rows of docs/plugins.md's "What is installed" table -> the registry table each lists.
+DOCUMENTED_KINDS = {"spaces": "space", "scorers": "scorer", "datasets": "dataset",
+                    "searchers": "searcher", "executors": "executor", "reporters": "reporter",
+                    "weight initializers": "weight", "bias initializers": "bias"}
+
+
+def documented_plugins() -> dict[str, set[str]]:
+    """Registry table -> the names in that row's names column of docs/plugins.md."""
+    section = PLUGIN_DOCS.read_text().split("## What is installed")[1].split("\n## ")[0]
+    table = [line for line in section.splitlines() if line.startswith("| ")]
+    rows = [line.split("|")[1:3] for line in table[2:]]  # after the header and its rule
+    return {DOCUMENTED_KINDS[kind.strip()]: set(re.findall(r"`([^`]+)`", names))
+            for kind, names in rows}
+
+
+def test_plugins_page_lists_every_built_in_plugin(fresh_registry):
+    documented = documented_plugins()
+    assert set(documented) == set(TABLES), "docs/plugins.md needs one row per registry table"
+    for table in TABLES:
+        built_in = {entry.name for entry in fresh_registry.entries(table)
+                    if entry.distribution == "nas-harness"}
+        assert documented[table] == built_in, (
+            f"docs/plugins.md's {table} row: add {sorted(built_in - documented[table])}, "
+            f"remove {sorted(documented[table] - built_in)}")
 
 
 def test_hook_harness_register_spaces(toy):

@@ -267,7 +267,7 @@ def test_reference_values_carry_citations():
                    "Table 4, NDS ImageNet")] == 0.17
 
 
-def test_report_of_a_run_made_by_the_runner(tmp_path, monkeypatch):
+def test_report_of_a_run_made_by_the_driver(tmp_path, monkeypatch):
     import toy_plugins
 
     from harness.config import RunConfig

@@ -23,10 +23,8 @@ def test_trial_seed_is_a_stable_hash_of_run_seed_space_and_arch():
 
 
 def test_trial_seed_known_value():
-    import hashlib
-
-    digest = hashlib.sha256(b"3\x1ftoy\x1fw2").digest()
-    assert seeding.derive_trial_seed(3, "toy", "w2") == int.from_bytes(digest[:8], "big") % 2**32
+    assert seeding.derive_trial_seed(3, "toy", "w2") == 1116519352, (
+        "the trial seed changed: every stored trial of an earlier run would score differently")
 
 
 def test_seed_everything_repeats_python_numpy_and_torch_draws():

@@ -1,7 +1,7 @@
 """Validation of the zero-cost / NASWOT scorers against published numbers (driver + analysis).
 
-``archs``: writes the arch lists (seeded, in chunks so a run cut short still holds a random
-subset for every scorer: the runner orders trials scorer by scorer).
+``archs``: writes the arch lists (seeded shuffles, in chunks, so a run cut short still holds a
+random subset; ``harness.plan`` orders a chunk's trials arch by arch, every scorer on each).
 ``analyse``: reads the run folders and prints Spearman ρ against the ground truth:
 
 - ``synflow`` / ``params`` on a seeded sample of all 15,625 NB-201 cells vs CIFAR-10 test

@@ -1,9 +1,9 @@
 """The prepared ground-truth table of one space: one row per arch, one column per metric.
 
 Every reader of an official benchmark file ends by saving one of these as parquet under the
-data dir; the runner copies the rows of the sampled archs into the run's store, so every
-correlation in a report is a join inside one SQLite file. The file's provenance (source file
-name, version, sha256, recipe) travels in the parquet schema metadata.
+data dir; the driver (``harness.execute``) copies the rows of the sampled archs into the run's
+store, so every correlation in a report is a join inside one SQLite file. The file's provenance
+(source file name, version, sha256, recipe) travels in the parquet schema metadata.
 """
 
 from __future__ import annotations

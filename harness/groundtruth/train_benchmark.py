@@ -5,8 +5,9 @@ seed on the dataset's training split and evaluated on its test split; the table 
 accuracy (percent) at the last epoch, averaged over seeds (``<dataset>/test``), each seed's
 value (``<dataset>/test/seed<k>``), final training accuracy and the parameter count. The full
 recipe (optimizer, schedule, batch size, epochs, seeds, model options, library versions) goes
-into ``table.source``; ``source["model_options"]`` are the builder options, which the runner
-passes to ``space.build_model`` so scorers see the same network that was trained.
+into ``table.source``; ``source["model_options"]`` are the builder options, which ``harness.plan``
+hands to every trial of the space and the worker (``harness.trial``) passes to ``space.build_model``
+so scorers see the same network that was trained.
 
 Determinism: single-threaded, ``torch.use_deterministic_algorithms(True)``, and every training
 run seeded from (``seed``, arch id, seed index) through sha256, so the same arguments give the
@@ -178,10 +179,11 @@ def build_benchmark(space: Any, *, dataset: Any, archs: int | Sequence[str], see
 
     ``dataset`` is the dataset plugin object (a ``SplitTensorsDataset``). Writes a
     ``GroundTruthTable`` to ``out`` (default: the space's prepared-table path under
-    ``data_dir``, where the runner finds it) and returns the path. ``progress(done, total)`` is
-    called after each arch. ``image_size``: train and test at this image side instead of the
-    dataset's (the digits recipe trains at 16×16 to fit a CPU budget; scorers still see the
-    plugin's 32×32 inputs, as GenNAS scores ImageNet16-120 models on upsampled images).
+    ``data_dir``, where ``harness compare`` finds it) and returns the path.
+    ``progress(done, total)`` is called after each arch. ``image_size``: train and test at this
+    image side instead of the dataset's (the digits recipe trains at 16×16 to fit a CPU budget;
+    scorers still see the plugin's 32×32 inputs, as GenNAS scores ImageNet16-120 models on upsampled
+    images).
     """
     if seeds < 1 or epochs < 1:
         raise ConfigError(f"need seeds >= 1 and epochs >= 1, got seeds={seeds}, epochs={epochs}")

@@ -134,8 +134,8 @@ class ImageFilesDataset:
 
     ``batch`` options: ``path`` (required), ``like`` (dataset plugin name, default cifar10),
     ``augment``, ``normalization`` and ``size`` (as that dataset's), ``split`` (ignored).
-    ``num_classes`` and ``input_shape`` are CIFAR-10's; the runner takes the real ones from
-    the ``like`` plugin.
+    ``num_classes`` and ``input_shape`` are CIFAR-10's; ``harness.plan`` gives each trial
+    those of the ``like`` plugin.
     """
 
     name = "images"

@@ -71,8 +71,8 @@ def prepare_worker(plugins: PortablePlugins) -> None:
 
 
 class TrialTimeout(BaseException):
-    """Raised in a trial by ``run_trials``' timer; a ``BaseException`` so that the trial
-    runner's handling of scorer errors does not turn it into an ``error`` row."""
+    """Raised in a trial by ``run_trials``' timer; a ``BaseException`` so that the handling of
+    scorer errors in ``harness.trial.execute_trial`` does not turn it into an ``error`` row."""
 
 
 @contextmanager

@@ -20,9 +20,9 @@ Classes with fewer than two images in the batch are left out: a one-image correl
 is [1], whose term log(1 + k) ≈ 1e-5 the reference adds (negligible). A batch where no class
 has two images is a ``ConfigError`` (use a larger ``batch_size``). A class whose Jacobian rows
 are constant has an undefined correlation: the score is NaN, as in the reference, and the
-runner records status ``nan``. BN kept, train mode; the zero-cost family's inputs and batch
-64, but each space's benchmark network (NB-201: the official cell, as in the authors' code,
-which builds on NASWOT's; the ``network`` option names another form).
+worker (``harness.trial``) records status ``nan``. BN kept, train mode; the zero-cost family's
+inputs and batch 64, but each space's benchmark network (NB-201: the official cell, as in the
+authors' code, which builds on NASWOT's; the ``network`` option names another form).
 """
 
 from __future__ import annotations

@@ -8,8 +8,8 @@ the N rows; λ = its eigenvalues; score = −Σ_i [log(λ_i + k) + 1/(λ_i + k)]
 expression is maximal for λ = 1 (uncorrelated Jacobians), so higher = better as defined; no
 extra sign flip. Σ is symmetric, so a symmetric eigen-solver (float64) is used instead of the
 reference's general one: same eigenvalues, always real. An input-independent output (a constant
-row of J) makes Σ undefined and gives NaN, as does a round-off eigenvalue below −k; the runner
-records status ``nan``. BN kept, train mode.
+row of J) makes Σ undefined and gives NaN, as does a round-off eigenvalue below −k; the worker
+(``harness.trial``) records status ``nan``. BN kept, train mode.
 """
 
 from __future__ import annotations

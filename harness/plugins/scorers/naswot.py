@@ -4,7 +4,7 @@ code github.com/BayesWatch/nas-without-training; docs/naswot.md).
 ``naswot`` — the ICML 2021 score ("hook_logdet"). Each ReLU unit gives input i a bit
 (pre-activation > 0). K[i, j] = number of units on which inputs i and j agree; score =
 log|det K| (float64 ``slogdet``; sign ignored). Higher = better, no sign flip. A singular K
-gives −inf (the runner records status ``inf``: worst).
+gives −inf (the worker, ``harness.trial``, records status ``inf``: worst).
 Units are the inputs of every module whose class name contains "ReLU" (forward pre-hooks), one
 contribution per call. As in the reference, only ReLUs reached by a first backward pass (of a
 tensor of ones from the output, input requiring grad) count; the second, gradient-free forward

@@ -23,7 +23,8 @@ def zerocost_scorers() -> list[Scorer]:
     training split with random crop + flip and the zero-cost normalization, ``split_data`` 1,
     ``network`` ``zerocost`` (the reference's builder as each space maps it: NB-201's
     all-candidate-ops cell; the other spaces' benchmark networks). One batch is shared by every
-    arch of a run (the planner's rule); the reference drew a new batch per arch.
+    arch of a run (the worker's batch cache, ``harness.trial``); the reference drew a new batch
+    per arch.
     """
     from harness.plugins.scorers.fisher import Fisher
     from harness.plugins.scorers.grad_norm import GradNorm

@@ -6,14 +6,14 @@ float64, the all-ones input x = 1 (one image of the dataset's shape) gives
 R = Σ f(x); the score is Σ_layers Σ |W ⊙ ∂R/∂W| over Conv2d / Linear weights. No data or labels
 are used (``needs_inputs`` is False; ``batch_size`` is ignored). Higher = better, no sign flip.
 
-``synflow`` uses the BN-free copy (``common.batchnorm_free_model``); ``synflow_bn`` keeps BN in
-train mode (batch statistics over the single image's pixels).
+``synflow`` uses the BN-free copy (``zerocost_common.batchnorm_free_model``); ``synflow_bn`` keeps
+BN in train mode (batch statistics over the single image's pixels).
 
 Magnitude: the score grows geometrically with depth (≈1e20–1e60 on NB-201). It is returned as
 the raw float64 sum, which represents such values exactly enough to rank them (53-bit mantissa,
 range up to 1.8e308), so no log transform is applied. A network whose flow leaves the float64
-range gives inf (or NaN), which the runner records as status ``inf`` / ``nan`` rather than as a
-huge finite number.
+range gives inf (or NaN), which the worker (``harness.trial``) records as status ``inf`` / ``nan``
+rather than as a huge finite number.
 """
 
 from __future__ import annotations

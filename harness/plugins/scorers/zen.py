@@ -17,7 +17,7 @@ forward pass of the unperturbed x; only BN layers that ran in that pass count, a
 input is identically zero (an NB-201 branch behind a ``none`` edge) is left out: its output is
 zero whatever its scale, so there is no scale for the term to restore. Higher = better, no sign
 flip. A feature difference that is identically zero (an all-``none`` cell) gives −inf, which
-the runner records as status ``inf`` (worst). ``repeats`` > 1 averages the
+the worker (``harness.trial``) records as status ``inf`` (worst). ``repeats`` > 1 averages the
 score over independent draws (weights and inputs).
 
 Choices where the official code differs from the paper's formula (docs/zen.md): ``norm`` "fro"

@@ -13,7 +13,8 @@ its target sequence: Adam (lr 1e-3 as the paper; the reference CLI default was 0
 1.2e-6 as the benchmark's logs, all parameters in one group), ``iterations`` steps in
 ``train()`` mode, MSE over all elements. Every ``eval_interval`` steps the loss is measured in
 ``eval()`` mode without gradients on a fresh noise draw. score = -(last evaluation loss);
-a non-finite loss passes through (the runner records nan / inf; the reference used 1000 + U).
+a non-finite loss passes through (the worker, ``harness.trial``, records nan / inf; the reference
+used 1000 + U).
 
 The sequences depend on the run seed (or the ``task_seed`` option), so every arch of a run
 regresses the same task; the model, dropout masks and noise depend on the trial seed.

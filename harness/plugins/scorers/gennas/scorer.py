@@ -9,8 +9,8 @@ The task instance (the clean input batch on the device and the three targets) is
 (task hash, task seed, device, batch) and cached in the process, so every architecture of a run
 shares it and a worker builds it once. The task seed is the run seed (``ctx.run_seed``) unless
 the ``task_seed`` option fixes it, never the trial seed: all archs of a run see the same targets.
-A non-finite final loss is returned as is (-nan / -inf), and the runner records the trial as
-nan / inf; the reference replaced it with 1000 + U(0, 1) instead.
+A non-finite final loss is returned as is (-nan / -inf), and the worker (``harness.trial``) records
+the trial as nan / inf; the reference replaced it with 1000 + U(0, 1) instead.
 
 Options (``--option gennas-combo.KEY=VALUE``): ``batch_size`` (16), ``iterations`` (100),
 ``eval_interval`` (10), ``lr`` (0.1), ``momentum`` (0.9), ``weight_decay`` (4e-5, the code's;
@@ -110,13 +110,13 @@ def train_settings(config: dict[str, Any]) -> TrainSettings:
     return TrainSettings(**ints, **floats, memory_format=memory_format)
 
 
-# Keys the runner adds to every scorer's config (the identity of an --images input source).
-RUNNER_KEYS = {"input_source"}
+# Keys ``harness.plan.scorer_config`` adds to a scorer's config (an --images source's identity).
+PLANNER_KEYS = {"input_source"}
 
 
 def check_options(config: dict[str, Any], allowed: set[str]) -> None:
     """Reject unknown option names (a typo must not silently run the default)."""
-    unknown = sorted(set(config) - allowed - RUNNER_KEYS)
+    unknown = sorted(set(config) - allowed - PLANNER_KEYS)
     if unknown:
         raise ConfigError(f"GenNAS: unknown option(s) {', '.join(unknown)}; "
                           f"known: {', '.join(sorted(allowed))}")
@@ -246,9 +246,9 @@ def resolve_task(value: Any) -> Task:
 class GenericGenNASScorer:
     """GenNAS with a user task: ``--option gennas.task=my_task.json`` (or inline JSON).
 
-    ``resolve_config`` replaces the path by the task's canonical content and hash before the
-    runner hashes the config, so two different tasks never share a store key, and a trial can
-    be re-run from the store alone even if the file changes or goes away.
+    ``resolve_config`` replaces the path by the task's canonical content and hash before
+    ``harness.plan`` hashes the config, so two different tasks never share a store key, and a trial
+    can be re-run from the store alone even if the file changes or goes away.
     """
 
     name = "gennas"

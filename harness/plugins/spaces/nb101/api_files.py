@@ -3,7 +3,7 @@
 The layout is ``{module_hash: (fixed_stats, computed_stats)}`` with ``fixed_stats`` holding
 ``module_adjacency`` (V x V), ``module_operations`` and ``trainable_parameters``, and
 ``computed_stats`` mapping each budget (epochs) to a list of repeat dicts with the eight keys
-of ``nb101_table.KEYS``. NASLib ships it pickled (``nb101_dummy.pkl``); the JSON variant is a
+of ``official_table.KEYS``. NASLib ships it pickled (``nb101_dummy.pkl``); the JSON variant is a
 list of records ``{module_hash, module_adjacency, module_operations, trainable_parameters,
 computed_stats}``.
 
@@ -28,7 +28,7 @@ import numpy as np
 from harness.errors import BenchmarkFileError, ConfigError
 from harness.groundtruth.safe_pickle import quiet_excepthook
 from harness.plugins.spaces.nb101.cell import make_cell
-from harness.plugins.spaces.nb101.table import KEYS, NB101Accumulator, is_module_hash
+from harness.plugins.spaces.nb101.official_table import KEYS, NB101Accumulator, is_module_hash
 
 
 def _add_cell(accumulator: NB101Accumulator, module_hash: Any, fixed: Mapping[str, Any],

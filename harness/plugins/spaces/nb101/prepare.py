@@ -6,7 +6,7 @@ Sources, by what ``PATH`` is:
   ``nasbench_only108.tfrecord``; nothing else in it is read;
 - ``*.tfrecord``: an official file (TFRecord framing, CRC-checked unless ``verify_crc`` is
   false; every record validated, and the record count checked for the official file names
-  unless ``allow_partial`` is true: see ``nb101.tfrecord``);
+  unless ``allow_partial`` is true: see ``nb101.nasbench_tfrecord``);
 - ``*.pkl`` / ``*.pickle``: the official API's in-memory dict as pickled by other tools;
 - ``*.json``: that same layout as a JSON list of records, or GenNAS' ``[[matrix, ops], acc]``
   list (imported as a user table);
@@ -15,7 +15,7 @@ Sources, by what ``PATH`` is:
 
 The table is written atomically once everything has been read, so a failing source leaves the
 previous table (or none) in place, never a partial one. Every reader ends with the shared
-``harness.groundtruth.validate`` step (ranges, finite-or-NaN, non-empty, unique arch ids).
+``harness.groundtruth.table_checks`` step (ranges, finite-or-NaN, non-empty, unique arch ids).
 """
 
 from __future__ import annotations
@@ -32,8 +32,8 @@ from harness.plugins.spaces.nb101.api_files import (
     read_api_json,
     read_api_pickle,
 )
-from harness.plugins.spaces.nb101.table import SPACE, NB101Accumulator
-from harness.plugins.spaces.nb101.tfrecord import read_tfrecord
+from harness.plugins.spaces.nb101.nasbench_tfrecord import read_tfrecord
+from harness.plugins.spaces.nb101.official_table import SPACE, NB101Accumulator
 from harness.plugins.spaces.nb101.user_table import import_user_table, read_gennas_json
 
 OFFICIAL_FILES = ("nasbench_full.tfrecord", "nasbench_only108.tfrecord")

@@ -15,7 +15,7 @@ A user file seldom says what its numbers are (split, repeat, epochs). Unless the
 Rows that name the same cell are an error unless ``duplicates`` is ``first`` or ``mean``.
 
 Values must be numbers or explicit missing markers (empty, ``nan``, ``NA``; see
-``harness.groundtruth.validate``). Metrics are accuracies unless ``higher_is_better`` is false
+``harness.groundtruth.table_checks``). Metrics are accuracies unless ``higher_is_better`` is false
 (errors, losses: only required finite): all accuracy columns must use one scale, percent in
 [0, 100] or fractions in [0, 1]; the detected scale is recorded in the table's source
 (``accuracy_scale``). A table without rows is refused.
@@ -31,7 +31,7 @@ import pandas as pd
 
 from harness.errors import BenchmarkFileError, ConfigError
 from harness.groundtruth.table import GroundTruthTable, MetricInfo
-from harness.groundtruth.validate import (
+from harness.groundtruth.table_checks import (
     ACCURACY_SCALES,
     NON_NEGATIVE,
     detect_accuracy_scale,
@@ -39,7 +39,7 @@ from harness.groundtruth.validate import (
     validate_table,
 )
 from harness.plugins.spaces.nb101.cell import cell_from_strings, make_cell
-from harness.plugins.spaces.nb101.table import DATASET, SPACE, is_module_hash
+from harness.plugins.spaces.nb101.official_table import DATASET, SPACE, is_module_hash
 
 ROLES = ("hash", "adjacency", "operations", "params")
 _GUESSES = {"hash": ("module_hash", "hash", "arch_id"),

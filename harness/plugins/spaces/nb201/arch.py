@@ -13,7 +13,7 @@ Every other encoding converts to and from it:
 
 The benchmark *index* is not an encoding of the cell: it is the position in the official
 ``meta_archs`` list, a fixed shuffle that no simple enumeration reproduces (checked against the
-15,625-string list), so index look-ups go through a prepared table (``nb201.py``).
+15,625-string list), so index look-ups go through a prepared table (``space.py``).
 """
 
 from __future__ import annotations

@@ -36,7 +36,7 @@ The authors' "test" numbers are ``cifar10/ori-test``, ``cifar100/x-test``,
 
 Any file that is truncated, corrupt or of another layout raises ``BenchmarkFileError`` naming the
 file and what was expected; the finished table goes through the shared validation step
-(``harness.groundtruth.validate``: accuracies in [0, 100] %, sizes non-negative, finite or NaN,
+(``harness.groundtruth.table_checks``: accuracies in [0, 100] %, sizes non-negative, finite or NaN,
 unique archs), and is written only when everything was read (atomically).
 """
 
@@ -58,7 +58,7 @@ from harness.groundtruth.table import (
     MetricInfo,
     file_sha256,
 )
-from harness.groundtruth.validate import NON_NEGATIVE, PERCENT, validate_table
+from harness.groundtruth.table_checks import NON_NEGATIVE, PERCENT, validate_table
 from harness.plugins.spaces.nb201.arch import NUM_ARCHS, ops_to_str, str_to_ops
 
 SPACE = "nb201"

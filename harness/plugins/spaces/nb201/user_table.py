@@ -27,7 +27,7 @@ Accuracies are kept in the file's scale, which must be one for all metric column
 [0, 100] (as the official files) or fractions in [0, 1]; the detected scale is recorded in the
 table's source (``accuracy_scale``) and in each metric's description. Cells must be numbers or
 explicit missing markers (empty, ``nan``, ``NA``); ``inf``, out-of-range values and a table
-without rows are refused (``harness.groundtruth.validate``). The table records the mapping,
+without rows are refused (``harness.groundtruth.table_checks``). The table records the mapping,
 file name and sha256 so the choice of column stays visible in every report.
 """
 
@@ -41,7 +41,7 @@ import pandas as pd
 
 from harness.errors import BenchmarkFileError, ConfigError
 from harness.groundtruth.table import GroundTruthTable, MetricInfo, file_sha256
-from harness.groundtruth.validate import (
+from harness.groundtruth.table_checks import (
     ACCURACY_SCALES,
     NON_NEGATIVE,
     detect_accuracy_scale,

@@ -29,7 +29,7 @@ from harness.groundtruth.table import (
     file_sha256,
     prepared_table_path,
 )
-from harness.groundtruth.validate import FINITE, NON_NEGATIVE, validate_table
+from harness.groundtruth.table_checks import FINITE, NON_NEGATIVE, validate_table
 from harness.plugins.spaces.nbnlp.logs import (
     RunLog,
     best_val_test_loss,

@@ -39,7 +39,7 @@ from harness.groundtruth.table import (
     file_sha256,
     prepared_table_path,
 )
-from harness.groundtruth.validate import NON_NEGATIVE, PERCENT, validate_table
+from harness.groundtruth.table_checks import NON_NEGATIVE, PERCENT, validate_table
 from harness.plugins.spaces.nds.reader import STATUS_OK, SweepRecord, iter_records
 from harness.plugins.spaces.nds.sweeps import PRIMARY_DATASETS, Sweep, sweep_of
 

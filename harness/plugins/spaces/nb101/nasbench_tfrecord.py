@@ -36,13 +36,13 @@ from typing import Any
 from harness.errors import BenchmarkFileError, ConfigError
 from harness.groundtruth.tfrecord import iter_record_batches
 from harness.plugins.spaces.nb101.cell import cell_from_strings
-from harness.plugins.spaces.nb101.protobuf import ProtobufError, decode_model_metrics
-from harness.plugins.spaces.nb101.table import (
+from harness.plugins.spaces.nb101.official_table import (
     BUDGETS,
     REPEATS,
     NB101Accumulator,
     is_module_hash,
 )
+from harness.plugins.spaces.nb101.protobuf import ProtobufError, decode_model_metrics
 
 CELLS = 423_624
 OFFICIAL_RECORDS = {"nasbench_only108.tfrecord": CELLS * REPEATS,

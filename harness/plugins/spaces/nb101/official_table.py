@@ -13,7 +13,7 @@ and the repeat count ``eB_repeats``; per budget B and repeat R in 0..2 the raw v
 ``max_final_test_accuracy`` (the NASWOT convention: maximum over all repeats and budgets). The
 default ground truth is ``e108_mean_final_test_accuracy``: the 3-repeat mean of the final
 CIFAR-10 test accuracy after 108 epochs. Accuracies are fractions in [0, 1]; the finished table
-goes through ``harness.groundtruth.validate`` (accuracies in [0, 1], times and parameter counts
+goes through ``harness.groundtruth.table_checks`` (accuracies in [0, 1], times and parameter counts
 non-negative, all finite or NaN).
 
 Compact (docs/performance.md: the full table loads in well under 200 MB): ``adjacency`` and
@@ -37,7 +37,13 @@ import pandas as pd
 
 from harness.errors import BenchmarkFileError
 from harness.groundtruth.table import GroundTruthTable, MetricInfo
-from harness.groundtruth.validate import FINITE, FRACTION, NON_NEGATIVE, ValueRange, validate_table
+from harness.groundtruth.table_checks import (
+    FINITE,
+    FRACTION,
+    NON_NEGATIVE,
+    ValueRange,
+    validate_table,
+)
 
 SPACE = "nb101"
 DATASET = "cifar10"

@@ -1,4 +1,4 @@
-"""The shared validation step every ground-truth reader runs before saving a table."""
+"""The checks every ground-truth reader runs on its table before saving it (table_checks.py)."""
 
 import math
 
@@ -8,7 +8,7 @@ import pytest
 
 from harness.errors import BenchmarkFileError
 from harness.groundtruth.table import GroundTruthTable, MetricInfo
-from harness.groundtruth.validate import (
+from harness.groundtruth.table_checks import (
     FRACTION,
     NON_NEGATIVE,
     detect_accuracy_scale,
