@@ -6,7 +6,7 @@ own network (the ``params`` default). Rows: ``space-count`` is ``params`` as it 
 NB-201's analytic count (``harness.protocols.CountingSpace``); ``weight-free-build`` is the
 same scorer building the model without weights (before the count); ``real-weights`` builds it
 with the trial seed, the init schemes and the move to the device (before
-``harness.protocols.WeightFreeScorer``). Rounds alternate the rows; the printed ratios are
+``harness.trial.WeightFreeScorer``). Rounds alternate the rows; the printed ratios are
 medians over rounds of each build row's CPU seconds / the space-count row's. Run with
 
     OMP_NUM_THREADS=1 nice -n 10 pytest benchmarks/test_trial_cost.py --benchmark-enable \\

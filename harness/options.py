@@ -4,7 +4,7 @@ scorer's defaults and declared ranges.
 ``options_model(scorer)`` has one field per default: its type is the default's (an integer
 default takes integers, a float default any finite number, a dict default a JSON object whose
 known keys are checked the same way and whose other keys pass; a ``None`` default takes
-anything), bounded by the scorer's ``option_ranges`` (``harness.protocols.RangedScorer``) and
+anything), bounded by the scorer's ``option_ranges`` (``harness.options.RangedScorer``) and
 the harness's own (every scorer's ``batch_size`` is at least 1). Validation is strict: ``"3"``
 is not an integer, ``true`` is not a number. ``check_options`` validates a resolved config and
 turns the first refusal into one ``ConfigError`` naming the option, so ``harness compare``
@@ -14,13 +14,24 @@ model only checks it), so trial keys and config hashes do not depend on pydantic
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from harness.errors import ConfigError
-from harness.protocols import BENCHMARK_FORM, OptionRanges, RangedScorer
+from harness.protocols import BENCHMARK_FORM, OptionRanges
 from harness.refusals import rule_text, shown
+
+
+@runtime_checkable
+class RangedScorer(Protocol):
+    """Optional: a scorer that bounds its numeric options, checked before a run starts.
+
+    ``option_ranges`` maps an option's dotted path (``"split_data"``, ``"inputs.size"``) to
+    inclusive ``(low, high)`` bounds, ``None`` for an open end. Every option's type is already
+    checked against its default's; ``batch_size >= 1`` holds for every scorer."""
+
+    option_ranges: OptionRanges
 
 # Bounds every scorer gets: the harness itself draws batches of ``batch_size`` inputs.
 HARNESS_RANGES: OptionRanges = {"batch_size": (1, None)}

@@ -13,7 +13,7 @@ import copy
 import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from harness import seeding
 from harness.config import RunConfig
@@ -23,17 +23,40 @@ from harness.groundtruth.table import file_sha256
 from harness.hashing import canonical_hash
 from harness.options import NETWORK_DEFAULTS, check_options
 from harness.preflight import check_execution, check_inputs, check_run_dir
-from harness.protocols import (
-    BENCHMARK_FORM,
-    ConfiguredScorer,
-    CountedDataset,
-    NetworkFormSpace,
-    SampleImagesDataset,
-)
+from harness.protocols import BENCHMARK_FORM, NetworkFormSpace
 from harness.registry import Registry, get_registry
 from harness.selection import SpacePlan, select_spaces, space_names
 from harness.store import STORE_FILE, Trial, TrialStore, trial_key_config
 from harness.trial import TrialJob
+
+
+@runtime_checkable
+class ConfiguredScorer(Protocol):
+    """Optional: a scorer that rewrites its merged config before the config is hashed into the
+    trial key (the generic ``gennas`` scorer replaces a task file path by the task's content and
+    hash, so two different tasks never share a store key)."""
+
+    def resolve_config(self, config: dict[str, Any]) -> dict[str, Any]:
+        """The config to use (and hash) instead of ``config``."""
+
+
+@runtime_checkable
+class CountedDataset(Protocol):
+    """Optional: a dataset that says, when a run is planned, how many distinct images a batch
+    can draw, so batch sizes are capped there and trial keys name the batch actually used (the
+    ``images`` dataset: the files of ``--images``)."""
+
+    def image_count(self, *, data_dir: Path | None = None, **options: Any) -> int:
+        """The number of images ``batch(..., **options)`` draws from."""
+
+
+@runtime_checkable
+class SampleImagesDataset(Protocol):
+    """Optional: a dataset that ships a few real images to stand in when it is not prepared."""
+
+    def sample_images(self, data_dir: Path) -> tuple[Path, int] | None:
+        """(an ``.npz`` the ``images`` dataset reads, its image count) when the dataset's files
+        are absent under ``data_dir``; None when they are there."""
 
 # What ``--retry-failed`` runs again: glitches of the machine, not results (nan, inf, skipped).
 RETRYABLE_STATUSES = ("oom", "error", "timeout")

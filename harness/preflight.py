@@ -13,12 +13,21 @@ import math
 import os
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
 
 from harness.config import RunConfig
 from harness.errors import ConfigError, HarnessError
-from harness.protocols import CheckedDataset
 from harness.registry import Registry
 from harness.trial import TrialJob
+
+
+@runtime_checkable
+class CheckedDataset(Protocol):
+    """Optional: a dataset that checks its inputs once when a run is planned, so a source that
+    cannot be read stops the run before any trial (the ``images`` dataset reads every image)."""
+
+    def check_inputs(self, *, data_dir: Path, **options: Any) -> None:
+        """Raise ``DatasetError`` where ``batch(..., **options)`` would fail for every trial."""
 
 
 def check_execution(config: RunConfig) -> None:

@@ -113,14 +113,6 @@ class NetworkFormSpace(Protocol):
 
 
 @runtime_checkable
-class DataDirSpace(Protocol):
-    """Optional: a space whose builder reads the run's data dir (its arch ids name records of
-    its prepared table, as NDS's do): ``build_model`` then gets ``data_dir=`` the run's."""
-
-    builds_from_data_dir: bool
-
-
-@runtime_checkable
 class MutableSpace(Protocol):
     """Optional: a space whose archs can be mutated, which evolutionary searchers need."""
 
@@ -154,23 +146,6 @@ class BundledSpace(Protocol):
 
     def bundled_ground_truth(self) -> GroundTruthTable | None:
         """The table shipped inside the package, or None where it is not installed."""
-
-
-@runtime_checkable
-class ArchListSpace(Protocol):
-    """Optional: a space that reads ``--arch-list`` files itself (default: one arch a line
-    through ``parse_arch``, or one JSON list)."""
-
-    def read_arch_list(self, path: Path) -> list[str]:
-        """The canonical arch ids listed in ``path``."""
-
-
-@runtime_checkable
-class SamplingSpace(Protocol):
-    """Optional: a space that draws archs itself, which ``harness data build N`` needs."""
-
-    def sample_archs(self, n: int, rng: random.Random) -> list[str]:
-        """``n`` distinct arch ids drawn with ``rng``."""
 
 
 @runtime_checkable
@@ -249,47 +224,8 @@ class Scorer(Protocol):
         """Return the score of ``ctx.arch_id``."""
 
 
-@runtime_checkable
-class ConfiguredScorer(Protocol):
-    """Optional: a scorer that rewrites its merged config before the config is hashed into the
-    trial key (the generic ``gennas`` scorer replaces a task file path by the task's content and
-    hash, so two different tasks never share a store key)."""
-
-    def resolve_config(self, config: dict[str, Any]) -> dict[str, Any]:
-        """The config to use (and hash) instead of ``config``."""
-
-
 # Inclusive (low, high) bounds of numeric scorer options by dotted path; None: an open end.
 OptionRanges = dict[str, tuple[float | None, float | None]]
-
-
-@runtime_checkable
-class RangedScorer(Protocol):
-    """Optional: a scorer that bounds its numeric options, checked before a run starts.
-
-    ``option_ranges`` maps an option's dotted path (``"split_data"``, ``"inputs.size"``) to
-    inclusive ``(low, high)`` bounds, ``None`` for an open end. Every option's type is already
-    checked against its default's; ``batch_size >= 1`` holds for every scorer."""
-
-    option_ranges: OptionRanges
-
-
-@runtime_checkable
-class WeightFreeScorer(Protocol):
-    """Optional: a scorer that says whether it needs the network's real weights.
-
-    ``needs_weights = False`` (``params``, ``flops``): the score depends on the architecture
-    alone, so ``ctx.build_model`` skips what only weights need: the trial seed, the
-    ``--weight-init``/``--bias-init`` schemes and the move to the trial's device (the model
-    stays on the CPU, however the run's device is set). A scorer without the attribute needs
-    weights (docs/performance.md)."""
-
-    needs_weights: bool
-
-
-def needs_weights(scorer: object) -> bool:
-    """Whether ``scorer`` needs real, initialized weights on the trial's device (the default)."""
-    return not isinstance(scorer, WeightFreeScorer) or bool(scorer.needs_weights)
 
 
 @runtime_checkable
@@ -307,61 +243,6 @@ class Dataset(Protocol):
 
     def batch(self, batch_size: int, seed: int, *, data_dir: Path, **options: Any) -> Batch:
         """Return one batch of ``batch_size`` examples drawn with ``seed``."""
-
-
-@runtime_checkable
-class CheckedDataset(Protocol):
-    """Optional: a dataset that checks its inputs once when a run is planned, so a source that
-    cannot be read stops the run before any trial (the ``images`` dataset reads every image)."""
-
-    def check_inputs(self, *, data_dir: Path, **options: Any) -> None:
-        """Raise ``DatasetError`` where ``batch(..., **options)`` would fail for every trial."""
-
-
-@runtime_checkable
-class FetchableDataset(Protocol):
-    """Optional: a dataset that ``harness data fetch NAME`` can download."""
-
-    def fetch(self, data_dir: Path) -> Path:
-        """Download (checksummed) into ``data_dir``; return where the files are."""
-
-
-@runtime_checkable
-class BundledDataset(Protocol):
-    """Optional: a dataset whose images are installed with a package (scikit-learn's digits),
-    so ``harness data fetch`` has nothing to download."""
-
-    def installed_with(self) -> str:
-        """The package that installs the images, e.g. ``"scikit-learn"``."""
-
-
-@runtime_checkable
-class CountedDataset(Protocol):
-    """Optional: a dataset that says, when a run is planned, how many distinct images a batch
-    can draw, so batch sizes are capped there and trial keys name the batch actually used (the
-    ``images`` dataset: the files of ``--images``)."""
-
-    def image_count(self, *, data_dir: Path | None = None, **options: Any) -> int:
-        """The number of images ``batch(..., **options)`` draws from."""
-
-
-@runtime_checkable
-class SampleImagesDataset(Protocol):
-    """Optional: a dataset that ships a few real images to stand in when it is not prepared."""
-
-    def sample_images(self, data_dir: Path) -> tuple[Path, int] | None:
-        """(an ``.npz`` the ``images`` dataset reads, its image count) when the dataset's files
-        are absent under ``data_dir``; None when they are there."""
-
-
-@runtime_checkable
-class SplitTensorsDataset(Protocol):
-    """Optional: a dataset that hands out whole splits, which ``harness data build`` trains on."""
-
-    def whole_split(self, split: str, *, data_dir: Path, size: int = ...
-                    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Normalized inputs (N, C, size, size) and labels (N,) of the whole ``split`` ("train"
-        or "test"), as models built for this dataset take them."""
 
 
 @runtime_checkable
@@ -410,32 +291,6 @@ class Searcher(Protocol):
 # A search as an ask/tell generator: it yields the archs it wants scored next, is sent their
 # fitness values in the same order, and returns its ``SearchResult``.
 SearchSteps = Generator[list[str], list[float], SearchResult]
-
-
-@runtime_checkable
-class SteppedSearcher(Protocol):
-    """Optional: a searcher that asks for fitness a batch at a time (``harness search`` scores a
-    batch on the executor's workers and runs many searches in lockstep)."""
-
-    def steps(self, space: Space, candidates: Sequence[str], budget: int,
-              rng: random.Random) -> SearchSteps:
-        """The search as a generator (``SearchSteps``); same choices as ``search``."""
-
-
-@runtime_checkable
-class SearchableScorer(Protocol):
-    """Optional: a scorer whose configuration can itself be searched (``harness task-search``:
-    GenNAS's proxy tasks). A configuration is a JSON object the scorer takes as its ``task``
-    option. ``reference_scorer``: the registered scorer a found configuration is checked
-    against on held-out archs by default (the method's own published configuration)."""
-
-    reference_scorer: str
-
-    def random_config(self, rng: random.Random) -> dict[str, Any]:
-        """A configuration drawn from the scorer's search distribution."""
-
-    def mutate_config(self, config: dict[str, Any], rng: random.Random) -> dict[str, Any]:
-        """A mutated copy of ``config`` (the input is left unchanged)."""
 
 
 @runtime_checkable

@@ -12,13 +12,22 @@ import json
 import random
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from harness.config import RunConfig
 from harness.errors import ConfigError, DataNotPreparedError
 from harness.groundtruth.table import GroundTruthTable
-from harness.protocols import ArchListSpace, BundledSpace
+from harness.protocols import BundledSpace
 from harness.registry import Registry
+
+
+@runtime_checkable
+class ArchListSpace(Protocol):
+    """Optional: a space that reads ``--arch-list`` files itself (default: one arch a line
+    through ``parse_arch``, or one JSON list)."""
+
+    def read_arch_list(self, path: Path) -> list[str]:
+        """The canonical arch ids listed in ``path``."""
 
 
 @dataclass
@@ -151,7 +160,7 @@ def _trial_datasets(config: RunConfig, table: GroundTruthTable) -> list[str]:
 def read_arch_list(path: Path, space: Any) -> list[str]:
     """Arch ids of an ``--arch-list`` file: one arch per line (``#`` comments), or one JSON list.
 
-    A space may read its own formats (``harness.protocols.ArchListSpace``). Otherwise each
+    A space may read its own formats (``harness.selection.ArchListSpace``). Otherwise each
     line goes through ``space.parse_arch``; when a line does not parse, the whole file is read as
     a JSON list whose elements (strings, or encodings such as nested op-code lists) are parsed.
     """

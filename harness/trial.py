@@ -17,16 +17,42 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import torch
 
 import harness
 from harness import seeding
 from harness.errors import ScorerSkipped, one_line
-from harness.protocols import Batch, DataDirSpace, ScoringContext, needs_weights
+from harness.protocols import Batch, ScoringContext
 from harness.registry import Registry, get_registry
 from harness.store import Trial, TrialResult
+
+
+@runtime_checkable
+class DataDirSpace(Protocol):
+    """Optional: a space whose builder reads the run's data dir (its arch ids name records of
+    its prepared table, as NDS's do): ``build_model`` then gets ``data_dir=`` the run's."""
+
+    builds_from_data_dir: bool
+
+
+@runtime_checkable
+class WeightFreeScorer(Protocol):
+    """Optional: a scorer that says whether it needs the network's real weights.
+
+    ``needs_weights = False`` (``params``, ``flops``): the score depends on the architecture
+    alone, so ``ctx.build_model`` skips what only weights need: the trial seed, the
+    ``--weight-init``/``--bias-init`` schemes and the move to the trial's device (the model
+    stays on the CPU, however the run's device is set). A scorer without the attribute needs
+    weights (docs/performance.md)."""
+
+    needs_weights: bool
+
+
+def needs_weights(scorer: object) -> bool:
+    """Whether ``scorer`` needs real, initialized weights on the trial's device (the default)."""
+    return not isinstance(scorer, WeightFreeScorer) or bool(scorer.needs_weights)
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,8 @@ Each ``test_hook_<name>`` registers a tiny in-process plugin implementing that h
 that the harness uses what it registered.
 """
 
+import ast
+import importlib
 import inspect
 import random
 import re
@@ -194,3 +196,24 @@ def test_hook_harness_register_commands(extras, capsys):
 def test_written_results_are_trial_results(toy, tmp_path):
     plan = plan_run(toy_config(tmp_path))
     assert isinstance(execute_trial(plan.jobs[0]), TrialResult)
+
+
+def test_the_abilities_table_lists_every_optional_ability_where_it_is_defined():
+    """docs/plugins.md's table of optional abilities names each runtime-checkable Protocol of
+    the core that is not a plugin kind, with the module that defines it."""
+    root = Path(__file__).resolve().parents[1]
+    kinds = {"Space", "Scorer", "Dataset", "Searcher", "Executor", "Reporter", "Initializer"}
+    defined = {}
+    for path in (root / "harness").rglob("*.py"):
+        if "plugins" in path.parts:
+            continue
+        for node in ast.parse(path.read_text()).body:
+            if (isinstance(node, ast.ClassDef) and node.name not in kinds
+                    and any(ast.unparse(d) == "runtime_checkable" for d in node.decorator_list)):
+                module = ".".join(path.relative_to(root).with_suffix("").parts)
+                defined[node.name] = module
+    text = (root / "docs" / "plugins.md").read_text()
+    listed = dict(re.findall(r"^\| `(\w+)` \|.*\| `(harness[\w.]*)` \|$", text, re.M))
+    assert listed == defined
+    for name, module in listed.items():
+        assert hasattr(importlib.import_module(module), name)

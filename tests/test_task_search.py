@@ -17,9 +17,9 @@ from harness.plugins.scorers.gennas.task_mutation import (
     mutate_task,
     random_task,
 )
-from harness.protocols import SearchableScorer
 from harness.registry import get_registry
 from harness.search.task_search import (
+    SearchableScorer,
     TaskSearchSpec,
     check_spec,
     default_searchable_scorer,

@@ -4,9 +4,8 @@ while every other scorer still gets seeded, initialized weights."""
 
 from harness import trial as trial_module
 from harness.plugins.scorers.model_size import Flops, Params
-from harness.protocols import needs_weights
 from harness.store import Trial
-from harness.trial import TrialJob, execute_trial
+from harness.trial import TrialJob, execute_trial, needs_weights
 
 ARCH = "|nor_conv_3x3~0|+|none~0|nor_conv_1x1~1|+|skip_connect~0|avg_pool_3x3~1|nor_conv_3x3~2|"
 # ARCH's parameter count in NAS-Bench-201 (benchmark index 11722, 0.587386 M in `params_m/cifar10`

@@ -14,6 +14,23 @@ from typing import Any, Protocol, runtime_checkable
 from harness.cli.parsers import OneLineParser, command_parser, names
 from harness.errors import ConfigError
 
+
+@runtime_checkable
+class FetchableDataset(Protocol):
+    """Optional: a dataset that ``harness data fetch NAME`` can download."""
+
+    def fetch(self, data_dir: Path) -> Path:
+        """Download (checksummed) into ``data_dir``; return where the files are."""
+
+
+@runtime_checkable
+class BundledDataset(Protocol):
+    """Optional: a dataset whose images are installed with a package (scikit-learn's digits),
+    so ``harness data fetch`` has nothing to download."""
+
+    def installed_with(self) -> str:
+        """The package that installs the images, e.g. ``"scikit-learn"``."""
+
 EXAMPLES = {
     "data": "harness data status",
     "status": "harness data status --data-dir ~/nas-data",
@@ -314,7 +331,6 @@ def _build_destination(space: str, data_dir: Path, out: str | None, replace: boo
 
 
 def cmd_data_fetch(args: argparse.Namespace) -> int:
-    from harness.protocols import BundledDataset, FetchableDataset
     from harness.registry import get_registry
 
     plugin = get_registry().get("dataset", args.dataset)

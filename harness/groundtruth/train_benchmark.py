@@ -16,7 +16,7 @@ same table on any CPU, in any order.
 Optional space methods used here: ``sample_archs(n, rng)`` (to draw ``archs`` when it is a
 number) and ``builder_options(width, cells)`` (maps ``--width``/``--cells`` to the builder's
 keyword names). ``dataset`` is a dataset plugin object that offers ``whole_split(split, *,
-data_dir, size)`` (``harness.protocols.SplitTensorsDataset``; the ``digits`` dataset does).
+data_dir, size)`` (``SplitTensorsDataset below``; the ``digits`` dataset does).
 
 ``training_epochs`` is the harness's one training loop: the ``econas`` scorer trains with it
 too (per-epoch inputs from ``random_crop_flip`` and a resize, ``COSINE_PER_EPOCH``).
@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
@@ -42,7 +42,25 @@ from torch import nn
 
 from harness.errors import ConfigError
 from harness.groundtruth.table import GroundTruthTable, MetricInfo, prepared_table_path
-from harness.protocols import ResizableSpace, SamplingSpace, SplitTensorsDataset
+from harness.protocols import ResizableSpace
+
+
+@runtime_checkable
+class SamplingSpace(Protocol):
+    """Optional: a space that draws archs itself, which ``harness data build N`` needs."""
+
+    def sample_archs(self, n: int, rng: random.Random) -> list[str]:
+        """``n`` distinct arch ids drawn with ``rng``."""
+
+
+@runtime_checkable
+class SplitTensorsDataset(Protocol):
+    """Optional: a dataset that hands out whole splits, which ``harness data build`` trains on."""
+
+    def whole_split(self, split: str, *, data_dir: Path, size: int = ...
+                    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Normalized inputs (N, C, size, size) and labels (N,) of the whole ``split`` ("train"
+        or "test"), as models built for this dataset take them."""
 
 
 @dataclass(frozen=True)

@@ -25,23 +25,33 @@ import json
 import math
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from harness.config import RunConfig
 from harness.datadir import resolve_data_dir
 from harness.errors import ConfigError, HarnessError
 from harness.groundtruth.table import GroundTruthTable
 from harness.plan import plan_run
-from harness.protocols import MutableSpace, SearchResult, SearchSteps, SteppedSearcher
+from harness.protocols import MutableSpace, SearchResult, SearchSteps, Space
 from harness.registry import Registry, get_registry
 from harness.runfolder import hold_run_folder
 from harness.search.lockstep import Fitness, ScoreBatch, SteppedSearch, run_lockstep
 from harness.search.scoring import TrialScores, search_store
 from harness.selection import select_spaces
+
+
+@runtime_checkable
+class SteppedSearcher(Protocol):
+    """Optional: a searcher that asks for fitness a batch at a time (``harness search`` scores a
+    batch on the executor's workers and runs many searches in lockstep)."""
+
+    def steps(self, space: Space, candidates: Sequence[str], budget: int,
+              rng: random.Random) -> SearchSteps:
+        """The search as a generator (``SearchSteps``); same choices as ``search``."""
 
 SPECIAL_FITNESSES = ("oracle", "random")
 RUNS_FILE = Path("search") / "runs.json"

@@ -1,7 +1,7 @@
 """Many searches at once, in lockstep, so that each round's new trials run as one batch.
 
-A search written as an ask/tell generator (``harness.protocols.SteppedSearcher``) says which
-archs it wants scored next. ``run_lockstep`` starts every search, then repeats: gather what all
+A search written as an ask/tell generator (``arch_search.SteppedSearcher``) says which archs it
+wants scored next. ``run_lockstep`` starts every search, then repeats: gather what all
 searches asked, score the trial-backed part in one batch (``score_batch``: one call to the run's
 executor, its workers in parallel), and send each search its values. Twenty evolutions of one
 arch a step then give batches of twenty. Each search sees exactly the values it would see alone,

@@ -32,19 +32,34 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from harness.config import RunConfig
 from harness.errors import ConfigError
 from harness.execute import configured_executor, record_plan
 from harness.metrics import kendall_tau
 from harness.plan import plan_run
-from harness.protocols import SearchableScorer
 from harness.registry import Registry, get_registry
 from harness.runfolder import hold_run_folder
 from harness.search.scoring import TrialScores
 from harness.selection import read_arch_list
 from harness.store import TrialStore
+
+
+@runtime_checkable
+class SearchableScorer(Protocol):
+    """Optional: a scorer whose configuration can itself be searched (``harness task-search``:
+    GenNAS's proxy tasks). A configuration is a JSON object the scorer takes as its ``task``
+    option. ``reference_scorer``: the registered scorer a found configuration is checked
+    against on held-out archs by default (the method's own published configuration)."""
+
+    reference_scorer: str
+
+    def random_config(self, rng: random.Random) -> dict[str, Any]:
+        """A configuration drawn from the scorer's search distribution."""
+
+    def mutate_config(self, config: dict[str, Any], rng: random.Random) -> dict[str, Any]:
+        """A mutated copy of ``config`` (the input is left unchanged)."""
 
 FOLDER = "task-search"
 

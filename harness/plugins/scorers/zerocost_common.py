@@ -31,7 +31,7 @@ WEIGHT_LAYER_TYPES: tuple[type[nn.Module], ...] = (nn.Conv2d, nn.Linear)
 ZEROCOST_INPUTS: dict[str, Any] = {"split": "train", "augment": True, "normalization": "zerocost"}
 
 
-# Bounds checked before a run starts (``harness.protocols.RangedScorer``); ``batch_size >= 1``
+# Bounds checked before a run starts (``harness.options.RangedScorer``); ``batch_size >= 1``
 # holds for every scorer.
 ZEROCOST_RANGES: OptionRanges = {"split_data": (1, None)}
 

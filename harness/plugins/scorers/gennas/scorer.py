@@ -62,7 +62,7 @@ TRAIN_DEFAULTS: dict[str, Any] = {
     # The network of GenNAS's reference code, which each space builds (NetworkFormSpace).
     "network": "gennas",
 }
-# Bounds checked before a run starts (``harness.protocols.RangedScorer``).
+# Bounds checked before a run starts (``harness.options.RangedScorer``).
 GENNAS_RANGES: OptionRanges = {"iterations": (1, None), "eval_interval": (1, None),
                                "lr": (0, None), "momentum": (0, 1), "weight_decay": (0, None)}
 _FLOAT_OPTIONS = ("lr", "momentum", "weight_decay")
