@@ -124,12 +124,15 @@ def _metrics_for(space: str, dataset: str, metric_table: pd.DataFrame, choice: M
 
 
 def _scorer_labels(trials: pd.DataFrame) -> dict[tuple[str, str], str]:
+    """Each (scorer, config hash)'s label: the scorer's name, with the hash appended where one
+    space holds several configs of the scorer (each space has its own hash of one config: its
+    network options resolve per space)."""
     labels = {}
     for scorer, group in trials.groupby("scorer"):
-        hashes = sorted(group.scorer_config_hash.unique())
-        for config_hash in hashes:
-            labels[(scorer, config_hash)] = (scorer if len(hashes) == 1
-                                             else f"{scorer}[{config_hash[:6]}]")
+        several = group.groupby("space").scorer_config_hash.nunique().max() > 1
+        for config_hash in sorted(group.scorer_config_hash.unique()):
+            labels[(scorer, config_hash)] = (f"{scorer}[{config_hash[:6]}]" if several
+                                             else scorer)
     return labels
 
 
