@@ -34,8 +34,8 @@ from torch import nn
 from torch.nn import functional
 
 from harness.errors import ConfigError
+from harness.plugins.spaces.nds.netspec import BLOCK_TYPES
 
-BLOCK_TYPES = ("double_plain_block", "res_basic_block", "res_bottleneck_block")
 STEM_WIDTH_PORTS = 12
 
 
