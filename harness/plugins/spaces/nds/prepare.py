@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import TextIO
 
 from harness.errors import BenchmarkFileError, ConfigError, DataNotPreparedError
+from harness.groundtruth.archive import READ_ERRORS
 from harness.groundtruth.table import (
     GroundTruthTable,
     MetricInfo,
@@ -58,8 +59,12 @@ def find_sweeps(source: Path) -> list[tuple[Sweep, str]]:
     """(sweep, member name) of every official sweep file in ``source``, in name order; two
     members that claim one sweep (a copy in another folder) are refused, naming both."""
     if zipfile.is_zipfile(source):
-        with zipfile.ZipFile(source) as archive:
-            names = [name for name in archive.namelist() if not name.endswith("/")]
+        try:
+            with zipfile.ZipFile(source) as archive:
+                names = [name for name in archive.namelist() if not name.endswith("/")]
+        except READ_ERRORS as exc:
+            raise BenchmarkFileError(f"{source}: not a readable zip archive ({exc}); fetch the "
+                                     f"NDS data.zip again") from exc
     elif source.is_dir():
         names = [str(path.relative_to(source)) for path in source.rglob("*.json")]
     elif source.is_file():
@@ -97,7 +102,7 @@ def open_member(source: Path, name: str) -> Iterator[TextIO]:
             path = source / name if source.is_dir() else source
             with open(path, encoding="utf-8") as handle:
                 yield handle
-    except (UnicodeDecodeError, zipfile.BadZipFile, OSError, EOFError) as exc:
+    except (UnicodeDecodeError, *READ_ERRORS) as exc:
         raise BenchmarkFileError(f"{source}: cannot read {name} ({exc}); the file is corrupt "
                                  f"or truncated") from exc
 
