@@ -128,3 +128,10 @@ def test_cli_truncated_file_exit_2_and_no_table(shared_data, tmp_path, capsys):
     assert main(["data", "prepare", "nds-pnas", "--source", str(folder / "PNAS_in.json"),
                  "--data-dir", str(data_dir)]) == 2
     assert not prepared_table_path(data_dir, "nds-pnas").exists()
+
+
+def test_the_net_check_knows_the_ops_the_builder_builds():
+    from harness.plugins.spaces.nds.cell_ops import OPS
+    from harness.plugins.spaces.nds.netspec import CELL_OPS
+
+    assert set(CELL_OPS) == set(OPS), "netspec.CELL_OPS and cell_ops.OPS must name the same ops"

@@ -183,23 +183,45 @@ def cmd_data_prepare(args: argparse.Namespace) -> int:
 def _prepare_family(family: str, selected: list[str], source: Path, data_dir: Path,
                     options: dict[str, Any]) -> int:
     """Prepare each space of a family (``nds``: every ``nds-...`` space) that ``source`` has
-    files for; the others are listed as skipped, and none at all is an error."""
+    files for; the others are listed as skipped, and none at all is an error. Every space is
+    prepared into a staging folder first, so one damaged file leaves no table of the others."""
+    import shutil
+    import tempfile
+
     from harness.errors import DataNotPreparedError
     from harness.registry import get_registry
 
-    prepared = []
-    for name in selected:
-        try:
-            path = get_registry().get("space", name).prepare(source, data_dir, **options)
-        except DataNotPreparedError as exc:
-            print(f"skipped {name}: {exc}")
-            continue
-        prepared.append(name)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".prepare-", dir=data_dir))
+    try:
+        prepared: dict[str, Path] = {}
+        for name in selected:
+            try:
+                path = get_registry().get("space", name).prepare(source, staging, **options)
+            except DataNotPreparedError as exc:
+                print(f"skipped {name}: {exc}")
+                continue
+            prepared[name] = data_dir / Path(path).relative_to(staging)
+        if not prepared:
+            raise DataNotPreparedError(f"--source {source} holds no ground truth for any "
+                                       f"{family} space ({', '.join(selected)})")
+        _move_files(staging, data_dir)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    for name, path in prepared.items():
         print(f"prepared {name} ground truth -> {path}")
-    if not prepared:
-        raise DataNotPreparedError(f"--source {source} holds no ground truth for any {family} "
-                                   f"space ({', '.join(selected)})")
     return 0
+
+
+def _move_files(staging: Path, data_dir: Path) -> None:
+    """Move every file under ``staging`` to the same place under ``data_dir``, replacing what
+    is there (one rename each: same file system)."""
+    import os
+
+    for file in sorted(path for path in staging.rglob("*") if path.is_file()):
+        target = data_dir / file.relative_to(staging)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(file, target)
 
 
 def _install_harness_table(space: str, source: Path, data_dir: Path,
