@@ -231,6 +231,34 @@ def test_unwritable_out_is_refused_before_anything_is_written(toy, tmp_path, mon
     assert len(err.strip().splitlines()) == 1 and not list(locked.iterdir())
 
 
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="no /proc on this system")
+@pytest.mark.parametrize("argv, flag", [
+    ([*BASE, "--out", "/proc/harness_out"], "--out /proc/harness_out"),
+    (["data", "prepare", "toy", "--source", __file__, "--data-dir", "/proc/hx"],
+     "--data-dir /proc/hx"),
+    (["data", "build", "toy", "--dataset", "toyset", "--archs", "2", "--data-dir",
+      "/proc/hx/deeper"], "--data-dir /proc/hx/deeper"),
+])
+def test_a_folder_no_file_can_be_made_in_is_refused_first(toy, argv, flag, capsys):
+    """/proc passes the permission-bit check for root and refuses every new entry: only trying
+    tells, so the preflight tries."""
+    code, err = _run(argv, capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert f"{flag}: cannot create or write a file in" in err
+
+
+def test_a_full_disk_is_found_before_the_run_and_leaves_nothing(toy, tmp_path, monkeypatch,
+                                                                capsys):
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr("tempfile.mkstemp", full)
+    before = _snapshot(tmp_path)
+    code, err = _run([*BASE, "--out", str(tmp_path / "new" / "run")], capsys)
+    assert code == 2 and os.strerror(errno.ENOSPC) in err, err
+    assert _snapshot(tmp_path) == before, "the folders made to try are removed again"
+
+
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
 def test_cuda_without_cuda_is_refused(toy, tmp_path, capsys):
     code, err = _run([*BASE, "--device", "cuda", "--out", str(tmp_path / "run")], capsys)

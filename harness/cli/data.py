@@ -106,6 +106,16 @@ def _data_dir(args: argparse.Namespace) -> Path:
     return resolve_data_dir(getattr(args, "data_dir", None))
 
 
+def _writable_data_dir(args: argparse.Namespace) -> Path:
+    """The data dir of a command that writes there, checked (preflight) before any work."""
+    from harness.preflight import check_writable_folder
+
+    data_dir = _data_dir(args)
+    given = getattr(args, "data_dir", None)
+    check_writable_folder(data_dir, f"--data-dir {given}" if given else f"data dir {data_dir}")
+    return data_dir
+
+
 def cmd_data_status(args: argparse.Namespace) -> int:
     from tabulate import tabulate
 
@@ -169,13 +179,14 @@ def cmd_data_prepare(args: argparse.Namespace) -> int:
     source = Path(args.source).expanduser()
     if not source.exists():
         raise ConfigError(f"--source {source}: no such file or folder")
+    data_dir = _writable_data_dir(args)
     if family != [args.space]:
-        return _prepare_family(args.space, family, source, _data_dir(args), options)
+        return _prepare_family(args.space, family, source, data_dir, options)
     space = get_registry().get("space", args.space)
     with _elapsed_bar(f"preparing {args.space} from {source.name}", source):
-        path = _install_harness_table(args.space, source, _data_dir(args), options)
+        path = _install_harness_table(args.space, source, data_dir, options)
         if path is None:
-            path = space.prepare(source, _data_dir(args), **options)
+            path = space.prepare(source, data_dir, **options)
     print(f"prepared {args.space} ground truth -> {path}")
     return 0
 
@@ -272,7 +283,8 @@ def cmd_data_build(args: argparse.Namespace) -> int:
         lines = Path(args.archs).read_text().splitlines()
         archs = [space.parse_arch(line) for line in lines if line.strip()]
     dataset = get_registry().get("dataset", args.dataset)
-    out = _build_destination(args.space, _data_dir(args), args.out, args.replace)
+    data_dir = _writable_data_dir(args)
+    out = _build_destination(args.space, data_dir, args.out, args.replace)
     from tqdm import tqdm
 
     with tqdm(desc=f"training {args.space} archs", unit="arch", file=sys.stderr,
@@ -283,7 +295,7 @@ def cmd_data_build(args: argparse.Namespace) -> int:
 
         path = build_benchmark(space, dataset=dataset, archs=archs, seeds=args.seeds,
                                epochs=args.epochs, width=args.width, cells=args.cells,
-                               seed=args.seed, data_dir=_data_dir(args), out=out,
+                               seed=args.seed, data_dir=data_dir, out=out,
                                image_size=args.image_size, progress=progress)
     print(f"built {args.space} benchmark on {args.dataset} -> {path}")
     if args.out:
@@ -318,5 +330,5 @@ def cmd_data_fetch(args: argparse.Namespace) -> int:
         raise ConfigError(f"dataset {args.dataset!r} cannot be downloaded by harness (its "
                           f"plugin has no fetch method); place its files under the data dir "
                           f"as its documentation says")
-    print(f"fetched {args.dataset} -> {plugin.fetch(_data_dir(args))}")
+    print(f"fetched {args.dataset} -> {plugin.fetch(_writable_data_dir(args))}")
     return 0
