@@ -41,7 +41,8 @@ def test_a_valid_table_passes_with_nan():
     (_table(["a"], [0.1], time=[-math.inf]), {}, "column 'time'"),
     (_table(["a"], ["high"]), {}, "metric column 'acc' is not numeric"),
     (_table(["a"], [True]), {}, "metric column 'acc' is not numeric"),
-    (_table(["a", "b"], [math.nan, math.nan]), {}, "'acc' has no value in any row"),
+    (_table(["a", "b"], [math.nan, math.nan]), {},
+     "'acc', the target of dataset d, has no value in any row"),
     (_table(["a", "b"], [0.1, 0.2], params=[1, 10 ** 25]), {},
      "arch b: value 10000000000000000000000000 is beyond what an int64 column holds"),
     (_table(["a"], [0.1], params=np.array([2 ** 63], dtype=np.uint64)), {},
@@ -98,3 +99,12 @@ def test_check_unique_names_both_files():
     check_unique([("a", "f1"), ("b", "f2")], "key", "src", "fix it")
     with pytest.raises(BenchmarkFileError, match="^src: key a is in both f1 and f3; fix it$"):
         check_unique([("a", "f1"), ("b", "f2"), ("a", "f3")], "key", "src", "fix it")
+
+
+def test_only_a_datasets_target_must_have_a_value():
+    """A subset of a benchmark may lack a budget: a metric other than a target may be all NaN."""
+    frame = pd.DataFrame({"acc": [0.5, 0.6], "acc36": [math.nan, math.nan]},
+                         index=pd.Index(["a", "b"], name="arch_id"))
+    table = GroundTruthTable("s", frame, [MetricInfo("acc", "d"), MetricInfo("acc36", "d")],
+                             {"d": "acc"})
+    assert validate_table(table, "f") is table

@@ -9,8 +9,9 @@ is the same for all of them, so it is checked here, once:
 - every numeric column holds finite numbers or NaN (an explicit "missing"); ``inf`` is refused;
 - every column named in ``ranges`` stays within its ``ValueRange`` (accuracies in percent or as
   fractions, non-negative sizes and times), so 1e300 or -55 never reaches a report;
-- a metric column is numeric (a bool column is not) and holds at least one value: a table
-  whose target is NaN in every row has no usable ground truth;
+- a metric column is numeric (a bool column is not), and each dataset's default metric (its
+  target) holds at least one value: a table whose target is NaN in every row has no usable
+  ground truth (other metrics may be all NaN: a subset of a benchmark lacks some budgets);
 - an integer fits an int64 column (the parquet file and the store hold no wider one).
 
 Readers of record-by-record formats (JSON logs and sweeps) check each value as they read it,
@@ -88,10 +89,8 @@ def validate_table(table: GroundTruthTable, where: str,
     if ids.has_duplicates:
         raise BenchmarkFileError(f"{where}: arch {ids[ids.duplicated()][0]} appears in more "
                                  f"than one row")
-    ranges = dict(ranges or {})
-    for info in table.metrics:
-        _check_metric(frame[info.name], where)
-        ranges.setdefault(info.name, FINITE)
+    _check_metrics(table, where)
+    ranges = {**{info.name: FINITE for info in table.metrics}, **(ranges or {})}
     for column in frame.columns:
         if _is_numeric(frame[column]):
             _check_column(frame[column], ranges.get(column, FINITE), where)
@@ -100,17 +99,20 @@ def validate_table(table: GroundTruthTable, where: str,
     return table
 
 
+def _check_metrics(table: GroundTruthTable, where: str) -> None:
+    """Metric columns hold numbers (not bools), and each dataset's target some value."""
+    for info in table.metrics:
+        if table.frame[info.name].dtype.kind not in "iuf":
+            raise BenchmarkFileError(f"{where}: metric column {info.name!r} is not numeric")
+    for dataset, metric in table.default_metric.items():
+        if table.frame[metric].isna().all():
+            raise BenchmarkFileError(f"{where}: {metric!r}, the target of dataset {dataset}, has "
+                                     f"no value in any row (all NaN); the source holds no "
+                                     f"usable ground truth")
+
+
 def _is_numeric(series: pd.Series) -> bool:
     return series.dtype.kind in "iufb"
-
-
-def _check_metric(series: pd.Series, where: str) -> None:
-    """A metric column is numbers (not bools), and not NaN in every row."""
-    if series.dtype.kind not in "iuf":
-        raise BenchmarkFileError(f"{where}: metric column {series.name!r} is not numeric")
-    if series.isna().all():
-        raise BenchmarkFileError(f"{where}: metric column {series.name!r} has no value in any "
-                                 f"row (all NaN); the source holds no usable ground truth for it")
 
 
 def _check_not_numbers(series: pd.Series, ranged: bool, where: str) -> None:
