@@ -238,6 +238,10 @@ def test_unwritable_out_is_refused_before_anything_is_written(toy, tmp_path, mon
      "--data-dir /proc/hx"),
     (["data", "build", "toy", "--dataset", "toyset", "--archs", "2", "--data-dir",
       "/proc/hx/deeper"], "--data-dir /proc/hx/deeper"),
+    (["data", "build", "toy", "--dataset", "toyset", "--archs", "2", "--out", "/proc/hx/t.pq"],
+     "--out /proc/hx/t.pq"),
+    (["profile", "--spaces", "toy", "--out", "/proc/hp"], "--out /proc/hp"),
+    (["export", "some-run", "--output", "/proc/hx/trials.csv"], "--output /proc/hx/trials.csv"),
 ])
 def test_a_folder_no_file_can_be_made_in_is_refused_first(toy, argv, flag, capsys):
     """/proc passes the permission-bit check for root and refuses every new entry: only trying

@@ -310,6 +310,10 @@ def _build_destination(space: str, data_dir: Path, out: str | None, replace: boo
     from harness.groundtruth.table import prepared_table_path
 
     path = Path(out).expanduser() if out else prepared_table_path(data_dir, space)
+    if out:
+        from harness.preflight import check_writable_folder
+
+        check_writable_folder(path.parent, f"--out {out}")
     if path.exists() and not replace:
         what = f"--out {path}" if out else f"the prepared {space} ground truth {path}"
         raise ConfigError(f"{what} already exists and building would replace it; pass --out "
