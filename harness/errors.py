@@ -41,6 +41,11 @@ class ConfigError(HarnessError):
     """A run configuration, scorer option or task file is invalid."""
 
 
+class RunFailedError(HarnessError):
+    """Every trial a run ran failed with one error the user can fix (a damaged dataset file):
+    the trials stay stored, and the command ends with that error instead of a report."""
+
+
 class ScorerSkipped(Exception):
     """Raised by a scorer that cannot apply to an architecture; the trial is stored as ``skipped``.
 
@@ -56,3 +61,15 @@ def one_line(exc: BaseException) -> str:
     text = " ".join(str(exc).split())
     message = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
     return message if len(message) <= MESSAGE_CHARS else message[:MESSAGE_CHARS - 3] + "..."
+
+
+def is_user_error(message: str) -> bool:
+    """Whether ``message`` (``one_line``'s ``"Type: text"``, as a trial stores it) is a
+    ``HarnessError``: a problem the user can fix, not a bug of the harness or of a scorer."""
+    name = message.partition(":")[0]
+    return name in {cls.__name__ for cls in _subclasses(HarnessError)}
+
+
+def _subclasses(cls: type) -> list[type]:
+    """``cls`` and every class derived from it that this process has imported."""
+    return [cls, *(sub for child in cls.__subclasses__() for sub in _subclasses(child))]

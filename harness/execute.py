@@ -6,7 +6,8 @@ for the whole run and refuses a selection the folder does not record (``harness.
 SIGINT, SIGTERM and SIGHUP stop a run the same way: the executor stops its workers, every
 finished trial stays stored (each in its own transaction, so none is half-written), and the
 summary names the signal (the command exits with 128 + its number). ``status_line`` sums a
-run up for the terminal.
+run up for the terminal; ``common_error`` is set when every trial failed with one error the user
+can fix, which ``harness compare`` then ends with (exit 2) instead of a report of errors.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.config import write_run_config
-from harness.errors import ConfigError
+from harness.errors import ConfigError, is_user_error
 from harness.plan import RETRYABLE_STATUSES, RunPlan
 from harness.protocols import ConfigurableExecutor, Executor, ExecutorSettings
 from harness.registry import Registry, get_registry
@@ -53,6 +54,8 @@ class RunSummary:
     ran: int
     status_counts: dict[str, int]
     stop_signal: int | None = None  # the signal that cut the run short, if one did
+    # The one error every trial run now failed with, when the user can fix it (else None).
+    common_error: str | None = None
 
     @property
     def interrupted(self) -> bool:
@@ -69,6 +72,11 @@ def execute_plan(plan: RunPlan, *, progress: bool = True, command: list[str] | N
     registry = registry or get_registry()
     executor = configured_executor(registry, plan.config, plan.run_dir)
     counts: Counter[str] = Counter()
+    errors: Counter[str] = Counter()
+
+    def count_error(result: TrialResult) -> None:
+        if result.status == "error":
+            errors[result.message] += 1
     with hold_run_folder(plan.run_dir, command or []):
         check_selection(plan.run_dir, plan.config, extend=extend)
         with TrialStore.for_run(plan.run_dir) as store:
@@ -80,9 +88,21 @@ def execute_plan(plan: RunPlan, *, progress: bool = True, command: list[str] | N
             record_plan(store, plan)
             already_done = len(plan.trials) - len(jobs)
             bar = _progress_bar(len(plan.trials), already_done, progress)
-            stop_signal = run_and_store(jobs, store, executor, plan.config, counts, bar)
+            stop_signal = run_and_store(jobs, store, executor, plan.config, counts, bar,
+                                        on_result=count_error)
     return RunSummary(plan.run_dir, len(plan.trials), already_done, sum(counts.values()),
-                      dict(counts), stop_signal)
+                      dict(counts), stop_signal, common_user_error(counts, errors))
+
+
+def common_user_error(counts: Counter[str], errors: Counter[str]) -> str | None:
+    """The message of the one error every trial failed with, if the user can fix it (a
+    ``HarnessError``, e.g. a damaged CIFAR file: each trial reads it and fails alike); None
+    when a trial succeeded, the errors differ, or the error is a bug."""
+    ran = sum(counts.values())
+    if ran == 0 or len(errors) != 1:
+        return None
+    [(message, count)] = errors.items()
+    return message if count == ran and is_user_error(message) else None
 
 
 def record_plan(store: TrialStore, plan: RunPlan) -> None:

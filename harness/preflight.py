@@ -2,15 +2,17 @@
 
 A mistake that would otherwise show up as one ``error`` or ``timeout`` row per trial (a
 negative ``--trial-timeout``, ``--device cuda`` without CUDA, an ``--images`` set that cannot
-be read) or as a traceback at the first write (an ``--out`` that is a file or read-only)
-becomes one ``ConfigError`` naming the flag, and ``harness compare`` exits 2 with nothing
-written.
+be read) or as a traceback at the first write (an ``--out`` or ``--data-dir`` that is a file,
+read-only, or a folder no file can be made in, such as one under ``/proc``) becomes one
+``ConfigError`` naming the flag, and the command exits 2 with nothing written.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
+import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -66,10 +68,17 @@ def _check_device(device: str) -> None:
 
 def check_run_dir(run_dir: Path) -> None:
     """The run folder is a folder, or can be made one, and is writable."""
-    flag = f"--out {run_dir}"
-    if run_dir.exists() and not run_dir.is_dir():
+    check_writable_folder(Path(run_dir), f"--out {run_dir}")
+
+
+def check_writable_folder(folder: Path, flag: str) -> None:
+    """``folder`` is a folder, or can be made one, and a file can be written in it; ``flag``
+    names it in the ``ConfigError``. Permission bits do not tell (``/proc`` is "writable" to
+    root, a full disk or a read-only mount is not in them), so both are tried; whatever the try
+    made is removed again, leaving the file system as it was."""
+    if folder.exists() and not folder.is_dir():
         raise ConfigError(f"{flag}: is a file, not a folder")
-    existing = run_dir.absolute()
+    existing = folder.absolute()
     while not existing.exists():
         existing = existing.parent
     if not existing.is_dir():
@@ -77,6 +86,20 @@ def check_run_dir(run_dir: Path) -> None:
     if not os.access(existing, os.W_OK | os.X_OK):
         raise ConfigError(f"{flag}: {existing} is not writable (read-only file system or no "
                           f"permission)")
+    made = [path for path in [folder.absolute(), *folder.absolute().parents]
+            if path.is_relative_to(existing) and path != existing]
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        handle, probe = tempfile.mkstemp(prefix=".harness-write-check-", dir=folder)
+        os.close(handle)
+        os.unlink(probe)
+    except OSError as exc:
+        raise ConfigError(f"{flag}: cannot create or write a file in {folder} "
+                          f"({exc.strerror or exc}); choose a folder you can write to") from None
+    finally:
+        for path in made:  # deepest first
+            with contextlib.suppress(OSError):
+                path.rmdir()
 
 
 def check_inputs(jobs: Iterable[TrialJob], registry: Registry) -> None:

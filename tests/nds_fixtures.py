@@ -7,6 +7,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+# A buildable AnyNet ``net`` (the first ResNet_reruns record's), for hand-written records.
+ANYNET = {"block_type": "res_basic_block", "bot_muls": [], "ds": [1, 2, 3, 3], "num_gs": [],
+          "ss": [1, 1, 2, 2], "ws": [16, 32, 128, 160]}
+ANYNET_JSON = json.dumps(ANYNET)
+
 
 def real_records(shared_data: Path, file_name: str, count: int) -> list[dict[str, Any]]:
     """The first ``count`` records of a real sweep file (``top`` then ``mid`` for dicts)."""

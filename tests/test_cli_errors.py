@@ -231,6 +231,71 @@ def test_unwritable_out_is_refused_before_anything_is_written(toy, tmp_path, mon
     assert len(err.strip().splitlines()) == 1 and not list(locked.iterdir())
 
 
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="no /proc on this system")
+@pytest.mark.parametrize("argv, flag", [
+    ([*BASE, "--out", "/proc/harness_out"], "--out /proc/harness_out"),
+    (["data", "prepare", "toy", "--source", __file__, "--data-dir", "/proc/hx"],
+     "--data-dir /proc/hx"),
+    (["data", "build", "toy", "--dataset", "toyset", "--archs", "2", "--data-dir",
+      "/proc/hx/deeper"], "--data-dir /proc/hx/deeper"),
+    (["data", "build", "toy", "--dataset", "toyset", "--archs", "2", "--out", "/proc/hx/t.pq"],
+     "--out /proc/hx/t.pq"),
+    (["profile", "--spaces", "toy", "--out", "/proc/hp"], "--out /proc/hp"),
+    (["export", "some-run", "--output", "/proc/hx/trials.csv"], "--output /proc/hx/trials.csv"),
+])
+def test_a_folder_no_file_can_be_made_in_is_refused_first(toy, argv, flag, capsys):
+    """/proc passes the permission-bit check for root and refuses every new entry: only trying
+    tells, so the preflight tries."""
+    code, err = _run(argv, capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert f"{flag}: cannot create or write a file in" in err
+
+
+def test_a_full_disk_is_found_before_the_run_and_leaves_nothing(toy, tmp_path, monkeypatch,
+                                                                capsys):
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr("tempfile.mkstemp", full)
+    before = _snapshot(tmp_path)
+    code, err = _run([*BASE, "--out", str(tmp_path / "new" / "run")], capsys)
+    assert code == 2 and os.strerror(errno.ENOSPC) in err, err
+    assert _snapshot(tmp_path) == before, "the folders made to try are removed again"
+
+
+def test_a_run_whose_trials_all_fail_alike_ends_with_that_error(toy, tmp_path, monkeypatch,
+                                                                capsys):
+    """A damaged dataset file fails every trial the same way: one line, exit 2, the trials
+    stored; once fixed, --retry-failed runs them again."""
+    from harness import trial
+    from harness.errors import DatasetError
+    from harness.store import TrialStore
+
+    def damaged(*args, **kwargs):
+        raise DatasetError("toyset batch file data_batch_1 is truncated; fetch it again")
+
+    intact = toy_plugins.ToyDataset.batch
+    monkeypatch.setattr(toy_plugins.ToyDataset, "batch", damaged)
+    run = tmp_path / "run"
+    code, err = _run([*BASE, "--out", str(run)], capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert ("all 2 trials run now failed with one error: DatasetError: toyset batch file "
+            "data_batch_1 is truncated") in err and "--retry-failed" in err
+    with TrialStore.for_run(run) as store:
+        assert len(store.finished()) == 2, "the failed trials are kept"
+    monkeypatch.setattr(toy_plugins.ToyDataset, "batch", intact)
+    trial._BATCH_CACHE.clear()  # this process's worker cached the failure; a new one has not
+    code, err = _run([*BASE, "--out", str(run), "--retry-failed"], capsys)
+    assert code == 0, err
+
+
+def test_a_bug_failing_every_trial_still_ends_with_the_report(toy, tmp_path, capsys):
+    """A scorer's own exception is not the user's to fix: the run ends as before (exit 0, the
+    errors in the report)."""
+    code, err = _run([*BASE[:4], "boom", *BASE[5:], "--out", str(tmp_path / "run")], capsys)
+    assert code == 0, err
+
+
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
 def test_cuda_without_cuda_is_refused(toy, tmp_path, capsys):
     code, err = _run([*BASE, "--device", "cuda", "--out", str(tmp_path / "run")], capsys)

@@ -8,7 +8,7 @@ import math
 import zipfile
 
 import pytest
-from nds_fixtures import real_records, write_sweep
+from nds_fixtures import ANYNET, ANYNET_JSON, real_records, write_sweep
 
 from harness.cli import main
 from harness.errors import BenchmarkFileError, DataNotPreparedError
@@ -37,13 +37,17 @@ def test_list_and_top_mid_layouts_stream_like_json_load(shared_data, monkeypatch
 
 
 def test_diverged_records_are_kept_with_their_status():
-    base = {"net": {"x": 1}, "params": 1, "flops": 1, "optim": {"max_ep": 3}}
+    base = {"net": ANYNET, "params": 1, "flops": 1, "optim": {"max_ep": 3}}
     text = json.dumps([{**base, "test_ep_top1": [90.0, 80.0, 100.0]},
                        {**base, "test_ep_top1": [100.0, 100.0, 100.0]}])
-    text = text[:-1] + ', {"net": {"x": 2}, "params": 1, "flops": 1, "optim": {"max_ep": 2},' \
-        ' "test_ep_top1": [90.0, NaN]}]'
+    text = (text[:-1] + ', {"net": ' + ANYNET_JSON + ', "params": 1, "flops": 1, "optim": '
+            '{"max_ep": 2}, "test_ep_top1": [90.0, NaN]}]')
     statuses = [r.status for r in _records(text)]
     assert statuses == ["diverged", "ok", "diverged"]
+
+
+# A record's text up to its params (a buildable net first).
+NET_THEN = '[{"net": ' + ANYNET_JSON + ', "params": '
 
 
 @pytest.mark.parametrize("text, message", [
@@ -51,11 +55,11 @@ def test_diverged_records_are_kept_with_their_status():
     ("", "expected a JSON list"),
     ('{"top": 3}', "a list of records"),
     ('[{"params": 1}]', "lacks net"),
-    ('[{"net": {}, "params": -1, "flops": 1, "optim": {"max_ep": 1}, "test_ep_top1": [1]}]',
-     "non-negative"),
-    ('[{"net": {}, "params": 1, "flops": 1, "optim": {"max_ep": 1}, "test_ep_top1": []}]',
-     "non-empty list"),
-    ('[{"net": {}, "params": 1, "flops": 1, "optim": {"max_ep": 1}, "test_ep_top1": [1]}] x',
+    (NET_THEN + '-1, "flops": 1, "optim": {"max_ep": 1}, "test_ep_top1": [1]}]',
+     "params -1 is not an integer in \\[0, "),
+    (NET_THEN + '1, "flops": 1, "optim": {"max_ep": 1}, "test_ep_top1": []}]',
+     "list of 1 to optim.max_ep"),
+    (NET_THEN + '1, "flops": 1, "optim": {"max_ep": 1}, "test_ep_top1": [1]}] x',
      "unexpected text"),
 ])
 def test_bad_files_name_the_file(text, message):
@@ -124,3 +128,10 @@ def test_cli_truncated_file_exit_2_and_no_table(shared_data, tmp_path, capsys):
     assert main(["data", "prepare", "nds-pnas", "--source", str(folder / "PNAS_in.json"),
                  "--data-dir", str(data_dir)]) == 2
     assert not prepared_table_path(data_dir, "nds-pnas").exists()
+
+
+def test_the_net_check_knows_the_ops_the_builder_builds():
+    from harness.plugins.spaces.nds.cell_ops import OPS
+    from harness.plugins.spaces.nds.netspec import CELL_OPS
+
+    assert set(CELL_OPS) == set(OPS), "netspec.CELL_OPS and cell_ops.OPS must name the same ops"

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.cli.parsers import command_parser, names
-from harness.errors import ConfigError
+from harness.errors import ConfigError, RunFailedError
 
 EXAMPLE = ("harness compare --spaces nb201 --scorers synflow,naswot --samples 100 --seeds 0-2 "
            "--out runs/first\n  harness compare --config runs/first/run.json"
@@ -151,6 +151,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
                            extend=args.extend)
     if not args.json:
         print(status_line(summary))
+    if summary.common_error is not None and summary.stop_signal is None:
+        raise RunFailedError(f"all {summary.ran} trials run now failed with one error: "
+                             f"{summary.common_error} -- fix it, then run the same command with "
+                             f"--retry-failed (the trials are stored in {summary.run_dir})")
     if summary.stop_signal is not None:
         print(f"interrupted: run the same command again to finish the remaining "
               f"{summary.total - summary.already_done - summary.ran} trials", file=sys.stderr)

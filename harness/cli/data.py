@@ -153,6 +153,16 @@ def _data_dir(args: argparse.Namespace) -> Path:
     return resolve_data_dir(getattr(args, "data_dir", None))
 
 
+def _writable_data_dir(args: argparse.Namespace) -> Path:
+    """The data dir of a command that writes there, checked (preflight) before any work."""
+    from harness.preflight import check_writable_folder
+
+    data_dir = _data_dir(args)
+    given = getattr(args, "data_dir", None)
+    check_writable_folder(data_dir, f"--data-dir {given}" if given else f"data dir {data_dir}")
+    return data_dir
+
+
 def cmd_data_status(args: argparse.Namespace) -> int:
     from tabulate import tabulate
 
@@ -216,13 +226,14 @@ def cmd_data_prepare(args: argparse.Namespace) -> int:
     source = Path(args.source).expanduser()
     if not source.exists():
         raise ConfigError(f"--source {source}: no such file or folder")
+    data_dir = _writable_data_dir(args)
     if family != [args.space]:
-        return _prepare_family(args.space, family, source, _data_dir(args), options)
+        return _prepare_family(args.space, family, source, data_dir, options)
     space = get_registry().get("space", args.space)
     with _elapsed_bar(f"preparing {args.space} from {source.name}", source):
-        path = _install_harness_table(args.space, source, _data_dir(args), options)
+        path = _install_harness_table(args.space, source, data_dir, options)
         if path is None:
-            path = space.prepare(source, _data_dir(args), **options)
+            path = space.prepare(source, data_dir, **options)
     print(f"prepared {args.space} ground truth -> {path}")
     return 0
 
@@ -230,23 +241,45 @@ def cmd_data_prepare(args: argparse.Namespace) -> int:
 def _prepare_family(family: str, selected: list[str], source: Path, data_dir: Path,
                     options: dict[str, Any]) -> int:
     """Prepare each space of a family (``nds``: every ``nds-...`` space) that ``source`` has
-    files for; the others are listed as skipped, and none at all is an error."""
+    files for; the others are listed as skipped, and none at all is an error. Every space is
+    prepared into a staging folder first, so one damaged file leaves no table of the others."""
+    import shutil
+    import tempfile
+
     from harness.errors import DataNotPreparedError
     from harness.registry import get_registry
 
-    prepared = []
-    for name in selected:
-        try:
-            path = get_registry().get("space", name).prepare(source, data_dir, **options)
-        except DataNotPreparedError as exc:
-            print(f"skipped {name}: {exc}")
-            continue
-        prepared.append(name)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".prepare-", dir=data_dir))
+    try:
+        prepared: dict[str, Path] = {}
+        for name in selected:
+            try:
+                path = get_registry().get("space", name).prepare(source, staging, **options)
+            except DataNotPreparedError as exc:
+                print(f"skipped {name}: {exc}")
+                continue
+            prepared[name] = data_dir / Path(path).relative_to(staging)
+        if not prepared:
+            raise DataNotPreparedError(f"--source {source} holds no ground truth for any "
+                                       f"{family} space ({', '.join(selected)})")
+        _move_files(staging, data_dir)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    for name, path in prepared.items():
         print(f"prepared {name} ground truth -> {path}")
-    if not prepared:
-        raise DataNotPreparedError(f"--source {source} holds no ground truth for any {family} "
-                                   f"space ({', '.join(selected)})")
     return 0
+
+
+def _move_files(staging: Path, data_dir: Path) -> None:
+    """Move every file under ``staging`` to the same place under ``data_dir``, replacing what
+    is there (one rename each: same file system)."""
+    import os
+
+    for file in sorted(path for path in staging.rglob("*") if path.is_file()):
+        target = data_dir / file.relative_to(staging)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(file, target)
 
 
 def _install_harness_table(space: str, source: Path, data_dir: Path,
@@ -297,7 +330,8 @@ def cmd_data_build(args: argparse.Namespace) -> int:
         lines = Path(args.archs).read_text().splitlines()
         archs = [space.parse_arch(line) for line in lines if line.strip()]
     dataset = get_registry().get("dataset", args.dataset)
-    out = _build_destination(args.space, _data_dir(args), args.out, args.replace)
+    data_dir = _writable_data_dir(args)
+    out = _build_destination(args.space, data_dir, args.out, args.replace)
     from tqdm import tqdm
 
     with tqdm(desc=f"training {args.space} archs", unit="arch", file=sys.stderr,
@@ -308,7 +342,7 @@ def cmd_data_build(args: argparse.Namespace) -> int:
 
         path = build_benchmark(space, dataset=dataset, archs=archs, seeds=args.seeds,
                                epochs=args.epochs, width=args.width, cells=args.cells,
-                               seed=args.seed, data_dir=_data_dir(args), out=out,
+                               seed=args.seed, data_dir=data_dir, out=out,
                                image_size=args.image_size, progress=progress)
     print(f"built {args.space} benchmark on {args.dataset} -> {path}")
     if args.out:
@@ -323,6 +357,10 @@ def _build_destination(space: str, data_dir: Path, out: str | None, replace: boo
     from harness.groundtruth.table import prepared_table_path
 
     path = Path(out).expanduser() if out else prepared_table_path(data_dir, space)
+    if out:
+        from harness.preflight import check_writable_folder
+
+        check_writable_folder(path.parent, f"--out {out}")
     if path.exists() and not replace:
         what = f"--out {path}" if out else f"the prepared {space} ground truth {path}"
         raise ConfigError(f"{what} already exists and building would replace it; pass --out "
@@ -342,5 +380,5 @@ def cmd_data_fetch(args: argparse.Namespace) -> int:
         raise ConfigError(f"dataset {args.dataset!r} cannot be downloaded by harness (its "
                           f"plugin has no fetch method); place its files under the data dir "
                           f"as its documentation says")
-    print(f"fetched {args.dataset} -> {plugin.fetch(_data_dir(args))}")
+    print(f"fetched {args.dataset} -> {plugin.fetch(_writable_data_dir(args))}")
     return 0

@@ -104,7 +104,10 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     from harness.export import export_trials
+    from harness.preflight import check_writable_folder
 
+    if args.output:
+        check_writable_folder(Path(args.output).parent, f"--output {args.output}")
     print(f"wrote {export_trials(Path(args.run_dir), args.format, args.output)}")
     return 0
 
@@ -208,6 +211,7 @@ def _add_profile_command(sub: Any) -> None:
 
 def profile_command(args: argparse.Namespace) -> int:
     """``harness profile``: print the cost table; write profile.json/.md under ``--out``."""
+    from harness.preflight import check_run_dir
     from harness.profiling import (
         profile,
         profile_table,
@@ -217,6 +221,8 @@ def profile_command(args: argparse.Namespace) -> int:
     )
     from harness.reports.render import markdown
 
+    if args.out:
+        check_run_dir(args.out)  # before the measurements, not after them
     settings = {k: v for k, v in vars(args).items() if k not in ("func", "quiet")}
     cells = profile(args.spaces, args.batch_sizes, scorers=args.scorers, archs=args.archs,
                     warmup=args.warmup, repeats=args.repeats, device=args.device,

@@ -8,7 +8,17 @@ is the same for all of them, so it is checked here, once:
 - arch ids are unique and non-empty;
 - every numeric column holds finite numbers or NaN (an explicit "missing"); ``inf`` is refused;
 - every column named in ``ranges`` stays within its ``ValueRange`` (accuracies in percent or as
-  fractions, non-negative sizes and times), so 1e300 or -55 never reaches a report.
+  fractions, non-negative sizes and times), so 1e300 or -55 never reaches a report;
+- a metric column is numeric (a bool column is not), and each dataset's default metric (its
+  target) holds at least one value: a table whose target is NaN in every row has no usable
+  ground truth (other metrics may be all NaN: a subset of a benchmark lacks some budgets);
+- an integer fits an int64 column (the parquet file and the store hold no wider one).
+
+Readers of record-by-record formats (JSON logs and sweeps) check each value as they read it,
+with the same rules: ``check_number`` (a number, not a bool; finite, or NaN where that means "no
+value"; within a ``ValueRange``), ``check_count`` (a non-negative integer an int64 holds) and
+``check_unique`` (a key claimed by two files of one source is refused, naming both, since
+keeping either would drop the other silently).
 
 A new reader (NDS, NB-NLP, ...) ends with::
 
@@ -27,9 +37,9 @@ missing marker. Every failure is one ``BenchmarkFileError`` naming the file, the
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -60,6 +70,8 @@ FINITE = ValueRange(-math.inf, math.inf, "a finite number")
 ACCURACY_SCALES = {"percent": PERCENT, "fraction": FRACTION}
 # What a user file may write for "no value" (pandas' defaults, minus the ambiguous ones).
 MISSING_MARKERS = frozenset({"", "nan", "na", "n/a", "null", "none", "-"})
+INT64_MAX = int(np.iinfo(np.int64).max)
+SHOWN_CHARS = 40
 
 
 def validate_table(table: GroundTruthTable, where: str,
@@ -77,19 +89,53 @@ def validate_table(table: GroundTruthTable, where: str,
     if ids.has_duplicates:
         raise BenchmarkFileError(f"{where}: arch {ids[ids.duplicated()][0]} appears in more "
                                  f"than one row")
-    ranges = dict(ranges or {})
-    for info in table.metrics:
-        if not _is_numeric(frame[info.name]):
-            raise BenchmarkFileError(f"{where}: metric column {info.name!r} is not numeric")
-        ranges.setdefault(info.name, FINITE)
+    _check_metrics(table, where)
+    ranges = {**{info.name: FINITE for info in table.metrics}, **(ranges or {})}
     for column in frame.columns:
         if _is_numeric(frame[column]):
             _check_column(frame[column], ranges.get(column, FINITE), where)
+        else:
+            _check_not_numbers(frame[column], column in ranges, where)
     return table
+
+
+def _check_metrics(table: GroundTruthTable, where: str) -> None:
+    """Metric columns hold numbers (not bools), and each dataset's target some value."""
+    for info in table.metrics:
+        if table.frame[info.name].dtype.kind not in "iuf":
+            raise BenchmarkFileError(f"{where}: metric column {info.name!r} is not numeric")
+    for dataset, metric in table.default_metric.items():
+        if table.frame[metric].isna().all():
+            raise BenchmarkFileError(f"{where}: {metric!r}, the target of dataset {dataset}, has "
+                                     f"no value in any row (all NaN); the source holds no "
+                                     f"usable ground truth")
 
 
 def _is_numeric(series: pd.Series) -> bool:
     return series.dtype.kind in "iufb"
+
+
+def _check_not_numbers(series: pd.Series, ranged: bool, where: str) -> None:
+    """A non-numeric column: pandas keeps Python ints beyond int64 as objects, so the first such
+    cell is named here rather than failing when the table is written; a column given a range
+    must be numeric."""
+    from pandas.api.types import infer_dtype
+
+    text_only = infer_dtype(series, skipna=True) in ("string", "bytes", "empty")
+    for arch, value in ([] if text_only else series.items()):
+        if isinstance(value, int) and not isinstance(value, bool) \
+                and not -INT64_MAX - 1 <= value <= INT64_MAX:
+            raise BenchmarkFileError(f"{where}: column {series.name!r}, arch {arch}: value "
+                                     f"{shown(value)} is beyond what an int64 column holds")
+    if ranged:
+        raise BenchmarkFileError(f"{where}: column {series.name!r} is not numeric (first value "
+                                 f"{shown(series.iloc[0])})")
+
+
+def shown(value: Any, chars: int = SHOWN_CHARS) -> str:
+    """``repr(value)`` cut to ``chars`` for a message (a 400-digit integer stays readable)."""
+    text = repr(value)
+    return text if len(text) <= chars else text[:chars - 3] + "..."
 
 
 def _check_column(series: pd.Series, allowed: ValueRange, where: str) -> None:
@@ -97,6 +143,8 @@ def _check_column(series: pd.Series, allowed: ValueRange, where: str) -> None:
     with np.errstate(invalid="ignore"):
         bad = ~np.isnan(values) & ~(np.isfinite(values) & (values >= allowed.low)
                                     & (values <= allowed.high))
+    if series.dtype.kind == "u":  # beyond int64: exact on the integers, not on their floats
+        bad |= series.to_numpy() > np.uint64(INT64_MAX)
     if bad.any():
         first = int(np.flatnonzero(bad)[0])
         raise BenchmarkFileError(
@@ -147,3 +195,43 @@ def parse_numbers(series: pd.Series, where: str) -> np.ndarray:
             raise BenchmarkFileError(f"{where}, column {series.name!r}, data row "
                                      f"{position + 1}: {value!r} is not a number")
     return numbers
+
+
+def check_number(value: Any, what: str, where: str, allowed: ValueRange = FINITE, *,
+                 missing_ok: bool = False) -> float:
+    """``value`` read from a record, as a float: an int or a float (a bool is not a number,
+    whatever JSON makes of ``true``), finite unless ``missing_ok`` lets NaN mean "no value", and
+    within ``allowed``. Anything else is a ``BenchmarkFileError`` naming ``what`` at ``where``."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise BenchmarkFileError(f"{where}: {what} {shown(value)} is not a number")
+    try:
+        number = float(value)
+    except OverflowError:  # an integer beyond any float is out of every range
+        number = math.inf
+    if math.isnan(number) and missing_ok:
+        return number
+    if not (math.isfinite(number) and allowed.low <= number <= allowed.high):
+        raise BenchmarkFileError(f"{where}: {what} {shown(value)} is not {allowed.describe()}"
+                                 + (" or NaN" if missing_ok else ""))
+    return number
+
+
+def check_count(value: Any, what: str, where: str, *, least: int = 0) -> int:
+    """``value`` read from a record as a count (parameters, FLOPs, epochs): an integer, not a
+    bool nor a float, from ``least`` up to what an int64 column holds."""
+    if isinstance(value, bool) or not isinstance(value, int) \
+            or not least <= value <= INT64_MAX:
+        raise BenchmarkFileError(f"{where}: {what} {shown(value)} is not an integer in "
+                                 f"[{least}, {INT64_MAX}]")
+    return value
+
+
+def check_unique(keys: Iterable[tuple[Hashable, str]], what: str, where: str, fix: str) -> None:
+    """Each key of ``keys`` ((key, the file it comes from) pairs, all files of one source) comes
+    from one file; the first key two files claim is an error naming both, and ``fix``."""
+    seen: dict[Hashable, str] = {}
+    for key, origin in keys:
+        if key in seen:
+            raise BenchmarkFileError(f"{where}: {what} {key} is in both {seen[key]} and "
+                                     f"{origin}; {fix}")
+        seen[key] = origin

@@ -29,8 +29,9 @@ from harness.groundtruth.table import (
     file_sha256,
     prepared_table_path,
 )
-from harness.groundtruth.table_checks import FINITE, NON_NEGATIVE, validate_table
+from harness.groundtruth.table_checks import NON_NEGATIVE, validate_table
 from harness.plugins.spaces.nbnlp.logs import (
+    LOSS,
     RunLog,
     best_val_test_loss,
     final_test_loss,
@@ -106,7 +107,7 @@ def read_table(source: Path) -> GroundTruthTable:
         "statuses": dict(statuses), "model_options": asdict(runs[0].sizes),
         "note": "losses are natural-log cross-entropy; lower is better; perplexity = exp(loss)"}
     table = GroundTruthTable(SPACE, frame, metrics, {dataset: metrics[0].name}, source_info)
-    ranges = {metric.name: FINITE for metric in metrics} | {"params": NON_NEGATIVE}
+    ranges = {metric.name: LOSS for metric in metrics} | {"params": NON_NEGATIVE}
     return validate_table(table, str(source), ranges)
 
 

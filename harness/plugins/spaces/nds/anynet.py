@@ -34,9 +34,11 @@ from torch import nn
 from torch.nn import functional
 
 from harness.errors import ConfigError
+from harness.plugins.spaces.nds.netspec import STEM_STRIDES
 
-BLOCK_TYPES = ("double_plain_block", "res_basic_block", "res_bottleneck_block")
 STEM_WIDTH_PORTS = 12
+# The stem each first-entry stride stands for (module docstring).
+STEMS = dict(zip(STEM_STRIDES, ("res_stem_cifar", "res_stem_in", "nas_stem_in"), strict=True))
 
 
 @dataclass(frozen=True)
@@ -60,20 +62,14 @@ class AnyNetConfig:
 
 
 def anynet_config(net: dict[str, Any], variant: str) -> AnyNetConfig:
-    """The builder config of a record's ``net`` for ``variant`` (module docstring)."""
-    block_type = net.get("block_type")
-    if block_type not in BLOCK_TYPES:
-        raise ConfigError(f"unknown NDS block_type {block_type!r}; known: {BLOCK_TYPES}")
-    ds, ws, ss = (list(net.get(key) or []) for key in ("ds", "ws", "ss"))
-    if not ds or not len(ds) == len(ws) == len(ss):
-        raise ConfigError(f"NDS AnyNet net needs ds, ws, ss of one length, got {net}")
-    bms = list(net.get("bot_muls") or []) or [1.0] * len(ds)
-    gs = list(net.get("num_gs") or []) or [1] * len(ds)
+    """The builder config of a record's ``net`` (one ``netspec.check_net`` passed) for
+    ``variant`` (module docstring)."""
+    block_type = net["block_type"]
+    ds, ws, ss = (list(net[key]) for key in ("ds", "ws", "ss"))
+    bms = list(net["bot_muls"]) or [1.0] * len(ds)
+    gs = list(net["num_gs"]) or [1] * len(ds)
     if variant == "nds":
-        stem = {1: "res_stem_cifar", 4: "res_stem_in", 8: "nas_stem_in"}.get(ss[0])
-        if stem is None or ds[0] != 1:
-            raise ConfigError(f"NDS AnyNet stem entry (ds[0]={ds[0]}, ss[0]={ss[0]}) is not a "
-                              f"known stem (stride 1, 4 or 8, depth 1)")
+        stem = STEMS[ss[0]]
         stages = [StageSpec(*entry) for entry in zip(ds[1:], ws[1:], ss[1:], bms[1:], gs[1:],
                                                       strict=True)]
         return AnyNetConfig(block_type, stem, ws[0], tuple(stages), group_width=False)

@@ -4,7 +4,9 @@
 sweep file. Each space takes the sweeps ``sweeps.sweep_of`` assigns to it; a space with no sweep
 in the source is a ``DataNotPreparedError`` (``harness data prepare nds`` skips it and prepares
 the others). Every sweep is read completely before anything is written (atomically, one table per
-space), so a corrupt file leaves no partial table.
+space), so a corrupt file leaves no partial table. Two files of the source that claim one sweep
+(``DARTS_in.json`` and ``old/DARTS_in.json``) are refused, naming both, and so is a sweep without
+records; the table passes ``groundtruth.validate`` (a target NaN in every row is refused).
 
 Columns, per trial dataset D of the space (``cifar10``, ``imagenet``, ``imagenet-lr-wd``, ...):
 
@@ -33,17 +35,19 @@ from pathlib import Path
 from typing import TextIO
 
 from harness.errors import BenchmarkFileError, ConfigError, DataNotPreparedError
+from harness.groundtruth.archive import READ_ERRORS
 from harness.groundtruth.table import (
     GroundTruthTable,
     MetricInfo,
     file_sha256,
     prepared_table_path,
 )
-from harness.groundtruth.table_checks import NON_NEGATIVE, PERCENT, validate_table
+from harness.groundtruth.table_checks import NON_NEGATIVE, PERCENT, check_unique, validate_table
 from harness.plugins.spaces.nds.reader import STATUS_OK, SweepRecord, iter_records
 from harness.plugins.spaces.nds.sweeps import PRIMARY_DATASETS, Sweep, sweep_of
 
 TOP1, BEST_TOP1 = "top1", "best-top1"
+ZIP_MAGIC = b"PK\x03\x04"
 
 
 def arch_id(sweep: Sweep, record: SweepRecord) -> str:
@@ -52,22 +56,39 @@ def arch_id(sweep: Sweep, record: SweepRecord) -> str:
 
 
 def find_sweeps(source: Path) -> list[tuple[Sweep, str]]:
-    """(sweep, member name) of every official sweep file in ``source``, in name order."""
+    """(sweep, member name) of every official sweep file in ``source``, in name order; two
+    members that claim one sweep (a copy in another folder) are refused, naming both."""
     if zipfile.is_zipfile(source):
-        with zipfile.ZipFile(source) as archive:
-            names = [name for name in archive.namelist() if not name.endswith("/")]
+        try:
+            with zipfile.ZipFile(source) as archive:
+                names = [name for name in archive.namelist() if not name.endswith("/")]
+        except READ_ERRORS as exc:
+            raise BenchmarkFileError(f"{source}: not a readable zip archive ({exc}); fetch the "
+                                     f"NDS data.zip again") from exc
     elif source.is_dir():
         names = [str(path.relative_to(source)) for path in source.rglob("*.json")]
     elif source.is_file():
-        sweep = sweep_of(source.name)
-        if sweep is None:
-            raise BenchmarkFileError(f"{source}: not an official NDS sweep file name (expected "
-                                     f"e.g. DARTS.json, DARTS_in.json, ResNeXt-A_in.json)")
-        return [(sweep, source.name)]
+        return [(_single_sweep(source), source.name)]
     else:
         raise ConfigError(f"--source {source}: no such file or folder")
     found = [(sweep_of(Path(name).name), name) for name in sorted(names)]
-    return [(sweep, name) for sweep, name in found if sweep is not None]
+    found = [(sweep, name) for sweep, name in found if sweep is not None]
+    check_unique(((sweep.file_name, name) for sweep, name in found), "sweep", str(source),
+                 "keep one copy, or pass the one to use as --source")
+    return found
+
+
+def _single_sweep(source: Path) -> Sweep:
+    """The sweep of a single file; a damaged zip is named as one, not as an unknown name."""
+    with open(source, "rb") as handle:
+        if handle.read(len(ZIP_MAGIC)) == ZIP_MAGIC or source.suffix.lower() == ".zip":
+            raise BenchmarkFileError(f"{source}: not a readable zip archive (truncated or "
+                                     f"corrupt); fetch the NDS data.zip again")
+    sweep = sweep_of(source.name)
+    if sweep is None:
+        raise BenchmarkFileError(f"{source}: not an official NDS sweep file name (expected "
+                                 f"e.g. DARTS.json, DARTS_in.json, ResNeXt-A_in.json)")
+    return sweep
 
 
 @contextmanager
@@ -81,7 +102,7 @@ def open_member(source: Path, name: str) -> Iterator[TextIO]:
             path = source / name if source.is_dir() else source
             with open(path, encoding="utf-8") as handle:
                 yield handle
-    except (UnicodeDecodeError, zipfile.BadZipFile, OSError, EOFError) as exc:
+    except (UnicodeDecodeError, *READ_ERRORS) as exc:
         raise BenchmarkFileError(f"{source}: cannot read {name} ({exc}); the file is corrupt "
                                  f"or truncated") from exc
 
@@ -97,11 +118,15 @@ def read_space(source: Path, space: str) -> GroundTruthTable:
     diverged: dict[str, int] = {}
     for sweep, name in sweeps:
         where = f"{source}:{name}" if source.name != name else str(source)
+        count = len(rows)
         with open_member(source, name) as handle:
             for record in iter_records(handle, where):
                 rows[arch_id(sweep, record)] = _row(sweep, record)
                 diverged[sweep.dataset] = (diverged.get(sweep.dataset, 0)
                                            + (record.status != STATUS_OK))
+        if len(rows) == count:
+            raise BenchmarkFileError(f"{where}: the sweep holds no records; the file is "
+                                     f"damaged or not an NDS sweep, fetch it again")
         metrics += [
             MetricInfo(f"{sweep.dataset}/{TOP1}", sweep.dataset, True,
                        f"final-epoch top-1 accuracy (%), {sweep.file_name}"),

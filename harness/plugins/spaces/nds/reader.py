@@ -10,7 +10,8 @@ CIFAR-10 files large (>= 4 MiB).
 The file is parsed one record at a time (``json.JSONDecoder.raw_decode`` over a growing text
 buffer), so peak memory is one record plus the buffer, whatever the file size. Python's json
 reads the bare ``NaN`` tokens the files contain. Every problem (not JSON, truncated, another
-layout, a record without its keys) is one ``BenchmarkFileError`` naming the file and the record.
+layout, a record without its keys, a ``net`` no builder can build (``netspec.py``), a number that
+is not one or is out of range) is one ``BenchmarkFileError`` naming the file and the record.
 """
 
 from __future__ import annotations
@@ -23,11 +24,14 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 
 from harness.errors import BenchmarkFileError
+from harness.groundtruth.validate import NON_NEGATIVE, ValueRange, check_count, check_number
+from harness.plugins.spaces.nds.netspec import check_net
 
 CHUNK_CHARS = 1 << 16
 HASH_CHARS = 8
 STATUS_OK = "ok"
 STATUS_DIVERGED = "diverged"
+TOP1_ERROR = ValueRange(0.0, 100.0, "a top-1 error in percent")
 
 
 @dataclass(frozen=True)
@@ -157,7 +161,8 @@ def _list_records(stream: _JsonStream, part: str, first: int) -> Iterator[SweepR
 
 
 def read_record(raw: Any, position: int, part: str, where: str) -> SweepRecord:
-    """Check one record's keys and types; its final and best test errors and its status."""
+    """Check one record (its keys, its ``net``, every number: ``groundtruth.validate``); its
+    final and best test errors and its status."""
     place = f"{where}: record {position}" + (f" (part {part!r})" if part else "")
     if not isinstance(raw, dict):
         raise BenchmarkFileError(f"{place} is a {type(raw).__name__}, not a record object")
@@ -165,29 +170,34 @@ def read_record(raw: Any, position: int, part: str, where: str) -> SweepRecord:
                if key not in raw]
     if missing:
         raise BenchmarkFileError(f"{place} lacks {', '.join(missing)}; not an NDS sweep record")
+    problem = check_net(raw["net"])
+    if problem:
+        raise BenchmarkFileError(f"{place}: {problem}")
     optim, curve = raw["optim"], raw["test_ep_top1"]
-    if not isinstance(raw["net"], dict) or not isinstance(optim, dict) or "max_ep" not in optim:
-        raise BenchmarkFileError(f"{place}: 'net' and 'optim' (with max_ep) must be objects")
-    if not isinstance(curve, list) or not curve or not all(
-            _is_number(error) for error in curve):
-        raise BenchmarkFileError(f"{place}: test_ep_top1 must be a non-empty list of numbers")
-    for key in ("params", "flops"):
-        if not isinstance(raw[key], int) or isinstance(raw[key], bool) or raw[key] < 0:
-            raise BenchmarkFileError(f"{place}: {key} must be a non-negative integer, got "
-                                     f"{raw[key]!r}")
-    for key in ("max_ep", "base_lr", "wd"):
-        if key in optim and not _is_number(optim[key]):
-            raise BenchmarkFileError(f"{place}: optim.{key} must be a number")
-    errors = [float(error) for error in curve]
-    finite = [error for error in errors if math.isfinite(error)]
-    if any(not 0.0 <= error <= 100.0 for error in finite):
-        raise BenchmarkFileError(f"{place}: a test error outside [0, 100] %")
+    if not isinstance(optim, dict) or "max_ep" not in optim:
+        raise BenchmarkFileError(f"{place}: 'optim' must be an object with max_ep")
+    max_ep = check_count(optim["max_ep"], "optim.max_ep", place, least=1)
+    if not isinstance(curve, list) or not 0 < len(curve) <= max_ep:
+        raise BenchmarkFileError(f"{place}: test_ep_top1 must be a list of 1 to optim.max_ep "
+                                 f"({max_ep}) numbers")
+    errors = [check_number(error, f"test_ep_top1[{epoch}]", place, TOP1_ERROR,
+                           missing_ok=True)
+              for epoch, error in enumerate(curve)]
+    finite = [error for error in errors if not math.isnan(error)]
     return SweepRecord(
         position=position, part=part, net_json=canonical_net_json(raw["net"]),
-        params=raw["params"], flops=raw["flops"], max_ep=int(optim["max_ep"]),
+        params=check_count(raw["params"], "params", place),
+        flops=check_count(raw["flops"], "flops", place), max_ep=max_ep,
         final_error=errors[-1], min_error=min(finite) if finite else math.nan,
-        epochs_run=len(errors), base_lr=float(optim.get("base_lr", math.nan)),
-        wd=float(optim.get("wd", math.nan)), status=training_status(errors))
+        epochs_run=len(errors), base_lr=_optional(optim, "base_lr", place),
+        wd=_optional(optim, "wd", place), status=training_status(errors))
+
+
+def _optional(optim: dict[str, Any], key: str, place: str) -> float:
+    """``optim[key]``, a non-negative number, or NaN where the record has none."""
+    if key not in optim:
+        return math.nan
+    return check_number(optim[key], f"optim.{key}", place, NON_NEGATIVE)
 
 
 def training_status(errors: list[float]) -> str:
@@ -198,7 +208,3 @@ def training_status(errors: list[float]) -> str:
     if last >= 100.0 and any(error < 100.0 for error in errors[:-1]):
         return STATUS_DIVERGED
     return STATUS_OK
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)

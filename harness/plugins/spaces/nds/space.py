@@ -176,16 +176,18 @@ class NDSSpace:
 
 def build_network(net: dict[str, Any], *, num_classes: int, variant: str,
                   imagenet: bool) -> torch.nn.Module:
-    """A cell network for a ``genotype`` net, else an AnyNet."""
+    """A cell network for a ``genotype`` net, else an AnyNet; a net that ``check_net`` refuses
+    (one of a table prepared before that check) is a ``ConfigError``."""
+    from harness.plugins.spaces.nds.netspec import check_net
+
+    problem = check_net(net)
+    if problem:
+        raise ConfigError(f"malformed NDS net: {problem}; prepare the NDS ground truth again")
     if "genotype" in net:
         from harness.plugins.spaces.nds.cells import CellNetwork
 
-        try:
-            return CellNetwork(net["genotype"], int(net["width"]), int(net["depth"]),
-                               num_classes, imagenet=imagenet,
-                               gennas_stem=variant == "gennas")
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ConfigError(f"malformed NDS cell net ({exc!r}): {net!r:.160}") from exc
+        return CellNetwork(net["genotype"], net["width"], net["depth"], num_classes,
+                           imagenet=imagenet, gennas_stem=variant == "gennas")
     from harness.plugins.spaces.nds.anynet import AnyNet, anynet_config
 
     return AnyNet(anynet_config(net, variant), num_classes)
