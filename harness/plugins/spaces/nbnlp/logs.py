@@ -11,7 +11,7 @@ Logs are read one at a time in file-name order (the listing order of a zip or fo
 stable), so a 14k-log PTB archive never sits in memory as text; one log may inflate to at most
 ``MAX_LOG_BYTES`` (a real one is a few KB), a zip entry whose name is absolute or climbs with
 ``..`` is refused rather than read, and so are two files of one run (the same log name in two
-folders). Every value is checked as it is read (``groundtruth.validate``): ``num_params`` a
+folders). Every value is checked as it is read (``groundtruth.table_checks``): ``num_params`` a
 count, losses numbers (not bools) in ``LOSS`` or NaN, and a run marked OK has as many test as
 validation losses, with a finite last one.
 """
@@ -31,7 +31,7 @@ from typing import Any
 
 from harness.errors import BenchmarkFileError, ConfigError
 from harness.groundtruth.archive import READ_ERRORS, check_member_name, read_member
-from harness.groundtruth.validate import (
+from harness.groundtruth.table_checks import (
     ValueRange,
     check_count,
     check_number,

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.groundtruth.validate import shown
+from harness.groundtruth.table_checks import shown
 
 CELL_OPS = (
     "none", "skip_connect", "avg_pool_2x2", "avg_pool_3x3", "avg_pool_5x5", "max_pool_2x2",

@@ -6,7 +6,7 @@ in the source is a ``DataNotPreparedError`` (``harness data prepare nds`` skips 
 the others). Every sweep is read completely before anything is written (atomically, one table per
 space), so a corrupt file leaves no partial table. Two files of the source that claim one sweep
 (``DARTS_in.json`` and ``old/DARTS_in.json``) are refused, naming both, and so is a sweep without
-records; the table passes ``groundtruth.validate`` (a target NaN in every row is refused).
+records; the table passes ``groundtruth.table_checks`` (a target NaN in every row is refused).
 
 Columns, per trial dataset D of the space (``cifar10``, ``imagenet``, ``imagenet-lr-wd``, ...):
 

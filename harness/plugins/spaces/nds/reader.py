@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 
 from harness.errors import BenchmarkFileError
-from harness.groundtruth.validate import NON_NEGATIVE, ValueRange, check_count, check_number
+from harness.groundtruth.table_checks import NON_NEGATIVE, ValueRange, check_count, check_number
 from harness.plugins.spaces.nds.netspec import check_net
 
 CHUNK_CHARS = 1 << 16
@@ -161,7 +161,7 @@ def _list_records(stream: _JsonStream, part: str, first: int) -> Iterator[SweepR
 
 
 def read_record(raw: Any, position: int, part: str, where: str) -> SweepRecord:
-    """Check one record (its keys, its ``net``, every number: ``groundtruth.validate``); its
+    """Check one record (its keys, its ``net``, every number: ``groundtruth.table_checks``); its
     final and best test errors and its status."""
     place = f"{where}: record {position}" + (f" (part {part!r})" if part else "")
     if not isinstance(raw, dict):
