@@ -21,12 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.config import write_run_config
 from harness.errors import ConfigError
 from harness.plan import RETRYABLE_STATUSES, RunPlan
 from harness.protocols import ConfigurableExecutor, Executor, ExecutorSettings
 from harness.registry import Registry, get_registry
-from harness.runfolder import check_selection, hold_run_folder
+from harness.runfolder import check_selection, hold_run_folder, write_run_config
 from harness.store import TrialResult, TrialStore
 from harness.trial import TrialJob
 

@@ -9,8 +9,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from harness.cli.parsers import command_parser, names
+from harness.cli.parsers import command_parser
 from harness.errors import ConfigError
+from harness.names import split_names
 
 EXAMPLES = {
     "data": "harness data status",
@@ -165,7 +166,7 @@ def cmd_data_prepare(args: argparse.Namespace) -> int:
     family = space_names([args.space], get_registry())
     options = _extra_options(args.extra)
     if args.columns:
-        options["columns"] = names(args.columns)
+        options["columns"] = split_names(args.columns)
     source = Path(args.source).expanduser()
     if not source.exists():
         raise ConfigError(f"--source {source}: no such file or folder")

@@ -29,24 +29,12 @@ from harness.reports.records import (
     Report,
 )
 from harness.reports.reference import paper_metrics
+from harness.runfolder import RUN_CONFIG_FILE, read_run_record
 from harness.store import SCORING_COLUMNS, SPACE_DATASET_COLUMNS, TrialStore, load_trials
 
-RUN_RECORD_FILE = "run.json"  # written by `harness compare` (harness.config)
 MetricChoice = str | Mapping[str, str] | None
 PAIR_COLUMNS = (*SPACE_DATASET_COLUMNS, "metric", *SCORING_COLUMNS, "arch_id", "score", "truth",
                 "status")
-
-
-def read_run_record(run_dir: Path) -> dict[str, Any]:
-    """``RUN_DIR/run.json`` (command, configuration) as a dict, as recorded for provenance;
-    {} when absent or unreadable (the report says unknown). ``harness.config.read_run_config``
-    reads the same file back into a ``RunConfig`` to run it again."""
-    path = Path(run_dir) / RUN_RECORD_FILE
-    try:
-        loaded = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
-    return loaded if isinstance(loaded, dict) else {}
 
 
 def parse_metric_choice(text: str | None) -> MetricChoice:
@@ -221,7 +209,7 @@ def build_report(run_dir: Path | str, *, metric: MetricChoice = None, bootstrap:
     run = read_run_record(run_dir)
     notes: list[str] = []
     if not run:
-        notes.append(f"{run_dir / RUN_RECORD_FILE} is missing or unreadable: the run's "
+        notes.append(f"{run_dir / RUN_CONFIG_FILE} is missing or unreadable: the run's "
                      f"configuration is shown as unknown")
     trials = trials.assign(score=np.where(trials.status == "ok", trials.score, np.nan))
     labels = _scorer_labels(trials)
