@@ -3,7 +3,8 @@
 ``plan_run(config)`` resolves the names, selects spaces, datasets and archs
 (``harness.selection``), resolves each scorer's options and lays out the trial grid, one picklable
 ``TrialJob`` per trial. It reads the run's store to leave finished trials out (resume = set
-difference) and writes nothing: with ``--retry-failed`` the failed trials are planned again,
+difference) and writes nothing: with ``--retry-failed`` the failed trials
+(``store.RETRYABLE_STATUSES``) are planned again,
 and the driver (``harness.execute``) forgets their old rows before it runs them.
 """
 
@@ -29,11 +30,8 @@ from harness.protocols import (
 )
 from harness.registry import Registry, get_registry
 from harness.selection import SpacePlan, select_spaces, space_names
-from harness.store import STORE_FILE, Trial, TrialStore
+from harness.store import RETRYABLE_STATUSES, STORE_FILE, Trial, TrialStore
 from harness.trial import TrialJob
-
-# What ``--retry-failed`` runs again: glitches of the machine, not results (nan, inf, skipped).
-RETRYABLE_STATUSES = ("oom", "error", "timeout")
 
 
 @dataclass

@@ -20,7 +20,6 @@ import pandas as pd
 from harness import metrics
 from harness.errors import ConfigError, HarnessError
 from harness.reports.records import (
-    STATUS_ORDER,
     UNKNOWN,
     CellKey,
     CorrelationRow,
@@ -30,7 +29,13 @@ from harness.reports.records import (
 )
 from harness.reports.reference import paper_metrics
 from harness.runfolder import RUN_CONFIG_FILE, read_run_record
-from harness.store import SCORING_COLUMNS, SPACE_DATASET_COLUMNS, TrialStore, load_trials
+from harness.store import (
+    SCORING_COLUMNS,
+    SPACE_DATASET_COLUMNS,
+    STATUSES,
+    TrialStore,
+    load_trials,
+)
 
 MetricChoice = str | Mapping[str, str] | None
 PAIR_COLUMNS = (*SPACE_DATASET_COLUMNS, "metric", *SCORING_COLUMNS, "arch_id", "score", "truth",
@@ -136,7 +141,7 @@ def _row(key: CellKey, label: str, higher_is_better: bool, cell: pd.DataFrame,
         key=key, scorer_label=label, higher_is_better=higher_is_better,
         n_trials=len(cell), quality=quality,
         wall_s_mean=_mean_or_none(ok.wall_s), peak_mem_mb_mean=_mean_or_none(ok.peak_mem_mb),
-        status_counts={s: int(counts.get(s, 0)) for s in STATUS_ORDER if counts.get(s, 0)},
+        status_counts={s: int(counts.get(s, 0)) for s in STATUSES if counts.get(s, 0)},
     )
 
 
@@ -153,11 +158,11 @@ def _cells(group: pd.DataFrame, truth: pd.DataFrame, metric_table: pd.DataFrame,
                          on="arch_id", how="left").sort_values("arch_id", kind="stable")
     cells = []
     for key_values, cell in joined.groupby(list(SCORING_COLUMNS), sort=True):
-        scorer, config_hash, cell_seed, weight_init, bias_init, batch_size = key_values
-        key = CellKey(space, dataset, metric_name, scorer, config_hash, int(cell_seed),
-                      weight_init, bias_init, int(batch_size))
-        cells.append((_row(key, labels[(scorer, config_hash)], bool(info.higher_is_better), cell,
-                           bootstrap, seed),
+        scoring = {name: value.item() if isinstance(value, np.generic) else value
+                   for name, value in zip(SCORING_COLUMNS, key_values, strict=True)}
+        key = CellKey(space, dataset, metric_name, **scoring)
+        label = labels[(key.scorer, key.scorer_config_hash)]
+        cells.append((_row(key, label, bool(info.higher_is_better), cell, bootstrap, seed),
                       cell.assign(metric=metric_name)[list(PAIR_COLUMNS)]))
     return cells
 
