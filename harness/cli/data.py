@@ -36,7 +36,7 @@ nb201 options:
                            of refusing a folder with per-arch files missing
 
 nb101 options:
-  --columns NEW=OLD,...    user tables (.csv, GenNAS .json): as for nb201
+  --columns NEW=OLD,...    user tables (.csv, .tsv, .parquet, GenNAS .json): as for nb201
   --dataset NAME           user tables: the dataset their accuracies are on
   --description TEXT       user tables: recorded in the table's source
   --duplicates POLICY      user tables: what to do with rows of the same cell
