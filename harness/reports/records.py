@@ -40,9 +40,9 @@ class _CellKeyMethods:
         return "|".join(str(value) for value in astuple(self))
 
 
-_TRIAL_TYPES = get_type_hints(Trial)
+_CELL_KEY_TYPES = {**get_type_hints(Trial), "metric": str}
 CellKey = make_dataclass(
-    "CellKey", [(name, _TRIAL_TYPES.get(name, str)) for name in
+    "CellKey", [(name, _CELL_KEY_TYPES[name]) for name in
                 (*SPACE_DATASET_COLUMNS, "metric", *SCORING_COLUMNS)],
     bases=(_CellKeyMethods,), frozen=True,
     namespace={"__module__": __name__, "__doc__": _CellKeyMethods.__doc__})
