@@ -49,7 +49,6 @@ uses it. Each plugin kind's contract (what the harness calls) is a Protocol in
 ``examples/`` holds a complete third-party distribution.
 """
 
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
 from harness.hookspecs import hookimpl
@@ -65,11 +64,7 @@ from harness.protocols import (
     SearchResult,
     Space,
 )
-
-try:
-    __version__ = version("nas-harness")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0+unknown"
+from harness.version import __version__
 
 # The Python API (harness.api, docs/python-api.md): imported on first use, so that
 # `import harness` and `harness --help` never load torch, pandas or the store.

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness.errors import ConfigError, DataNotPreparedError
+from harness.names import split_names
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -191,9 +192,7 @@ def compare(*, spaces: str | Sequence[str] = "all", scorers: str | Sequence[str]
 
 def _names(value: str | Sequence[str]) -> list[str]:
     """``"a,b"`` or ``["a", "b"]`` -> ``["a", "b"]``."""
-    from harness.cli.parsers import names
-
-    return names(value) if isinstance(value, str) else list(value)
+    return split_names(value) if isinstance(value, str) else list(value)
 
 
 def load_trials(run: Run | str | Path, with_truth: bool = False) -> pd.DataFrame:

@@ -1,30 +1,25 @@
-"""A run's configuration: what ``harness compare`` was asked to compute, and its ``run.json``.
+"""A run's configuration: what ``harness compare`` was asked to compute.
 
 ``RunConfig`` holds the selection (spaces, scorers, samples, seeds, inits, options) and how it
 executes (device, workers, executor). Its hash names the default run folder, so the same command
-resumes the same run. ``run.json`` in the run folder records the configuration with its
-provenance; ``harness compare --config`` reads it back. Loading this module does not import
-torch (the command line parses flags into a ``RunConfig`` before it needs torch).
+resumes the same run. The run folder's ``run.json`` records it with its provenance
+(``harness.runfolder`` writes and reads that file). Loading this module does not import torch
+(the command line parses flags into a ``RunConfig`` before it needs torch).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
-import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-import harness
-from harness.errors import ConfigError, one_line
+from harness.errors import ConfigError
 from harness.hashing import canonical_hash
 from harness.refusals import rule_text, shown
 
-RUN_CONFIG_FILE = "run.json"
 DEFAULT_SAMPLES = 100
 MAX_SEEDS = 10_000  # far beyond any study; a typo such as 0-5000000000 would exhaust memory
 
@@ -186,75 +181,3 @@ def add_option(options: dict[str, dict[str, Any]], text: str) -> None:
     for key in path[:-1]:
         node = node.setdefault(key, {})
     node[path[-1]] = value
-
-
-def write_run_config(run_dir: Path, config: RunConfig, command: list[str] | None,
-                     selected: dict[str, Any], *, runs_trials: bool = True,
-                     extend: bool = False) -> Path:
-    """``RUN_DIR/run.json``: the configuration (``harness compare --config`` reads it back), the
-    command and versions that ran it, ``selected``: what its plan selected
-    (``RunPlan.summary()``: spaces, skipped spaces, scorer configs, trial count), and
-    ``history``: one entry per command that ran trials in the folder (``run_history``), this
-    one added when it ``runs_trials`` (``extend``: it added its selection with ``--extend``)."""
-    import torch  # for its version only: the command line imports this module before torch
-
-    path = Path(run_dir) / RUN_CONFIG_FILE
-    now = datetime.now(UTC).isoformat(timespec="seconds")
-    history = run_history(run_dir)
-    if runs_trials:
-        history.append({"command": command or [], "selection": config.selection(),
-                        "n_trials": selected.get("n_trials"), "extend": extend,
-                        "started_at": now})
-    document = {
-        "command": command or [],
-        "config": config.to_dict(),
-        "harness_version": harness.__version__,
-        "torch_version": torch.__version__,
-        "python_version": sys.version.split()[0],
-        "written_at": now,
-        **selected,
-        "history": history,
-    }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(document, indent=2, sort_keys=True, default=str) + "\n")
-    os.replace(tmp, path)
-    return path
-
-
-def run_history(run_dir: Path) -> list[dict[str, Any]]:
-    """The commands that ran trials in ``run_dir``, oldest first, each with its ``command``,
-    ``selection`` (``RunConfig.selection()``), ``n_trials``, ``extend`` and ``started_at``.
-
-    [] without a readable ``run.json``; a ``run.json`` written before the history existed
-    counts as one entry, its own command and configuration.
-    """
-    try:
-        document = json.loads((Path(run_dir) / RUN_CONFIG_FILE).read_text())
-    except (OSError, ValueError):
-        return []
-    if not isinstance(document, dict):
-        return []
-    history = document.get("history")
-    if isinstance(history, list):
-        return [entry for entry in history if isinstance(entry, dict)]
-    config = document.get("config")
-    if not isinstance(config, dict):
-        return []
-    selection = {k: v for k, v in config.items() if k not in RunConfig.EXECUTION_FIELDS}
-    return [{"command": document.get("command", []), "selection": selection,
-             "n_trials": document.get("n_trials"), "extend": False,
-             "started_at": document.get("written_at")}]
-
-
-def read_run_config(path: Path) -> RunConfig:
-    """The ``RunConfig`` saved in a ``run.json`` (or a run folder holding one)."""
-    path = Path(path)
-    if path.is_dir():
-        path = path / RUN_CONFIG_FILE
-    try:
-        document = json.loads(path.read_text())
-        return RunConfig.from_dict(document["config"])
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ConfigError(f"--config {path}: not a run.json written by harness compare "
-                          f"({one_line(exc)})") from exc

@@ -22,16 +22,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.config import write_run_config
 from harness.errors import ConfigError, is_user_error
-from harness.plan import RETRYABLE_STATUSES, RunPlan
+from harness.plan import RunPlan
 from harness.protocols import ConfigurableExecutor, Executor, ExecutorSettings
 from harness.registry import Registry, get_registry
-from harness.runfolder import check_selection, hold_run_folder
-from harness.store import TrialResult, TrialStore
+from harness.runfolder import check_selection, hold_run_folder, write_run_config
+from harness.store import FAILED_STATUSES, RETRYABLE_STATUSES, TrialResult, TrialStore
 from harness.trial import TrialJob
 
-FAILED_STATUSES = ("nan", "inf", "oom", "error", "timeout")
 # What stops a run: Ctrl-C, and what `timeout`, Slurm pre-emption and container stops send.
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 

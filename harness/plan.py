@@ -3,7 +3,8 @@
 ``plan_run(config)`` resolves the names, selects spaces, datasets and archs
 (``harness.selection``), resolves each scorer's options and lays out the trial grid, one picklable
 ``TrialJob`` per trial. It reads the run's store to leave finished trials out (resume = set
-difference) and writes nothing: with ``--retry-failed`` the failed trials are planned again,
+difference) and writes nothing: with ``--retry-failed`` the failed trials
+(``store.RETRYABLE_STATUSES``) are planned again,
 and the driver (``harness.execute``) forgets their old rows before it runs them.
 """
 
@@ -26,7 +27,7 @@ from harness.preflight import check_execution, check_inputs, check_run_dir
 from harness.protocols import BENCHMARK_FORM, NetworkFormSpace
 from harness.registry import Registry, get_registry
 from harness.selection import SpacePlan, select_spaces, space_names
-from harness.store import STORE_FILE, Trial, TrialStore, trial_key_config
+from harness.store import RETRYABLE_STATUSES, STORE_FILE, Trial, TrialStore, trial_key_config
 from harness.trial import TrialJob
 
 
@@ -57,9 +58,6 @@ class SampleImagesDataset(Protocol):
     def sample_images(self, data_dir: Path) -> tuple[Path, int] | None:
         """(an ``.npz`` the ``images`` dataset reads, its image count) when the dataset's files
         are absent under ``data_dir``; None when they are there."""
-
-# What ``--retry-failed`` runs again: glitches of the machine, not results (nan, inf, skipped).
-RETRYABLE_STATUSES = ("oom", "error", "timeout")
 
 
 @dataclass

@@ -28,6 +28,7 @@ import pluggy
 
 from harness import hookspecs
 from harness.errors import DuplicatePluginError, PluginContractError, UnknownPluginError
+from harness.names import split_names
 from harness.protocols import INIT_KINDS, Initializer, missing_members
 
 ENTRY_POINT_GROUP = "harness"
@@ -72,7 +73,7 @@ class PluginEntry:
 
 
 def _env_list(variable: str) -> set[str]:
-    return {item.strip() for item in os.environ.get(variable, "").split(",") if item.strip()}
+    return set(split_names(os.environ.get(variable, "")))
 
 
 def _tracing() -> bool:

@@ -1,4 +1,10 @@
-"""A run folder's two rules: one run at a time, and the selections its ``run.json`` lists.
+"""A run folder: its ``run.json``, and its two rules (one run at a time, and the selections
+its ``run.json`` lists).
+
+``run.json`` records the run's configuration with its provenance (``write_run_config``): the
+command, the versions, what the plan selected, and ``history``, one entry per command that ran
+trials in the folder. ``harness compare --config`` reads the configuration back
+(``read_run_config``); reports read the whole record (``read_run_record``).
 
 ``hold_run_folder`` locks ``RUN_DIR/run.lock`` (``fcntl.flock``, non-blocking) for the length
 of a run, so two processes never compute the same trial: a second ``harness compare`` on the
@@ -6,27 +12,109 @@ folder is refused at once with the first one's pid and command. The operating sy
 the lock when its process ends, however it ends, so a killed run leaves no stale lock behind
 (the file stays; only the lock counts).
 
-``check_selection`` keeps a folder to the selections its history records (``run.json``,
-``harness.config.run_history``): a run of one of them is a resume (the same command again,
-``--config run.json``, ``--retry-failed``); another one is refused before any work unless
-``--extend`` adds it on purpose. So every trial in a folder belongs to a command its
+``check_selection`` keeps a folder to the selections its history records (``run_history``): a
+run of one of them is a resume (the same command again, ``--config run.json``,
+``--retry-failed``); another one is refused before any work unless ``--extend`` adds it on
+purpose. So every trial in a folder belongs to a command its
 provenance lists, and the report (computed over every stored trial) covers exactly them.
 """
 
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import shlex
+import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from harness.config import RunConfig, run_history
-from harness.errors import ConfigError, HarnessError
+from harness.config import RunConfig
+from harness.errors import ConfigError, HarnessError, one_line
+from harness.version import __version__
 
+RUN_CONFIG_FILE = "run.json"
 LOCK_FILE = "run.lock"
+
+
+def write_run_config(run_dir: Path, config: RunConfig, command: list[str] | None,
+                     selected: dict[str, Any], *, runs_trials: bool = True,
+                     extend: bool = False) -> Path:
+    """``RUN_DIR/run.json``: the configuration (``harness compare --config`` reads it back), the
+    command and versions that ran it, ``selected``: what its plan selected
+    (``RunPlan.summary()``: spaces, skipped spaces, scorer configs, trial count), and
+    ``history``: one entry per command that ran trials in the folder (``run_history``), this
+    one added when it ``runs_trials`` (``extend``: it added its selection with ``--extend``)."""
+    import torch  # for its version only: the command line imports this module before torch
+
+    path = Path(run_dir) / RUN_CONFIG_FILE
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    history = run_history(run_dir)
+    if runs_trials:
+        history.append({"command": command or [], "selection": config.selection(),
+                        "n_trials": selected.get("n_trials"), "extend": extend,
+                        "started_at": now})
+    document = {
+        "command": command or [],
+        "config": config.to_dict(),
+        "harness_version": __version__,
+        "torch_version": torch.__version__,
+        "python_version": sys.version.split()[0],
+        "written_at": now,
+        **selected,
+        "history": history,
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(document, indent=2, sort_keys=True, default=str) + "\n")
+    os.replace(tmp, path)
+    return path
+
+
+def run_history(run_dir: Path) -> list[dict[str, Any]]:
+    """The commands that ran trials in ``run_dir``, oldest first, each with its ``command``,
+    ``selection`` (``RunConfig.selection()``), ``n_trials``, ``extend`` and ``started_at``.
+
+    [] without a readable ``run.json``; a ``run.json`` written before the history existed
+    counts as one entry, its own command and configuration.
+    """
+    document = read_run_record(run_dir)
+    history = document.get("history")
+    if isinstance(history, list):
+        return [entry for entry in history if isinstance(entry, dict)]
+    config = document.get("config")
+    if not isinstance(config, dict):
+        return []
+    selection = {k: v for k, v in config.items() if k not in RunConfig.EXECUTION_FIELDS}
+    return [{"command": document.get("command", []), "selection": selection,
+             "n_trials": document.get("n_trials"), "extend": False,
+             "started_at": document.get("written_at")}]
+
+
+def read_run_config(path: Path) -> RunConfig:
+    """The ``RunConfig`` saved in a ``run.json`` (or a run folder holding one)."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / RUN_CONFIG_FILE
+    try:
+        document = json.loads(path.read_text())
+        return RunConfig.from_dict(document["config"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(f"--config {path}: not a run.json written by harness compare "
+                          f"({one_line(exc)})") from exc
+
+
+def read_run_record(run_dir: Path) -> dict[str, Any]:
+    """``RUN_DIR/run.json`` (command, configuration, versions, history) as a dict, as recorded
+    for provenance; {} when absent or unreadable (a report then says unknown)."""
+    try:
+        loaded = json.loads((Path(run_dir) / RUN_CONFIG_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+    return loaded if isinstance(loaded, dict) else {}
 
 
 class RunFolderBusy(HarnessError):

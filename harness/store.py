@@ -30,7 +30,12 @@ if TYPE_CHECKING:
     from harness.groundtruth.table import GroundTruthTable
 
 STORE_FILE = "trials.sqlite"
-STATUSES = ("ok", "nan", "inf", "oom", "error", "timeout", "skipped")
+# How a trial can end, each status named once. A failure has no score; the retryable ones are
+# glitches of the machine, not results of the arch (``--retry-failed`` runs them again).
+RETRYABLE_STATUSES = ("oom", "error", "timeout")
+FAILED_STATUSES = ("nan", "inf", *RETRYABLE_STATUSES)
+# Every status, in the order reports list them ("skipped": the scorer does not apply).
+STATUSES = ("ok", *FAILED_STATUSES, "skipped")
 
 
 @dataclass(frozen=True, order=True)

@@ -21,12 +21,12 @@ from typing import Any, Protocol, runtime_checkable
 
 import torch
 
-import harness
 from harness import seeding
 from harness.errors import ScorerSkipped, one_line
 from harness.protocols import Batch, ScoringContext
 from harness.registry import Registry, get_registry
 from harness.store import Trial, TrialResult
+from harness.version import __version__
 
 
 @runtime_checkable
@@ -166,7 +166,7 @@ def result_for(job: TrialJob, status: str, message: str, *, score: float | None 
                device: str | None = None) -> TrialResult:
     """A ``TrialResult`` for ``job`` stamped with versions and time (executors use it too)."""
     return TrialResult(job.trial, score, status, message, wall_s, peak_mem_mb,
-                       device or job.device, harness.__version__, torch.__version__,
+                       device or job.device, __version__, torch.__version__,
                        datetime.now(UTC).isoformat(timespec="seconds"))
 
 

@@ -8,8 +8,9 @@ import json
 
 import pytest
 
-from harness.config import RunConfig, read_run_config
+from harness.config import RunConfig
 from harness.errors import ConfigError
+from harness.runfolder import read_run_config
 
 # Hashes the dataclass version of RunConfig gave (commit 9fb8050), for a default and a busy
 # selection: a changed hash would start every existing run from scratch in a new folder.

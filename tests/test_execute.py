@@ -11,9 +11,10 @@ import toy_plugins
 from toy_plugins import run_toy, toy_config
 
 from harness import hookimpl, load_trials
-from harness.config import add_option, read_run_config
+from harness.config import add_option
 from harness.execute import execute_plan
 from harness.plan import plan_run
+from harness.runfolder import read_run_config
 from harness.store import TrialStore
 
 

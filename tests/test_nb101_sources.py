@@ -8,7 +8,6 @@ import pytest
 
 from harness.errors import BenchmarkFileError, ConfigError
 from harness.plugins.spaces.nb101.prepare import build_table
-from harness.plugins.spaces.nb101.user_table import parse_columns
 
 
 def test_pickle_and_json_layouts_agree(shared_data):
@@ -71,18 +70,6 @@ def test_csv_duplicates(shared_data):
 def test_gennas_json_user_table(shared_data):
     table = build_table(shared_data / "nb101" / "gennas_nasbench1_search_20samples.json")
     assert len(table.frame) == 20 and "undocumented" in table.metric("accuracy").description
-
-
-def test_columns_option_forms():
-    expected = {"hash": "module_hash", "accuracy": "accuracy"}
-    assert parse_columns("hash=module_hash, accuracy") == expected
-    assert parse_columns(["hash=module_hash", "accuracy"]) == expected  # the CLI's list form
-
-
-@pytest.mark.parametrize("text", ["=x", "a="])
-def test_bad_columns_option(text):
-    with pytest.raises(ConfigError):
-        parse_columns(text)
 
 
 def test_unknown_option_and_suffix(tmp_path, shared_data):

@@ -14,12 +14,18 @@ import toy_plugins
 from toy_plugins import run_toy, toy_config
 
 from harness import load_trials
-from harness.config import RunConfig, read_run_config, run_history
+from harness.config import RunConfig
 from harness.errors import ConfigError
 from harness.execute import execute_plan
 from harness.plan import plan_run
 from harness.reports import build_report
-from harness.runfolder import LOCK_FILE, RunFolderBusy, hold_run_folder
+from harness.runfolder import (
+    LOCK_FILE,
+    RunFolderBusy,
+    hold_run_folder,
+    read_run_config,
+    run_history,
+)
 
 FIRST = {"samples": 4}
 # (field changed, value) -> the flag the refusal names.

@@ -58,8 +58,8 @@ def cmd_plugins(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``harness`` parser: the built-in commands, then the plugins' commands."""
-    from harness import __version__
     from harness.registry import get_registry
+    from harness.version import __version__
 
     parser = OneLineParser(
         prog="harness", description="Benchmark harness for NAS proxy scorers: how well does "

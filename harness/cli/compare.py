@@ -8,8 +8,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from harness.cli.parsers import command_parser, names
+from harness.cli.parsers import command_parser
 from harness.errors import ConfigError, RunFailedError
+from harness.names import split_names
 
 EXAMPLE = ("harness compare --spaces nb201 --scorers synflow,naswot --samples 100 --seeds 0-2 "
            "--out runs/first\n  harness compare --config runs/first/run.json"
@@ -92,7 +93,8 @@ def _add_executor_options(parser: argparse.ArgumentParser) -> None:
 
 def config_from_args(args: argparse.Namespace) -> Any:
     """The ``RunConfig`` an argument namespace asks for (``--config`` first, flags on top)."""
-    from harness.config import RunConfig, add_option, parse_seeds, read_run_config
+    from harness.config import RunConfig, add_option, parse_seeds
+    from harness.runfolder import read_run_config
 
     config = read_run_config(Path(args.config)) if args.config else RunConfig()
     given = {k: v for k, v in vars(args).items() if v is not None}
@@ -100,7 +102,7 @@ def config_from_args(args: argparse.Namespace) -> Any:
              "weight_inits": "weight_inits", "bias_inits": "bias_inits"}
     for arg, field_name in lists.items():
         if arg in given:
-            setattr(config, field_name, names(given[arg]))
+            setattr(config, field_name, split_names(given[arg]))
     if "samples" in given:
         text = given["samples"].strip()
         if text != "all" and not text.isdigit():
@@ -212,7 +214,7 @@ def check_report_options(args: argparse.Namespace, plan: Any) -> None:
     if args.bootstrap < 0:
         raise ConfigError(f"--bootstrap {args.bootstrap}: give 0 (no intervals) or a number of "
                           f"resamples, e.g. 1000")
-    for name in names(args.format):
+    for name in split_names(args.format):
         get_registry().get("reporter", name)
     metric = parse_metric_choice(args.metric)
     wanted = [metric] if isinstance(metric, str) else list((metric or {}).values())

@@ -11,8 +11,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from harness.cli.parsers import OneLineParser, command_parser, names
+from harness.cli.parsers import OneLineParser, command_parser
 from harness.errors import ConfigError
+from harness.names import split_names
 
 
 @runtime_checkable
@@ -222,7 +223,7 @@ def cmd_data_prepare(args: argparse.Namespace) -> int:
     family = space_names([args.space], get_registry())
     options = _extra_options(args.extra)
     if args.columns:
-        options["columns"] = names(args.columns)
+        options["columns"] = split_names(args.columns)
     source = Path(args.source).expanduser()
     if not source.exists():
         raise ConfigError(f"--source {source}: no such file or folder")

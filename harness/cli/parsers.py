@@ -1,4 +1,4 @@
-"""What the command modules share: the sub-command parser every command gets, list parsing."""
+"""What the command modules share: the sub-command parser every command gets, one-line errors."""
 
 from __future__ import annotations
 
@@ -26,8 +26,3 @@ def command_parser(sub: Any, name: str, help_text: str, example: str,
                         help="benchmark data folder (default: $HARNESS_DATA_DIR, else "
                              "~/.cache/harness)")
     return parser
-
-
-def names(text: str) -> list[str]:
-    """``"a, b,,c"`` -> ``["a", "b", "c"]``."""
-    return [part.strip() for part in text.split(",") if part.strip()]

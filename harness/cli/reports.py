@@ -9,8 +9,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from harness.cli.parsers import command_parser, names
+from harness.cli.parsers import command_parser
 from harness.errors import HarnessError
+from harness.names import split_names
 
 REPORT_EXAMPLE = ("harness report runs/first --format md,csv,tex,json,html --bootstrap 1000\n"
                   "  harness report runs/first --metric cifar10-valid/ori-test --out "
@@ -187,8 +188,9 @@ def _add_profile_command(sub: Any) -> None:
         description="Time every (space, scorer, batch size) on a few seeded archs and print "
                     "the cost table (seconds per trial, peak memory, OOM cells).",
         epilog=PROFILE_EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--spaces", type=names, required=True, help="space names, comma separated")
-    parser.add_argument("--scorers", type=names, default=None,
+    parser.add_argument("--spaces", type=split_names, required=True,
+                        help="space names, comma separated")
+    parser.add_argument("--scorers", type=split_names, default=None,
                         help="scorer names, comma separated (default: all that apply)")
     parser.add_argument("--batch-sizes", type=_int_list, default=[16, 32, 48, 64, 80, 96])
     parser.add_argument("--archs", type=int, default=3, help="archs per space (seeded sample)")

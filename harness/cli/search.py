@@ -7,8 +7,9 @@ import argparse
 import sys
 from typing import Any
 
-from harness.cli.parsers import command_parser, names
+from harness.cli.parsers import command_parser
 from harness.errors import ConfigError
+from harness.names import split_names
 
 SEARCH_EXAMPLE = ("harness search --space nb201 --dataset cifar10-valid --searcher "
                   "evolution,random --fitness synflow,oracle,random --budget 400 --runs 20 "
@@ -75,7 +76,7 @@ def search_spec_from_args(args: argparse.Namespace) -> Any:
     from harness.registry import get_registry
     from harness.search.arch_search import SearchSpec
 
-    searchers = names(args.searcher)
+    searchers = split_names(args.searcher)
     known_searchers = set(get_registry().names("searcher"))
     options: dict[str, dict[str, Any]] = {}
     for text in args.option:
@@ -86,7 +87,7 @@ def search_spec_from_args(args: argparse.Namespace) -> Any:
             raise ConfigError(f"--option {name}.*: searcher {name!r} is not in --searcher "
                               f"{args.searcher}")
     scorer_options = {k: v for k, v in options.items() if k not in known_searchers}
-    fitnesses = names(args.fitness)
+    fitnesses = split_names(args.fitness)
     unknown = sorted(set(scorer_options) - set(fitnesses))
     if unknown:
         raise ConfigError(f"--option {unknown[0]}.*: {unknown[0]!r} is neither a --searcher "

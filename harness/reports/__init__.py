@@ -16,8 +16,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from harness.reports.assemble import build_report, parse_metric_choice, read_run_record
+from harness.names import split_names
+from harness.reports.assemble import build_report, parse_metric_choice
 from harness.reports.records import Cell, CellKey, CorrelationRow, Provenance, Report, Table
+from harness.runfolder import read_run_record
 
 DEFAULT_FORMATS = ("md", "csv", "json", "tex", "html")
 
@@ -32,7 +34,7 @@ def write_reports(report: Report, run_dir: Path | str,
     from harness.registry import get_registry
 
     if isinstance(formats, str):
-        formats = [part.strip() for part in formats.split(",") if part.strip()]
+        formats = split_names(formats)
     registry = get_registry()
     reporters = [registry.get("reporter", name) for name in dict.fromkeys(formats)]
     run_dir = Path(run_dir)

@@ -20,7 +20,6 @@ import pandas as pd
 from harness import metrics
 from harness.errors import ConfigError, HarnessError
 from harness.reports.records import (
-    STATUS_ORDER,
     UNKNOWN,
     CellKey,
     CorrelationRow,
@@ -29,24 +28,18 @@ from harness.reports.records import (
     Report,
 )
 from harness.reports.reference import paper_metrics
-from harness.store import SCORING_COLUMNS, SPACE_DATASET_COLUMNS, TrialStore, load_trials
+from harness.runfolder import RUN_CONFIG_FILE, read_run_record
+from harness.store import (
+    SCORING_COLUMNS,
+    SPACE_DATASET_COLUMNS,
+    STATUSES,
+    TrialStore,
+    load_trials,
+)
 
-RUN_RECORD_FILE = "run.json"  # written by `harness compare` (harness.config)
 MetricChoice = str | Mapping[str, str] | None
 PAIR_COLUMNS = (*SPACE_DATASET_COLUMNS, "metric", *SCORING_COLUMNS, "arch_id", "score", "truth",
                 "status")
-
-
-def read_run_record(run_dir: Path) -> dict[str, Any]:
-    """``RUN_DIR/run.json`` (command, configuration) as a dict, as recorded for provenance;
-    {} when absent or unreadable (the report says unknown). ``harness.config.read_run_config``
-    reads the same file back into a ``RunConfig`` to run it again."""
-    path = Path(run_dir) / RUN_RECORD_FILE
-    try:
-        loaded = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
-    return loaded if isinstance(loaded, dict) else {}
 
 
 def parse_metric_choice(text: str | None) -> MetricChoice:
@@ -151,7 +144,7 @@ def _row(key: CellKey, label: str, higher_is_better: bool, cell: pd.DataFrame,
         key=key, scorer_label=label, higher_is_better=higher_is_better,
         n_trials=len(cell), quality=quality,
         wall_s_mean=_mean_or_none(ok.wall_s), peak_mem_mb_mean=_mean_or_none(ok.peak_mem_mb),
-        status_counts={s: int(counts.get(s, 0)) for s in STATUS_ORDER if counts.get(s, 0)},
+        status_counts={s: int(counts.get(s, 0)) for s in STATUSES if counts.get(s, 0)},
     )
 
 
@@ -168,11 +161,11 @@ def _cells(group: pd.DataFrame, truth: pd.DataFrame, metric_table: pd.DataFrame,
                          on="arch_id", how="left").sort_values("arch_id", kind="stable")
     cells = []
     for key_values, cell in joined.groupby(list(SCORING_COLUMNS), sort=True):
-        scorer, config_hash, cell_seed, weight_init, bias_init, batch_size = key_values
-        key = CellKey(space, dataset, metric_name, scorer, config_hash, int(cell_seed),
-                      weight_init, bias_init, int(batch_size))
-        cells.append((_row(key, labels[(scorer, config_hash)], bool(info.higher_is_better), cell,
-                           bootstrap, seed),
+        scoring = {name: value.item() if isinstance(value, np.generic) else value
+                   for name, value in zip(SCORING_COLUMNS, key_values, strict=True)}
+        key = CellKey(space, dataset, metric_name, **scoring)
+        label = labels[(key.scorer, key.scorer_config_hash)]
+        cells.append((_row(key, label, bool(info.higher_is_better), cell, bootstrap, seed),
                       cell.assign(metric=metric_name)[list(PAIR_COLUMNS)]))
     return cells
 
@@ -224,7 +217,7 @@ def build_report(run_dir: Path | str, *, metric: MetricChoice = None, bootstrap:
     run = read_run_record(run_dir)
     notes: list[str] = []
     if not run:
-        notes.append(f"{run_dir / RUN_RECORD_FILE} is missing or unreadable: the run's "
+        notes.append(f"{run_dir / RUN_CONFIG_FILE} is missing or unreadable: the run's "
                      f"configuration is shown as unknown")
     trials = trials.assign(score=np.where(trials.status == "ok", trials.score, np.nan))
     labels = _scorer_labels(trials)

@@ -5,15 +5,15 @@ Reporters (``harness.protocols.Reporter``) only read these; nothing here touches
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field, make_dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, get_type_hints
 
 import pandas as pd
 
 from harness.metrics import RETRIEVAL_TOPS, RankingQuality
+from harness.store import SCORING_COLUMNS, SPACE_DATASET_COLUMNS, STATUSES, Trial
 
-STATUS_ORDER = ("ok", "nan", "inf", "oom", "error", "timeout", "skipped")
 RETRIEVAL_PERCENTS: tuple[int, ...] = tuple(round(top * 100) for top in RETRIEVAL_TOPS)
 UNKNOWN = "unknown"
 
@@ -23,29 +23,29 @@ def retrieval_name(percent: int) -> str:
     return f"retrieval@{percent}"
 
 
-@dataclass(frozen=True)
-class CellKey:
-    """What one correlation is computed over: one set of trials joined with one ground truth."""
+class _CellKeyMethods:
+    """What one correlation is computed over: one set of trials joined with one ground truth.
 
-    space: str
-    dataset: str
-    metric: str
-    scorer: str
-    scorer_config_hash: str
-    seed: int
-    weight_init: str
-    bias_init: str
-    batch_size: int
+    Its fields are the store's key (``store.Trial``) with the ground-truth ``metric`` in place
+    of ``arch_id`` (a correlation runs over the archs), in that order, so a key field added to
+    the store reaches every report and regression baseline.
+    """
 
     @property
     def init(self) -> str:
         return f"{self.weight_init}/{self.bias_init}"
 
     def id(self) -> str:
-        """A stable text id (used as the key of regression baselines)."""
-        return "|".join(str(value) for value in (
-            self.space, self.dataset, self.metric, self.scorer, self.scorer_config_hash,
-            self.seed, self.weight_init, self.bias_init, self.batch_size))
+        """A stable text id (used as the key of regression baselines): the fields, in order."""
+        return "|".join(str(value) for value in astuple(self))
+
+
+_CELL_KEY_TYPES = {**get_type_hints(Trial), "metric": str}
+CellKey = make_dataclass(
+    "CellKey", [(name, _CELL_KEY_TYPES[name]) for name in
+                (*SPACE_DATASET_COLUMNS, "metric", *SCORING_COLUMNS)],
+    bases=(_CellKeyMethods,), frozen=True,
+    namespace={"__module__": __name__, "__doc__": _CellKeyMethods.__doc__})
 
 
 @dataclass(frozen=True)
@@ -110,7 +110,7 @@ class CorrelationRow:
         record.update({retrieval_name(p): rate for p, rate in self.retrieval.items()})
         record["wall_s_mean"] = self.wall_s_mean
         record["peak_mem_mb_mean"] = self.peak_mem_mb_mean
-        record.update({f"status_{s}": self.status_counts.get(s, 0) for s in STATUS_ORDER})
+        record.update({f"status_{s}": self.status_counts.get(s, 0) for s in STATUSES})
         return record
 
 

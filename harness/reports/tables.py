@@ -19,14 +19,13 @@ import pandas as pd
 
 from harness.reports.records import (
     RETRIEVAL_PERCENTS,
-    STATUS_ORDER,
     Cell,
     CorrelationRow,
     Report,
     Table,
     retrieval_name,
 )
-from harness.store import PEAK_MEMORY_LABEL
+from harness.store import PEAK_MEMORY_LABEL, STATUSES
 
 GROUP_LABELS = ["space", "dataset", "metric"]
 
@@ -265,7 +264,7 @@ def summary_table(rows: list[CorrelationRow]) -> Table:
             row.value("abs_kendall"), row.value("abs_spearman"), row.quality.pearson)]
         cells += [Cell(value=row.retrieval[p]) for p in RETRIEVAL_PERCENTS]
         cells += [Cell(value=row.wall_s_mean), Cell(value=row.peak_mem_mb_mean)]
-        cells.append(Cell(text=", ".join(f"{s} {row.status_counts[s]}" for s in STATUS_ORDER
+        cells.append(Cell(text=", ".join(f"{s} {row.status_counts[s]}" for s in STATUSES
                                          if s in row.status_counts)))
         key = row.key
         table.rows.append(([key.space, key.dataset, key.metric, row.scorer_label, str(key.seed),

@@ -19,12 +19,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.config import RunConfig, write_run_config
+from harness.config import RunConfig
 from harness.errors import HarnessError
 from harness.execute import configured_executor, record_plan, run_and_store
 from harness.plan import RunPlan
 from harness.registry import Registry
-from harness.runfolder import check_selection, hold_run_folder
+from harness.runfolder import check_selection, hold_run_folder, write_run_config
 from harness.store import Trial, TrialResult, TrialStore
 from harness.trial import TrialJob
 

@@ -10,8 +10,8 @@ Sources, by what ``PATH`` is:
 - ``*.pkl`` / ``*.pickle``: the official API's in-memory dict as pickled by other tools;
 - ``*.json``: that same layout as a JSON list of records, or GenNAS' ``[[matrix, ops], acc]``
   list (imported as a user table);
-- ``*.csv``: a user table (``columns``, ``dataset``, ``description``, ``duplicates``; see
-  ``nb101_user_table``).
+- ``*.csv``, ``*.tsv``, ``*.parquet``: a user table (``columns``, ``dataset``, ``description``,
+  ``duplicates``, ``higher_is_better``; see ``nb101.user_table``).
 
 The table is written atomically once everything has been read, so a failing source leaves the
 previous table (or none) in place, never a partial one. Every reader ends with the shared
@@ -27,6 +27,7 @@ from typing import Any
 
 from harness.errors import BenchmarkFileError, ConfigError
 from harness.groundtruth.table import GroundTruthTable, file_sha256, prepared_table_path
+from harness.groundtruth.user_table import is_table_file
 from harness.plugins.spaces.nb101.api_files import (
     looks_like_api_json,
     read_api_json,
@@ -79,11 +80,11 @@ def build_table(source: Path, **options: Any) -> GroundTruthTable:
     if suffix != ".tfrecord" and set(options) & set(TFRECORD_OPTIONS):
         raise ConfigError(f"option(s) {sorted(set(options) & set(TFRECORD_OPTIONS))} apply to "
                           f".tfrecord files, not to {source.name}")
-    if suffix == ".csv":
+    if is_table_file(source):
         return import_user_table(source, sha256=file_sha256(source), **user_options)
     if user_options and suffix != ".json":
-        raise ConfigError(f"option(s) {sorted(user_options)} apply to user tables (.csv, GenNAS "
-                          f".json), not to {source.name}")
+        raise ConfigError(f"option(s) {sorted(user_options)} apply to user tables (.csv, .tsv, "
+                          f".parquet, GenNAS .json), not to {source.name}")
     accumulator = NB101Accumulator()
     record = {"file": source.name, "space_version": "NAS-Bench-101 (Ying et al. 2019)"}
     if suffix == ".tfrecord":
@@ -112,7 +113,8 @@ def build_table(source: Path, **options: Any) -> GroundTruthTable:
         record.update(format="nasbench101-api-json", sha256=file_sha256(source))
     else:
         raise BenchmarkFileError(f"{source}: unknown NB101 source type {suffix!r}; give a "
-                                 f".tfrecord, .pkl, .json or .csv file, or a directory")
+                                 f".tfrecord, .pkl, .json, .csv, .tsv or .parquet file, or a "
+                                 f"directory")
     return accumulator.table(record)
 
 

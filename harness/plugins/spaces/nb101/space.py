@@ -43,7 +43,8 @@ class NB101Space:
     builds_from_data_dir = True  # hash ids are looked up in the prepared table
     # `harness data prepare nb101` options, as `data prepare --help` lists them.
     prepare_options = {
-        "--columns NEW=OLD,...": "user tables (.csv, GenNAS .json): map harness columns (arch, "
+        "--columns NEW=OLD,...": "user tables (.csv, .tsv, .parquet, GenNAS .json): map harness "
+                                 "columns (arch, "
                                  "then metrics) to the file's columns",
         "--dataset NAME": "user tables: the dataset their accuracies are on",
         "--description TEXT": "user tables: recorded in the table's source",

@@ -1,4 +1,5 @@
-"""Imports a user's NAS-Bench-101 accuracy table (CSV, or GenNAS' ``[[matrix, ops], acc]`` JSON).
+"""Imports a user's NAS-Bench-101 accuracy table (CSV, TSV, parquet, or GenNAS'
+``[[matrix, ops], acc]`` JSON).
 
 ``columns`` maps roles to the file's column names: ``hash``, ``adjacency`` (row-major 0/1
 string) and ``operations`` (comma-joined labels) identify the cell — a hash column alone is
@@ -14,11 +15,11 @@ A user file seldom says what its numbers are (split, repeat, epochs). Unless the
 *undocumented* meaning, so reports never pass it off as the benchmark's own ground truth.
 Rows that name the same cell are an error unless ``duplicates`` is ``first`` or ``mean``.
 
-Values must be numbers or explicit missing markers (empty, ``nan``, ``NA``; see
-``harness.groundtruth.table_checks``). Metrics are accuracies unless ``higher_is_better`` is false
-(errors, losses: only required finite): all accuracy columns must use one scale, percent in
-[0, 100] or fractions in [0, 1]; the detected scale is recorded in the table's source
-(``accuracy_scale``). A table without rows is refused.
+The ``--columns`` syntax, reading the file and the metric columns (numbers or explicit missing
+markers, at least one number each; accuracies, unless ``higher_is_better`` is false, in one
+scale, percent in [0, 100] or fractions in [0, 1], recorded in the table's source as
+``accuracy_scale``) are shared with every space: ``harness.groundtruth.user_table``. Errors and
+losses (``higher_is_better`` false) are only required finite. A table without rows is refused.
 """
 
 from __future__ import annotations
@@ -26,17 +27,17 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from harness.errors import BenchmarkFileError, ConfigError
 from harness.groundtruth.table import GroundTruthTable, MetricInfo
-from harness.groundtruth.table_checks import (
-    ACCURACY_SCALES,
-    NON_NEGATIVE,
-    detect_accuracy_scale,
-    parse_numbers,
-    validate_table,
+from harness.groundtruth.table_checks import NON_NEGATIVE, parse_numbers, validate_table
+from harness.groundtruth.user_table import (
+    ColumnsOption,
+    parse_columns,
+    read_metrics,
+    read_table_file,
+    require_columns,
 )
 from harness.plugins.spaces.nb101.cell import cell_from_strings, make_cell
 from harness.plugins.spaces.nb101.official_table import DATASET, SPACE, is_module_hash
@@ -49,24 +50,6 @@ _GUESSES = {"hash": ("module_hash", "hash", "arch_id"),
 DUPLICATE_POLICIES = ("error", "first", "mean")
 
 
-def parse_columns(columns: str | list[str] | dict[str, str] | None) -> dict[str, str]:
-    """``"hash=module_hash,accuracy"`` or its items as a list (the CLI forms), or a dict.
-
-    An item without ``=`` names a metric column kept under its own name.
-    """
-    if columns is None or isinstance(columns, dict):
-        return dict(columns or {})
-    items = columns.split(",") if isinstance(columns, str) else list(columns)
-    mapping = {}
-    for item in filter(None, (str(part).strip() for part in items)):
-        key, sep, value = item.partition("=")
-        key, value = key.strip(), value.strip() if sep else key.strip()
-        if not key or not value:
-            raise ConfigError(f"--columns entry {item!r} must be COLUMN or ROLE_OR_METRIC=COLUMN")
-        mapping[key] = value
-    return mapping
-
-
 def _resolve_columns(frame: pd.DataFrame, columns: dict[str, str], path: Path) -> dict[str, str]:
     for role, names in _GUESSES.items():
         found = next((name for name in names if name in frame.columns), None)
@@ -76,10 +59,7 @@ def _resolve_columns(frame: pd.DataFrame, columns: dict[str, str], path: Path) -
         for name in frame.columns:
             if "acc" in name.lower() and name not in columns.values():
                 columns[name] = name
-    missing = [column for column in columns.values() if column not in frame.columns]
-    if missing:
-        raise BenchmarkFileError(f"{path}: no column(s) {missing}; the file has "
-                                 f"{list(frame.columns)}")
+    require_columns(frame, columns.values(), path)
     if "hash" not in columns and not {"adjacency", "operations"} <= set(columns):
         raise ConfigError(f"{path}: say which columns identify the cell: --columns "
                           f"hash=COLUMN, or adjacency=COLUMN,operations=COLUMN")
@@ -132,45 +112,36 @@ def read_gennas_json(path: Path) -> pd.DataFrame:
 
 
 def import_user_table(path: Path, *, frame: pd.DataFrame | None = None,
-                      columns: str | dict[str, str] | None = None, dataset: str = DATASET,
+                      columns: ColumnsOption = None, dataset: str = DATASET,
                       description: str | None = None, higher_is_better: bool = True,
                       duplicates: str = "error", sha256: str = "") -> GroundTruthTable:
     """Ground-truth table from a user file (module docstring); ``frame`` if already parsed."""
     path = Path(path)
     if duplicates not in DUPLICATE_POLICIES:
         raise ConfigError(f"duplicates must be one of {DUPLICATE_POLICIES}, not {duplicates!r}")
-    if frame is None:
-        try:
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-        except (OSError, ValueError) as exc:
-            raise BenchmarkFileError(f"{path}: not a readable CSV file ({exc})") from exc
-    frame = frame.rename(columns=str)
+    frame = (read_table_file(path) if frame is None else frame).rename(columns=str)
     mapping = _resolve_columns(frame, parse_columns(columns), path)
     hashes, adjacency, operations = _arch_ids(frame, mapping, path)
     metric_names = [key for key in mapping if key not in ROLES]
+    read = read_metrics(frame, {name: mapping[name] for name in metric_names}, path,
+                        accuracies=higher_is_better)
     table = pd.DataFrame({"adjacency": adjacency, "operations": operations},
                          index=pd.Index(hashes, name="arch_id"))
     if "params" in mapping:
         table["params"] = parse_numbers(frame[mapping["params"]], str(path))
-    for name in metric_names:
-        values = parse_numbers(frame[mapping[name]], str(path))
-        if len(values) and np.isnan(values).all():
-            raise BenchmarkFileError(f"{path}: metric column {mapping[name]!r} has no numbers")
+    for name, values in read.values.items():
         table[name] = values
     table = _deduplicate(table, duplicates, path)
-    scale = (detect_accuracy_scale({n: table[n].to_numpy() for n in metric_names}, str(path))
-             if higher_is_better else None)
-    what = f"accuracy as {scale}" if scale else "lower is better"
     metrics = [MetricInfo(name, dataset, higher_is_better, description or (
-        f"column {mapping[name]!r} of the user table {path.name} ({what}); its meaning (which "
-        f"split, which repeat, how many epochs) is undocumented")) for name in metric_names]
+        f"column {mapping[name]!r} of the user table {path.name} ({read.meaning()}); its "
+        f"meaning (which split, which repeat, how many epochs) is undocumented"))
+        for name in metric_names]
     source = {"format": "user-table", "file": path.name, "sha256": sha256, "columns": mapping,
               "duplicates": duplicates, "cells": len(table), "rows": len(frame),
-              "accuracy_scale": scale,
+              "accuracy_scale": read.scale,
               "ground_truth": f"{metric_names[0]} from the user table (meaning undocumented)"
               if description is None else f"{metric_names[0]}: {description}"}
-    ranges = {"params": NON_NEGATIVE, **({n: ACCURACY_SCALES[scale] for n in metric_names}
-                                         if scale else {})}
+    ranges = {"params": NON_NEGATIVE, **read.ranges()}
     return validate_table(GroundTruthTable(SPACE, table, metrics, {dataset: metric_names[0]},
                                            source), str(path), ranges)
 

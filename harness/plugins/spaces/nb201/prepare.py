@@ -11,6 +11,7 @@ from typing import Any
 
 from harness.errors import BenchmarkFileError, ConfigError
 from harness.groundtruth.table import GroundTruthTable, prepared_table_path
+from harness.groundtruth.user_table import is_table_file
 from harness.plugins.spaces.nb201.files import (
     SPACE,
     read_nats_folder,
@@ -25,7 +26,7 @@ def read_source(source: Path, **options: Any) -> GroundTruthTable:
     source = Path(source)
     suffix = source.name.lower()
     options = {key: value for key, value in options.items() if value is not None}
-    is_table = source.is_file() and suffix.endswith((".csv", ".tsv", ".parquet"))
+    is_table = source.is_file() and is_table_file(source)
     takes = ("columns",) if is_table else ("allow_missing",) if source.is_dir() else ()
     unknown = sorted(set(options) - set(takes))
     if unknown:

@@ -15,7 +15,9 @@ Accepted files: ``.csv``, ``.tsv`` or ``.parquet``, one row per arch. Expected c
 - optionally ``params_m/<dataset>`` and ``flops_m/<dataset>`` (millions).
 
 ``columns``: a mapping ``{harness name: file column}`` or the CLI string
-``"name=column,name=column"``. Example for ``nb201_all_15625.csv``::
+``"name=column,name=column"`` (``harness.groundtruth.user_table``, which also reads the file and
+the accuracy columns; this module names and checks the arch and the metrics). Example for
+``nb201_all_15625.csv``::
 
     --columns "cifar10-valid/x-valid=cifar10_valid_xvalid_mean,\
 cifar10-valid/ori-test=cifar10_valid_oritest_mean,cifar10/ori-test=cifar10_test_mean_natstss,\
@@ -26,14 +28,14 @@ imagenet16-120/x-test=imagenet16_120_xtest_mean_natstss,params_m/cifar10=params_
 Accuracies are kept in the file's scale, which must be one for all metric columns: percent in
 [0, 100] (as the official files) or fractions in [0, 1]; the detected scale is recorded in the
 table's source (``accuracy_scale``) and in each metric's description. Cells must be numbers or
-explicit missing markers (empty, ``nan``, ``NA``); ``inf``, out-of-range values and a table
-without rows are refused (``harness.groundtruth.table_checks``). The table records the mapping,
-file name and sha256 so the choice of column stays visible in every report.
+explicit missing markers (empty, ``nan``, ``NA``); ``inf``, out-of-range values, an accuracy
+column without a number and a table without rows are refused (``harness.groundtruth.table_checks``).
+The table records the mapping, file name and sha256 so the choice of column stays visible in
+every report.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -41,12 +43,13 @@ import pandas as pd
 
 from harness.errors import BenchmarkFileError, ConfigError
 from harness.groundtruth.table import GroundTruthTable, MetricInfo, file_sha256
-from harness.groundtruth.table_checks import (
-    ACCURACY_SCALES,
-    NON_NEGATIVE,
-    detect_accuracy_scale,
-    parse_numbers,
-    validate_table,
+from harness.groundtruth.table_checks import NON_NEGATIVE, parse_numbers, validate_table
+from harness.groundtruth.user_table import (
+    ColumnsOption,
+    parse_columns,
+    read_metrics,
+    read_table_file,
+    require_columns,
 )
 from harness.plugins.spaces.nb201.arch import NUM_ARCHS, ops_to_str, str_to_ops
 from harness.plugins.spaces.nb201.files import DATASET_ORDER, SPACE, default_metrics
@@ -54,46 +57,16 @@ from harness.plugins.spaces.nb201.files import DATASET_ORDER, SPACE, default_met
 EXTRA_PREFIXES = ("params_m", "flops_m")
 
 
-def parse_columns(columns: Mapping[str, str] | Sequence[str] | str | None) -> dict[str, str]:
-    """``{harness name: file column}`` from a mapping, ``"name=column,..."`` or a list of
-    ``name=column`` items (the CLI's ``--columns``). A bare ``name`` keeps that file column
-    under its own name (it must already be a harness metric name)."""
-    if columns is None:
-        return {}
-    if isinstance(columns, Mapping):
-        return {str(k): str(v) for k, v in columns.items()}
-    items = str(columns).split(",") if isinstance(columns, str) else [str(c) for c in columns]
-    mapping: dict[str, str] = {}
-    for item in items:
-        if not item.strip():
-            continue
-        name, sep, column = item.partition("=")
-        if sep and (not name.strip() or not column.strip()):
-            raise ConfigError(f"--columns item {item!r} is not NAME=COLUMN (e.g. "
-                              f"cifar10-valid/x-valid=valid_acc)")
-        mapping[name.strip()] = (column if sep else name).strip()
-    return mapping
-
-
 def _is_value_name(name: str) -> bool:
     head = name.split("/")[0]
     return "/" in name and (head in DATASET_ORDER or head in EXTRA_PREFIXES)
 
 
-def _read(path: Path) -> pd.DataFrame:
-    try:
-        if path.name.lower().endswith(".parquet"):
-            return pd.read_parquet(path)
-        return pd.read_csv(path, sep="\t" if path.name.lower().endswith(".tsv") else ",")
-    except FileNotFoundError:
-        raise BenchmarkFileError(f"{path} does not exist") from None
-    except Exception as exc:  # pandas/pyarrow raise many parser error types
-        raise BenchmarkFileError(f"{path} is not a readable table ({type(exc).__name__}: "
-                                 f"{exc})") from exc
+def _is_accuracy_name(name: str) -> bool:
+    return name.split("/")[0] in DATASET_ORDER
 
 
-def read_user_table(path: Path, columns: Mapping[str, str] | Sequence[str] | str | None = None
-                    ) -> GroundTruthTable:
+def read_user_table(path: Path, columns: ColumnsOption = None) -> GroundTruthTable:
     """The prepared table from a user CSV/TSV/parquet (see the module docstring)."""
     mapping = parse_columns(columns)
     for name in mapping:
@@ -101,11 +74,8 @@ def read_user_table(path: Path, columns: Mapping[str, str] | Sequence[str] | str
             raise ConfigError(f"--columns name {name!r} is not arch, index, "
                               f"<dataset>/<metric> with dataset in {', '.join(DATASET_ORDER)}, "
                               f"or params_m/<dataset> / flops_m/<dataset>")
-    raw = _read(path)
-    missing = [column for column in mapping.values() if column not in raw.columns]
-    if missing:
-        raise BenchmarkFileError(f"{path} has no column(s) {missing}; its columns are "
-                                 f"{list(raw.columns)}")
+    raw = read_table_file(path)
+    require_columns(raw, mapping.values(), path)
     arch_column = mapping.get("arch") or next(
         (c for c in ("arch_str", "arch") if c in raw.columns), None)
     if arch_column is None:
@@ -115,7 +85,7 @@ def read_user_table(path: Path, columns: Mapping[str, str] | Sequence[str] | str
     values = {name: column for name, column in mapping.items() if name not in ("arch", "index")}
     if not values:
         values = {str(c): c for c in raw.columns if _is_value_name(str(c))}
-    if not any(name.split("/")[0] in DATASET_ORDER for name in values):
+    if not any(_is_accuracy_name(name) for name in values):
         raise BenchmarkFileError(f"{path}: no metric columns; name them <dataset>/<metric> or "
                                  f"map them with --columns (see `harness data prepare --help`)")
 
@@ -135,18 +105,20 @@ def read_user_table(path: Path, columns: Mapping[str, str] | Sequence[str] | str
             raise BenchmarkFileError(f"{path}, column {index_column!r}: benchmark indices must "
                                      f"be distinct integers 0..{NUM_ARCHS - 1}")
         frame["index"] = index.astype(np.int64)
+    accuracies = read_metrics(raw, {name: column for name, column in values.items()
+                                    if _is_accuracy_name(name)}, path)
     for name, column in values.items():
-        frame[name] = parse_numbers(raw[column], str(path))
-    accuracies = [name for name in values if name.split("/")[0] in DATASET_ORDER]
-    scale = detect_accuracy_scale({n: frame[n].to_numpy() for n in accuracies}, str(path))
+        frame[name] = (accuracies.values[name] if name in accuracies.values
+                       else parse_numbers(raw[column], str(path)))
     metrics = [MetricInfo(name, name.split("/")[0], True,
-                          f"imported from column {values[name]!r} (accuracy as {scale})")
-               for name in accuracies]
+                          f"imported from column {values[name]!r} ({accuracies.meaning()})")
+               for name in accuracies.values]
     source = {"kind": "user-table", "file": path.name, "version": "user", "sha256":
               file_sha256(path), "reader": __name__, "arch_column": arch_column,
-              "index_column": index_column, "columns": values, "accuracy_scale": scale}
-    ranges = {**{n: NON_NEGATIVE for n in values if n not in accuracies},
-              **{n: ACCURACY_SCALES[scale] for n in accuracies}, "index": NON_NEGATIVE}
+              "index_column": index_column, "columns": values,
+              "accuracy_scale": accuracies.scale}
+    ranges = {**{n: NON_NEGATIVE for n in values if n not in accuracies.values},
+              **accuracies.ranges(), "index": NON_NEGATIVE}
     table = GroundTruthTable(space=SPACE, frame=frame, metrics=metrics,
                              default_metric=default_metrics(metrics), source=source)
     return validate_table(table, str(path), ranges)
