@@ -205,7 +205,7 @@ def reference_table(rows: list[CorrelationRow]) -> Table:
                           "match says which lands closer); measured = mean over the run's cells "
                           "of the statistic (|.| for correlations, as published); difference = "
                           "measured - published. Sources: "
-                          + "; ".join(_data()["sources"].values()),
+                          + "; ".join(dict.fromkeys(ref.citation for ref in references())),
                   labels=["space", "dataset", "scorer", "statistic", "source", "published on",
                           "measured on"],
                   columns=["measured", "published", "difference", "n_measured", "n_published",
