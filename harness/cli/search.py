@@ -63,8 +63,8 @@ def _add_search_command(sub: Any) -> None:
     add("--out", help="run folder (default: runs/search-<hash of the command's selection>)")
     add("--extend", action="store_true", help="search in an --out folder that holds another "
                                               "selection (a compare's), reusing its trials")
-    add("--paper", action="store_true", help="NASWOT's published NB-201 search numbers beside "
-                                             "ours")
+    add("--paper", action="store_true", help="published search results on the same space "
+                                             "beside ours (e.g. NASWOT's on NB-201)")
     search.set_defaults(func=cmd_search)
 
 
