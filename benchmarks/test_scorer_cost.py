@@ -1,8 +1,8 @@
 """Wall time of one trial of each zero-cost / NASWOT / size scorer on NB-201 (CPU).
 
 One trial = what the worker (``harness.trial``) times: ``scorer.score(ctx)``, including the model
-copies the scorer builds (with its own ``model_options``: the zero-cost NB-201 builder for the
-zero-cost family, the official network for naswot / params / flops). Inputs: random CIFAR-shaped
+copies the scorer builds (its network form's: the zero-cost NB-201 builder for the zero-cost
+family, the official network for naswot / params / flops). Inputs: random CIFAR-shaped
 images, batch 64 for every scorer that takes a batch (naswot's default is 128; 64 here so all rows
 share one batch size). Architecture: a mid-size cell. The baseline row is ``params`` (a model build
 and a count); the ratio of each scorer to it is printed. Run with
@@ -19,6 +19,8 @@ from typing import Any
 import pytest
 import torch
 
+from harness.options import NETWORK_DEFAULTS
+from harness.plan import network_builder_options
 from harness.plugins.scorers.model_size import Flops, Params
 from harness.plugins.scorers.naswot import Naswot, NaswotV1
 from harness.plugins.scorers.plugin import zerocost_scorers
@@ -39,16 +41,18 @@ def context(scorer: Any) -> ScoringContext:
     batch = Batch(torch.randn(BATCH_SIZE, 3, 32, 32, generator=generator),
                   torch.randint(0, 10, (BATCH_SIZE,), generator=generator))
 
+    network = network_builder_options({**NETWORK_DEFAULTS, **scorer.defaults}, space)
+
     def build_model(**options: Any) -> torch.nn.Module:
         torch.manual_seed(0)
         options.setdefault("num_classes", 10)
-        return space.build_model(ARCH, **options).train()
+        return space.build_model(ARCH, **{**network, **options}).train()
 
     config = {**scorer.defaults, "batch_size": BATCH_SIZE}
     return ScoringContext(space=space, arch_id=ARCH, dataset="cifar10", num_classes=10,
                           input_shape=(3, 32, 32), batch=batch, config=config,
                           device=torch.device("cpu"), trial_seed=0, generator=generator,
-                          build_model=build_model)
+                          build_model=build_model, builder_options=network)
 
 
 @pytest.mark.benchmark(group="scorer-trial-nb201-cpu-batch64")
