@@ -227,7 +227,7 @@ def test_json_report(written, run_dir):
 
 def test_latex_report(written, run_dir):
     text = (run_dir / "report.tex").read_text()
-    assert text.count(r"\toprule") == 14, ("one booktabs table per report table (12), the "
+    assert text.count(r"\toprule") == 15, ("one booktabs table per report table (13), the "
                                             "23-column per-cell table in three parts")
     assert r"\bottomrule" in text and r"mem[h16]" in text and r"peak\_mem\_mb" in text
     assert r"\textbar{}kendall\textbar{}" in text

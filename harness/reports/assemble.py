@@ -135,9 +135,10 @@ def _mean_or_none(values: pd.Series) -> float | None:
 
 
 def _row(key: CellKey, label: str, higher_is_better: bool, cell: pd.DataFrame,
-         bootstrap: int, seed: int) -> CorrelationRow:
+         bootstrap: int, seed: int, top_ks: tuple[int, ...]) -> CorrelationRow:
     quality = metrics.evaluate(cell.score.to_numpy(float), cell.truth.to_numpy(float),
-                               higher_is_better=higher_is_better, bootstrap=bootstrap, seed=seed)
+                               higher_is_better=higher_is_better, ks=top_ks,
+                               bootstrap=bootstrap, seed=seed)
     ok = cell[cell.status == "ok"]
     counts = cell.status.value_counts()
     return CorrelationRow(
@@ -150,7 +151,7 @@ def _row(key: CellKey, label: str, higher_is_better: bool, cell: pd.DataFrame,
 
 def _cells(group: pd.DataFrame, truth: pd.DataFrame, metric_table: pd.DataFrame,
            metric_name: str, labels: dict[tuple[str, str], str], bootstrap: int,
-           seed: int) -> list[tuple[CorrelationRow, pd.DataFrame]]:
+           seed: int, top_ks: tuple[int, ...]) -> list[tuple[CorrelationRow, pd.DataFrame]]:
     """One (row, joined pairs) per scoring cell of ``group`` (one space and trial dataset),
     against the ground-truth column ``metric_name``."""
     space, dataset = group.space.iloc[0], group.dataset.iloc[0]
@@ -165,7 +166,8 @@ def _cells(group: pd.DataFrame, truth: pd.DataFrame, metric_table: pd.DataFrame,
                    for name, value in zip(SCORING_COLUMNS, key_values, strict=True)}
         key = CellKey(space, dataset, metric_name, **scoring)
         label = labels[(key.scorer, key.scorer_config_hash)]
-        cells.append((_row(key, label, bool(info.higher_is_better), cell, bootstrap, seed),
+        cells.append((_row(key, label, bool(info.higher_is_better), cell, bootstrap, seed,
+                           top_ks),
                       cell.assign(metric=metric_name)[list(PAIR_COLUMNS)]))
     return cells
 
@@ -188,7 +190,8 @@ def _provenance(run: dict[str, Any], trials: pd.DataFrame,
 
 
 def build_report(run_dir: Path | str, *, metric: MetricChoice = None, bootstrap: int = 0,
-                 seed: int = 0, paper: bool = False) -> Report:
+                 seed: int = 0, paper: bool = False,
+                 top_ks: tuple[int, ...] = metrics.TOP_K_ARCHS) -> Report:
     """Read ``RUN_DIR/trials.sqlite`` (+ ``run.json``) and compute every row and table.
 
     :param metric: ground-truth metric: None = each dataset's default metric (as stored with
@@ -197,6 +200,7 @@ def build_report(run_dir: Path | str, *, metric: MetricChoice = None, bootstrap:
     :param bootstrap: resamples for 95 % intervals of Kendall and Spearman (0 = none).
     :param seed: seed of the bootstrap resampling.
     :param paper: add the table of published reference values with differences.
+    :param top_ks: the K (archs) of the metrics that weigh the top (nDCG@K, precision@K, ...).
     """
     from harness.reports.tables import all_tables
 
@@ -233,14 +237,16 @@ def build_report(run_dir: Path | str, *, metric: MetricChoice = None, bootstrap:
             uses.append(GroundTruthUse(space, dataset, metric_name, bool(info.higher_is_better),
                                        str(info.description or ""), chosen_by,
                                        sources.get(space, {})))
-            cells = _cells(group, truth, metric_table, metric_name, labels, bootstrap, seed)
+            cells = _cells(group, truth, metric_table, metric_name, labels, bootstrap, seed,
+                           top_ks)
             rows += [row for row, _ in cells]
             pair_frames += [pairs for _, pairs in cells]
         if paper:
             of_space = set(metric_table.metric[metric_table.space == space])
             for metric_name in [m for m in paper_metrics(space, dataset, of_space)
                                 if m not in dict(chosen)]:
-                cells = _cells(group, truth, metric_table, metric_name, labels, 0, seed)
+                cells = _cells(group, truth, metric_table, metric_name, labels, 0, seed,
+                               top_ks)
                 paper_rows += [row for row, _ in cells]
     pairs = pd.concat(pair_frames, ignore_index=True) if pair_frames else pd.DataFrame()
     report = Report(run_dir=run_dir, provenance=_provenance(run, trials, uses), rows=rows,
