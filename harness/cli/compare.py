@@ -184,13 +184,16 @@ def compare_summary(plan: Any, summary: Any, report: Any, written: list[Path]) -
     ``kendall`` and ``retrieval@10`` hold one record per scorer: its value per space/dataset
     (``COLUMN_low``/``COLUMN_high``: the 95 % interval with ``--bootstrap``; ``COLUMN
     published``: the published value where one exists), as ``tables/answer_*.csv`` holds them.
+    ``top_k``: one record per space/dataset/metric/scorer with the metrics that weigh the top
+    (``tables/top_k.csv``).
     """
     from harness.reports.render import csv_records, json_safe
 
     answer = {}
     if report is not None:
         answer = {"kendall": csv_records(report.table("answer_kendall")),
-                  "retrieval@10": csv_records(report.table("answer_retrieval"))}
+                  "retrieval@10": csv_records(report.table("answer_retrieval")),
+                  "top_k": csv_records(report.table("top_k"))}
     return json_safe({
         "format": "harness-compare/1", "run_dir": str(summary.run_dir),
         "state": "done" if summary.stop_signal is None else "interrupted",

@@ -15,7 +15,9 @@ from harness.names import split_names
 
 REPORT_EXAMPLE = ("harness report runs/first --format md,csv,tex,json,html --bootstrap 1000\n"
                   "  harness report runs/first --metric cifar10-valid/ori-test --out "
-                  "runs/first/test-acc   # another report beside the first")
+                  "runs/first/test-acc   # another report beside the first\n"
+                  "  harness report runs/first --aggregate 'rank(synflow,snip)=synflow,snip' "
+                  "--aggregate snip,naswot:log_rank --top-k 5,10")
 EXPORT_EXAMPLE = "harness export runs/first --format parquet"
 REGRESS_EXAMPLE = """examples:
   harness regress runs/ci --write-baseline .ci/baselines/bundled.json
@@ -43,6 +45,14 @@ def add_report_commands(sub: Any) -> None:
     report.add_argument("--bootstrap", type=int, default=0, help="bootstrap resamples")
     report.add_argument("--paper", action="store_true",
                         help="add published reference values (GenNAS appendix, zero-cost-nas)")
+    report.add_argument("--aggregate", action="append", default=[],
+                        metavar="NAME=SCORERS[:METHOD]",
+                        help="add a rank combination of scorers already in the run as one more "
+                             "scorer (methods mean_rank (default), log_rank, lexicographic; "
+                             "NAME= optional; or a named aggregate such as az_nas); repeatable")
+    report.add_argument("--top-k", type=_int_list, default=None, metavar="K,K,...",
+                        help="K (archs) of nDCG@K, precision@K, kendall_top@K, best_rank@K "
+                             "(default 10)")
     report.add_argument("--out", type=Path, metavar="DIR",
                         help="folder for the report files (default: RUN_DIR), so a second "
                              "report does not overwrite the first")
@@ -59,22 +69,24 @@ def add_report_commands(sub: Any) -> None:
 
 
 def write_report(run_dir: Path, formats: str, metric: str | None, bootstrap: int,
-                 paper: bool = False, out: Path | None = None) -> Any:
+                 paper: bool = False, out: Path | None = None, **settings: Any) -> Any:
     """Build the report of ``run_dir``, write it in every format of ``formats`` under ``out``
-    (default: the run folder), print each file written, return the report."""
-    report, written = report_files(run_dir, formats, metric, bootstrap, paper, out)
+    (default: the run folder), print each file written, return the report. ``settings``:
+    more ``build_report`` keywords (``aggregates``, ``top_ks``)."""
+    report, written = report_files(run_dir, formats, metric, bootstrap, paper, out, **settings)
     for path in written:
         print(f"wrote {path}")
     return report
 
 
 def report_files(run_dir: Path, formats: str, metric: str | None, bootstrap: int,
-                 paper: bool = False, out: Path | None = None) -> tuple[Any, list[Path]]:
+                 paper: bool = False, out: Path | None = None,
+                 **settings: Any) -> tuple[Any, list[Path]]:
     """``write_report`` without printing: the report and the files written."""
     from harness.reports import build_report, parse_metric_choice, write_reports
 
     report = build_report(run_dir, metric=parse_metric_choice(metric), bootstrap=bootstrap,
-                          paper=paper)
+                          paper=paper, **settings)
     return report, write_reports(report, out or run_dir, formats)
 
 
@@ -98,8 +110,11 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     if args.out is not None:
         check_run_dir(args.out)  # a file, or a folder that cannot be made: one line
+    settings: dict[str, Any] = {"aggregates": args.aggregate}
+    if args.top_k:
+        settings["top_ks"] = tuple(args.top_k)
     write_report(Path(args.run_dir), args.format, args.metric, args.bootstrap, args.paper,
-                 args.out)
+                 args.out, **settings)
     return 0
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import shlex
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,12 @@ import pandas as pd
 
 from harness import metrics
 from harness.errors import ConfigError, HarnessError
+from harness.reports.aggregates import (
+    AggregateSpec,
+    aggregate_trials,
+    recorded_aggregates,
+    resolve,
+)
 from harness.reports.records import (
     UNKNOWN,
     CellKey,
@@ -189,9 +195,31 @@ def _provenance(run: dict[str, Any], trials: pd.DataFrame,
         created_last=created[-1] if created else UNKNOWN)
 
 
+def _with_aggregates(trials: pd.DataFrame, labels: dict[tuple[str, str], str],
+                     run: dict[str, Any], asked: Sequence[str | AggregateSpec],
+                     notes: list[str]) -> pd.DataFrame:
+    """``trials`` and a row per arch and sample of each aggregate: those ``asked`` for and the
+    registered ones the run's ``--scorers`` named; ``labels`` gains each aggregate's label."""
+    from harness.registry import get_registry
+
+    registry = get_registry()
+    specs = list({spec.name: spec for spec in [*recorded_aggregates(run, registry),
+                                               *resolve(asked, registry)]}.values())
+    taken = set(labels.values())
+    frames = [trials]
+    for spec in specs:
+        if spec.name in taken:
+            raise ConfigError(f"aggregate {spec.name!r} is named like a scorer of the run; "
+                              f"give it another name (NAME=SCORERS)")
+        labels[(spec.name, spec.config_hash)] = spec.name
+        frames.append(aggregate_trials(trials, labels, spec, notes))
+    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else trials
+
+
 def build_report(run_dir: Path | str, *, metric: MetricChoice = None, bootstrap: int = 0,
                  seed: int = 0, paper: bool = False,
-                 top_ks: tuple[int, ...] = metrics.TOP_K_ARCHS) -> Report:
+                 top_ks: tuple[int, ...] = metrics.TOP_K_ARCHS,
+                 aggregates: Sequence[str | AggregateSpec] = ()) -> Report:
     """Read ``RUN_DIR/trials.sqlite`` (+ ``run.json``) and compute every row and table.
 
     :param metric: ground-truth metric: None = each dataset's default metric (as stored with
@@ -201,6 +229,9 @@ def build_report(run_dir: Path | str, *, metric: MetricChoice = None, bootstrap:
     :param seed: seed of the bootstrap resampling.
     :param paper: add the table of published reference values with differences.
     :param top_ks: the K (archs) of the metrics that weigh the top (nDCG@K, precision@K, ...).
+    :param aggregates: rank combinations to add as scorers (``harness.reports.aggregates``):
+        registered aggregates' names or ``[NAME=]SCORERS[:METHOD]`` texts; the registered ones
+        the run's ``--scorers`` named are added without asking.
     """
     from harness.reports.tables import all_tables
 
@@ -225,11 +256,12 @@ def build_report(run_dir: Path | str, *, metric: MetricChoice = None, bootstrap:
                      f"configuration is shown as unknown")
     trials = trials.assign(score=np.where(trials.status == "ok", trials.score, np.nan))
     labels = _scorer_labels(trials)
+    scored = _with_aggregates(trials, labels, run, aggregates, notes)
     rows: list[CorrelationRow] = []
     paper_rows: list[CorrelationRow] = []
     pair_frames: list[pd.DataFrame] = []
     uses: list[GroundTruthUse] = []
-    for (space, dataset), group in trials.groupby(list(SPACE_DATASET_COLUMNS), sort=True):
+    for (space, dataset), group in scored.groupby(list(SPACE_DATASET_COLUMNS), sort=True):
         chosen = _metrics_for(space, dataset, metric_table, metric, notes)
         for metric_name, chosen_by in chosen:
             info = metric_table[(metric_table.space == space)
