@@ -9,6 +9,7 @@
 - ``ground_truth("nb201", dataset="cifar10-valid")``: a benchmark's accuracies as a DataFrame.
 - ``report(run, aggregates=[...])``: a run's ``Report`` (rows, tables), with rank combinations
   of its scorers (``harness report --aggregate``).
+- ``predict(run, train=[10, 50])``: few-label combination (``harness predict``), a DataFrame.
 
 docs/python-api.md walks through them. ``harness/__init__.py`` imports this module on first use,
 so ``import harness`` stays light.
@@ -221,6 +222,25 @@ def report(run: Run | str | Path, *, aggregates: Sequence[str] = (),
     if formats:
         write_reports(built, run_dir, formats)
     return built
+
+
+def predict(run: Run | str | Path, *, train: int | Sequence[int], splits: int = 10,
+            seed: int = 0, metric: str | None = None, encoding: bool = True) -> pd.DataFrame:
+    """``harness predict``: gradient boosting fitted on the scores (and the space's arch
+    encoding, unless ``encoding=False``) of ``train`` archs with known accuracy, drawn
+    ``splits`` times; one row per (sample, k, predictor) with the held-out ``kendall``,
+    ``spearman`` and their ``*_std``, the fitted model as predictor ``"boosting"`` beside every
+    single scorer (``best_single`` marks the best). ``frame.attrs["notes"]``: what was left
+    out."""
+    from harness.reports.predict import PredictSettings
+    from harness.reports.predict import predict as predict_run
+
+    run_dir = run.run_dir if isinstance(run, Run) else Path(run)
+    ks = (train,) if isinstance(train, int) else tuple(train)
+    notes: list[str] = []
+    frame = predict_run(run_dir, PredictSettings(ks, splits, seed, metric, encoding), notes)
+    frame.attrs["notes"] = notes
+    return frame
 
 
 def load_trials(run: Run | str | Path, with_truth: bool = False) -> pd.DataFrame:

@@ -122,7 +122,7 @@ def _metrics_for(space: str, dataset: str, metric_table: pd.DataFrame, choice: M
     return []
 
 
-def _scorer_labels(trials: pd.DataFrame) -> dict[tuple[str, str], str]:
+def scorer_labels(trials: pd.DataFrame) -> dict[tuple[str, str], str]:
     """Each (scorer, config hash)'s label: the scorer's name, with the hash appended where one
     space holds several configs of the scorer (each space has its own hash of one config: its
     network options resolve per space)."""
@@ -255,7 +255,7 @@ def build_report(run_dir: Path | str, *, metric: MetricChoice = None, bootstrap:
         notes.append(f"{run_dir / RUN_CONFIG_FILE} is missing or unreadable: the run's "
                      f"configuration is shown as unknown")
     trials = trials.assign(score=np.where(trials.status == "ok", trials.score, np.nan))
-    labels = _scorer_labels(trials)
+    labels = scorer_labels(trials)
     scored = _with_aggregates(trials, labels, run, aggregates, notes)
     rows: list[CorrelationRow] = []
     paper_rows: list[CorrelationRow] = []
