@@ -77,3 +77,11 @@ def test_nb201_arch_encoding_is_one_hot_per_edge():
                              "nor_conv_1x1~1|nor_conv_3x3~2|")
     assert len(code) == 30 and sum(code) == 6
     assert code[:5] == [0, 0, 0, 1, 0], "edge 1<-0 is nor_conv_3x3, the 4th op"
+
+
+def test_scores_beyond_float32_are_fitted(tmp_path):
+    """scikit-learn's trees compute in float32: synflow's 1e40-sized scores enter as ranks."""
+    run_dir = make_run(tmp_path / "run", noisy_scores=[1e40 * i for i in range(10)])
+    frame = harness.predict(run_dir, train=[5], splits=2)
+    assert np.isfinite(_rows(frame, "boosting", 5).kendall.iloc[0])
+    assert _rows(frame, "noisy", 5).kendall.iloc[0] == pytest.approx(1.0, abs=1e-12)

@@ -16,7 +16,7 @@ Methods (``METHODS``):
   VITA-Group/TENAS) sums the ranks of its NTK condition number and its linear regions: the
   same order.
 - ``log_rank``: the sum over the parts of log(rank / N): AZ-NAS's non-linear rank aggregation
-  (Lee and Ham, CVPR 2024, Eq. 9; official code cvlab-yonsei/AZ-NAS), which punishes an arch
+  (Lee and Ham, CVPR 2024; official code cvlab-yonsei/AZ-NAS), which punishes an arch
   that one part ranks low more than the mean does.
 - ``lexicographic``: ordered by the first part, ties broken by the second, and so on; the score
   is the dense rank of the tuple. VKDNW (Týbl and Neumann, CVPR 2025; official code
@@ -44,17 +44,18 @@ from harness.protocols import Aggregate
 SAMPLE_COLUMNS = ("space", "dataset", "seed", "weight_init", "bias_init")
 
 
-def _ranks(values: np.ndarray) -> np.ndarray:
-    """Each column's ranks, 1 = worst, ties averaged, non-finite values tied below the rest."""
+def ranks(values: np.ndarray) -> np.ndarray:
+    """Each column's ranks within an (archs, parts) array: 1 = worst, ties averaged, non-finite
+    values tied below the rest."""
     return np.column_stack([stats.rankdata(nonfinite_as_worst(column)) for column in values.T])
 
 
 def _mean_rank(values: np.ndarray) -> np.ndarray:
-    return _ranks(values).mean(axis=1)
+    return ranks(values).mean(axis=1)
 
 
 def _log_rank(values: np.ndarray) -> np.ndarray:
-    return np.log(_ranks(values) / len(values)).sum(axis=1)
+    return np.log(ranks(values) / len(values)).sum(axis=1)
 
 
 def _lexicographic(values: np.ndarray) -> np.ndarray:

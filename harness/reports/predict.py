@@ -4,13 +4,14 @@ Datasets and Benchmarks) and GRAF (Kadlecová et al., ICML 2024) combine zero-co
 
 Per sample of a run (space, dataset, seed, init) and each k: ``splits`` times, k archs with a
 finite ground truth are drawn at random (``numpy.random.default_rng((seed, split))``), a
-scikit-learn ``GradientBoostingRegressor`` is fitted on their features (every scorer's score,
-a non-finite score set below the scorer's finite minimum, plus the space's arch encoding where
-it offers one, ``EncodedSpace``) against the ground truth, and the held-out archs are ranked by
-its prediction. Every single scorer is evaluated on the same held-out archs, as it is, with no
-fitting: Kendall and Spearman as mean and sample std over the splits, the best single scorer
-marked. Gradient boosting is scale-free (trees split on thresholds), so the scores need no
-normalisation.
+scikit-learn ``GradientBoostingRegressor`` is fitted on their features (every scorer's rank
+among all the sample's archs, a non-finite score ranked below the finite ones, plus the
+space's arch encoding where it offers one, ``EncodedSpace``) against the ground truth, and the
+held-out archs are ranked by its prediction. Every single scorer is evaluated on the same
+held-out archs, as it is, with no fitting: Kendall and Spearman as mean and sample std over
+the splits, the best single scorer marked. Trees split on thresholds, so ranks lose nothing a
+split could use, and they keep scores such as synflow's (1e30 and beyond) within the float32
+that scikit-learn's trees compute in; the ranks read no label.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import pandas as pd
 
 from harness import metrics
 from harness.errors import ConfigError, HarnessError, UnknownPluginError
-from harness.reports.aggregates import SAMPLE_COLUMNS
+from harness.reports.aggregates import SAMPLE_COLUMNS, ranks
 from harness.reports.assemble import scorer_labels
 from harness.reports.records import Cell, Table
 from harness.store import TrialStore, load_trials
@@ -110,7 +111,7 @@ def _sample_rows(wide: pd.DataFrame, truth: np.ndarray, encoding: np.ndarray | N
                  notes: list[str]) -> list[dict[str, Any]]:
     """The rows of one sample: per k, the model and every single scorer."""
     scores = wide.to_numpy(float)
-    features = np.column_stack([metrics.nonfinite_as_worst(column) for column in scores.T])
+    features = ranks(scores)
     if encoding is not None:
         features = np.column_stack([features, encoding])
     rows = []

@@ -18,7 +18,7 @@ class NamedAggregate:
     method: str
 
 
-# AZ-NAS (Lee and Ham, CVPR 2024, Eq. 9; official code cvlab-yonsei/AZ-NAS): the sum over its
+# AZ-NAS (Lee and Ham, CVPR 2024; official code cvlab-yonsei/AZ-NAS): the sum over its
 # four proxies of log(rank / N), the complexity proxy being the network's FLOPs.
 AZ_NAS = NamedAggregate("az_nas", ("az_expressivity", "az_progressivity", "az_trainability",
                                    "az_complexity"), "log_rank")
@@ -26,8 +26,8 @@ AZ_NAS = NamedAggregate("az_nas", ("az_expressivity", "az_progressivity", "az_tr
 # NTK condition number and of the number of linear regions.
 TE_NAS = NamedAggregate("te_nas", ("ntk_cond", "linear_regions"), "mean_rank")
 # VKDNW (Týbl and Neumann, CVPR 2025; official code ondratybl/VKDNW, NB201/tss_utils.py):
-# archs ordered by their count of trainable layers, ties broken by VKDNW (the dense rank of
-# the pair).
+# archs ordered by their count of trainable layers (the code's ``vkdnw_dim``: the model's
+# parameter tensors), ties broken by VKDNW (the dense rank of the pair).
 VKDNW_AGG = NamedAggregate("vkdnw_agg", ("trainable_layers", "vkdnw"), "lexicographic")
 
 AGGREGATES = (AZ_NAS, TE_NAS, VKDNW_AGG)
