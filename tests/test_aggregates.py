@@ -11,6 +11,7 @@ import pytest
 from synthetic_run import make_run
 from toy_plugins import run_toy, toy_config
 
+import harness
 from harness import metrics
 from harness.errors import ConfigError
 from harness.hookspecs import hookimpl
@@ -115,8 +116,6 @@ def test_report_command_takes_aggregates(tmp_path):
 
 
 def test_python_api_report_takes_aggregates(tmp_path):
-    import harness
-
     report = harness.report(make_run(tmp_path / "run"), aggregates=["perfect,noisy"])
     assert any(row.scorer_label == "rank(perfect,noisy)" for row in report.rows)
 
@@ -175,3 +174,27 @@ def test_built_in_named_aggregates_resolve_to_installed_scorers(name, fresh_regi
     from harness.plan import expand_aggregates
 
     assert expand_aggregates([name], fresh_registry) == list(aggregate.parts)
+
+
+def test_report_aggregate_on_a_real_nb201_run(tmp_path, monkeypatch, one_torch_thread, capsys):
+    """The bundled NB-201 default with two cheap scorers, then ``harness report --aggregate``;
+    the aggregate's scores are recomputed here from the stored ones."""
+    import pandas as pd
+
+    from harness.cli import main
+
+    monkeypatch.setenv("HARNESS_DATA_DIR", str(tmp_path / "empty"))
+    run_dir = tmp_path / "run"
+    assert main(["compare", "--spaces", "nb201", "--scorers", "params,flops", "--samples",
+                 "20", "--datasets", "cifar10-valid", "--workers", "0", "--no-report",
+                 "--quiet", "--out", str(run_dir)]) == 0
+    assert main(["report", str(run_dir), "--format", "csv",
+                 "--aggregate", "size=params,flops:log_rank"]) == 0
+    rows = pd.read_csv(run_dir / "correlations.csv").set_index("scorer")
+    trials = harness.load_trials(run_dir, with_truth=True)
+    wide = trials.pivot(index="arch_id", columns="scorer", values="score")
+    expected = combine(wide[["params", "flops"]].to_numpy(), "log_rank")
+    truth = trials.drop_duplicates("arch_id").set_index("arch_id").truth.reindex(wide.index)
+    assert rows.loc["size", "n"] == 20
+    assert rows.loc["size", "kendall"] == pytest.approx(
+        metrics.kendall_tau(expected, truth.to_numpy()), abs=1e-12)

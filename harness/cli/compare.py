@@ -46,7 +46,8 @@ def _add_selection_arguments(parser: argparse.ArgumentParser) -> None:
     add("--config", help="a run.json written by an earlier run; flags given here override it")
     add("--spaces", help="comma-separated space names, or all (default: all prepared, else the "
                          "NB-201 ground truth bundled with the package)")
-    add("--scorers", help="comma-separated scorer names, or all (default)")
+    add("--scorers", help="comma-separated scorer names (a named aggregate such as az_nas runs "
+                          "its parts), or all (default)")
     add("--datasets", help="trial datasets, or all (default: each table's first dataset)")
     add("--samples", help="archs sampled per space, or all (default: 100)")
     add("--sample-seed", type=int, help="seed of the arch sample (default: 0)")
