@@ -100,6 +100,13 @@ def test_an_aggregate_missing_a_part_in_a_sample_is_noted(tmp_path):
     assert {r.key.seed for r in report.rows if r.scorer_label == "x"} == {0}
 
 
+def test_an_aggregate_of_scorers_the_run_lacks_is_noted(tmp_path):
+    report = build_report(make_run(tmp_path / "run"), aggregates=["prefect,nosy"])
+    assert not [row for row in report.rows if row.scorer_label == "rank(prefect,nosy)"]
+    assert any("no trial of prefect, nosy" in note and "perfect" in note
+               for note in report.notes), report.notes
+
+
 def test_an_aggregate_may_not_take_a_scorers_name(tmp_path):
     with pytest.raises(ConfigError, match="named like a scorer"):
         build_report(make_run(tmp_path / "run"), aggregates=["perfect=noisy,reversed"])

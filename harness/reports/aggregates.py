@@ -161,6 +161,9 @@ def aggregate_trials(trials: pd.DataFrame, labels: Mapping[tuple[str, str], str]
     labelled = trials.assign(label=[labels[(scorer, config_hash)] for scorer, config_hash in
                                     zip(trials.scorer, trials.scorer_config_hash, strict=True)])
     labelled = labelled[labelled.label.isin(spec.parts)]
+    if labelled.empty:
+        notes.append(f"aggregate {spec.name}: the run holds no trial of {', '.join(spec.parts)}; "
+                     f"its scorers: {', '.join(sorted(set(labels.values()))) or '(none)'}")
     made = []
     for sample, group in labelled.groupby(list(SAMPLE_COLUMNS), sort=True):
         missing = [part for part in spec.parts if part not in set(group.label)]
