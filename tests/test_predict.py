@@ -79,6 +79,16 @@ def test_nb201_arch_encoding_is_one_hot_per_edge():
     assert code[:5] == [0, 0, 0, 1, 0], "edge 1<-0 is nor_conv_3x3, the 4th op"
 
 
+def test_predict_refuses_an_unknown_metric(synthetic):
+    with pytest.raises(harness.errors.ConfigError, match="known: acc, err"):
+        harness.predict(synthetic, train=[3], metric="accuracy")
+
+
+def test_predict_against_a_lower_is_better_metric(synthetic):
+    frame = harness.predict(synthetic, train=[3], splits=2, metric="err")
+    assert _rows(frame, "perfect", 3).kendall.iloc[0] == 1.0, "err is negated: higher = better"
+
+
 def test_scores_beyond_float32_are_fitted(tmp_path):
     """scikit-learn's trees compute in float32: synflow's 1e40-sized scores enter as ranks."""
     run_dir = make_run(tmp_path / "run", noisy_scores=[1e40 * i for i in range(10)])

@@ -63,6 +63,9 @@ def _truth(run_dir: Path, metric: str | None) -> dict[tuple[str, str], tuple[str
     with TrialStore.for_run(run_dir) as store:
         values = store.ground_truth_frame()
         infos = store.ground_truth_metrics()
+    if metric and metric not in set(infos.metric):
+        raise ConfigError(f"--metric {metric!r}: the run's ground truth has no such metric; "
+                          f"known: {', '.join(sorted(set(infos.metric))) or '(none stored)'}")
     found = {}
     for info in infos.itertuples(index=False):
         if (info.metric != metric) if metric else not info.is_default:
