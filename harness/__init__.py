@@ -53,6 +53,7 @@ from typing import TYPE_CHECKING, Any
 
 from harness.hookspecs import hookimpl
 from harness.protocols import (
+    Aggregate,
     Batch,
     Dataset,
     Executor,
@@ -71,8 +72,8 @@ from harness.version import __version__
 API_NAMES = ("Run", "compare", "ground_truth", "load_trials", "predict", "report", "score")
 
 __all__ = [
-    "Batch", "Dataset", "Executor", "Initializer", "Reporter", "Scorer", "ScoringContext",
-    "SearchResult", "Searcher", "Space", "hookimpl", "__version__",
+    "Aggregate", "Batch", "Dataset", "Executor", "Initializer", "Reporter", "Scorer",
+    "ScoringContext", "SearchResult", "Searcher", "Space", "hookimpl", "__version__",
     "Run", "compare", "ground_truth", "load_trials", "predict", "report", "score",
 ]
 
