@@ -53,6 +53,7 @@ from typing import TYPE_CHECKING, Any
 
 from harness.hookspecs import hookimpl
 from harness.protocols import (
+    Aggregate,
     Batch,
     Dataset,
     Executor,
@@ -68,21 +69,21 @@ from harness.version import __version__
 
 # The Python API (harness.api, docs/python-api.md): imported on first use, so that
 # `import harness` and `harness --help` never load torch, pandas or the store.
-API_NAMES = ("Run", "compare", "ground_truth", "load_trials", "score")
+API_NAMES = ("Run", "compare", "ground_truth", "load_trials", "predict", "report", "score")
 
 __all__ = [
-    "Batch", "Dataset", "Executor", "Initializer", "Reporter", "Scorer", "ScoringContext",
-    "SearchResult", "Searcher", "Space", "hookimpl", "__version__",
-    "Run", "compare", "ground_truth", "load_trials", "score",
+    "Aggregate", "Batch", "Dataset", "Executor", "Initializer", "Reporter", "Scorer",
+    "ScoringContext", "SearchResult", "Searcher", "Space", "hookimpl", "__version__",
+    "Run", "compare", "ground_truth", "load_trials", "predict", "report", "score",
 ]
 
 if TYPE_CHECKING:
-    from harness.api import Run, compare, ground_truth, load_trials, score
+    from harness.api import Run, compare, ground_truth, load_trials, predict, report, score
 
 
 def __getattr__(name: str) -> Any:
-    """``harness.score``, ``compare``, ``load_trials``, ``ground_truth`` and ``Run`` import
-    ``harness.api`` on first use, not at start-up."""
+    """``harness.score``, ``compare``, ``report``, ``predict``, ``load_trials``,
+    ``ground_truth`` and ``Run`` import ``harness.api`` on first use, not at start-up."""
     if name in API_NAMES:
         from harness import api
 

@@ -7,6 +7,9 @@
 - ``load_trials(run, with_truth=True)``: a run's trials as a DataFrame, joined with the ground
   truth (what ``harness export`` writes).
 - ``ground_truth("nb201", dataset="cifar10-valid")``: a benchmark's accuracies as a DataFrame.
+- ``report(run, aggregates=[...])``: a run's ``Report`` (rows, tables), with rank combinations
+  of its scorers (``harness report --aggregate``).
+- ``predict(run, train=[10, 50])``: few-label combination (``harness predict``), a DataFrame.
 
 docs/python-api.md walks through them. ``harness/__init__.py`` imports this module on first use,
 so ``import harness`` stays light.
@@ -29,6 +32,7 @@ if TYPE_CHECKING:
 
     from harness.execute import RunSummary
     from harness.protocols import Batch
+    from harness.reports import Report
 
 # The name scorers see as the space of a bare module: no space-specific option applies to it.
 MODULE_SPACE = "module"
@@ -159,6 +163,10 @@ class Run:
         """Shorthand for ``load_trials(self, with_truth)``."""
         return load_trials(self, with_truth=with_truth)
 
+    def report(self, **settings: Any) -> Report:
+        """Shorthand for ``report(self, **settings)``."""
+        return report(self, **settings)
+
 
 def compare(*, spaces: str | Sequence[str] = "all", scorers: str | Sequence[str] = "all",
             samples: int | None = 100, out: str | Path | None = None,
@@ -193,6 +201,46 @@ def compare(*, spaces: str | Sequence[str] = "all", scorers: str | Sequence[str]
 def _names(value: str | Sequence[str]) -> list[str]:
     """``"a,b"`` or ``["a", "b"]`` -> ``["a", "b"]``."""
     return split_names(value) if isinstance(value, str) else list(value)
+
+
+def report(run: Run | str | Path, *, aggregates: Sequence[str] = (),
+           top_ks: Sequence[int] | None = None, metric: str | dict[str, str] | None = None,
+           bootstrap: int = 0, seed: int = 0, paper: bool = False,
+           formats: str | None = None) -> Report:
+    """The report of ``run`` (a ``Run`` or a run folder) as ``harness report`` builds it: its
+    ``rows`` (one ``CorrelationRow`` per cell: ``row.value("kendall")``, ``"ndcg@10"``...) and
+    ``tables`` (``report.table("top_k")``). ``aggregates``: rank combinations to add, each a
+    registered aggregate's name or ``"[NAME=]SCORER,SCORER[:METHOD]"`` (docs/aggregates.md);
+    ``top_ks``: the K of nDCG@K, precision@K... (default 10); ``formats``: also write these
+    report files into the run folder (e.g. ``"md,json"``)."""
+    from harness.metrics import TOP_K_ARCHS
+    from harness.reports import build_report, write_reports
+
+    run_dir = run.run_dir if isinstance(run, Run) else Path(run)
+    built = build_report(run_dir, metric=metric, bootstrap=bootstrap, seed=seed, paper=paper,
+                         top_ks=tuple(top_ks or TOP_K_ARCHS), aggregates=list(aggregates))
+    if formats:
+        write_reports(built, run_dir, formats)
+    return built
+
+
+def predict(run: Run | str | Path, *, train: int | Sequence[int], splits: int = 10,
+            seed: int = 0, metric: str | None = None, encoding: bool = True) -> pd.DataFrame:
+    """``harness predict``: gradient boosting fitted on the scores (and the space's arch
+    encoding, unless ``encoding=False``) of ``train`` archs with known accuracy, drawn
+    ``splits`` times; one row per (sample, k, predictor) with the held-out ``kendall``,
+    ``spearman`` and their ``*_std``, the fitted model as predictor ``"boosting"`` beside every
+    single scorer (``best_single`` marks the best). ``frame.attrs["notes"]``: what was left
+    out."""
+    from harness.reports.predict import PredictSettings
+    from harness.reports.predict import predict as predict_run
+
+    run_dir = run.run_dir if isinstance(run, Run) else Path(run)
+    ks = (train,) if isinstance(train, int) else tuple(train)
+    notes: list[str] = []
+    frame = predict_run(run_dir, PredictSettings(ks, splits, seed, metric, encoding), notes)
+    frame.attrs["notes"] = notes
+    return frame
 
 
 def load_trials(run: Run | str | Path, with_truth: bool = False) -> pd.DataFrame:

@@ -12,7 +12,16 @@ from typing import Any, TypeVar
 
 import pluggy
 
-from harness.protocols import Dataset, Executor, Initializer, Reporter, Scorer, Searcher, Space
+from harness.protocols import (
+    Aggregate,
+    Dataset,
+    Executor,
+    Initializer,
+    Reporter,
+    Scorer,
+    Searcher,
+    Space,
+)
 
 hookspec = pluggy.HookspecMarker("harness")
 hookimpl = pluggy.HookimplMarker("harness")
@@ -35,6 +44,16 @@ def harness_register_scorers(register: Register[Scorer]) -> None:
     """Register proxy scorers.
 
     :param register: call ``register(scorer)`` once per ``harness.protocols.Scorer`` object.
+    """
+
+
+@hookspec
+def harness_register_aggregates(register: Register[Aggregate]) -> None:
+    """Register named rank combinations of scorers (AZ-NAS's, TE-NAS's, ...).
+
+    :param register: call ``register(aggregate)`` once per ``harness.protocols.Aggregate``:
+        an object with ``name``, ``parts`` (scorer names) and ``method`` (how their ranks
+        combine: ``mean_rank``, ``log_rank`` or ``lexicographic``).
     """
 
 

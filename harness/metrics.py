@@ -1,4 +1,6 @@
-"""Ranking-quality metrics: Kendall tau-b, Spearman rho, Pearson r, retrieval rate@top-K, bootstrap.
+"""Ranking-quality metrics: Kendall tau-b, Spearman rho, Pearson r, retrieval rate@top-K, the
+metrics that weigh the top (nDCG@K, precision@K, Kendall within the true top-K, best true rank
+among the predicted top-K), bootstrap.
 
 Conventions (the evaluation protocol of docs/protocol.md, as in the GenNAS appendix A.3.4):
 
@@ -12,6 +14,13 @@ Conventions (the evaluation protocol of docs/protocol.md, as in the GenNAS appen
 - Retrieval rate@top-p: K = int(p * N) (truncation, at least 1); the rate is
   |predicted top-K ∩ true top-K| / K. Ties are broken by a stable sort on the input order: among
   equal values the element that comes first in the input is ranked better.
+- The metrics that weigh the top take K as a count of archs (``TOP_K_ARCHS``; K = min(K, N)),
+  since a search keeps a few archs, not a share of the space: precision@K is
+  |predicted top-K ∩ true top-K| / K (retrieval@p is precision@int(p * N)); nDCG@K takes as
+  gain the truth minus the smallest truth (the worst arch gains 0), discounted by log2(1 +
+  position); Kendall within the true top-K is tau-b over the K truly best archs; best true
+  rank is the smallest true rank (1 = the truly best arch; tied truths share the better rank)
+  among the predicted top-K. Each uses the stable tie-breaking above.
 """
 
 from __future__ import annotations
@@ -23,6 +32,7 @@ import numpy as np
 from scipy import stats
 
 RETRIEVAL_TOPS: tuple[float, ...] = (0.05, 0.10, 0.20, 0.30, 0.40, 0.50)
+TOP_K_ARCHS: tuple[int, ...] = (10,)
 
 ArrayLike = Sequence[float] | np.ndarray
 
@@ -68,18 +78,66 @@ def top_k(n: int, top: float) -> int:
     return max(1, int(top * n + 1e-9))
 
 
-def _top_indices(values: np.ndarray, k: int) -> set[int]:
-    order = np.argsort(-values, kind="stable")  # stable: equal values keep input order
-    return set(order[:k].tolist())
+def _best_first(values: np.ndarray) -> np.ndarray:
+    """Indices from the highest value down; equal values keep input order (stable)."""
+    return np.argsort(-values, kind="stable")
+
+
+def precision_at_k(scores: ArrayLike, truth: ArrayLike, k: int) -> float:
+    """|predicted top-K ∩ true top-K| / K over finite pairs, K = min(k, N)."""
+    x, y = _finite_pairs(scores, truth)
+    k = min(k, len(x))
+    if k < 1:
+        return float("nan")
+    return len(np.intersect1d(_best_first(x)[:k], _best_first(y)[:k])) / k
 
 
 def retrieval_rate(scores: ArrayLike, truth: ArrayLike, top: float = 0.10) -> float:
     """|predicted top-K ∩ true top-K| / K over finite pairs, K = ``top_k(N, top)``."""
     x, y = _finite_pairs(scores, truth)
-    if len(x) == 0:
+    return precision_at_k(x, y, top_k(len(x), top)) if len(x) else float("nan")
+
+
+def ndcg_at_k(scores: ArrayLike, truth: ArrayLike, k: int) -> float:
+    """nDCG@K over finite pairs: gains ``truth - min(truth)`` in predicted order, discounted by
+    log2(1 + position), over the same sum in true order; NaN when every gain is 0."""
+    x, y = _finite_pairs(scores, truth)
+    k = min(k, len(x))
+    if k < 1:
         return float("nan")
-    k = top_k(len(x), top)
-    return len(_top_indices(x, k) & _top_indices(y, k)) / k
+    gain = y - y.min()
+    discount = 1.0 / np.log2(np.arange(2, k + 2))
+    ideal = float(np.sort(gain)[::-1][:k] @ discount)
+    return float(gain[_best_first(x)[:k]] @ discount) / ideal if ideal > 0 else float("nan")
+
+
+def kendall_in_true_top(scores: ArrayLike, truth: ArrayLike, k: int) -> float:
+    """Kendall tau-b of scores and truth over the K truly best archs (finite pairs)."""
+    x, y = _finite_pairs(scores, truth)
+    best = _best_first(y)[:min(k, len(x))]
+    return kendall_tau(x[best], y[best])
+
+
+def best_true_rank(scores: ArrayLike, truth: ArrayLike, k: int) -> float:
+    """The best true rank (1 = truly best; 1 + the number of strictly better archs) among the
+    predicted top-K (finite pairs): how far down the truth the search's best pick lies."""
+    x, y = _finite_pairs(scores, truth)
+    k = min(k, len(x))
+    if k < 1:
+        return float("nan")
+    picked = y[_best_first(x)[:k]]
+    return float(1 + np.sum(y[None, :] > picked[:, None], axis=1).min())
+
+
+# The metrics that weigh the top, by name: each f(scores, truth, k).
+TOP_METRICS: dict[str, Callable[[ArrayLike, ArrayLike, int], float]] = {
+    "ndcg": ndcg_at_k, "precision": precision_at_k, "kendall_top": kendall_in_true_top,
+    "best_rank": best_true_rank}
+
+
+def top_metric_name(metric: str, k: int) -> str:
+    """The column name of a metric that weighs the top, e.g. ``ndcg@10``."""
+    return f"{metric}@{k}"
 
 
 # Kept over scipy.stats.bootstrap(method="BCa"): on 1,000 archs x 1,000 resamples scipy took
@@ -155,8 +213,9 @@ class RankingQuality:
     ``n``: pairs used; ``n_excluded``: pairs dropped because the score was not finite (pairs
     without a finite truth are dropped too and counted in ``n_no_truth``). ``*_worst``: the
     same correlation when non-finite scores count as the worst score instead of being dropped.
-    ``retrieval`` maps each top fraction to its rate; ``*_interval``: bootstrap intervals
-    (None unless requested).
+    ``retrieval`` maps each top fraction to its rate; ``at_k``: the metrics that weigh the top
+    by name (``ndcg@10``, ``precision@10``, ``kendall_top@10``, ``best_rank@10``);
+    ``*_interval``: bootstrap intervals (None unless requested).
     """
 
     n: int
@@ -168,6 +227,7 @@ class RankingQuality:
     kendall_worst: float
     spearman_worst: float
     retrieval: dict[float, float] = field(default_factory=dict)
+    at_k: dict[str, float] = field(default_factory=dict)
     kendall_interval: tuple[float, float] | None = None
     spearman_interval: tuple[float, float] | None = None
 
@@ -182,12 +242,13 @@ def nonfinite_as_worst(scores: ArrayLike) -> np.ndarray:
 
 
 def evaluate(scores: ArrayLike, truth: ArrayLike, *, higher_is_better: bool = True,
-             tops: Sequence[float] = RETRIEVAL_TOPS, bootstrap: int = 0,
-             seed: int = 0) -> RankingQuality:
+             tops: Sequence[float] = RETRIEVAL_TOPS, ks: Sequence[int] = TOP_K_ARCHS,
+             bootstrap: int = 0, seed: int = 0) -> RankingQuality:
     """All ranking metrics of ``scores`` against ``truth``, with exclusions counted.
 
     ``higher_is_better=False`` negates the truth first (errors, perplexities). ``bootstrap``
     resamples (0 = none) give 95 % intervals for Kendall and Spearman, seeded by ``seed``.
+    ``ks``: the K (archs) of the metrics that weigh the top.
     """
     scores_array = np.asarray(scores, dtype=float)
     truth_array = np.asarray(truth, dtype=float)
@@ -212,6 +273,8 @@ def evaluate(scores: ArrayLike, truth: ArrayLike, *, higher_is_better: bool = Tr
         kendall_worst=kendall_tau(worst, truth_array),
         spearman_worst=spearman_rho(worst, truth_array),
         retrieval={top: retrieval_rate(scores_array, truth_array, top) for top in tops},
+        at_k={top_metric_name(name, k): function(scores_array, truth_array, k)
+              for k in ks for name, function in TOP_METRICS.items()},
         kendall_interval=intervals["kendall"],
         spearman_interval=intervals["spearman"],
     )

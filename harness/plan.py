@@ -152,7 +152,8 @@ def _check_names(config: RunConfig, registry: Registry) -> None:
 
 def _selected_scorers(config: RunConfig, registry: Registry) -> list[Any]:
     """The scorer plugins of ``--scorers``; ``--option`` may only name one of them."""
-    scorer_names = registry.names("scorer") if config.scorers == ["all"] else config.scorers
+    scorer_names = (registry.names("scorer") if config.scorers == ["all"]
+                    else expand_aggregates(config.scorers, registry))
     scorers = [registry.get("scorer", name) for name in scorer_names]
     if not scorers:
         raise ConfigError("no scorer is installed; `harness plugins` lists what is")
@@ -161,6 +162,23 @@ def _selected_scorers(config: RunConfig, registry: Registry) -> list[Any]:
         raise ConfigError(f"--option names scorer {unknown_options[0]!r}, which is not in this "
                           f"run's scorers ({', '.join(scorer_names)})")
     return scorers
+
+
+def expand_aggregates(names: list[str], registry: Registry) -> list[str]:
+    """Scorer names with each registered aggregate's name (``protocols.Aggregate``) replaced by
+    its parts, each scorer once: naming an aggregate in ``--scorers`` runs its parts."""
+    aggregates = set(registry.names("aggregate"))
+    expanded: list[str] = []
+    for name in names:
+        parts = list(registry.get("aggregate", name).parts) if name in aggregates else [name]
+        missing = [part for part in parts if part != name
+                   and part not in registry.names("scorer")]
+        if missing:
+            raise ConfigError(f"aggregate {name!r} combines scorer(s) {', '.join(missing)}, "
+                              f"which no installed plugin registers; install them, or run "
+                              f"the other parts and combine with `harness report --aggregate`")
+        expanded += parts
+    return list(dict.fromkeys(expanded))
 
 
 def _images_path(config: RunConfig, registry: Registry) -> Path | None:

@@ -365,6 +365,21 @@ class Reporter(Protocol):
         written."""
 
 
+@runtime_checkable
+class Aggregate(Protocol):
+    """A named rank combination of scorers, named in ``--scorers`` like a scorer.
+
+    ``harness compare --scorers NAME`` runs each of ``parts`` (scorer names) as trials; the
+    report combines their ranks within each cell's sample with ``method`` (one of
+    ``harness.reports.aggregates.METHODS``: ``mean_rank``, ``log_rank``, ``lexicographic``).
+    ``harness report --aggregate`` and ``harness search --fitness NAME`` take it too.
+    """
+
+    name: str
+    parts: Sequence[str]
+    method: str
+
+
 INIT_KINDS = ("weight", "bias")
 
 

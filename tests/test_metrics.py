@@ -135,3 +135,50 @@ def test_batched_bootstrap_equals_one_resample_at_a_time(n):
         expected = tuple(np.quantile(direct, [0.025, 0.975]))
         assert metrics.bootstrap_interval(scores, truth, statistic, resamples=30,
                                           seed=7) == pytest.approx(expected, abs=1e-12)
+
+
+# Five archs predicted in the order a0 > a1 > a2 > a3 > a4; the truth puts a1 first, then a3, a0.
+TOP_SCORES, TOP_TRUTH = [4, 3, 2, 1, 0], [3, 5, 1, 4, 2]
+
+
+def test_precision_at_k_by_hand():
+    assert metrics.precision_at_k(TOP_SCORES, TOP_TRUTH, 2) == 0.5, "{a0,a1} vs {a1,a3}"
+    assert metrics.precision_at_k(TOP_SCORES, TOP_TRUTH, 4) == 0.75, "{a0..a3} vs {a0,a1,a3,a4}"
+    assert metrics.precision_at_k(TOP_SCORES, TOP_TRUTH, 50) == 1.0, "K is capped at N"
+
+
+def test_retrieval_is_precision_at_a_share_of_the_archs():
+    assert metrics.retrieval_rate(TOP_SCORES, TOP_TRUTH, 0.4) == metrics.precision_at_k(
+        TOP_SCORES, TOP_TRUTH, 2)
+
+
+def test_ndcg_at_k_by_hand():
+    # Gains truth - 1 = [2, 4, 0, 3, 1]; predicted order gives 2, 4; the ideal one 4, 3.
+    expected = (2 + 4 / math.log2(3)) / (4 + 3 / math.log2(3))
+    assert metrics.ndcg_at_k(TOP_SCORES, TOP_TRUTH, 2) == pytest.approx(expected, abs=1e-15)
+    assert metrics.ndcg_at_k(TOP_TRUTH, TOP_TRUTH, 3) == 1.0, "the true order is ideal"
+    assert math.isnan(metrics.ndcg_at_k([1, 2], [7, 7], 2)), "no gain anywhere"
+
+
+def test_kendall_within_the_true_top_by_hand():
+    # True top 3: a1, a3, a0 with scores 3, 1, 4 against truth 5, 4, 3: one concordant pair
+    # (a1, a3), two discordant: tau = (1 - 2) / 3.
+    assert metrics.kendall_in_true_top(TOP_SCORES, TOP_TRUTH, 3) == pytest.approx(-1 / 3,
+                                                                                  abs=1e-15)
+
+
+def test_best_true_rank_by_hand():
+    assert metrics.best_true_rank(TOP_SCORES, TOP_TRUTH, 1) == 3.0, "a0 is third in truth"
+    assert metrics.best_true_rank(TOP_SCORES, TOP_TRUTH, 2) == 1.0, "a1 is first"
+    assert metrics.best_true_rank([0, 1, 2], [5, 5, 1], 2) == 1.0, "tied truths share rank 1"
+    assert metrics.best_true_rank([0, 1, 2], [5, 5, 1], 1) == 3.0
+
+
+def test_top_metrics_drop_non_finite_pairs_and_reach_evaluate():
+    scores = [4, float("nan"), 3, 2, 1, 0]
+    truth = [3, 99, 5, 1, 4, 2]
+    quality = metrics.evaluate(scores, truth, ks=(2,))
+    assert quality.at_k == {
+        "ndcg@2": metrics.ndcg_at_k(TOP_SCORES, TOP_TRUTH, 2),
+        "precision@2": 0.5, "kendall_top@2": 1.0,
+        "best_rank@2": 1.0}, "the NaN score's pair is left out before K is taken"

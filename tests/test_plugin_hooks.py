@@ -22,7 +22,7 @@ from harness import cli, hookimpl, hookspecs, load_trials, seeding
 from harness.plan import plan_run
 from harness.plugins.initializers.plugin import InitScheme
 from harness.protocols import SearchResult
-from harness.registry import TABLES
+from harness.registry import KINDS, TABLES
 from harness.store import TrialResult
 from harness.trial import apply_init, execute_trial
 
@@ -32,7 +32,7 @@ HOOKS = sorted(name for name, _ in inspect.getmembers(hookspecs, inspect.isfunct
 
 
 def test_there_are_hooks():
-    assert len(HOOKS) == 8, HOOKS
+    assert len(HOOKS) == 9, HOOKS
 
 
 @pytest.mark.parametrize("hook", HOOKS)
@@ -48,7 +48,8 @@ def test_every_hook_is_documented(hook):
 
 
 # The rows of docs/plugins.md's "What is installed" table -> the registry table each lists.
-DOCUMENTED_KINDS = {"spaces": "space", "scorers": "scorer", "datasets": "dataset",
+DOCUMENTED_KINDS = {"spaces": "space", "scorers": "scorer", "aggregates": "aggregate",
+                    "datasets": "dataset",
                     "searchers": "searcher", "executors": "executor", "reporters": "reporter",
                     "weight initializers": "weight", "bias initializers": "bias"}
 
@@ -83,6 +84,27 @@ def test_hook_harness_register_scorers(toy, tmp_path):
     run_toy(toy_config(tmp_path))
     trials = load_trials(tmp_path / "run").set_index("arch_id")
     assert trials.score["w6"] == 6.0, "width scores an arch by its channel count"
+
+
+class _RankOfWidthAndWeights:
+    name = "width_and_weights"
+    parts = ("width", "weightsum")
+    method = "mean_rank"
+
+    @hookimpl
+    def harness_register_aggregates(self, register):
+        register(self)
+
+
+def test_hook_harness_register_aggregates(toy, tmp_path):
+    from harness.reports import build_report
+
+    registry, _ = toy
+    registry.register_plugin(_RankOfWidthAndWeights(), "aggregate-test")
+    run_toy(toy_config(tmp_path, scorers=["width_and_weights"]))
+    assert set(load_trials(tmp_path / "run").scorer) == {"width", "weightsum"}, "its parts ran"
+    assert "width_and_weights" in {row.scorer_label for row in
+                                   build_report(tmp_path / "run").rows}
 
 
 def test_hook_harness_register_datasets(toy):
@@ -202,7 +224,7 @@ def test_the_abilities_table_lists_every_optional_ability_where_it_is_defined():
     """docs/plugins.md's table of optional abilities names each runtime-checkable Protocol of
     the core that is not a plugin kind, with the module that defines it."""
     root = Path(__file__).resolve().parents[1]
-    kinds = {"Space", "Scorer", "Dataset", "Searcher", "Executor", "Reporter", "Initializer"}
+    kinds = {kind.protocol.__name__ for kind in KINDS.values()}
     defined = {}
     for path in (root / "harness").rglob("*.py"):
         if "plugins" in path.parts:

@@ -16,7 +16,7 @@ def _code_blocks(text: str) -> list[str]:
 def test_the_walkthrough_has_code_for_every_api_function():
     code = "\n".join(_code_blocks(DOC.read_text()))
     for call in ("harness.score(", "harness.compare(", "harness.load_trials(",
-                 "harness.ground_truth("):
+                 "harness.ground_truth(", "harness.report(", "harness.predict("):
         assert call in code, f"docs/python-api.md shows no {call}...)"
 
 

@@ -73,11 +73,11 @@ def test_scorer_with_two_configs_is_labelled_by_hash(report):
 
 def test_one_config_hashed_per_space_keeps_the_scorers_name():
     """Network options resolve per space, so one config has a hash per space: no suffix."""
-    from harness.reports.assemble import _scorer_labels
+    from harness.reports.assemble import scorer_labels
 
     trials = pd.DataFrame({"scorer": ["synflow"] * 3, "space": ["nb201", "nb101", "nb101"],
                            "scorer_config_hash": ["aaaaaa1", "bbbbbb2", "bbbbbb2"]})
-    assert set(_scorer_labels(trials).values()) == {"synflow"}
+    assert set(scorer_labels(trials).values()) == {"synflow"}
 
 
 def test_ranking_tables_average_seeds_at_the_primary_init(report):
@@ -227,7 +227,7 @@ def test_json_report(written, run_dir):
 
 def test_latex_report(written, run_dir):
     text = (run_dir / "report.tex").read_text()
-    assert text.count(r"\toprule") == 14, ("one booktabs table per report table (12), the "
+    assert text.count(r"\toprule") == 15, ("one booktabs table per report table (13), the "
                                             "23-column per-cell table in three parts")
     assert r"\bottomrule" in text and r"mem[h16]" in text and r"peak\_mem\_mb" in text
     assert r"\textbar{}kendall\textbar{}" in text

@@ -68,7 +68,7 @@ def test_lockstep_batches_the_initial_population_and_then_one_child_per_search()
     batches = []
     searches = [SteppedSearch(RegularizedEvolution(population_size=4, sample_size=2).steps(
         toy_plugins.ToySpace(), toy_plugins.ARCHS, 7, random.Random(run)),
-        Fitness("width", lambda arch: int(arch[1:]), scorer="width")) for run in range(3)]
+        Fitness("width", lambda arch: int(arch[1:]), ("width",))) for run in range(3)]
     run_lockstep(searches, batches.append)
     assert [len(batch) for batch in batches] == [12, 3, 3, 3], \
         "3 searches x 4 initial members, then 3 rounds of one child each"

@@ -46,7 +46,8 @@ def _add_selection_arguments(parser: argparse.ArgumentParser) -> None:
     add("--config", help="a run.json written by an earlier run; flags given here override it")
     add("--spaces", help="comma-separated space names, or all (default: all prepared, else the "
                          "NB-201 ground truth bundled with the package)")
-    add("--scorers", help="comma-separated scorer names, or all (default)")
+    add("--scorers", help="comma-separated scorer names (a named aggregate such as az_nas runs "
+                          "its parts), or all (default)")
     add("--datasets", help="trial datasets, or all (default: each table's first dataset)")
     add("--samples", help="archs sampled per space, or all (default: 100)")
     add("--sample-seed", type=int, help="seed of the arch sample (default: 0)")
@@ -184,13 +185,16 @@ def compare_summary(plan: Any, summary: Any, report: Any, written: list[Path]) -
     ``kendall`` and ``retrieval@10`` hold one record per scorer: its value per space/dataset
     (``COLUMN_low``/``COLUMN_high``: the 95 % interval with ``--bootstrap``; ``COLUMN
     published``: the published value where one exists), as ``tables/answer_*.csv`` holds them.
+    ``top_k``: one record per space/dataset/metric/scorer with the metrics that weigh the top
+    (``tables/top_k.csv``).
     """
     from harness.reports.render import csv_records, json_safe
 
     answer = {}
     if report is not None:
         answer = {"kendall": csv_records(report.table("answer_kendall")),
-                  "retrieval@10": csv_records(report.table("answer_retrieval"))}
+                  "retrieval@10": csv_records(report.table("answer_retrieval")),
+                  "top_k": csv_records(report.table("top_k"))}
     return json_safe({
         "format": "harness-compare/1", "run_dir": str(summary.run_dir),
         "state": "done" if summary.stop_signal is None else "interrupted",

@@ -1,5 +1,5 @@
-"""Commands on a finished run: ``report``, ``export``, ``regress`` (the CI gate) and ``profile``
-(scorer cost per batch size)."""
+"""Commands on a finished run: ``report``, ``export``, ``predict`` (few-label combination),
+``regress`` (the CI gate) and ``profile`` (scorer cost per batch size)."""
 
 from __future__ import annotations
 
@@ -15,8 +15,11 @@ from harness.names import split_names
 
 REPORT_EXAMPLE = ("harness report runs/first --format md,csv,tex,json,html --bootstrap 1000\n"
                   "  harness report runs/first --metric cifar10-valid/ori-test --out "
-                  "runs/first/test-acc   # another report beside the first")
+                  "runs/first/test-acc   # another report beside the first\n"
+                  "  harness report runs/first --aggregate 'rank(synflow,snip)=synflow,snip' "
+                  "--aggregate snip,naswot:log_rank --top-k 5,10")
 EXPORT_EXAMPLE = "harness export runs/first --format parquet"
+PREDICT_EXAMPLE = "harness predict runs/first --train 10,20,50,100 --splits 20"
 REGRESS_EXAMPLE = """examples:
   harness regress runs/ci --write-baseline .ci/baselines/bundled.json
   harness regress runs/ci --baseline .ci/baselines/bundled.json \\
@@ -43,6 +46,14 @@ def add_report_commands(sub: Any) -> None:
     report.add_argument("--bootstrap", type=int, default=0, help="bootstrap resamples")
     report.add_argument("--paper", action="store_true",
                         help="add published reference values (GenNAS appendix, zero-cost-nas)")
+    report.add_argument("--aggregate", action="append", default=[],
+                        metavar="NAME=SCORERS[:METHOD]",
+                        help="add a rank combination of scorers already in the run as one more "
+                             "scorer (methods mean_rank (default), log_rank, lexicographic; "
+                             "NAME= optional; or a named aggregate such as az_nas); repeatable")
+    report.add_argument("--top-k", type=_int_list, default=None, metavar="K,K,...",
+                        help="K (archs) of nDCG@K, precision@K, kendall_top@K, best_rank@K "
+                             "(default 10)")
     report.add_argument("--out", type=Path, metavar="DIR",
                         help="folder for the report files (default: RUN_DIR), so a second "
                              "report does not overwrite the first")
@@ -54,27 +65,30 @@ def add_report_commands(sub: Any) -> None:
     export.add_argument("--format", default="csv", choices=["parquet", "csv", "json"])
     export.add_argument("--output", help="file to write (default: RUN_DIR/trials.FORMAT)")
     export.set_defaults(func=cmd_export)
+    _add_predict_command(sub)
     _add_regress_command(sub)
     _add_profile_command(sub)
 
 
 def write_report(run_dir: Path, formats: str, metric: str | None, bootstrap: int,
-                 paper: bool = False, out: Path | None = None) -> Any:
+                 paper: bool = False, out: Path | None = None, **settings: Any) -> Any:
     """Build the report of ``run_dir``, write it in every format of ``formats`` under ``out``
-    (default: the run folder), print each file written, return the report."""
-    report, written = report_files(run_dir, formats, metric, bootstrap, paper, out)
+    (default: the run folder), print each file written, return the report. ``settings``:
+    more ``build_report`` keywords (``aggregates``, ``top_ks``)."""
+    report, written = report_files(run_dir, formats, metric, bootstrap, paper, out, **settings)
     for path in written:
         print(f"wrote {path}")
     return report
 
 
 def report_files(run_dir: Path, formats: str, metric: str | None, bootstrap: int,
-                 paper: bool = False, out: Path | None = None) -> tuple[Any, list[Path]]:
+                 paper: bool = False, out: Path | None = None,
+                 **settings: Any) -> tuple[Any, list[Path]]:
     """``write_report`` without printing: the report and the files written."""
     from harness.reports import build_report, parse_metric_choice, write_reports
 
     report = build_report(run_dir, metric=parse_metric_choice(metric), bootstrap=bootstrap,
-                          paper=paper)
+                          paper=paper, **settings)
     return report, write_reports(report, out or run_dir, formats)
 
 
@@ -98,8 +112,11 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     if args.out is not None:
         check_run_dir(args.out)  # a file, or a folder that cannot be made: one line
+    settings: dict[str, Any] = {"aggregates": args.aggregate}
+    if args.top_k:
+        settings["top_ks"] = tuple(args.top_k)
     write_report(Path(args.run_dir), args.format, args.metric, args.bootstrap, args.paper,
-                 args.out)
+                 args.out, **settings)
     return 0
 
 
@@ -110,6 +127,43 @@ def cmd_export(args: argparse.Namespace) -> int:
     if args.output:
         check_writable_folder(Path(args.output).parent, f"--output {args.output}")
     print(f"wrote {export_trials(Path(args.run_dir), args.format, args.output)}")
+    return 0
+
+
+# -- predict ----------------------------------------------------------------------------------
+def _add_predict_command(sub: Any) -> None:
+    predict = command_parser(sub, "predict", "fit gradient boosting on the scores of k archs "
+                             "with known accuracy; rank the rest (held-out Kendall, Spearman)",
+                             PREDICT_EXAMPLE)
+    predict.add_argument("run_dir", type=Path, help="run folder written by harness compare")
+    predict.add_argument("--train", type=_int_list, required=True, metavar="K,K,...",
+                         help="archs with known accuracy to fit on (each k a row)")
+    predict.add_argument("--splits", type=int, default=10,
+                         help="random draws of the k archs per k (default 10)")
+    predict.add_argument("--seed", type=int, default=0, help="seed of the draws (default 0)")
+    predict.add_argument("--metric", help="ground-truth metric (default: each dataset's)")
+    predict.add_argument("--no-encoding", action="store_true",
+                         help="fit on the scores alone, without the space's arch encoding")
+    predict.add_argument("--json", action="store_true", help="print the rows as JSON")
+    predict.set_defaults(func=cmd_predict)
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    """``harness predict``: print the held-out table (or JSON) and the notes."""
+    from harness.reports.predict import PredictSettings, predict, predict_table
+    from harness.reports.render import json_safe, markdown
+
+    notes: list[str] = []
+    settings = PredictSettings(tuple(args.train), args.splits, args.seed, args.metric,
+                               not args.no_encoding)
+    frame = predict(args.run_dir, settings, notes)
+    if args.json:
+        print(json.dumps({"format": "harness-predict/1", "notes": notes,
+                          "rows": json_safe(frame.to_dict(orient="records"))}, indent=1))
+    else:
+        print(markdown(predict_table(frame)))
+        for note in notes:
+            print(f"note: {note}", file=sys.stderr)
     return 0
 
 

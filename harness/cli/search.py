@@ -49,8 +49,12 @@ def _add_search_command(sub: Any) -> None:
     add("--space", required=True, help="the space to search (it needs ground truth)")
     add("--dataset", help="the search dataset (default: the table's first)")
     add("--searcher", default="evolution", help="comma-separated searchers (default evolution)")
-    add("--fitness", required=True, help="comma-separated: scorer names, oracle (the ground "
-                                         "truth itself), random (a fitness that knows nothing)")
+    add("--fitness", default="", help="comma-separated: scorer names, named aggregates "
+                                      "(az_nas...), oracle (the ground truth itself), random (a "
+                                      "fitness that knows nothing)")
+    add("--aggregate", action="append", default=[], metavar="NAME=SCORERS[:METHOD]",
+        help="one more fitness: a rank combination of scorers (mean_rank, log_rank, "
+             "lexicographic), ranked within the archs each search has seen; repeatable")
     add("--budget", type=int, default=400, help="fitness evaluations per run (default 400)")
     add("--runs", type=int, default=20, help="runs per (fitness, searcher) (default 20)")
     add("--seed", type=int, default=0, help="seed of the searches' random choices (default 0)")
@@ -74,6 +78,7 @@ def search_spec_from_args(args: argparse.Namespace) -> Any:
     from harness.config import RunConfig, add_option
     from harness.hashing import canonical_hash
     from harness.registry import get_registry
+    from harness.reports.aggregates import parse_aggregate
     from harness.search.arch_search import SearchSpec
 
     searchers = split_names(args.searcher)
@@ -87,8 +92,13 @@ def search_spec_from_args(args: argparse.Namespace) -> Any:
             raise ConfigError(f"--option {name}.*: searcher {name!r} is not in --searcher "
                               f"{args.searcher}")
     scorer_options = {k: v for k, v in options.items() if k not in known_searchers}
-    fitnesses = split_names(args.fitness)
-    unknown = sorted(set(scorer_options) - set(fitnesses))
+    aggregates = [parse_aggregate(text) for text in args.aggregate]
+    fitnesses = split_names(args.fitness) + [aggregate.name for aggregate in aggregates]
+    registered = set(get_registry().names("aggregate"))
+    parts = {part for aggregate in aggregates for part in aggregate.parts} | {
+        part for name in fitnesses if name in registered
+        for part in get_registry().get("aggregate", name).parts}
+    unknown = sorted(set(scorer_options) - set(fitnesses) - parts)
     if unknown:
         raise ConfigError(f"--option {unknown[0]}.*: {unknown[0]!r} is neither a --searcher "
                           f"nor a --fitness scorer of this search")
@@ -98,7 +108,7 @@ def search_spec_from_args(args: argparse.Namespace) -> Any:
                        trial_timeout_s=args.trial_timeout, executor=args.executor,
                        data_dir=getattr(args, "data_dir", None), out=args.out)
     spec = SearchSpec(config, fitnesses, searchers, searcher_options, args.budget, args.runs,
-                      args.seed)
+                      args.seed, aggregates)
     if not args.out:
         config.out = f"runs/search-{canonical_hash([config.selection(), fitnesses, searchers])}"
     return spec

@@ -7,7 +7,8 @@
 Modules: ``assemble`` (trials + ground truth -> ``Report``), ``records`` (what a report is made
 of), ``tables`` (the answer tables a report leads with, and the appendix-shaped tables),
 ``render``, ``html`` (the Jinja2 template ``templates/report.html.j2``) and ``plots`` (text,
-page, figures), ``reference`` (published values), ``regress`` (the CI gate). The
+page, figures), ``reference`` (published values), ``regress`` (the CI gate), ``aggregates``
+(rank combinations of scorers), ``predict`` (few-label combination, ``harness predict``). The
 ``harness profile`` timer is not a report: it lives in ``harness.profiling``.
 """
 

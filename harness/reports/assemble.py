@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import shlex
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,12 @@ import pandas as pd
 
 from harness import metrics
 from harness.errors import ConfigError, HarnessError
+from harness.reports.aggregates import (
+    AggregateSpec,
+    aggregate_trials,
+    recorded_aggregates,
+    resolve,
+)
 from harness.reports.records import (
     UNKNOWN,
     CellKey,
@@ -116,7 +122,7 @@ def _metrics_for(space: str, dataset: str, metric_table: pd.DataFrame, choice: M
     return []
 
 
-def _scorer_labels(trials: pd.DataFrame) -> dict[tuple[str, str], str]:
+def scorer_labels(trials: pd.DataFrame) -> dict[tuple[str, str], str]:
     """Each (scorer, config hash)'s label: the scorer's name, with the hash appended where one
     space holds several configs of the scorer (each space has its own hash of one config: its
     network options resolve per space)."""
@@ -135,9 +141,10 @@ def _mean_or_none(values: pd.Series) -> float | None:
 
 
 def _row(key: CellKey, label: str, higher_is_better: bool, cell: pd.DataFrame,
-         bootstrap: int, seed: int) -> CorrelationRow:
+         bootstrap: int, seed: int, top_ks: tuple[int, ...]) -> CorrelationRow:
     quality = metrics.evaluate(cell.score.to_numpy(float), cell.truth.to_numpy(float),
-                               higher_is_better=higher_is_better, bootstrap=bootstrap, seed=seed)
+                               higher_is_better=higher_is_better, ks=top_ks,
+                               bootstrap=bootstrap, seed=seed)
     ok = cell[cell.status == "ok"]
     counts = cell.status.value_counts()
     return CorrelationRow(
@@ -150,7 +157,7 @@ def _row(key: CellKey, label: str, higher_is_better: bool, cell: pd.DataFrame,
 
 def _cells(group: pd.DataFrame, truth: pd.DataFrame, metric_table: pd.DataFrame,
            metric_name: str, labels: dict[tuple[str, str], str], bootstrap: int,
-           seed: int) -> list[tuple[CorrelationRow, pd.DataFrame]]:
+           seed: int, top_ks: tuple[int, ...]) -> list[tuple[CorrelationRow, pd.DataFrame]]:
     """One (row, joined pairs) per scoring cell of ``group`` (one space and trial dataset),
     against the ground-truth column ``metric_name``."""
     space, dataset = group.space.iloc[0], group.dataset.iloc[0]
@@ -165,7 +172,8 @@ def _cells(group: pd.DataFrame, truth: pd.DataFrame, metric_table: pd.DataFrame,
                    for name, value in zip(SCORING_COLUMNS, key_values, strict=True)}
         key = CellKey(space, dataset, metric_name, **scoring)
         label = labels[(key.scorer, key.scorer_config_hash)]
-        cells.append((_row(key, label, bool(info.higher_is_better), cell, bootstrap, seed),
+        cells.append((_row(key, label, bool(info.higher_is_better), cell, bootstrap, seed,
+                           top_ks),
                       cell.assign(metric=metric_name)[list(PAIR_COLUMNS)]))
     return cells
 
@@ -187,8 +195,31 @@ def _provenance(run: dict[str, Any], trials: pd.DataFrame,
         created_last=created[-1] if created else UNKNOWN)
 
 
+def _with_aggregates(trials: pd.DataFrame, labels: dict[tuple[str, str], str],
+                     run: dict[str, Any], asked: Sequence[str | AggregateSpec],
+                     notes: list[str]) -> pd.DataFrame:
+    """``trials`` and a row per arch and sample of each aggregate: those ``asked`` for and the
+    registered ones the run's ``--scorers`` named; ``labels`` gains each aggregate's label."""
+    from harness.registry import get_registry
+
+    registry = get_registry()
+    specs = list({spec.name: spec for spec in [*recorded_aggregates(run, registry),
+                                               *resolve(asked, registry)]}.values())
+    taken = set(labels.values())
+    frames = [trials]
+    for spec in specs:
+        if spec.name in taken:
+            raise ConfigError(f"aggregate {spec.name!r} is named like a scorer of the run; "
+                              f"give it another name (NAME=SCORERS)")
+        labels[(spec.name, spec.config_hash)] = spec.name
+        frames.append(aggregate_trials(trials, labels, spec, notes))
+    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else trials
+
+
 def build_report(run_dir: Path | str, *, metric: MetricChoice = None, bootstrap: int = 0,
-                 seed: int = 0, paper: bool = False) -> Report:
+                 seed: int = 0, paper: bool = False,
+                 top_ks: tuple[int, ...] = metrics.TOP_K_ARCHS,
+                 aggregates: Sequence[str | AggregateSpec] = ()) -> Report:
     """Read ``RUN_DIR/trials.sqlite`` (+ ``run.json``) and compute every row and table.
 
     :param metric: ground-truth metric: None = each dataset's default metric (as stored with
@@ -197,6 +228,10 @@ def build_report(run_dir: Path | str, *, metric: MetricChoice = None, bootstrap:
     :param bootstrap: resamples for 95 % intervals of Kendall and Spearman (0 = none).
     :param seed: seed of the bootstrap resampling.
     :param paper: add the table of published reference values with differences.
+    :param top_ks: the K (archs) of the metrics that weigh the top (nDCG@K, precision@K, ...).
+    :param aggregates: rank combinations to add as scorers (``harness.reports.aggregates``):
+        registered aggregates' names or ``[NAME=]SCORERS[:METHOD]`` texts; the registered ones
+        the run's ``--scorers`` named are added without asking.
     """
     from harness.reports.tables import all_tables
 
@@ -220,12 +255,13 @@ def build_report(run_dir: Path | str, *, metric: MetricChoice = None, bootstrap:
         notes.append(f"{run_dir / RUN_CONFIG_FILE} is missing or unreadable: the run's "
                      f"configuration is shown as unknown")
     trials = trials.assign(score=np.where(trials.status == "ok", trials.score, np.nan))
-    labels = _scorer_labels(trials)
+    labels = scorer_labels(trials)
+    scored = _with_aggregates(trials, labels, run, aggregates, notes)
     rows: list[CorrelationRow] = []
     paper_rows: list[CorrelationRow] = []
     pair_frames: list[pd.DataFrame] = []
     uses: list[GroundTruthUse] = []
-    for (space, dataset), group in trials.groupby(list(SPACE_DATASET_COLUMNS), sort=True):
+    for (space, dataset), group in scored.groupby(list(SPACE_DATASET_COLUMNS), sort=True):
         chosen = _metrics_for(space, dataset, metric_table, metric, notes)
         for metric_name, chosen_by in chosen:
             info = metric_table[(metric_table.space == space)
@@ -233,14 +269,16 @@ def build_report(run_dir: Path | str, *, metric: MetricChoice = None, bootstrap:
             uses.append(GroundTruthUse(space, dataset, metric_name, bool(info.higher_is_better),
                                        str(info.description or ""), chosen_by,
                                        sources.get(space, {})))
-            cells = _cells(group, truth, metric_table, metric_name, labels, bootstrap, seed)
+            cells = _cells(group, truth, metric_table, metric_name, labels, bootstrap, seed,
+                           top_ks)
             rows += [row for row, _ in cells]
             pair_frames += [pairs for _, pairs in cells]
         if paper:
             of_space = set(metric_table.metric[metric_table.space == space])
             for metric_name in [m for m in paper_metrics(space, dataset, of_space)
                                 if m not in dict(chosen)]:
-                cells = _cells(group, truth, metric_table, metric_name, labels, 0, seed)
+                cells = _cells(group, truth, metric_table, metric_name, labels, 0, seed,
+                               top_ks)
                 paper_rows += [row for row, _ in cells]
     pairs = pd.concat(pair_frames, ignore_index=True) if pair_frames else pd.DataFrame()
     report = Report(run_dir=run_dir, provenance=_provenance(run, trials, uses), rows=rows,

@@ -79,7 +79,10 @@ class CorrelationRow:
         return {round(top * 100): rate for top, rate in self.quality.retrieval.items()}
 
     def value(self, statistic: str) -> float:
-        """Statistic by name: kendall, spearman, pearson, abs_kendall, abs_spearman, retrieval@P."""
+        """Statistic by name: kendall, spearman, pearson, abs_kendall, abs_spearman, retrieval@P,
+        and the metrics that weigh the top (ndcg@K, precision@K, kendall_top@K, best_rank@K)."""
+        if statistic in self.quality.at_k:
+            return self.quality.at_k[statistic]
         if statistic.startswith("retrieval@"):
             return self.retrieval[int(statistic.split("@", 1)[1])]
         if statistic.startswith("abs_"):
@@ -108,6 +111,7 @@ class CorrelationRow:
         for name in ("kendall", "spearman"):
             record[f"{name}_low"], record[f"{name}_high"] = self.interval(name) or (None, None)
         record.update({retrieval_name(p): rate for p, rate in self.retrieval.items()})
+        record.update(quality.at_k)
         record["wall_s_mean"] = self.wall_s_mean
         record["peak_mem_mb_mean"] = self.peak_mem_mb_mean
         record.update({f"status_{s}": self.status_counts.get(s, 0) for s in STATUSES})

@@ -158,6 +158,26 @@ def retrieval_table(rows: list[CorrelationRow]) -> Table:
     return table
 
 
+def top_table(rows: list[CorrelationRow]) -> Table:
+    """Rows = space/dataset/metric/scorer, columns = the metrics that weigh the top
+    (``harness.metrics.TOP_METRICS`` at each K of the run's report)."""
+    chosen = _at_primary_init(rows)
+    columns = _unique(name for row in chosen for name in row.quality.at_k)
+    table = Table(name="top_k", title="Ranking quality at the top",
+                  caption="K counts archs (retrieval@P counts P % of them): nDCG@K (gain = "
+                          "truth - worst truth), precision@K = |predicted top-K ∩ true top-K| / "
+                          "K, kendall_top@K = Kendall tau-b within the true top-K, best_rank@K "
+                          "= best true rank (1 = truly best) among the predicted top-K; mean "
+                          "over seeds at the primary init.",
+                  labels=[*GROUP_LABELS, "scorer"], columns=columns)
+    cells: dict[tuple, list[CorrelationRow]] = defaultdict(list)
+    for row in chosen:
+        cells[(*_group(row), row.scorer_label)].append(row)
+    for labels in sorted(cells):
+        table.rows.append((list(labels), [_mean_cell(cells[labels], c) for c in columns]))
+    return table
+
+
 def _seed_columns(rows: list[CorrelationRow]) -> list[int]:
     return sorted({r.key.seed for r in rows})
 
@@ -293,7 +313,7 @@ def all_tables(report: Report, trials: pd.DataFrame, *, paper: bool = False,
                                 "Ranking correlation (Spearman rho)"),
               correlation_table(rows, "retrieval@10", "retrieval_top10",
                                 "Retrieval rate @ top-10 %"),
-              retrieval_table(rows)]
+              retrieval_table(rows), top_table(rows)]
     if len({r.key.seed for r in rows}) > 1:
         tables.append(seed_table(rows))
     if len({(r.key.weight_init, r.key.bias_init) for r in rows}) > 1:

@@ -5,8 +5,10 @@ the archs of one space that have ground truth and returns the arch of highest fi
 benchmark's table then says how good that arch really is, on the search dataset and on every
 other dataset of the table. Fitness is a scorer (every evaluation a trial of the run folder's
 store, keyed as ``harness compare`` keys it, ``harness.search.scoring``), the ground truth
-itself (``oracle``: the search dataset's default metric, the upper bound of a searcher) or a
-random number per arch and run (``random``: a searcher that cannot tell archs apart).
+itself (``oracle``: the search dataset's default metric, the upper bound of a searcher), a
+random number per arch and run (``random``: a searcher that cannot tell archs apart) or an
+aggregate of scorers (a registered one such as ``az_nas``, or ``SearchSpec.aggregates``), its
+ranks taken within the archs the search has seen (``harness.search.rank_fitness``).
 
 Run ``r`` of every (fitness, searcher) draws from the same random stream (``--seed``, ``r``), so
 fitnesses are compared on the same initial populations; the same command makes the same
@@ -38,8 +40,10 @@ from harness.groundtruth.table import GroundTruthTable
 from harness.plan import plan_run
 from harness.protocols import MutableSpace, SearchResult, SearchSteps, Space
 from harness.registry import Registry, get_registry
+from harness.reports.aggregates import AggregateSpec, from_plugin
 from harness.runfolder import hold_run_folder
 from harness.search.lockstep import Fitness, ScoreBatch, SteppedSearch, run_lockstep
+from harness.search.rank_fitness import rank_fitness
 from harness.search.scoring import TrialScores, search_store
 from harness.selection import select_spaces
 
@@ -62,7 +66,8 @@ MAX_MUTATION_TRIES = 100  # draws of a mutation before giving up on finding a ta
 class SearchSpec:
     """What ``harness search`` runs. ``config``: the scoring selection (one space, one dataset,
     the scorer fitnesses, their options, ``seeds[0]`` the scoring seed) and how trials execute;
-    ``searcher_options``: ``{searcher: {field: value}}`` (e.g. evolution population_size)."""
+    ``searcher_options``: ``{searcher: {field: value}}`` (e.g. evolution population_size).
+    ``aggregates``: rank combinations a fitness may name besides the registered ones."""
 
     config: RunConfig
     fitnesses: list[str]
@@ -71,6 +76,7 @@ class SearchSpec:
     budget: int = 400
     runs: int = 20
     seed: int = 0
+    aggregates: list[AggregateSpec] = field(default_factory=list)
 
 
 @dataclass
@@ -189,7 +195,8 @@ def check_spec(spec: SearchSpec, registry: Registry) -> None:
     for name in spec.searchers:
         configured_searcher(registry, name, spec.searcher_options.get(name, {}))
     if not spec.fitnesses:
-        raise ConfigError("--fitness needs at least one of: a scorer name, oracle, random")
+        raise ConfigError("--fitness needs at least one of: a scorer name, an aggregate, oracle, "
+                          "random (or give --aggregate)")
 
 
 def run_search(spec: SearchSpec, *, command: list[str] | None = None, extend: bool = False,
@@ -203,16 +210,19 @@ def run_search(spec: SearchSpec, *, command: list[str] | None = None, extend: bo
     metric = table.default_metric[dataset]
     archs = [str(arch) for arch in table.frame.index]
     truth = table.frame[metric]
-    scorers = [name for name in spec.fitnesses if name not in SPECIAL_FITNESSES]
+    aggregates = fitness_aggregates(spec, registry)
+    scorers = list(dict.fromkeys(
+        part for name in spec.fitnesses if name not in SPECIAL_FITNESSES
+        for part in (aggregates[name].parts if name in aggregates else (name,))))
     selection = {"samples": None, "datasets": [dataset],
                  **({"scorers": scorers} if scorers else {})}
     config = RunConfig.from_dict({**spec.config.to_dict(), **selection})
     scoring = _scoring(config, bool(scorers), command or [], extend, registry, progress)
     with scoring as (scores, run_dir, notes):
         searches = _searches(spec, registry, _search_space(space, archs), archs,
-                             lambda arch: float(truth[arch]), scores)
+                             lambda arch: float(truth[arch]), scores, aggregates)
         run_lockstep([s for _, s in searches], scores.ensure if scores else _no_trials)
-        runs = [_run_record(label, s.result, table, metric, scores)
+        runs = [_run_record(label, s.result, table, metric, scores, s.fitness.scorers)
                 for label, s in searches if s.result is not None]
         counts = dict(scores.counts) if scores else {}
     outcome = SearchOutcome(space.name, dataset, metric, [m.name for m in table.metrics],
@@ -242,8 +252,19 @@ def _no_trials(keys: list[tuple[str, str]]) -> None:
     """The score batch of a search without scorers: there is never anything to score."""
 
 
+def fitness_aggregates(spec: SearchSpec, registry: Registry) -> dict[str, AggregateSpec]:
+    """The fitnesses that are aggregates, by name: ``spec.aggregates`` and the registered
+    aggregates ``spec.fitnesses`` names."""
+    given = {aggregate.name: aggregate for aggregate in spec.aggregates}
+    registered = set(registry.names("aggregate"))
+    named = {name: from_plugin(registry.get("aggregate", name)) for name in spec.fitnesses
+             if name in registered and name not in given}
+    return {**named, **given}
+
+
 def _searches(spec: SearchSpec, registry: Registry, space: Any, archs: list[str],
-              oracle: Callable[[str], float], scores: TrialScores | None
+              oracle: Callable[[str], float], scores: TrialScores | None,
+              aggregates: dict[str, AggregateSpec]
               ) -> list[tuple[tuple[str, str, int], SteppedSearch]]:
     """One search per (fitness, searcher, run); run ``r`` of each uses the same random stream."""
     searches = []
@@ -252,7 +273,8 @@ def _searches(spec: SearchSpec, registry: Registry, space: Any, archs: list[str]
             searcher = configured_searcher(registry, searcher_name,
                                            spec.searcher_options.get(searcher_name, {}))
             for run in range(spec.runs):
-                fitness = _fitness(fitness_name, spec.seed, run, oracle, scores)
+                fitness = _fitness(fitness_name, spec.seed, run, oracle, scores,
+                                   aggregates.get(fitness_name))
                 rng = random.Random(f"search:{spec.seed}:{run}")
                 steps = (searcher.steps(space, archs, spec.budget, rng)
                          if isinstance(searcher, SteppedSearcher) else
@@ -264,17 +286,19 @@ def _searches(spec: SearchSpec, registry: Registry, space: Any, archs: list[str]
 
 
 def _fitness(name: str, seed: int, run: int, oracle: Callable[[str], float],
-             scores: TrialScores | None) -> Fitness:
+             scores: TrialScores | None, aggregate: AggregateSpec | None) -> Fitness:
     if name == "oracle":
         return Fitness(name, oracle)
     if name == "random":
         return Fitness(name, random_fitness(seed, run))
     assert scores is not None, "a scorer fitness runs with the trial store"
-    return Fitness(name, lambda arch: scores.scores[(name, arch)], scorer=name)
+    if aggregate is not None:
+        return rank_fitness(aggregate, lambda part, arch: scores.scores[(part, arch)])
+    return Fitness(name, lambda arch: scores.scores[(name, arch)], (name,))
 
 
 def _run_record(label: tuple[str, str, int], result: SearchResult, table: GroundTruthTable,
-                metric: str, scores: TrialScores | None) -> SearchRun:
+                metric: str, scores: TrialScores | None, scorers: tuple[str, ...]) -> SearchRun:
     """The ``SearchRun`` of a finished search: chosen arch, its truth, the best-so-far curve."""
     fitness, searcher, run = label
     frame = table.frame
@@ -288,7 +312,7 @@ def _run_record(label: tuple[str, str, int], result: SearchResult, table: Ground
     distinct = list(dict.fromkeys(arch for arch, _ in result.history))
     chosen_fitness = _number(dict(result.history)[result.best_arch])
     wall_s = scores.wall_s if scores else {}
-    scoring_s = sum(wall_s.get((fitness, arch), 0.0) for arch in distinct)
+    scoring_s = sum(wall_s.get((scorer, arch), 0.0) for arch in distinct for scorer in scorers)
     return SearchRun(fitness, searcher, run, result.best_arch, chosen_fitness,
                      {m.name: _number(frame.at[result.best_arch, m.name]) for m in table.metrics},
                      len(result.history), len(distinct), scoring_s, curve)
@@ -303,6 +327,7 @@ def _settings(spec: SearchSpec, config: RunConfig) -> dict[str, Any]:
     return {"fitnesses": spec.fitnesses, "searchers": spec.searchers,
             "searcher_options": spec.searcher_options, "budget": spec.budget,
             "runs": spec.runs, "seed": spec.seed, "score_seed": config.seeds[0],
+            "aggregates": [dataclasses.asdict(aggregate) for aggregate in spec.aggregates],
             "scorer_options": config.options, "run_dir": str(config.run_dir())}
 
 

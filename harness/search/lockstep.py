@@ -21,15 +21,19 @@ ScoreBatch = Callable[[list[tuple[str, str]]], None]
 
 @dataclass
 class Fitness:
-    """What a search maximizes: ``value(arch)``; ``scorer`` names the scorer whose trials
-    ``value`` reads (they must be scored first), None for a fitness that needs no trial."""
+    """What a search maximizes: ``value(arch)``; ``scorers`` names the scorers whose trials
+    ``value`` reads (they must be scored first), none for a fitness that needs no trial.
+    ``values(archs)`` gives a round's values at once (an aggregate ranks them together)."""
 
     name: str
     value: Callable[[str], float]
-    scorer: str | None = None
+    scorers: tuple[str, ...] = ()
 
     def trial_keys(self, archs: Sequence[str]) -> list[tuple[str, str]]:
-        return [] if self.scorer is None else [(self.scorer, arch) for arch in archs]
+        return [(scorer, arch) for arch in archs for scorer in self.scorers]
+
+    def values(self, archs: Sequence[str]) -> list[float]:
+        return [float(self.value(arch)) for arch in archs]
 
 
 @dataclass
@@ -45,7 +49,7 @@ class SteppedSearch:
         self._advance(None)
 
     def tell(self) -> None:
-        self._advance([float(self.fitness.value(arch)) for arch in self.asked or []])
+        self._advance(self.fitness.values(self.asked or []))
 
     def _advance(self, values: list[float] | None) -> None:
         try:

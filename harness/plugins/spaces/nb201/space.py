@@ -186,6 +186,12 @@ class NB201Space:
         """Groups of archs that compute the same cell; report them, never drop them."""
         return arch.duplicate_groups(arch_ids)
 
+    def encode_arch(self, arch_id: str) -> list[float]:
+        """One-hot op of each of the 6 edges (30 numbers): ``harness predict``'s arch features
+        (the one-hot encoding of NAS-Bench-Suite-Zero and GRAF)."""
+        ops = arch.str_to_ops(arch_id)
+        return [float(op == choice) for op in ops for choice in range(len(arch.OPS))]
+
     # -- evolution -----------------------------------------------------------------------
     def mutate(self, arch_id: str, rng: random.Random) -> str:
         """Change each of the 6 edges with probability 1/6 (at least one changes)."""

@@ -1,0 +1,1 @@
+"""The built-in named aggregates: published rank combinations of scorers (docs/aggregates.md)."""
