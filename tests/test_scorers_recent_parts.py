@@ -7,7 +7,14 @@ import math
 import numpy as np
 import pytest
 import torch
-from scorer_helpers import MLP, FakeSpace, MLPReference, make_context, random_batch
+from scorer_helpers import (
+    MLP,
+    FakeSpace,
+    MLPReference,
+    make_context,
+    network_options,
+    random_batch,
+)
 from torch import nn
 
 from harness.errors import ConfigError, ScorerSkipped
@@ -199,22 +206,34 @@ def test_vkdnw_is_the_decile_entropy_of_the_numpy_fisher_of_first_elements():
 
 @pytest.mark.parametrize("scorer", [*az_nas_parts(), NtkCondition(), LinearRegions(), Vkdnw()],
                          ids=lambda scorer: scorer.name)
-def test_each_part_scores_a_small_nb201_network_finitely(scorer):
+def test_each_part_scores_a_small_nb201_network_of_its_form_finitely(scorer):
     space = NB201Space()
     arch = "|nor_conv_3x3~0|+|skip_connect~0|nor_conv_1x1~1|+|none~0|avg_pool_3x3~1|nor_conv_3x3~2|"
-
-    def build(arch_id: str, **options):
-        return space.build_model(arch_id, C=4, N=1, **options)
-
-    class Small(NB201Space):
-        build_model = staticmethod(build)
-
-    ctx = make_context(Small(), input_shape=(3, 8, 8), num_classes=10, arch_id=arch,
+    ctx = make_context(space, input_shape=(3, 8, 8), num_classes=10, arch_id=arch,
                        dtype=torch.float32, batch=random_batch(8, (3, 8, 8), 10,
                                                                dtype=torch.float32),
-                       config={**scorer.defaults, "batch_size": 8})
+                       config={**scorer.defaults, "batch_size": 8},
+                       builder_options=network_options(scorer, space, C=4, N=1))
     value = scorer.score(ctx)
     assert math.isfinite(value), f"{scorer.name} gave {value} on a plain NB-201 cell"
+
+
+def test_nb201_az_nas_form_taps_the_stem_and_every_block():
+    space = NB201Space()
+    arch = "|nor_conv_3x3~0|+|skip_connect~0|nor_conv_1x1~1|+|none~0|avg_pool_3x3~1|nor_conv_3x3~2|"
+    options = network_options(AzScore("expressivity"), space, C=4, N=2)
+    assert options == {"taps": "blocks", "C": 4, "N": 2}
+    torch.manual_seed(0)
+    blocks = space.build_model(arch, num_classes=10, **options).eval()
+    torch.manual_seed(0)
+    stages = space.build_model(arch, num_classes=10, C=4, N=2).eval()
+    inputs = torch.randn(2, 3, 8, 8)
+    block_taps, stage_taps = space.forward_taps(blocks, inputs), space.forward_taps(stages, inputs)
+    assert [tuple(t.shape[1:]) for t in block_taps] == [(4, 8, 8)] * 3 + [(8, 4, 4)] * 3 + [
+        (16, 2, 2)] * 3, "stem, 2 cells, reduction + 2 cells, reduction + 2 cells"
+    for block_index, stage_tap in zip((2, 5, 8), stage_taps, strict=True):
+        assert torch.equal(block_taps[block_index], stage_tap)
+    assert torch.equal(blocks(inputs), stages(inputs)), "the taps option changes no output"
 
 
 class LanguageSpace(FakeSpace):

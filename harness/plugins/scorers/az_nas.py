@@ -4,25 +4,25 @@ Architecture Search", CVPR 2024; official code github.com/cvlab-yonsei/AZ-NAS, N
 
 One forward pass of a Gaussian batch x (``batch_size`` 64, the official NB-201 loader's) through
 a copy re-initialized with Kaiming normal fan-in (``kaiming.py``), train mode, gives the feature
-maps F_0 … F_{L-1} (the space's ``forward_taps``). With F_l reshaped to (B·H·W, C):
+maps F_0 … F_{L-1} (the space's ``forward_taps`` of the ``az_nas`` network form: on NB-201 the
+stem's output and every cell's and reduction block's, 18 maps for N = 5, as the official model's
+``extract_cell_features``; a space without that form gives its stage outputs). With F_l
+reshaped to (B·H·W, C):
 
 - expressivity: Σ_l H(λ(Σ_l) / Σλ), the entropy −Σ p log(p + 1e-8) of the normalized
   eigenvalues of the channel covariance Σ_l = (F_l − mean)ᵀ(F_l − mean) / (B·H·W);
 - progressivity: min_l (H_l − H_{l−1}), the smallest gain of that entropy between taps;
 - trainability: mean over l ≥ 1 of 2 − σ − 1/(σ + 1e-6), σ the largest singular value of
   M_l = g_inᵀ g_out / (B·H_out·W_out), where g_out is a Rademacher (±1) tensor of F_l's shape
-  and g_in = (∂F_l/∂F_{l−1})ᵀ g_out (one backward pass per pair), pixel-unshuffled to F_l's
-  resolution when the tap halves it; a pair whose g_in equals g_out (an identity map) scores
-  −inf, as in the official code;
+  and g_in = (∂F_l/∂F_{l−1})ᵀ g_out (one backward pass per pair, deepest first),
+  pixel-unshuffled to F_l's resolution when the block halves it; a pair whose g_in equals g_out
+  (an identity block) scores −inf, and so does the mean, as in the official code;
 - complexity: the arch's FLOPs (``model_size.Flops``; the official notebook ranks the
   benchmark's FLOPs column).
 
 Higher is better for all four; a NaN score is −inf (the official code's rule), stored as status
-``inf`` by the worker. Statistics are float64 (the official code: float32). The official NB-201
-model taps the stem output and every cell's (18 maps); here the taps are what the space's
-``forward_taps`` exposes (NB-201: the three stage outputs), so expressivity sums 3 entropies,
-progressivity takes the smaller of 2 gains and trainability averages 2 stage-to-stage terms.
-A space without ``forward_taps`` skips the trial.
+``inf`` by the worker. Statistics are float64 (the official code: float32). A space without
+``forward_taps`` skips the trial.
 """
 
 from __future__ import annotations
@@ -41,6 +41,8 @@ from harness.plugins.scorers.model_size import Flops
 from harness.plugins.scorers.zerocost_common import fresh_model, skip_unless_image_classifier
 from harness.protocols import OptionRanges, ScoringContext, TappedSpace
 
+# The network form whose forward_taps are every block's output (NB-201: taps="blocks").
+AZ_NAS_NETWORK = "az_nas"
 ENTROPY_EPSILON = 1e-8
 SINGULAR_EPSILON = 1e-6
 
@@ -111,7 +113,7 @@ class AzScore:
     name: str = ""
     needs_inputs: bool = False
     defaults: dict[str, Any] = field(default_factory=lambda: {
-        "batch_size": 64, "weight_init": "kaiming"})
+        "batch_size": 64, "weight_init": "kaiming", "network": AZ_NAS_NETWORK})
     option_ranges: ClassVar[OptionRanges] = {"batch_size": (2, None)}
 
     def __post_init__(self) -> None:
