@@ -18,7 +18,7 @@ from scorer_helpers import (
 from torch import nn
 
 from harness.errors import ConfigError, ScorerSkipped
-from harness.plugins.scorers.az_nas import AzScore, az_nas_parts, az_scores
+from harness.plugins.scorers.az_nas import AzScore, az_nas_parts, entropy_scores, trainability
 from harness.plugins.scorers.kaiming import kaiming_fan_in, reinitialize
 from harness.plugins.scorers.te_nas import LinearRegions, NtkCondition
 from harness.plugins.scorers.vkdnw import Vkdnw
@@ -41,7 +41,8 @@ def test_az_scores_match_numpy_on_a_strided_linear_tap():
     second = nn.functional.conv2d(first, weight, stride=2)
     signs = (torch.randint(0, 2, second.shape, generator=torch.Generator().manual_seed(9))
              * 2 - 1).double().numpy()
-    scores = az_scores([first, second], torch.Generator().manual_seed(9))
+    scores = {**entropy_scores([first, second]),
+              "trainability": trainability([first, second], torch.Generator().manual_seed(9))}
 
     x, w = first.detach().numpy(), weight.numpy()
     entropies = [numpy_entropy(x), numpy_entropy(second.detach().numpy())]
@@ -62,7 +63,8 @@ def test_az_progressivity_is_the_smallest_gain_and_an_identity_map_is_untrainabl
     first = torch.randn(3, 4, 3, 3, generator=generator, dtype=torch.float64, requires_grad=True)
     second = torch.relu(first) * 2.0
     third = second * 1.0  # an identity map: g_in equals g_out exactly
-    scores = az_scores([first, second, third], generator)
+    scores = {**entropy_scores([first, second, third]),
+              "trainability": trainability([first, second, third], generator)}
     entropies = [numpy_entropy(t.detach().numpy()) for t in (first, second, third)]
     assert scores["progressivity"] == pytest.approx(min(np.diff(entropies)), rel=1e-12)
     assert scores["trainability"] == -math.inf, "the official code scores an identity map −inf"
@@ -90,7 +92,8 @@ def test_az_scorer_reads_a_gaussian_batch_from_the_trial_generator():
 
     generator = torch.Generator().manual_seed(0)  # the trial generator: inputs, then signs
     inputs = torch.randn((5, 3, 6, 6), generator=generator, dtype=torch.float64)
-    expected = az_scores(space.forward_taps(context().build_model(), inputs), generator)
+    features = space.forward_taps(context().build_model(), inputs)
+    expected = {**entropy_scores(features), "trainability": trainability(features, generator)}
     for part in ("expressivity", "progressivity", "trainability"):
         assert AzScore(part).score(context()) == pytest.approx(expected[part], rel=1e-12)
 

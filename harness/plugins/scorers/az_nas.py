@@ -77,17 +77,18 @@ def transfer_score(f_in: torch.Tensor, f_out: torch.Tensor, generator: torch.Gen
     return 2.0 - largest - 1.0 / (largest + SINGULAR_EPSILON)
 
 
-def az_scores(features: list[torch.Tensor], generator: torch.Generator) -> dict[str, float]:
-    """expressivity, progressivity and trainability of one forward pass's taps."""
-    if len(features) < 2:
-        raise ScorerSkipped("AZ-NAS needs at least two feature maps (forward_taps)")
+def entropy_scores(features: list[torch.Tensor]) -> dict[str, float]:
+    """expressivity and progressivity of one forward pass's taps (no backward pass)."""
     entropies = np.array([spectral_entropy(feature) for feature in features])
-    transfers = [transfer_score(features[index - 1], features[index], generator)
-                 for index in reversed(range(1, len(features)))]
-    scores = {"expressivity": float(entropies.sum()),
-              "progressivity": float(np.min(np.diff(entropies))),
-              "trainability": float(np.mean(transfers))}
-    return {name: -math.inf if math.isnan(value) else value for name, value in scores.items()}
+    return {"expressivity": float(entropies.sum()),
+            "progressivity": float(np.min(np.diff(entropies)))}
+
+
+def trainability(features: list[torch.Tensor], generator: torch.Generator) -> float:
+    """The mean transfer score of consecutive taps, deepest pair first (the official order of
+    the sign draws)."""
+    return float(np.mean([transfer_score(features[index - 1], features[index], generator)
+                          for index in reversed(range(1, len(features)))]))
 
 
 def tapped_features(ctx: ScoringContext, scorer: str) -> list[torch.Tensor]:
@@ -120,7 +121,14 @@ class AzScore:
         self.name = self.name or f"az_{self.part}"
 
     def score(self, ctx: ScoringContext) -> float:
-        return az_scores(tapped_features(ctx, self.name), ctx.generator)[self.part]
+        features = tapped_features(ctx, self.name)
+        if len(features) < 2:
+            raise ScorerSkipped(f"{self.name} needs at least two feature maps (forward_taps)")
+        if self.part == "trainability":
+            value = trainability(features, ctx.generator)
+        else:
+            value = entropy_scores([feature.detach() for feature in features])[self.part]
+        return -math.inf if math.isnan(value) else value
 
 
 def az_nas_parts() -> list[Any]:
