@@ -21,7 +21,7 @@ from harness.errors import ConfigError, ScorerSkipped
 from harness.plugins.scorers.az_nas import AzScore, az_nas_parts, entropy_scores, trainability
 from harness.plugins.scorers.kaiming import kaiming_fan_in, reinitialize
 from harness.plugins.scorers.te_nas import LinearRegions, NtkCondition
-from harness.plugins.scorers.vkdnw import Vkdnw
+from harness.plugins.scorers.vkdnw import Vkdnw, fisher_information
 from harness.plugins.spaces.nb201.space import NB201Space
 
 
@@ -179,7 +179,20 @@ def test_linear_regions_skips_a_model_without_relus_on_feature_maps():
         LinearRegions().score(ctx)
 
 
-def numpy_vkdnw(ref: MLPReference) -> float:
+def numpy_factor(p: np.ndarray) -> np.ndarray:
+    """The official code's lower-triangular factor of diag p − p pᵀ, entry by entry."""
+    classes = len(p)
+    tail = [p[k + 1:].sum() for k in range(classes)]
+    d = [np.sqrt(p[k] * tail[k] / (tail[k - 1] if k else 1.0)) for k in range(classes)]
+    factor = np.zeros((classes, classes))
+    for i in range(classes):
+        factor[i, i] = d[i]
+        for j in range(i):
+            factor[i, j] = -p[i] * d[j] / tail[j]
+    return factor
+
+
+def numpy_vkdnw(ref: MLPReference, form: str = "paper") -> float:
     """Fisher of (W1[0,0], b1[0], W2[0,0], b2[0]) for the MLP, then the decile entropy."""
     classes = ref.w2.shape[0]
     active = (ref.z1[:, 0] > 0).astype(float)
@@ -190,21 +203,36 @@ def numpy_vkdnw(ref: MLPReference) -> float:
                         unit * ref.h[n, 0], unit], axis=1)
         logits = ref.z2[n] - ref.z2[n].max()
         p = np.exp(logits) / np.exp(logits).sum() * 0.95 + 0.05 / classes
-        fisher += jac.T @ (np.diag(p) - np.outer(p, p)) @ jac / len(ref.x)
+        covariance = np.diag(p) - np.outer(p, p)
+        factor = numpy_factor(p)
+        np.testing.assert_allclose(factor @ factor.T, covariance, atol=1e-12)
+        middle = covariance if form == "paper" else factor.T @ factor
+        fisher += jac.T @ middle @ jac / len(ref.x)
     deciles = np.quantile(np.linalg.eigvalsh(fisher), np.arange(1, 10) / 10)
     normalized = deciles / (deciles.sum() + 1e-10)
     return float(-(normalized * np.log(normalized + 1e-10)).sum())
 
 
-def test_vkdnw_is_the_decile_entropy_of_the_numpy_fisher_of_first_elements():
+@pytest.mark.parametrize("form", ["paper", "official"])
+def test_vkdnw_is_the_decile_entropy_of_the_numpy_fisher_of_first_elements(form):
     ctx = make_context(FakeSpace(MLP), input_shape=(3, 2, 2), num_classes=3,
-                       config={"batch_size": 7, "weight_init": "trial"})
+                       config={"batch_size": 7, "weight_init": "trial", "fisher": form})
     model = ctx.build_model()
     inputs = torch.randn((7, 3, 2, 2), generator=torch.Generator().manual_seed(0),
                          dtype=torch.float64)
     ref = MLPReference.of(model, random_batch(7, (3, 2, 2), 3))
     ref.x = inputs.reshape(7, -1).numpy()
-    assert Vkdnw().score(ctx) == pytest.approx(numpy_vkdnw(ref), rel=1e-9)
+    assert Vkdnw().score(ctx) == pytest.approx(numpy_vkdnw(ref, form), rel=1e-9)
+
+
+def test_vkdnw_official_and_paper_fisher_differ_and_unknown_forms_are_refused():
+    jacobians = torch.randn(5, 4, 6, generator=torch.Generator().manual_seed(0))
+    logits = torch.randn(5, 4, generator=torch.Generator().manual_seed(1))
+    paper = fisher_information(jacobians, logits, "paper")
+    official = fisher_information(jacobians, logits, "official")
+    assert not torch.allclose(paper, official), "Lᵀ L is not L Lᵀ for a triangular L"
+    with pytest.raises(ConfigError, match="fisher"):
+        fisher_information(jacobians, logits, "cholesky")
 
 
 @pytest.mark.parametrize("scorer", [*az_nas_parts(), NtkCondition(), LinearRegions(), Vkdnw()],

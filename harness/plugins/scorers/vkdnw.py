@@ -19,7 +19,8 @@ default, which feeds random inputs unless told otherwise):
   normalized deciles (the official analysis's ``vkdnw_entropy``). Higher is better.
 
 The official code factors the covariance as L Lᵀ (Cholesky) and accumulates J_nᵀ Lᵀ L J_n; the
-Fisher information is J_nᵀ L Lᵀ J_n, which is what is computed here (docs/vkdnw.md). Cost: C
+Fisher information is J_nᵀ L Lᵀ J_n, which is what is computed here by default (``fisher``
+"paper"); ``fisher`` "official" accumulates the official code's product (docs/vkdnw.md). Cost: C
 backward passes per image, vectorized over the batch (``torch.func``).
 """
 
@@ -33,7 +34,7 @@ import torch
 from torch import nn
 from torch.func import functional_call, jacrev, vmap
 
-from harness.errors import ScorerSkipped
+from harness.errors import ConfigError, ScorerSkipped
 from harness.plugins.scorers.kaiming import reinitialize
 from harness.plugins.scorers.zerocost_common import (
     fresh_model,
@@ -43,6 +44,7 @@ from harness.plugins.scorers.zerocost_common import (
 from harness.protocols import OptionRanges, ScoringContext
 
 SMOOTHING = 0.05
+FISHER_FORMS = ("paper", "official")
 DECILES = tuple(k / 10 for k in range(1, 10))
 ENTROPY_EPSILON = 1e-10
 
@@ -63,14 +65,35 @@ def first_element_jacobians(model: nn.Module, inputs: torch.Tensor) -> torch.Ten
     return torch.stack([per_sample[name] for name in parameters], dim=-1).detach()
 
 
-def fisher_information(jacobians: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
-    """(P, P) float64: mean over samples of Jᵀ (diag p̃ − p̃ p̃ᵀ) J (see the module docstring)."""
+def covariance_factor(probabilities: torch.Tensor) -> torch.Tensor:
+    """(N, C, C) lower-triangular L with L Lᵀ = diag p − p pᵀ, built as the official code does:
+    with q_k = Σ_{m>k} p_m, L[k, k] = d_k = √(p_k q_k / q_{k−1}) (q_{−1} = 1) and
+    L[i, j] = −p_i d_j / q_j below the diagonal."""
+    tail = 1 - torch.cumsum(probabilities, dim=1)
+    tail[:, -1] = 0.0  # exactly, whatever the rounding of the cumulative sum
+    previous = torch.cat([torch.ones_like(tail[:, :1]), tail[:, :-1]], dim=1)
+    diagonal = torch.sqrt(probabilities * tail / previous)
+    safe_tail = torch.where(tail > 0, tail, torch.ones_like(tail))  # the last column: no rows below
+    below = torch.tril(-probabilities[:, :, None] / safe_tail[:, None, :], diagonal=-1)
+    return (below + torch.eye(probabilities.shape[1], dtype=below.dtype)) * diagonal[:, None, :]
+
+
+def fisher_information(jacobians: torch.Tensor, logits: torch.Tensor,
+                       form: str = "paper") -> torch.Tensor:
+    """(P, P) float64: mean over samples of Jᵀ M J with M = diag p̃ − p̃ p̃ᵀ = L Lᵀ (``paper``)
+    or Lᵀ L (``official``, what the official code accumulates); see the module docstring."""
+    if form not in FISHER_FORMS:
+        raise ConfigError(f"vkdnw fisher must be one of {', '.join(FISHER_FORMS)}, got {form!r}")
     jacobians = jacobians.double()
     classes = logits.shape[1]
     probabilities = torch.softmax(logits.double(), dim=1) * (1 - SMOOTHING) + SMOOTHING / classes
-    outer = probabilities[:, :, None] * probabilities[:, None]
-    covariance = torch.diag_embed(probabilities) - outer
-    return (jacobians.transpose(1, 2) @ covariance @ jacobians).mean(dim=0)
+    if form == "paper":
+        outer = probabilities[:, :, None] * probabilities[:, None]
+        middle = torch.diag_embed(probabilities) - outer
+    else:
+        factor = covariance_factor(probabilities)
+        middle = factor.transpose(1, 2) @ factor
+    return (jacobians.transpose(1, 2) @ middle @ jacobians).mean(dim=0)
 
 
 def decile_entropy(fisher: torch.Tensor) -> float:
@@ -89,7 +112,7 @@ class Vkdnw:
     name: str = "vkdnw"
     needs_inputs: bool = False
     defaults: dict[str, Any] = field(default_factory=lambda: {
-        "batch_size": 32, "weight_init": "kaiming"})
+        "batch_size": 32, "weight_init": "kaiming", "fisher": "paper"})
     option_ranges: ClassVar[OptionRanges] = {"batch_size": (1, None)}
 
     def score(self, ctx: ScoringContext) -> float:
@@ -105,4 +128,6 @@ class Vkdnw:
         inputs = inputs.to(ctx.device)
         with torch.no_grad():
             logits = logits_of(model(inputs))
-        return decile_entropy(fisher_information(first_element_jacobians(model, inputs), logits))
+        fisher = fisher_information(first_element_jacobians(model, inputs), logits,
+                                    ctx.config.get("fisher", "paper"))
+        return decile_entropy(fisher)
