@@ -177,14 +177,16 @@ class NB201Network(nn.Module):
         """The three stage outputs (before the head): C×H×W, 2C×H/2×W/2, 4C×H/4×W/4; with
         ``taps="blocks"`` the stem output and every block's output, shallow first."""
         out = self.stem(x)
-        taps = [out] if self.taps == "blocks" else []
-        for stage in self.stages:
-            for block in stage:
-                out = block(out)
-                if self.taps == "blocks":
-                    taps.append(out)
-            if self.taps == "stages":
+        if self.taps == "stages":
+            taps = []
+            for stage in self.stages:
+                out = stage(out)
                 taps.append(out)
+            return taps
+        taps = [out]
+        for block in (block for stage in self.stages for block in stage):
+            out = block(out)
+            taps.append(out)
         return taps
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
