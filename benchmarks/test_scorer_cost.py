@@ -1,11 +1,14 @@
-"""Wall time of one trial of each zero-cost / NASWOT / size scorer on NB-201 (CPU).
+"""Wall time of one trial of each zero-cost / NASWOT / size scorer and of the AZ-NAS, TE-NAS and
+VKDNW parts on NB-201 (CPU).
 
 One trial = what the worker (``harness.trial``) times: ``scorer.score(ctx)``, including the model
 copies the scorer builds (its network form's: the zero-cost NB-201 builder for the zero-cost
 family, the official network for naswot / params / flops). Inputs: random CIFAR-shaped
 images, batch 64 for every scorer that takes a batch (naswot's default is 128; 64 here so all rows
-share one batch size). Architecture: a mid-size cell. The baseline row is ``params`` (a model build
-and a count); the ratio of each scorer to it is printed. Run with
+share one batch size; vkdnw's default is 32). ``ntk_cond`` (one backward pass per image) and
+``vkdnw`` (one per image and class) cost far more than one forward and backward pass
+(docs/te-nas.md, docs/vkdnw.md). Architecture: a mid-size cell. The baseline row is ``params``
+(a model build and a count); the ratio of each scorer to it is printed. Run with
 
     OMP_NUM_THREADS=1 pytest benchmarks/test_scorer_cost.py --benchmark-enable -s
 
@@ -23,14 +26,14 @@ from harness.options import NETWORK_DEFAULTS
 from harness.plan import network_builder_options
 from harness.plugins.scorers.model_size import Flops, Params
 from harness.plugins.scorers.naswot import Naswot, NaswotV1
-from harness.plugins.scorers.plugin import zerocost_scorers
+from harness.plugins.scorers.plugin import recent_proxy_parts, zerocost_scorers
 from harness.plugins.spaces.nb201.space import NB201Space
 from harness.protocols import Batch, ScoringContext
 
 ARCH = ("|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|"
         "+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|")
 BATCH_SIZE = 64
-SCORERS = [Params(), Flops(), *zerocost_scorers(), Naswot(), NaswotV1()]
+SCORERS = [Params(), Flops(), *zerocost_scorers(), Naswot(), NaswotV1(), *recent_proxy_parts()]
 _seconds: dict[str, float] = {}
 
 

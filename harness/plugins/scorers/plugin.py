@@ -4,7 +4,10 @@
 - the zero-cost proxies (``zerocost_scorers``);
 - ``epe_nas`` (``epe_nas.py``) and ``zen`` (``zen.py``), two later training-free proxies;
 - ``params``, ``flops``: model size (``model_size.py``);
-- ``econas``, ``econas-plus``: the reduced-training baseline (``econas.py``).
+- ``econas``, ``econas-plus``: the reduced-training baseline (``econas.py``);
+- the per-arch parts of the 2021-2025 proxies (``recent_proxy_parts``): AZ-NAS's four scores
+  (``az_nas.py``), TE-NAS's ``ntk_cond`` and ``linear_regions`` (``te_nas.py``), ``vkdnw``
+  (``vkdnw.py``).
 """
 
 from __future__ import annotations
@@ -39,6 +42,19 @@ def zerocost_scorers() -> list[Scorer]:
             GradNorm(), JacobCov(), Plain(), L2Norm()]
 
 
+def recent_proxy_parts() -> list[Scorer]:
+    """AZ-NAS's ``az_expressivity``, ``az_progressivity``, ``az_trainability``,
+    ``az_complexity`` (Lee and Ham, CVPR 2024), TE-NAS's ``ntk_cond`` and ``linear_regions``
+    (Chen et al., ICLR 2021) and ``vkdnw`` (Týbl and Neumann, CVPR 2025): the scores whose rank
+    combinations give ``az_nas``, ``te_nas`` and ``vkdnw_agg`` (docs/az-nas.md, te-nas.md,
+    vkdnw.md)."""
+    from harness.plugins.scorers.az_nas import az_nas_parts
+    from harness.plugins.scorers.te_nas import LinearRegions, NtkCondition
+    from harness.plugins.scorers.vkdnw import Vkdnw
+
+    return [*az_nas_parts(), NtkCondition(), LinearRegions(), Vkdnw()]
+
+
 @hookimpl
 def harness_register_scorers(register: Register[Scorer]) -> None:
     from harness.plugins.scorers.econas import EcoNAS
@@ -50,4 +66,6 @@ def harness_register_scorers(register: Register[Scorer]) -> None:
     for scorer in (Naswot(), NaswotV1(), *zerocost_scorers(), Params(), Flops(), EpeNas(), Zen(),
                    EcoNAS(), EcoNAS("econas-plus", init_channels=8, resolution=16,
                                     read_epoch=15)):
+        register(scorer)
+    for scorer in recent_proxy_parts():
         register(scorer)

@@ -158,3 +158,11 @@ def layers_after_loss_backward(ctx: ScoringContext, scorer: str) -> list[nn.Modu
     layers = weight_layers(model, scorer)
     accumulate_loss_gradients(model, ctx)
     return layers
+
+
+def skip_unless_image_classifier(ctx: ScoringContext, scorer: str) -> None:
+    """``ScorerSkipped`` in a space whose models are not image classifiers
+    (``ExampleLossSpace``): scorers that feed Gaussian images or read logits per class."""
+    if isinstance(ctx.space, ExampleLossSpace):
+        raise ScorerSkipped(f"{scorer} scores image classifiers; the models of space "
+                            f"{ctx.space.name!r} take other inputs")

@@ -17,6 +17,10 @@ Variants (``variant=``):
   cell convolutions have a bias; cell BN is non-affine without running statistics. Stem,
   reduction blocks and head are as in ``"official"``.
 
+``taps="blocks"`` (AZ-NAS's network form) makes ``forward_taps`` return the stem's output and
+every block's (each cell and each reduction block: 3N + 3 maps) instead of the three stage
+outputs; the network and its outputs are unchanged.
+
 ``batchnorm=False`` is synflow's BN-free copy (docs/zero-cost.md): the stem, cell and head BNs
 become identities, while the residual reduction blocks keep theirs, as in the reference.
 """
@@ -32,6 +36,7 @@ from harness.errors import ConfigError
 from harness.plugins.spaces.nb201.arch import EDGES, OPS
 
 VARIANTS = ("official", "zerocost", "gennas")
+TAPS = ("stages", "blocks")
 
 
 def _norm(channels: int, enabled: bool, affine: bool = True,
@@ -137,11 +142,15 @@ class NB201Network(nn.Module):
 
     def __init__(self, ops: Sequence[int], *, num_classes: int, channels: int = 16,
                  cells_per_stage: int = 5, batchnorm: bool = True,
-                 variant: str = "official", in_channels: int = 3) -> None:
+                 variant: str = "official", in_channels: int = 3,
+                 taps: str = "stages") -> None:
         super().__init__()
         if variant not in VARIANTS:
             raise ConfigError(f"unknown nb201 builder variant {variant!r}; known: "
                               f"{', '.join(VARIANTS)}")
+        if taps not in TAPS:
+            raise ConfigError(f"unknown nb201 taps {taps!r}; known: {', '.join(TAPS)}")
+        self.taps = taps
         if channels < 1 or cells_per_stage < 1 or num_classes < 1:
             raise ConfigError(f"nb201 builder needs C >= 1, N >= 1 and num_classes >= 1; got "
                               f"C={channels}, N={cells_per_stage}, num_classes={num_classes}")
@@ -165,11 +174,18 @@ class NB201Network(nn.Module):
         self.classifier = nn.Linear(width, num_classes)
 
     def forward_taps(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """The three stage outputs (before the head): C×H×W, 2C×H/2×W/2, 4C×H/4×W/4."""
-        taps = []
+        """The three stage outputs (before the head): C×H×W, 2C×H/2×W/2, 4C×H/4×W/4; with
+        ``taps="blocks"`` the stem output and every block's output, shallow first."""
         out = self.stem(x)
-        for stage in self.stages:
-            out = stage(out)
+        if self.taps == "stages":
+            taps = []
+            for stage in self.stages:
+                out = stage(out)
+                taps.append(out)
+            return taps
+        taps = [out]
+        for block in (block for stage in self.stages for block in stage):
+            out = block(out)
             taps.append(out)
         return taps
 

@@ -52,9 +52,9 @@ class NB201Space:
                 "imagenet16-120": "imagenet16-120", "digits": "digits"}
     # Network forms (harness.protocols.NetworkFormSpace): the zero-cost proxies' and GenNAS's
     # reference builder (all candidate ops, conv bias, non-affine BN); NASWOT scores the
-    # benchmark's network.
+    # benchmark's network; AZ-NAS taps the benchmark network after the stem and every block.
     network_forms = {"zerocost": {"variant": "zerocost"}, "gennas": {"variant": "gennas"},
-                     "naswot": {}}
+                     "naswot": {}, "az_nas": {"taps": "blocks"}}
     # `harness data prepare nb201` options, as `data prepare --help` lists them.
     prepare_options = {
         "--columns NEW=OLD,...": "user tables (.csv, .tsv, .parquet): map harness columns (arch "
@@ -204,24 +204,27 @@ class NB201Space:
     # -- models --------------------------------------------------------------------------
     def build_model(self, arch_id: str, *, num_classes: int, C: int = 16, N: int = 5,
                     batchnorm: bool = True, variant: str = "official",
-                    in_channels: int = 3) -> torch.nn.Module:
+                    in_channels: int = 3, taps: str = "stages") -> torch.nn.Module:
         """The NB201 network (``nb201_model``); framework-default init, CPU.
 
         ``C``: stem width (16 in the benchmark), ``N``: cells per stage (5), ``batchnorm=False``:
         synflow's BN-free copy (reduction blocks keep BN), ``variant``: ``"official"`` (the
         benchmark's network, its params match the benchmark) or ``"zerocost"``/``"gennas"``
         (the zero-cost/GenNAS reference builder: all candidate ops, conv bias, non-affine BN
-        without running stats). ``forward`` returns logits.
+        without running stats), ``taps``: what ``forward_taps`` returns, ``"stages"`` (the
+        three stage outputs) or ``"blocks"`` (stem and every block, AZ-NAS's form). ``forward``
+        returns logits.
         """
         from harness.plugins.spaces.nb201.model import NB201Network
 
         return NB201Network(arch.str_to_ops(arch_id), num_classes=num_classes, channels=C,
                             cells_per_stage=N, batchnorm=batchnorm, variant=variant,
-                            in_channels=in_channels)
+                            in_channels=in_channels, taps=taps)
 
     def count_parameters(self, arch_id: str, *, num_classes: int, C: int = 16, N: int = 5,
                          batchnorm: bool = True, variant: str = "official",
-                         in_channels: int = 3, **other: Any) -> int | None:
+                         in_channels: int = 3, taps: str = "stages",
+                         **other: Any) -> int | None:
         """The parameter count of ``build_model`` with these options, without building it
         (``counting.py``); None for an option the builder does not take or rejects."""
         from harness.plugins.spaces.nb201.counting import parameter_count
@@ -232,7 +235,8 @@ class NB201Space:
 
     def count_macs(self, arch_id: str, input_shape: tuple[int, int, int], *, num_classes: int,
                    C: int = 16, N: int = 5, batchnorm: bool = True, variant: str = "official",
-                   in_channels: int = 3, **other: Any) -> int | None:
+                   in_channels: int = 3, taps: str = "stages",
+                   **other: Any) -> int | None:
         """Conv2d/Linear multiply-accumulates of one forward pass of ``build_model`` with these
         options (BN does not change them), without building it; None where the count does not
         apply (see ``counting.py``)."""
