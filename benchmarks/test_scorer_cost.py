@@ -1,4 +1,5 @@
-"""Wall time of one trial of each zero-cost / NASWOT / size scorer on NB-201 (CPU).
+"""Wall time of one trial of each zero-cost / NASWOT / size scorer and of the proxies of
+2022-2025 (ZiCo, MeCo, SWAP, GradSign, trainable layers) on NB-201 (CPU).
 
 One trial = what the worker (``harness.trial``) times: ``scorer.score(ctx)``, including the model
 copies the scorer builds (with its own ``model_options``: the zero-cost NB-201 builder for the
@@ -21,14 +22,14 @@ import torch
 
 from harness.plugins.scorers.model_size import Flops, Params
 from harness.plugins.scorers.naswot import Naswot, NaswotV1
-from harness.plugins.scorers.plugin import zerocost_scorers
+from harness.plugins.scorers.plugin import recent_scorers, zerocost_scorers
 from harness.plugins.spaces.nb201.space import NB201Space
 from harness.protocols import Batch, ScoringContext
 
 ARCH = ("|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|"
         "+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|")
 BATCH_SIZE = 64
-SCORERS = [Params(), Flops(), *zerocost_scorers(), Naswot(), NaswotV1()]
+SCORERS = [Params(), Flops(), *zerocost_scorers(), Naswot(), NaswotV1(), *recent_scorers()]
 _seconds: dict[str, float] = {}
 
 

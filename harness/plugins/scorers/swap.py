@@ -42,24 +42,25 @@ from harness.protocols import OptionRanges, ScoringContext
 SWAP_INPUTS: dict[str, Any] = {"split": "train", "augment": False}
 
 
-# Bits of one pattern packed into an int64 code (the sign bit stays unused).
+# Bits of one pattern packed into an int64 word (the sign bit stays unused).
 CODE_BITS = 62
 
 
 def distinct_patterns(activations: torch.Tensor) -> int:
     """Number of distinct columns of sign(activations) for an (N, units) matrix.
 
-    Each unit's N bits are packed into ceil(N / 62) int64 codes, so the count is a unique over
-    a few integer columns instead of a lexicographic sort of N-wide rows."""
+    Each unit's N bits are packed into int64 words of 62 bits; words are merged one at a time
+    into a dense key (the index of the pattern so far among the distinct ones), so the count
+    takes one-dimensional uniques only, not a lexicographic sort of N-wide rows."""
     bits = (activations > 0).long()
-    codes = []
+    key = torch.zeros(bits.shape[1], dtype=torch.long, device=bits.device)
     for start in range(0, bits.shape[0], CODE_BITS):
         word = bits[start:start + CODE_BITS]
         powers = 2 ** torch.arange(word.shape[0], device=word.device, dtype=torch.long)
-        codes.append(powers @ word)
-    if len(codes) == 1:
-        return int(torch.unique(codes[0]).numel())
-    return int(torch.unique(torch.stack(codes, dim=1), dim=0).shape[0])
+        _, word_index = torch.unique(powers @ word, return_inverse=True)
+        _, key = torch.unique(key * (int(word_index.max()) + 1) + word_index,
+                              return_inverse=True)
+    return int(key.max()) + 1 if key.numel() else 0
 
 
 def relu_activations(model: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
