@@ -1,4 +1,4 @@
-"""zico: ZiCo (Li, Hao, Ganeshan, Marculescu, "ZiCo: Zero-shot NAS via Inverse Coefficient of
+"""zico: ZiCo (Li, Yang, Bhardwaj, Marculescu, "ZiCo: Zero-shot NAS via Inverse Coefficient of
 Variation on Gradients", ICLR 2023; official code github.com/SLDGroup/ZiCo,
 ``ZeroShotProxy/compute_zico.py``; docs/zico.md).
 
