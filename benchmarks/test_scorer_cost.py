@@ -1,5 +1,6 @@
-"""Wall time of one trial of each zero-cost / NASWOT / size scorer and of the AZ-NAS, TE-NAS and
-VKDNW parts on NB-201 (CPU).
+"""Wall time of one trial of each zero-cost / NASWOT / size scorer, of the proxies of 2022-2025
+(ZiCo, MeCo, SWAP, GradSign, trainable layers) and of the AZ-NAS, TE-NAS and VKDNW parts on
+NB-201 (CPU).
 
 One trial = what the worker (``harness.trial``) times: ``scorer.score(ctx)``, including the model
 copies the scorer builds (its network form's: the zero-cost NB-201 builder for the zero-cost
@@ -26,14 +27,15 @@ from harness.options import NETWORK_DEFAULTS
 from harness.plan import network_builder_options
 from harness.plugins.scorers.model_size import Flops, Params
 from harness.plugins.scorers.naswot import Naswot, NaswotV1
-from harness.plugins.scorers.plugin import recent_proxy_parts, zerocost_scorers
+from harness.plugins.scorers.plugin import recent_proxy_parts, recent_scorers, zerocost_scorers
 from harness.plugins.spaces.nb201.space import NB201Space
 from harness.protocols import Batch, ScoringContext
 
 ARCH = ("|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|"
         "+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|")
 BATCH_SIZE = 64
-SCORERS = [Params(), Flops(), *zerocost_scorers(), Naswot(), NaswotV1(), *recent_proxy_parts()]
+SCORERS = [Params(), Flops(), *zerocost_scorers(), Naswot(), NaswotV1(), *recent_scorers(),
+           *recent_proxy_parts()]
 _seconds: dict[str, float] = {}
 
 

@@ -10,7 +10,7 @@ from scorer_helpers import make_context, network_options, random_batch
 
 from harness.plugins.scorers.model_size import Flops, Params
 from harness.plugins.scorers.naswot import Naswot, NaswotV1
-from harness.plugins.scorers.plugin import zerocost_scorers
+from harness.plugins.scorers.plugin import recent_scorers, zerocost_scorers
 from harness.plugins.spaces.nb201.space import NB201Space
 
 BEST = ("|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|"
@@ -23,7 +23,7 @@ EMPTY = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
-ALL = [*zerocost_scorers(), Naswot(), NaswotV1(), Params(), Flops()]
+ALL = [*zerocost_scorers(), Naswot(), NaswotV1(), Params(), Flops(), *recent_scorers()]
 
 
 def score(scorer, arch_id: str) -> float:

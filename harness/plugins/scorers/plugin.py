@@ -5,6 +5,8 @@
 - ``epe_nas`` (``epe_nas.py``) and ``zen`` (``zen.py``), two later training-free proxies;
 - ``params``, ``flops``: model size (``model_size.py``);
 - ``econas``, ``econas-plus``: the reduced-training baseline (``econas.py``);
+- the proxies of 2022-2025 (``recent_scorers``): ``zico``, ``meco``, ``meco_opt``, ``swap``,
+  ``swap_reg``, ``gradsign``, ``trainable_layers``.
 - the per-arch parts of the 2021-2025 proxies (``recent_proxy_parts``): AZ-NAS's four scores
   (``az_nas.py``), TE-NAS's ``ntk_cond`` and ``linear_regions`` (``te_nas.py``), ``vkdnw``
   (``vkdnw.py``).
@@ -42,6 +44,20 @@ def zerocost_scorers() -> list[Scorer]:
             GradNorm(), JacobCov(), Plain(), L2Norm()]
 
 
+def recent_scorers() -> list[Scorer]:
+    """ZiCo (``zico.py``), MeCo and its sampled variant (``meco.py``), SWAP and its size-regularised
+    form (``swap.py``), GradSign (``gradsign.py``) and VKDNW's trainable-layer count
+    (``trainable_layers.py``); docs/zico.md, meco.md, swap.md, gradsign.md, trainable-layers.md."""
+    from harness.plugins.scorers.gradsign import GradSign
+    from harness.plugins.scorers.meco import Meco
+    from harness.plugins.scorers.swap import Swap
+    from harness.plugins.scorers.trainable_layers import TrainableLayers
+    from harness.plugins.scorers.zico import Zico
+
+    return [Zico(), Meco(), Meco(name="meco_opt", sampled=True), Swap(),
+            Swap(name="swap_reg", regularised=True), GradSign(), TrainableLayers()]
+
+
 def recent_proxy_parts() -> list[Scorer]:
     """AZ-NAS's ``az_expressivity``, ``az_progressivity``, ``az_trainability``,
     ``az_complexity`` (Lee and Ham, CVPR 2024), TE-NAS's ``ntk_cond`` and ``linear_regions``
@@ -65,7 +81,5 @@ def harness_register_scorers(register: Register[Scorer]) -> None:
 
     for scorer in (Naswot(), NaswotV1(), *zerocost_scorers(), Params(), Flops(), EpeNas(), Zen(),
                    EcoNAS(), EcoNAS("econas-plus", init_channels=8, resolution=16,
-                                    read_epoch=15)):
-        register(scorer)
-    for scorer in recent_proxy_parts():
+                                    read_epoch=15), *recent_scorers(), *recent_proxy_parts()):
         register(scorer)
