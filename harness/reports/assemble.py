@@ -38,9 +38,9 @@ from harness.store import (
 )
 
 MetricChoice = str | Mapping[str, str] | None
-# Intervals by default where they matter: on a few hundred archs a Kendall tau moves by +-0.1
-# between samples, on thousands its interval is too narrow to change a reading (and Kendall's
-# vectorised resamples stop paying off). 1,000 resamples of 30 archs take milliseconds.
+# Intervals by default where they matter: on 30 archs a Kendall tau's interval is about +-0.2
+# wide, on thousands it is too narrow to change a reading (and Kendall's vectorised resamples
+# stop paying off). 1,000 resamples of 30 archs cost ~0.04 CPU-s per cell (docs/reports.md).
 DEFAULT_RESAMPLES = 1000
 INTERVALS_BELOW_ARCHS = 300
 PAIR_COLUMNS = (*SPACE_DATASET_COLUMNS, "metric", *SCORING_COLUMNS, "arch_id", "score", "truth",
