@@ -12,7 +12,7 @@ trap 'rm -rf "$work"' EXIT
 
 echo "== gate 1: README's main job on the NB-201 ground truth and CIFAR-10 images bundled in the package"
 HARNESS_DATA_DIR="$work/empty-data-dir" harness compare \
-    --scorers gennas-search-n,naswot,synflow,snip,jacob_cov,params \
+    --scorers gennas-search-n-fast,naswot,synflow,snip,jacob_cov,params \
     --samples 30 --workers 2 --quiet --out "$work/first"
 test -s "$work/first/report.md"
 # GenNAS's last bits depend on the CPU's kernels, and on 30 archs one swapped pair moves Kendall

@@ -18,45 +18,24 @@ and the ratios old / lean. Run with
 from __future__ import annotations
 
 import os
-import resource
 import statistics
-import subprocess
-import sys
-import time
 
 import pytest
+from command_timer import command_seconds
 
 ROUNDS = int(os.environ.get("STARTUP_BENCH_ROUNDS", "4"))  # an even count: ABBA
 OLD_PRELOAD = ["torch", "torch._inductor.config", "harness.trial", "harness.seeding",
                "harness.reports"]
 ROWS = ("lean", "old")
 _measured: dict[str, list[tuple[float, float]]] = {row: [] for row in ROWS}  # (cpu, wall)
-_SCRIPT = """
-import sys
-import harness.plugins.executors.local as local
-if sys.argv[1] == "old":
-    local.FORKSERVER_PRELOAD[:] = {old!r}
-from harness.cli import main
-status = main(sys.argv[2:])
-# Stop (and reap) the fork server, so its CPU time and its workers' reach getrusage.
-from multiprocessing import forkserver
-forkserver._forkserver._stop()
-sys.exit(status)
-"""
-
-
-def _children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
+_OLD_PRELUDE = ("import harness.plugins.executors.local as local\n"
+                f"local.FORKSERVER_PRELOAD[:] = {OLD_PRELOAD!r}")
 
 
 def _run(row: str, out_dir: str, env: dict[str, str]) -> tuple[float, float]:
-    command = [sys.executable, "-c", _SCRIPT.format(old=OLD_PRELOAD), row, "compare",
-               "--spaces", "nb201", "--scorers", "params", "--samples", "1", "--workers", "1",
-               "--out", out_dir]
-    cpu, start = _children_cpu(), time.perf_counter()
-    subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL)
-    return _children_cpu() - cpu, time.perf_counter() - start
+    return command_seconds(["compare", "--spaces", "nb201", "--scorers", "params", "--samples",
+                            "1", "--workers", "1", "--out", out_dir], env,
+                           prelude=_OLD_PRELUDE if row == "old" else "")
 
 
 @pytest.mark.benchmark(group="compare-startup-one-arch")

@@ -55,6 +55,22 @@ def needs_weights(scorer: object) -> bool:
     return not isinstance(scorer, WeightFreeScorer) or bool(scorer.needs_weights)
 
 
+@runtime_checkable
+class NonFiniteReasonScorer(Protocol):
+    """Optional: a scorer that says, in a few words, why its score can come out NaN or
+    infinite (``nonfinite_reason``, e.g. NASWOT's singular kernel): the trial's message, and so
+    the report's line on archs left out, then explains the status instead of only naming it."""
+
+    nonfinite_reason: str
+
+
+def nonfinite_message(scorer: object, value: float) -> str:
+    """The message of a trial whose score is ``value`` (NaN or infinite)."""
+    shown = "NaN" if math.isnan(value) else str(value)
+    reason = scorer.nonfinite_reason if isinstance(scorer, NonFiniteReasonScorer) else ""
+    return f"the scorer returned {shown}" + (f": {reason}" if reason else "")
+
+
 @dataclass(frozen=True)
 class TrialJob:
     """One trial as a worker receives it: plain, picklable values only.
@@ -256,11 +272,9 @@ def execute_trial(job: TrialJob, device: str | None = None) -> TrialResult:
                           peak_mem_mb=meter.peak_mb(), device=device_name)
     wall_s = time.perf_counter() - start
     peak = meter.peak_mb()
-    if math.isnan(value):
-        return result_for(job, "nan", "the scorer returned NaN", wall_s=wall_s,
-                          peak_mem_mb=peak, device=device_name)
-    if math.isinf(value):
-        return result_for(job, "inf", f"the scorer returned {value}", wall_s=wall_s,
+    if not math.isfinite(value):
+        message = nonfinite_message(registry.get("scorer", job.trial.scorer), value)
+        return result_for(job, "nan" if math.isnan(value) else "inf", message, wall_s=wall_s,
                           peak_mem_mb=peak, device=device_name)
     return result_for(job, "ok", "", score=value, wall_s=wall_s, peak_mem_mb=peak,
                       device=device_name)

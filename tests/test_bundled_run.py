@@ -57,15 +57,28 @@ def test_data_status_says_bundled(tmp_path, capsys):
     assert "bundled" in row and "(shipped with the package)" in row, row
 
 
-def test_compare_on_bundled_data_prints_the_published_values(tmp_path, capsys):
+def test_compare_on_bundled_data_prints_the_answer_and_names_the_report(tmp_path, capsys):
+    run = tmp_path / "run"
     code = cli.main(["compare", "--spaces", "nb201", "--scorers", "synflow,params",
-                     "--samples", "6", "--workers", "0", "--quiet", "--format", "md",
-                     "--data-dir", str(tmp_path / "data"), "--out", str(tmp_path / "run")])
-    out = capsys.readouterr().out
-    assert code == 0, out
-    assert "Published reference values" in out, "--paper is on for the bundled run"
-    assert "synflow" in out.split("Published reference values")[1]
-    assert "Published reference values" in (tmp_path / "run" / "report.md").read_text()
+                     "--samples", "6", "--workers", "0", "--quiet", "--format", "md,csv",
+                     "--data-dir", str(tmp_path / "data"), "--out", str(run)])
+    lines = capsys.readouterr().out.splitlines()
+    assert code == 0, lines
+    assert "### Ranking quality: Kendall tau-b per scorer" in lines
+    header = next(line for line in lines if line.startswith("| scorer"))
+    assert "nb201/cifar10-valid published" in header and "published in 95 %" in header
+    [synflow] = [line for line in lines if line.startswith("| synflow")]
+    measured, published, inside = (cell.strip() for cell in synflow.split("|")[2:5])
+    assert "[" in measured, "an interval by default on 6 archs"
+    assert published == "0.520" and inside in ("yes", "no"), synflow
+    assert not any(line.startswith("wrote ") for line in lines), "files only with --verbose"
+    written = len(list(run.glob("*.md")) + list(run.rglob("*.csv")))
+    assert lines[-1] == (f"report: {run / 'report.md'}, {written} files in {run} "
+                         f"(--verbose lists them)")
+    assert "Published reference values" in (run / "report.md").read_text(), "--paper is on"
+    assert cli.main(["report", str(run), "--format", "md", "--verbose"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == f"wrote {run / 'report.md'}" and lines[-1].startswith("report: ")
 
 
 def test_default_selection_names_the_unprepared_spaces_in_one_line(tmp_path, capsys):

@@ -37,6 +37,8 @@ def test_failures_are_rows_with_status_and_one_line_message(toy, tmp_path):
         "nan": {"nan"}, "boom": {"error"}, "skipper": {"skipped"}, "width": {"ok"}}
     messages = set(trials.set_index("scorer").loc["boom", "message"])
     assert messages == {"RuntimeError: boom second line of the message"}
+    assert set(trials.set_index("scorer").loc["nan", "message"]) == {
+        "the scorer returned NaN: this toy always returns NaN"}, "the scorer's own reason"
     assert trials[trials.status != "ok"].score.isna().all()
 
 

@@ -83,7 +83,7 @@ def test_save_writes_png_and_svg(report, tmp_path):
 
 
 def test_bar_chart_without_intervals_has_no_whiskers(tmp_path):
-    report = build_report(make_run(tmp_path))
+    report = build_report(make_run(tmp_path), bootstrap=0)
     figure = plots.bars_figure(report.table("ranking_kendall"), report.table("ranking_spearman"),
                                ["toy", "d1", "acc"])
     bars = [c for c in figure.axes[0].containers if isinstance(c, BarContainer)]

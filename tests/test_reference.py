@@ -10,6 +10,7 @@ import pytest
 from scipy import stats
 
 from harness.groundtruth.table import GroundTruthTable, MetricInfo
+from harness.metrics import bootstrap_interval, kendall_tau, spearman_rho
 from harness.reports import build_report
 from harness.reports.reference import references
 from harness.store import Trial, TrialResult, TrialStore
@@ -25,7 +26,7 @@ ZEROCOST = "zerocost notebooks, NB-201"
 TABLE3 = "gennas Table 3, NB-201"
 
 
-def _run(folder, columns):
+def _run(folder, columns, **options):
     with TrialStore.for_run(folder) as store:
         store.add_results(
             TrialResult(Trial("nb201", "cifar10-valid", arch, "synflow", "h", 0, "default",
@@ -37,7 +38,7 @@ def _run(folder, columns):
         store.save_ground_truth(GroundTruthTable(
             "nb201", frame, [MetricInfo(name, name.split("/")[0]) for name in columns],
             {"cifar10-valid": "cifar10-valid/x-valid"}), ARCHS)
-    return build_report(folder, paper=True)
+    return build_report(folder, paper=True, **options)
 
 
 def _abs(statistic, column):
@@ -113,3 +114,33 @@ def test_candidates_as_close_as_each_other_are_tied(tmp_path):
             for labels, _ in table4.values()} == {"cifar10-valid/x-valid": 0.0,
                                                   "cifar10/ori-test": 0.0}
     assert {table.cell(labels, "match").text for labels, _ in table4.values()} == {"tied"}
+
+
+def test_the_published_value_is_flagged_inside_or_outside_the_measured_interval(tmp_path):
+    """The run's 10 archs get intervals by default (1,000 resamples, seed 0), each flag is
+    right for the interval shown, and a reversal's signed [-1, -1] becomes |tau| in [1, 1]."""
+    report = _run(tmp_path, list(COLUMNS))
+    assert report.bootstrap == 1000, "intervals by default on a run of fewer than 300 archs"
+    table = report.table("paper")
+    expected = {(TABLE3, "cifar10-valid/x-valid"): ("no", kendall_tau, (1.0, 1.0)),
+                (TABLE3, "cifar10/ori-test"): ("yes", kendall_tau, None),
+                (ZEROCOST, "cifar10-valid/ori-test"): ("no", spearman_rho, None)}
+    for (source, column), (flag, statistic, shown) in expected.items():
+        labels, _ = _rows(table, source)[column]
+        low, high = bootstrap_interval(SCORES, COLUMNS[column], statistic, resamples=1000,
+                                       seed=0)
+        measured = table.cell(labels, "measured")
+        assert (measured.low, measured.high) == pytest.approx(shown or (low, high)), column
+        published = table.cell(labels, "published").value
+        assert table.cell(labels, "published in 95 %").text == flag, (
+            f"{source} {published} vs [{measured.low:.3f}, {measured.high:.3f}] on {column}")
+    answer = report.table("answer_kendall")
+    assert answer.cell(["synflow"], "nb201/cifar10-valid published in 95 %").text == "no", \
+        "the answer table flags 0.52 against the default column's [1, 1] too"
+
+
+def test_no_resamples_no_interval_no_flag(tmp_path):
+    table = _run(tmp_path, list(COLUMNS), bootstrap=0).table("paper")
+    for labels, _ in _rows(table, TABLE3).values():
+        assert table.cell(labels, "measured").low is None
+        assert table.cell(labels, "published in 95 %").text is None

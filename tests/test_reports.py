@@ -13,6 +13,12 @@ from synthetic_run import COMMAND, make_run
 
 from harness.errors import ConfigError, HarnessError, UnknownPluginError
 from harness.reports import build_report, parse_metric_choice, write_reports
+from harness.reports.assemble import (
+    DEFAULT_RESAMPLES,
+    INTERVALS_BELOW_ARCHS,
+    default_resamples,
+    left_out_notes,
+)
 from harness.reports.reference import references
 from harness.store import TrialStore
 
@@ -138,7 +144,32 @@ def test_provenance_states_command_seeds_inits_and_sources(report):
     assert (prov.weight_inits, prov.bias_inits) == (["default", "kaiming"], ["default", "zero"])
     [use] = prov.ground_truth
     assert (use.metric, use.chosen_by, use.source["sha256"]) == ("acc", "default", "0123abcd")
-    assert report.notes == []
+
+
+def test_notes_say_per_scorer_how_many_archs_were_left_out_and_why(report):
+    assert report.notes == [
+        "mem[h64]: 10 of 10 archs left out of the correlations: 10 oom",
+        "noisy: 2 of 20 trials left out of the correlations: 1 nan, 1 oom"], \
+        "one line per scorer with a trial that is not ok; archs where one trial per arch"
+
+
+def test_a_left_out_line_gives_each_status_its_most_frequent_message():
+    trials = pd.DataFrame({
+        "space": "s", "dataset": "d", "arch_id": ["a", "b", "c", "d"], "scorer": "x",
+        "scorer_config_hash": "h", "status": ["inf", "inf", "error", "ok"],
+        "message": ["singular", "singular", "boom", ""]})
+    assert left_out_notes(trials, {("x", "h"): "x"}) == [
+        "x: 3 of 4 archs left out of the correlations: 2 inf (singular), 1 error (boom)"]
+
+
+def test_intervals_by_default_below_a_few_hundred_archs(report):
+    assert report.bootstrap == DEFAULT_RESAMPLES
+    answer = report.table("answer_kendall")
+    assert answer.cell(["reversed"], "toy/d1").low == pytest.approx(-1.0), "one seed: interval"
+    archs = pd.DataFrame({"space": "s", "dataset": "d",
+                          "arch_id": range(INTERVALS_BELOW_ARCHS)})
+    assert default_resamples(archs.iloc[:-1]) == DEFAULT_RESAMPLES
+    assert default_resamples(archs) == 0, "thousands of archs: intervals only when asked for"
 
 
 def test_metric_override_flips_lower_is_better(run_dir):

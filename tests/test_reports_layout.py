@@ -46,15 +46,17 @@ def test_markdown_and_html_read_answer_first_provenance_last(report, tmp_path):
     write_reports(report, tmp_path, "md,html")
     text = (tmp_path / "report.md").read_text()
     headings = re.findall(r"^#+ .*$", text, flags=re.M)
-    assert headings[1] == "### Ranking quality: Kendall tau-b per scorer"
+    assert headings[1:3] == ["### Ranking quality: Kendall tau-b per scorer", "## Notes"], \
+        "the answer, then the notes on it (archs left out)"
     assert headings[-2] == "### Ranking quality per cell" and headings[-1] == "## Provenance"
     page = (tmp_path / "report.html").read_text()
     ids = re.findall(r'<h2 id="([^"]+)"', page)
     assert ids[0] == "answer_kendall" and ids[-3:] == ["correlations", "plots", "provenance"]
     first_table_end = page.index("</table>")
     wide = page.index('<figure class="wide">')
-    assert first_table_end < wide < page.index('id="answer_retrieval"'), (
-        "the bar chart sits under the answer, at full width")
+    notes = page.index('<div class="notes">')
+    assert first_table_end < wide < notes < page.index('id="answer_retrieval"'), (
+        "the bar chart sits under the answer, at full width, then the notes")
 
 
 def test_published_values_stand_beside_the_measured_ones(tmp_path):
@@ -70,7 +72,8 @@ def test_published_values_stand_beside_the_measured_ones(tmp_path):
             "nb201", frame, [MetricInfo("cifar10-valid/x-valid", "cifar10-valid")],
             {"cifar10-valid": "cifar10-valid/x-valid"}), archs)
     table = build_report(tmp_path).table("answer_kendall")
-    assert table.columns == ["nb201/cifar10-valid", "nb201/cifar10-valid published"]
+    assert table.columns == ["nb201/cifar10-valid", "nb201/cifar10-valid published",
+                             "nb201/cifar10-valid published in 95 %"]
     assert table.cell(["synflow"], "nb201/cifar10-valid").value == pytest.approx(1.0)
     assert table.cell(["synflow"], "nb201/cifar10-valid published").value == 0.52, (
         "GenNAS appendix Table 3, synflow on NB-201 (|tau|)")

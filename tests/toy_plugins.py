@@ -129,6 +129,7 @@ class NanScorer:
     name = "nan"
     needs_inputs = False
     defaults = {"batch_size": 1}
+    nonfinite_reason = "this toy always returns NaN"  # harness.trial.NonFiniteReasonScorer
 
     def score(self, ctx) -> float:
         return math.nan

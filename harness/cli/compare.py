@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.cli.parsers import command_parser
+from harness.cli.reports import add_bootstrap_argument, check_bootstrap
 from harness.errors import ConfigError, RunFailedError
 from harness.names import split_names
 
@@ -26,18 +27,19 @@ def add_compare_command(sub: Any) -> None:
     compare.add_argument("--extend", action="store_true", help="add this selection's trials "
                          "to an --out folder that holds another selection (on purpose)")
     compare.add_argument("--quiet", action="store_true", help="no progress bar")
+    compare.add_argument("--verbose", action="store_true", help="list every report file "
+                         "written (by default one line names the report)")
     compare.add_argument("--json", action="store_true", help="print one JSON summary on stdout "
                          "(run folder, trial counts, report files, Kendall and retrieval per "
                          "scorer) instead of text; progress and notes stay on stderr")
     compare.add_argument("--no-report", action="store_true", help="store trials only")
     compare.add_argument("--format", default="md,csv,json,tex,html", help="report formats")
     compare.add_argument("--metric", help="ground-truth metric (NAME or SPACE=NAME,...)")
-    compare.add_argument("--bootstrap", type=int, default=0, help="bootstrap resamples for "
-                         "95%% intervals (e.g. 1000)")
+    add_bootstrap_argument(compare)
     compare.add_argument("--paper", action=argparse.BooleanOptionalAction, default=None,
-                         help="published values beside the measured ones, also printed "
-                              "(default: on when the run uses ground truth bundled with the "
-                              "package)")
+                         help="the report's table of published values beside the measured "
+                              "ones (default: on when the run uses ground truth bundled with "
+                              "the package)")
     compare.set_defaults(func=cmd_compare)
 
 
@@ -139,7 +141,7 @@ def print_skipped_spaces(skipped: dict[str, str]) -> None:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from harness.cli.reports import print_paper_table, report_files, write_report
+    from harness.cli.reports import report_files, write_report
     from harness.execute import execute_plan, status_line
     from harness.plan import plan_run
 
@@ -169,9 +171,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
                                            args.bootstrap, paper)
         else:
             report = write_report(summary.run_dir, args.format, args.metric, args.bootstrap,
-                                  paper)
-            if paper:
-                print_paper_table(report)
+                                  paper, verbose=args.verbose)
     if args.json:
         print(json.dumps(compare_summary(plan, summary, report, written), indent=1))
     if summary.stop_signal is not None:
@@ -183,8 +183,9 @@ def compare_summary(plan: Any, summary: Any, report: Any, written: list[Path]) -
     """``harness compare --json``: what the run did and its answer, for scripts.
 
     ``kendall`` and ``retrieval@10`` hold one record per scorer: its value per space/dataset
-    (``COLUMN_low``/``COLUMN_high``: the 95 % interval with ``--bootstrap``; ``COLUMN
-    published``: the published value where one exists), as ``tables/answer_*.csv`` holds them.
+    (``COLUMN_low``/``COLUMN_high``: its 95 % interval; ``COLUMN published``: the published
+    value where one exists, and ``COLUMN published in 95 %``: ``yes``/``no``, whether it lies
+    inside the interval), as ``tables/answer_*.csv`` holds them.
     ``top_k``: one record per space/dataset/metric/scorer with the metrics that weigh the top
     (``tables/top_k.csv``).
     """
@@ -215,9 +216,7 @@ def check_report_options(args: argparse.Namespace, plan: Any) -> None:
     from harness.reports import parse_metric_choice
     from harness.store import STORE_FILE, TrialStore
 
-    if args.bootstrap < 0:
-        raise ConfigError(f"--bootstrap {args.bootstrap}: give 0 (no intervals) or a number of "
-                          f"resamples, e.g. 1000")
+    check_bootstrap(args.bootstrap)
     for name in split_names(args.format):
         get_registry().get("reporter", name)
     metric = parse_metric_choice(args.metric)

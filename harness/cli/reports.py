@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.cli.parsers import command_parser
-from harness.errors import HarnessError
+from harness.errors import ConfigError, HarnessError
 from harness.names import split_names
 
 REPORT_EXAMPLE = ("harness report runs/first --format md,csv,tex,json,html --bootstrap 1000\n"
@@ -43,7 +43,7 @@ def add_report_commands(sub: Any) -> None:
     report.add_argument("--format", default="md,csv,json,tex,html",
                         help="comma-separated formats: md,csv,tex,json,html")
     report.add_argument("--metric", help="ground-truth metric (NAME or SPACE=NAME,...)")
-    report.add_argument("--bootstrap", type=int, default=0, help="bootstrap resamples")
+    add_bootstrap_argument(report)
     report.add_argument("--paper", action="store_true",
                         help="add published reference values (GenNAS appendix, zero-cost-nas)")
     report.add_argument("--aggregate", action="append", default=[],
@@ -57,6 +57,7 @@ def add_report_commands(sub: Any) -> None:
     report.add_argument("--out", type=Path, metavar="DIR",
                         help="folder for the report files (default: RUN_DIR), so a second "
                              "report does not overwrite the first")
+    report.add_argument("--verbose", action="store_true", help="list every file written")
     report.set_defaults(func=cmd_report)
 
     export = command_parser(sub, "export", "write a run's trials as parquet, csv or json",
@@ -70,18 +71,34 @@ def add_report_commands(sub: Any) -> None:
     _add_profile_command(sub)
 
 
-def write_report(run_dir: Path, formats: str, metric: str | None, bootstrap: int,
-                 paper: bool = False, out: Path | None = None, **settings: Any) -> Any:
+def add_bootstrap_argument(parser: argparse.ArgumentParser) -> None:
+    """``--bootstrap N``: resamples of the 95 % intervals; left out, the report's default
+    (``harness.reports.assemble.default_resamples``)."""
+    parser.add_argument("--bootstrap", type=int, default=None, metavar="N",
+                        help="bootstrap resamples for the 95 %% intervals of Kendall and "
+                             "Spearman; 0 = none (default: 1000 when every space/dataset has "
+                             "fewer than 300 archs, else none)")
+
+
+def check_bootstrap(resamples: int | None) -> None:
+    """Refuse a negative ``--bootstrap`` in one line, before anything runs."""
+    if resamples is not None and resamples < 0:
+        raise ConfigError(f"--bootstrap {resamples}: give 0 (no intervals) or a number of "
+                          f"resamples, e.g. 1000")
+
+
+def write_report(run_dir: Path, formats: str, metric: str | None, bootstrap: int | None,
+                 paper: bool = False, out: Path | None = None, verbose: bool = False,
+                 **settings: Any) -> Any:
     """Build the report of ``run_dir``, write it in every format of ``formats`` under ``out``
-    (default: the run folder), print each file written, return the report. ``settings``:
-    more ``build_report`` keywords (``aggregates``, ``top_ks``)."""
+    (default: the run folder), print its answer (``print_answer``), return the report.
+    ``settings``: more ``build_report`` keywords (``aggregates``, ``top_ks``)."""
     report, written = report_files(run_dir, formats, metric, bootstrap, paper, out, **settings)
-    for path in written:
-        print(f"wrote {path}")
+    print_answer(report, out or run_dir, written, verbose)
     return report
 
 
-def report_files(run_dir: Path, formats: str, metric: str | None, bootstrap: int,
+def report_files(run_dir: Path, formats: str, metric: str | None, bootstrap: int | None,
                  paper: bool = False, out: Path | None = None,
                  **settings: Any) -> tuple[Any, list[Path]]:
     """``write_report`` without printing: the report and the files written."""
@@ -92,19 +109,22 @@ def report_files(run_dir: Path, formats: str, metric: str | None, bootstrap: int
     return report, write_reports(report, out or run_dir, formats)
 
 
-def print_paper_table(report: Any) -> None:
-    """Print the correlations of the report's measured-vs-published table, the answer a reader
-    wants first (the report files hold the whole table, retrieval rates included)."""
-    from dataclasses import replace
-
+def print_answer(report: Any, folder: Path, written: list[Path], verbose: bool) -> None:
+    """What a reader wants after a run, and no more: the Kendall table (intervals, published
+    values and whether they lie inside), the report's notes (archs left out and why), then one
+    line naming the report; every file written only with ``verbose``."""
     from harness.reports.render import markdown
 
-    for table in report.tables:
-        if table.name == "paper":
-            statistic = table.labels.index("statistic")
-            rows = [row for row in table.rows if row[0][statistic].endswith(("kendall",
-                                                                              "spearman"))]
-            print(f"\n{markdown(replace(table, rows=rows))}")
+    if verbose:
+        for path in written:
+            print(f"wrote {path}")
+    print(f"\n{markdown(report.table('answer_kendall'))}")
+    for note in report.notes:
+        print(f"note: {note}")
+    pages = [path for path in written if path.name == "report.html"] or written[:1]
+    shown = f"{pages[0]}, " if pages else ""
+    print(f"report: {shown}{len(written)} files in {folder}"
+          + ("" if verbose else " (--verbose lists them)"))
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -112,11 +132,12 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     if args.out is not None:
         check_run_dir(args.out)  # a file, or a folder that cannot be made: one line
+    check_bootstrap(args.bootstrap)
     settings: dict[str, Any] = {"aggregates": args.aggregate}
     if args.top_k:
         settings["top_ks"] = tuple(args.top_k)
     write_report(Path(args.run_dir), args.format, args.metric, args.bootstrap, args.paper,
-                 args.out, **settings)
+                 args.out, args.verbose, **settings)
     return 0
 
 
@@ -201,7 +222,8 @@ def regress_command(args: argparse.Namespace) -> int:
     from harness.reports import regress as regression
 
     if args.write_baseline:
-        path = regression.write_baseline(build_report(args.run_dir), args.write_baseline)
+        path = regression.write_baseline(build_report(args.run_dir, bootstrap=0),
+                                         args.write_baseline)
         print(f"wrote baseline {path}")
         return regression.EXIT_OK
     try:

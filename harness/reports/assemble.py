@@ -44,6 +44,11 @@ from harness.store import (
 )
 
 MetricChoice = str | Mapping[str, str] | None
+# Intervals by default where they matter: on 30 archs a Kendall tau's interval is about +-0.2
+# wide, on thousands it is too narrow to change a reading (and Kendall's vectorised resamples
+# stop paying off). 1,000 resamples of 30 archs cost ~0.04 CPU-s per cell (docs/reports.md).
+DEFAULT_RESAMPLES = 1000
+INTERVALS_BELOW_ARCHS = 300
 PAIR_COLUMNS = (*SPACE_DATASET_COLUMNS, "metric", *SCORING_COLUMNS, "arch_id", "score", "truth",
                 "status")
 
@@ -135,6 +140,35 @@ def scorer_labels(trials: pd.DataFrame) -> dict[tuple[str, str], str]:
     return labels
 
 
+def _left_out_line(label: str, trials: pd.DataFrame) -> str | None:
+    """One line saying how many of a scorer's trials gave no finite score and why (each status,
+    with its most frequent message); None when every trial is ``ok``.
+
+    Counted in archs where the scorer has one trial per arch, else in trials (seeds, inits).
+    """
+    failed = trials[trials.status != "ok"]
+    if failed.empty:
+        return None
+    one_per_arch = not trials.duplicated(["space", "dataset", "arch_id"]).any()
+    reasons = []
+    for status in [s for s in STATUSES if s in set(failed.status)]:
+        of_status = failed[failed.status == status]
+        message = of_status.message.fillna("").mode().iloc[0]
+        reasons.append(f"{len(of_status)} {status}" + (f" ({message})" if message else ""))
+    return (f"{label}: {len(failed)} of {len(trials)} {'archs' if one_per_arch else 'trials'} "
+            f"left out of the correlations: {', '.join(reasons)}")
+
+
+def left_out_notes(trials: pd.DataFrame, labels: dict[tuple[str, str], str]) -> list[str]:
+    """``_left_out_line`` for every scorer label (``scorer_labels``) with a trial that is not
+    ``ok``: a bare n of 29 of 30 does not say what happened to the thirtieth arch."""
+    label_of = [labels[key] for key in zip(trials.scorer, trials.scorer_config_hash,
+                                           strict=True)]
+    lines = (_left_out_line(label, group)
+             for label, group in trials.assign(label=label_of).groupby("label", sort=True))
+    return [line for line in lines if line]
+
+
 def _mean_or_none(values: pd.Series) -> float | None:
     values = values.dropna()
     return float(values.mean()) if len(values) else None
@@ -216,8 +250,17 @@ def _with_aggregates(trials: pd.DataFrame, labels: dict[tuple[str, str], str],
     return pd.concat(frames, ignore_index=True) if len(frames) > 1 else trials
 
 
-def build_report(run_dir: Path | str, *, metric: MetricChoice = None, bootstrap: int = 0,
-                 seed: int = 0, paper: bool = False,
+
+def default_resamples(trials: pd.DataFrame) -> int:
+    """Bootstrap resamples when none are asked for: ``DEFAULT_RESAMPLES`` when every space and
+    dataset of the run has fewer than ``INTERVALS_BELOW_ARCHS`` archs, else 0 (no intervals)."""
+    archs = trials.groupby(list(SPACE_DATASET_COLUMNS)).arch_id.nunique()
+    return DEFAULT_RESAMPLES if archs.max() < INTERVALS_BELOW_ARCHS else 0
+
+
+
+def build_report(run_dir: Path | str, *, metric: MetricChoice = None,
+                 bootstrap: int | None = None, seed: int = 0, paper: bool = False,
                  top_ks: tuple[int, ...] = metrics.TOP_K_ARCHS,
                  aggregates: Sequence[str | AggregateSpec] = ()) -> Report:
     """Read ``RUN_DIR/trials.sqlite`` (+ ``run.json``) and compute every row and table.
@@ -225,7 +268,8 @@ def build_report(run_dir: Path | str, *, metric: MetricChoice = None, bootstrap:
     :param metric: ground-truth metric: None = each dataset's default metric (as stored with
         the table), a name for every space that has it, or a mapping with keys ``space`` or
         ``space/dataset`` (the more specific key wins).
-    :param bootstrap: resamples for 95 % intervals of Kendall and Spearman (0 = none).
+    :param bootstrap: resamples for 95 % intervals of Kendall and Spearman (0 = none; None =
+        ``default_resamples``: intervals on runs of fewer than a few hundred archs).
     :param seed: seed of the bootstrap resampling.
     :param paper: add the table of published reference values with differences.
     :param top_ks: the K (archs) of the metrics that weigh the top (nDCG@K, precision@K, ...).
@@ -249,6 +293,8 @@ def build_report(run_dir: Path | str, *, metric: MetricChoice = None, bootstrap:
     if isinstance(metric, str) and metric not in set(metric_table.metric):
         raise ConfigError(f"no space of this run has a ground-truth metric {metric!r}; known: "
                           f"{', '.join(sorted(set(metric_table.metric))) or '(none stored)'}")
+    if bootstrap is None:
+        bootstrap = default_resamples(trials)
     run = read_run_record(run_dir)
     notes: list[str] = []
     if not run:
@@ -256,6 +302,7 @@ def build_report(run_dir: Path | str, *, metric: MetricChoice = None, bootstrap:
                      f"configuration is shown as unknown")
     trials = trials.assign(score=np.where(trials.status == "ok", trials.score, np.nan))
     labels = scorer_labels(trials)
+    notes += left_out_notes(trials, labels)
     scored = _with_aggregates(trials, labels, run, aggregates, notes)
     rows: list[CorrelationRow] = []
     paper_rows: list[CorrelationRow] = []
@@ -277,8 +324,8 @@ def build_report(run_dir: Path | str, *, metric: MetricChoice = None, bootstrap:
             of_space = set(metric_table.metric[metric_table.space == space])
             for metric_name in [m for m in paper_metrics(space, dataset, of_space)
                                 if m not in dict(chosen)]:
-                cells = _cells(group, truth, metric_table, metric_name, labels, 0, seed,
-                               top_ks)
+                cells = _cells(group, truth, metric_table, metric_name, labels, bootstrap,
+                               seed, top_ks)
                 paper_rows += [row for row, _ in cells]
     pairs = pd.concat(pair_frames, ignore_index=True) if pair_frames else pd.DataFrame()
     report = Report(run_dir=run_dir, provenance=_provenance(run, trials, uses), rows=rows,

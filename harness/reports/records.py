@@ -5,6 +5,7 @@ Reporters (``harness.protocols.Reporter``) only read these; nothing here touches
 
 from __future__ import annotations
 
+import math
 from dataclasses import astuple, dataclass, field, make_dataclass
 from pathlib import Path
 from typing import Any, get_type_hints
@@ -46,6 +47,17 @@ CellKey = make_dataclass(
                 (*SPACE_DATASET_COLUMNS, "metric", *SCORING_COLUMNS)],
     bases=(_CellKeyMethods,), frozen=True,
     namespace={"__module__": __name__, "__doc__": _CellKeyMethods.__doc__})
+
+
+def magnitude_interval(low: float, high: float) -> tuple[float, float]:
+    """The interval of |x| for x in [low, high]: published correlations are magnitudes, so
+    they are compared with this one (an interval across zero starts at zero). An undefined
+    interval (NaN ends) stays undefined."""
+    if math.isnan(low) or math.isnan(high) or low >= 0:
+        return low, high
+    if high <= 0:
+        return -high, -low
+    return 0.0, max(-low, high)
 
 
 @dataclass(frozen=True)
@@ -90,6 +102,11 @@ class CorrelationRow:
         return float(getattr(self.quality, statistic))
 
     def interval(self, statistic: str) -> tuple[float, float] | None:
+        """The 95 % bootstrap interval of ``statistic`` (kendall, spearman, or their
+        ``abs_`` magnitudes); None without one."""
+        if statistic.startswith("abs_"):
+            signed = self.interval(statistic[4:])
+            return None if signed is None else magnitude_interval(*signed)
         return {"kendall": self.quality.kendall_interval,
                 "spearman": self.quality.spearman_interval}.get(statistic)
 

@@ -147,6 +147,16 @@ def published_cell(row: CorrelationRow, statistic: str) -> Cell:
     return Cell(value=found[0].value, text=text)
 
 
+def inside_interval(published: float | None, interval: tuple[float, float] | None) -> Cell:
+    """``yes`` when ``published`` lies inside the measured 95 % ``interval`` (of the magnitude,
+    as published: ``CorrelationRow.interval("abs_kendall")``), else ``no``; an empty cell
+    without a published value or a finite interval (several seeds averaged, no resamples)."""
+    if published is None or interval is None or not np.isfinite(interval).all():
+        return Cell()
+    low, high = interval
+    return Cell(text="yes" if low <= published <= high else "no")
+
+
 def paper_metrics(space: str, dataset: str, available: set[str]) -> list[str]:
     """The ground-truth columns among ``available`` that some published value for ``space`` /
     ``dataset`` is measured on: ``build_report`` correlates them too when ``--paper`` is on."""
@@ -203,13 +213,15 @@ def reference_table(rows: list[CorrelationRow]) -> Table:
                   caption="published on = the ground-truth column the source correlated against "
                           "('not stated': the measured value is shown on each candidate column, "
                           "match says which lands closer); measured = mean over the run's cells "
-                          "of the statistic (|.| for correlations, as published); difference = "
-                          "measured - published. Sources: "
+                          "of the statistic (|.| for correlations, as published), with the 95 % "
+                          "bootstrap interval of one cell; published in 95 % = whether the "
+                          "published value lies inside that interval; difference = measured - "
+                          "published. Sources: "
                           + "; ".join(dict.fromkeys(ref.citation for ref in references())),
                   labels=["space", "dataset", "scorer", "statistic", "source", "published on",
                           "measured on"],
-                  columns=["measured", "published", "difference", "n_measured", "n_published",
-                           "match"])
+                  columns=["measured", "published", "published in 95 %", "difference",
+                           "n_measured", "n_published", "match"])
     grouped: dict[tuple, list[CorrelationRow]] = defaultdict(list)
     published: dict[tuple, Reference] = {}
     for row in rows:
@@ -229,8 +241,11 @@ def reference_table(rows: list[CorrelationRow]) -> Table:
                          "ground-truth columns. " + table.caption)
     for key in sorted(grouped):
         ref, group = published[key], grouped[key]
+        interval = group[0].interval(ref.statistic) if len(group) == 1 else None
+        low, high = interval or (None, None)
         table.rows.append((list(key), [
-            Cell(value=measured[key], count=len(group)), Cell(value=ref.value),
+            Cell(value=measured[key], low=low, high=high, count=len(group)),
+            Cell(value=ref.value), inside_interval(ref.value, interval),
             Cell(value=measured[key] - ref.value), Cell(value=int(np.mean([r.n for r in group]))),
             Cell(value=ref.n_archs), Cell(text=verdicts[key])]))
     return table

@@ -253,9 +253,9 @@ def regress(run_dir: Path | str, baseline_path: Path | str, *,
     thresholds = parse_thresholds(fail_if)
     baseline = load_baseline(baseline_path)
     try:
-        report = build_report(run_dir, metric=baseline.metrics or None)
+        report = build_report(run_dir, metric=baseline.metrics or None, bootstrap=0)
     except ConfigError:
-        report = build_report(run_dir)  # a metric the run lacks: its entries show as missing
+        report = build_report(run_dir, bootstrap=0)  # a metric the run lacks: shown missing
     differences = coverage_differences(report, baseline)
     if differences and not allow_different_archs:
         raise MismatchError(f"the run and the baseline cover different data, so their "

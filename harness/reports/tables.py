@@ -106,7 +106,7 @@ def answer_table(rows: list[CorrelationRow], statistic: str, published: str, nam
                  title: str) -> Table:
     """Rows = scorers, columns = each (space, dataset) and, where a source published the
     statistic for it, the published value beside it: the table a report leads with."""
-    from harness.reports.reference import published_cell
+    from harness.reports.reference import inside_interval, published_cell
 
     chosen = _at_primary_init(rows)
     scorers = sorted(_unique(r.scorer_label for r in chosen))
@@ -118,26 +118,35 @@ def answer_table(rows: list[CorrelationRow], statistic: str, published: str, nam
     with_paper = [g for g in groups if any(papers.get((s, g), Cell()).value is not None
                                            for s in scorers)]
     names = _group_names(groups)
+    with_interval = statistic in CORRELATIONS
     columns = []
     for group in groups:
         columns.append(names[group])
         if group in with_paper:
             columns.append(f"{names[group]} published")
+            if with_interval:
+                columns.append(f"{names[group]} published in 95 %")
     table = Table(name=name, title=title, labels=["scorer"], columns=columns,
                   caption=f"{statistic} of each scorer against the ground truth (rows: "
                           f"scorers; columns: space/dataset), at the primary init, mean over "
                           f"seeds"
-                          + (" ([low, high]: 95 % bootstrap interval, with --bootstrap and one "
-                             "seed)" if statistic in CORRELATIONS else "")
+                          + (" ([low, high]: 95 % bootstrap interval, for one seed)"
+                             if with_interval else "")
                           + f". 'published' = the value its source reports ({published}, on "
-                            f"the same ground-truth column), where one exists.")
+                            f"the same ground-truth column), where one exists"
+                          + ("; 'published in 95 %': whether it lies inside the interval of "
+                             "the measured magnitude" if with_interval else "") + ".")
     for scorer in scorers:
         entries = []
         for group in groups:
             own = cells[(scorer, group)]
             entries.append(_mean_cell(own, statistic) if own else Cell())
             if group in with_paper:
-                entries.append(papers.get((scorer, group), Cell()))
+                paper = papers.get((scorer, group), Cell())
+                entries.append(paper)
+                if with_interval:
+                    interval = own[0].interval(published) if len(own) == 1 else None
+                    entries.append(inside_interval(paper.value, interval))
         table.rows.append(([scorer], entries))
     return table
 

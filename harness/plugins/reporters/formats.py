@@ -35,16 +35,17 @@ def _write_csv(path: Path, records: list[dict]) -> Path:
 
 
 class MarkdownReporter:
-    """``report.md``: notes, every table (the answer first, tabulate's GitHub style), then
-    the provenance."""
+    """``report.md``: every table (tabulate's GitHub style), the answer first and the notes
+    right under it (archs left out and why, fallbacks), then the provenance."""
 
     name = "md"
 
     def write(self, report: Report, run_dir: Path) -> list[Path]:
         lines = [f"# harness report: {report.run_dir.name}", ""]
+        lines += [markdown(table) for table in report.tables[:1]]
         if report.notes:
             lines += ["## Notes", ""] + [f"- {note}" for note in report.notes] + [""]
-        lines += [markdown(table) for table in report.tables]
+        lines += [markdown(table) for table in report.tables[1:]]
         lines += ["## Provenance", ""]
         lines += [f"- **{label}**: `{value}`" for label, value in provenance_lines(report)]
         lines.append("")

@@ -32,6 +32,10 @@ from harness.plugins.scorers.zerocost_common import (
 from harness.protocols import OptionRanges, ScoringContext
 
 EIGEN_OFFSET = 1e-5
+# Why a score is NaN, for the trial's message and the report (``harness.trial``).
+JACOBIAN_NAN_REASON = ("the input Jacobians' correlation matrix is undefined (a constant "
+                       "Jacobian row: the output ignores an image) or has an eigenvalue below "
+                       f"-{EIGEN_OFFSET:g}")
 
 
 def input_jacobians(model: nn.Module, chunks: list[torch.Tensor]) -> torch.Tensor:
@@ -62,6 +66,7 @@ class JacobCov:
     needs_inputs: bool = True
     defaults: dict[str, Any] = field(default_factory=zerocost_defaults)
     option_ranges: ClassVar[OptionRanges] = ZEROCOST_RANGES
+    nonfinite_reason: ClassVar[str] = JACOBIAN_NAN_REASON
 
     def score(self, ctx: ScoringContext) -> float:
         skip_if_undefined(ctx, self.name)

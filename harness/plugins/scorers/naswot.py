@@ -23,13 +23,17 @@ no split file; set ``inputs.split = "trainval"`` for the exact reference pool.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
 
 from harness.errors import ScorerSkipped
-from harness.plugins.scorers.jacob_cov import correlation_eigen_score, input_jacobians
+from harness.plugins.scorers.jacob_cov import (
+    JACOBIAN_NAN_REASON,
+    correlation_eigen_score,
+    input_jacobians,
+)
 from harness.plugins.scorers.zerocost_common import (
     batch_on_device,
     fresh_model,
@@ -117,6 +121,9 @@ class Naswot:
     needs_inputs: bool = True
     defaults: dict[str, Any] = field(default_factory=lambda: {
         "batch_size": 128, "inputs": dict(NASWOT_INPUTS), "network": NASWOT_NETWORK})
+    nonfinite_reason: ClassVar[str] = ("the ReLU agreement kernel K is singular: the "
+                                       "network's activation patterns do not tell the batch's "
+                                       "images apart")
 
     def score(self, ctx: ScoringContext) -> float:
         skip_if_undefined(ctx, self.name)
@@ -132,6 +139,7 @@ class NaswotV1:
     needs_inputs: bool = True
     defaults: dict[str, Any] = field(default_factory=lambda: {
         "batch_size": 256, "inputs": dict(NASWOT_INPUTS), "network": NASWOT_NETWORK})
+    nonfinite_reason: ClassVar[str] = JACOBIAN_NAN_REASON
 
     def score(self, ctx: ScoringContext) -> float:
         skip_if_undefined(ctx, self.name)
