@@ -203,3 +203,26 @@ def test_gennas_appendix_nb201_rows_run_fast_offline(tmp_path, one_torch_thread)
     assert all(np.isfinite(v[1].value) and v[3].value == 3 for v in ran)
     fast = {labels[6] for labels, _ in nb201 if labels[2] == "gennas-search-n"}
     assert fast == {"gennas-search-n-fast"}, "the report says which cells used --fast"
+
+
+def test_spaces_run_in_turns_keep_what_earlier_runs_recorded(tmp_path, one_torch_thread):
+    text = ONE_ROW.replace('spaces = ["nb201"]', 'spaces = ["nb201", "nds-darts"]').replace(
+        "samples = 8", "samples = 4").replace('column = "cifar10-valid/x-valid"',
+                                              'column = "cifar10-valid/x-valid"\nspace = "nb201"')
+    text += """
+[[rows.values]]
+scorer = "synflow"
+statistic = "abs_kendall"
+value = 0.1
+source = "s"
+table = "t"
+n = 9
+space = "nds-darts"
+"""
+    path = str(_write(tmp_path, text))
+    _run(tmp_path, path, "--spaces", "nds-*")
+    out = _run(tmp_path, path, "--spaces", "nb201")
+    _, (cells, _) = build_study_report(out)
+    verdicts = {labels[1]: values[-1].text for labels, values in cells.rows}
+    assert verdicts["nds-darts"].startswith("not run: data absent"), verdicts
+    assert not verdicts["nb201"].startswith("not run"), verdicts

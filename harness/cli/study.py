@@ -29,6 +29,9 @@ def add_study_commands(sub: Any) -> None:
                          "(resumable), then write its report", RUN_EXAMPLE)
     run.add_argument("study", help="a built-in study's name (harness study list) or a .toml file")
     run.add_argument("--rows", help="comma-separated shell patterns of row names, e.g. 'nb201*'")
+    run.add_argument("--spaces", help="comma-separated shell patterns of the spaces to run "
+                     "(default: every space of the selected rows; the others keep what an "
+                     "earlier run of the folder recorded)")
     run.add_argument("--fast", action="store_true",
                      help="run each row's cheaper scorers where it names one (the report says "
                           "which cells used them)")
@@ -80,7 +83,7 @@ def cmd_study_run(args: argparse.Namespace) -> int:
     if not args.out:
         base.out = str(Path("runs") / f"study-{study.name}")
     options = StudyRunOptions(base=base, fast=args.fast, max_samples=args.max_samples,
-                              rows=args.rows)
+                              rows=args.rows, spaces=args.spaces)
 
     def say(outcome: Any) -> None:
         for space in outcome.spaces:

@@ -10,6 +10,7 @@ did (its selections, the trials it covers, why it was left out, CPU and wall sec
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import os
 import resource
@@ -61,12 +62,18 @@ class RowOutcome:
 class StudyRunOptions:
     """How a study runs: ``base`` (device, workers, executor, data dir, out...), ``fast``
     (use each row's cheaper scorers), ``max_samples`` (cap on archs per space, for a quick
-    pass), ``rows`` (shell patterns of row names)."""
+    pass), ``rows`` and ``spaces`` (shell patterns of the row names and spaces to run)."""
 
     base: RunConfig
     fast: bool = False
     max_samples: int | None = None
     rows: str | None = None
+    spaces: str | None = None
+
+    def runs_space(self, space: str) -> bool:
+        """Whether ``space`` is one of ``spaces`` (every space when None)."""
+        patterns = [p.strip() for p in (self.spaces or "*").split(",") if p.strip()]
+        return any(fnmatch.fnmatchcase(space, pattern) for pattern in patterns)
 
 
 def row_scorers(row: Row, fast: bool) -> dict[str, str]:
@@ -135,7 +142,7 @@ def run_study(study: Study, folder: Path | None, options: StudyRunOptions, *,
         outcome = RowOutcome(row.name, {k: v for k, v in row_scorers(row, options.fast).items()
                                         if k != v}, [])
         stopped = False
-        for space in row.spaces:
+        for space in filter(options.runs_space, row.spaces):
             if row.why_not:
                 outcome.spaces.append(SpaceOutcome(space, "not run", row.why_not))
             elif not stopped:
@@ -154,11 +161,15 @@ def run_study(study: Study, folder: Path | None, options: StudyRunOptions, *,
 
 
 def _merged(before: RowOutcome | None, now: RowOutcome) -> RowOutcome:
-    """A row run again (a resume) adds its seconds to those recorded, so a row's CPU time
-    counts every session that computed its trials."""
-    if before is not None and before.fast == now.fast:
-        now.cpu_s += before.cpu_s
-        now.wall_s += before.wall_s
+    """A row run again (a resume, or other ``--spaces``) keeps the spaces it did not run now
+    and adds its seconds to those recorded, so a row's CPU time counts every session that
+    computed its trials. A change of ``--fast`` starts the row's record afresh."""
+    if before is None or before.fast != now.fast:
+        return now
+    ran_now = {space.space for space in now.spaces}
+    now.spaces = [*(s for s in before.spaces if s.space not in ran_now), *now.spaces]
+    now.cpu_s += before.cpu_s
+    now.wall_s += before.wall_s
     return now
 
 
