@@ -73,7 +73,10 @@ def test_a_user_written_one_row_study_runs_end_to_end(tmp_path, one_torch_thread
     assert (published.value, n.value, n_published.value) == (0.5, 8, 1000)
     assert difference.value == pytest.approx(expected - 0.5)
     assert verdict.text == ("within ±0.03" if abs(expected - 0.5) <= 0.03 else "outside")
-    assert rows.rows[0][0] == ["nb201-c10", "run"] and rows.rows[0][1][1].value == 8
+    spaces_run, n_trials, trial_s, cpu_s, wall_s = rows.rows[0][1]
+    assert rows.rows[0][0] == ["nb201-c10", "run"] and n_trials.value == 8
+    assert trial_s.value == pytest.approx(trials.wall_s.sum()), "the trials' own seconds"
+    assert 0 < cpu_s.value and 0 < wall_s.value, "--workers 0: the trials' CPU time is counted"
     files = {path.name for path in out.iterdir()}
     assert {"study_report.md", "study_report.html", "study_report.tex",
             "study_report.json"} <= files, "every report format is written"
@@ -98,8 +101,9 @@ def test_a_user_written_one_row_study_runs_end_to_end(tmp_path, one_torch_thread
 def test_a_malformed_study_is_one_line_naming_the_field(tmp_path, capsys, edit, message):
     path = _write(tmp_path, ONE_ROW.replace(*edit))
     assert cli.main(["study", "run", str(path), "--out", str(tmp_path / "run")]) == 2
-    error = capsys.readouterr().err
-    assert error.count("\n") == 1 and message in error, error
+    [error] = [line for line in capsys.readouterr().err.splitlines()
+               if not line.startswith("harness: warning:")]  # plugin load warnings aside
+    assert error.startswith("harness: error: ") and message in error, error
     assert not (tmp_path / "run").exists(), "refused before any work"
 
 
@@ -189,6 +193,29 @@ def test_an_unknown_reference_table_is_an_error_naming_the_known_ones():
     row = parse_study(text, "x").rows[0]
     with pytest.raises(ConfigError, match="no published table 'gennas' 'T9'.*Table 3, NB-201"):
         targets(row)
+
+
+def test_spaces_run_in_turns_keep_what_earlier_runs_recorded(tmp_path, one_torch_thread):
+    text = ONE_ROW.replace('spaces = ["nb201"]', 'spaces = ["nb201", "nds-darts"]').replace(
+        "samples = 8", "samples = 4").replace('column = "cifar10-valid/x-valid"',
+                                              'column = "cifar10-valid/x-valid"\nspace = "nb201"')
+    text += """
+[[rows.values]]
+scorer = "synflow"
+statistic = "abs_kendall"
+value = 0.1
+source = "s"
+table = "t"
+n = 9
+space = "nds-darts"
+"""
+    path = str(_write(tmp_path, text))
+    _run(tmp_path, path, "--spaces", "nds-*")
+    out = _run(tmp_path, path, "--spaces", "nb201")
+    _, (cells, _) = build_study_report(out)
+    verdicts = {labels[1]: values[-1].text for labels, values in cells.rows}
+    assert verdicts["nds-darts"].startswith("not run: data absent"), verdicts
+    assert not verdicts["nb201"].startswith("not run"), verdicts
 
 
 @pytest.mark.slow

@@ -51,9 +51,10 @@ class _RunData:
                              & (self.metrics.is_default == 1)]
         return str(found.metric.iloc[0]) if len(found) else None
 
-    def pairs(self, space: SpaceOutcome, scorer: str, column: str) -> list[pd.DataFrame]:
-        """(score, truth, higher_is_better) frames, one per trial cell of ``scorer`` in
-        ``space``'s recorded cells, over the archs it selected."""
+    def pairs(self, space: SpaceOutcome, scorer: str, column: str | None) -> list[pd.DataFrame]:
+        """The trials of each trial cell of ``scorer`` in ``space``'s recorded cells, over the
+        archs it selected, joined with the ground-truth ``column`` (its ``value`` and
+        ``higher_is_better``; None: the trials alone)."""
         cells = [dict(zip(CELL_FIELDS, cell, strict=True)) for cell in space.cells]
         truth = self.truth[(self.truth.space == space.space) & (self.truth.metric == column)]
         frames = []
@@ -63,8 +64,10 @@ class _RunData:
                 mask &= (self.trials[name] == value).to_numpy()
             chosen = self.trials[mask & self.trials.arch_id.isin(space.arch_ids).to_numpy()]
             scores = chosen.assign(score=np.where(chosen.status == "ok", chosen.score, np.nan))
-            joined = scores.merge(truth[["arch_id", "value", "higher_is_better"]], on="arch_id")
-            frames.append(joined.sort_values("arch_id", kind="stable"))
+            if column is not None:
+                scores = scores.merge(truth[["arch_id", "value", "higher_is_better"]],
+                                      on="arch_id")
+            frames.append(scores.sort_values("arch_id", kind="stable"))
         return frames
 
 
@@ -164,23 +167,31 @@ def cells_table(study: Study, outcomes: dict[str, RowOutcome], data: _RunData | 
     return table
 
 
-def rows_table(study: Study, outcomes: dict[str, RowOutcome]) -> Table:
-    """Each row's spaces run / not run, trials, and the CPU and wall seconds it took."""
+def rows_table(study: Study, outcomes: dict[str, RowOutcome], data: _RunData | None) -> Table:
+    """Each row's spaces run / not run, trials, the seconds its trials took, and the CPU and
+    wall seconds of the runs that computed it."""
     table = Table(name="study_rows", title="Rows: trials and cost",
-                  caption="cpu_s = CPU seconds of the harness and its worker processes while "
-                          "the row ran (summed over resumed sessions); wall_s likewise",
-                  labels=["row", "status"], columns=["spaces_run", "trials", "cpu_s", "wall_s"])
+                  caption="trial_s = the stored trials' own seconds, summed (wall time of each "
+                          "trial in its worker); cpu_s = CPU seconds of the harness while the "
+                          "row ran, trials included when they ran in its process (--workers 0), "
+                          "else empty; wall_s = wall seconds of the runs; both summed over "
+                          "resumed sessions",
+                  labels=["row", "status"],
+                  columns=["spaces_run", "trials", "trial_s", "cpu_s", "wall_s"])
     for row in study.rows:
         outcome = outcomes.get(row.name)
         if outcome is None:
-            table.rows.append(([row.name, "not selected"], [Cell(), Cell(), Cell(), Cell()]))
+            table.rows.append(([row.name, "not selected"], [Cell()] * len(table.columns)))
             continue
         reasons = sorted({s.reason for s in outcome.spaces if s.status == "not run"})
         done = [s for s in outcome.spaces if s.status != "not run"]
         status = "; ".join(["run"] * bool(done) + [f"not run: {r}" for r in reasons])
+        trial_s = sum(float(frame.wall_s.sum()) for space in done for scorer in
+                      {cell[2] for cell in space.cells}
+                      for frame in data.pairs(space, scorer, None)) if data else 0.0
         table.rows.append(([row.name, status], [
             Cell(value=len(done)), Cell(value=sum(s.n_trials for s in done)),
-            Cell(value=outcome.cpu_s), Cell(value=outcome.wall_s)]))
+            Cell(value=trial_s), Cell(value=outcome.cpu_s), Cell(value=outcome.wall_s)]))
     return table
 
 
@@ -190,7 +201,7 @@ def build_study_report(run_dir: Path | str) -> tuple[Study, list[Table]]:
     study, outcomes = read_record(run_dir)
     has_trials = any(space.cells for outcome in outcomes.values() for space in outcome.spaces)
     data = _RunData(run_dir) if has_trials else None
-    return study, [cells_table(study, outcomes, data), rows_table(study, outcomes)]
+    return study, [cells_table(study, outcomes, data), rows_table(study, outcomes, data)]
 
 
 def write_study_report(run_dir: Path | str, formats: Iterable[str] | str = FORMATS,

@@ -48,13 +48,14 @@ class SpaceOutcome:
 
 @dataclass
 class RowOutcome:
-    """What ``study run`` did with one row: its spaces, the ``--fast`` swaps it used and the
-    CPU seconds (this process and its workers) and wall seconds it took."""
+    """What ``study run`` did with one row: its spaces, the ``--fast`` swaps it used, the CPU
+    seconds it took (None unless its trials ran in this process, ``--workers 0``) and the wall
+    seconds."""
 
     row: str
     fast: dict[str, str]
     spaces: list[SpaceOutcome]
-    cpu_s: float = 0.0
+    cpu_s: float | None = 0.0
     wall_s: float = 0.0
 
 
@@ -104,7 +105,9 @@ def row_config(row: Row, space: str, folder: Path | None, options: StudyRunOptio
 
 
 def _cpu_s() -> float:
-    """CPU seconds of this process and its finished children (the worker pool)."""
+    """CPU seconds of this process and the children it waited for. Worker processes are
+    children of the pool's fork server, never waited for here: only a run in this process
+    (``--workers 0``) counts every trial's CPU time (``run_study`` records None otherwise)."""
     own, children = (resource.getrusage(who) for who in (resource.RUSAGE_SELF,
                                                          resource.RUSAGE_CHILDREN))
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
@@ -149,7 +152,7 @@ def run_study(study: Study, folder: Path | None, options: StudyRunOptions, *,
                 space_outcome, stopped = _run_space(row, space, folder, options, command,
                                                     progress)
                 outcome.spaces.append(space_outcome)
-        outcome.cpu_s = _cpu_s() - start_cpu
+        outcome.cpu_s = _cpu_s() - start_cpu if options.base.workers == 0 else None
         outcome.wall_s = time.perf_counter() - start_wall
         outcomes[row.name] = _merged(outcomes.get(row.name), outcome)
         _write_record(run_dir, study, outcomes)
@@ -168,7 +171,8 @@ def _merged(before: RowOutcome | None, now: RowOutcome) -> RowOutcome:
         return now
     ran_now = {space.space for space in now.spaces}
     now.spaces = [*(s for s in before.spaces if s.space not in ran_now), *now.spaces]
-    now.cpu_s += before.cpu_s
+    known = before.cpu_s is not None and now.cpu_s is not None
+    now.cpu_s = before.cpu_s + now.cpu_s if known else None
     now.wall_s += before.wall_s
     return now
 
