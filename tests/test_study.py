@@ -218,6 +218,15 @@ space = "nds-darts"
     assert not verdicts["nb201"].startswith("not run"), verdicts
 
 
+def test_plan_only_records_what_a_row_would_run_and_runs_nothing(tmp_path):
+    out = _run(tmp_path, str(_write(tmp_path, ONE_ROW)), "--plan-only")
+    _, (cells, _) = build_study_report(out)
+    [(_, values)] = cells.rows
+    assert values[-1].text == ("not run: over this run's time budget (--plan-only): 8 trials "
+                               "planned")
+    assert not (out / "trials.sqlite").exists() or load_trials(out).empty
+
+
 @pytest.mark.slow
 def test_gennas_appendix_nb201_rows_run_fast_offline(tmp_path, one_torch_thread):
     """The acceptance command on the bundled default, at 3 archs per cell: every NB-201 cell is

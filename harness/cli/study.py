@@ -35,6 +35,9 @@ def add_study_commands(sub: Any) -> None:
     run.add_argument("--fast", action="store_true",
                      help="run each row's cheaper scorers where it names one (the report says "
                           "which cells used them)")
+    run.add_argument("--plan-only", action="store_true",
+                     help="plan every selected row and record what it would run, running "
+                          "nothing (its cells then read 'over this run's time budget')")
     run.add_argument("--max-samples", type=int, metavar="N",
                      help="at most N archs per space (a quick pass below the paper's n; the "
                           "report shows each cell's n)")
@@ -83,7 +86,7 @@ def cmd_study_run(args: argparse.Namespace) -> int:
     if not args.out:
         base.out = str(Path("runs") / f"study-{study.name}")
     options = StudyRunOptions(base=base, fast=args.fast, max_samples=args.max_samples,
-                              rows=args.rows, spaces=args.spaces)
+                              rows=args.rows, spaces=args.spaces, plan_only=args.plan_only)
 
     def say(outcome: Any) -> None:
         for space in outcome.spaces:

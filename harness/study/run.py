@@ -63,13 +63,16 @@ class RowOutcome:
 class StudyRunOptions:
     """How a study runs: ``base`` (device, workers, executor, data dir, out...), ``fast``
     (use each row's cheaper scorers), ``max_samples`` (cap on archs per space, for a quick
-    pass), ``rows`` and ``spaces`` (shell patterns of the row names and spaces to run)."""
+    pass), ``rows`` and ``spaces`` (shell patterns of the row names and spaces to run),
+    ``plan_only`` (plan every space and record what it would run, running nothing: the cells
+    a time budget leaves out then say so)."""
 
     base: RunConfig
     fast: bool = False
     max_samples: int | None = None
     rows: str | None = None
     spaces: str | None = None
+    plan_only: bool = False
 
     def runs_space(self, space: str) -> bool:
         """Whether ``space`` is one of ``spaces`` (every space when None)."""
@@ -123,6 +126,9 @@ def _run_space(row: Row, space: str, folder: Path | None, options: StudyRunOptio
         return SpaceOutcome(space, "not run", f"data absent or refused: {one_line(exc)}"), False
     if row.gpu and options.base.device == "cpu":
         return SpaceOutcome(space, "not run", NEEDS_GPU), False
+    if options.plan_only:
+        return SpaceOutcome(space, "not run", f"over this run's time budget (--plan-only): "
+                                              f"{len(plan.jobs)} trials planned"), False
     summary = execute_plan(plan, progress=progress, command=command, extend=True)
     cells = sorted({(t.space, t.dataset, t.scorer, t.scorer_config_hash, t.seed, t.weight_init,
                      t.bias_init, t.batch_size) for t in plan.trials})
