@@ -9,7 +9,11 @@ Writes
   the official benchmark numbers through the same importer as ``harness data prepare``;
 - ``harness/plugins/datasets/data/{cifar10,cifar100}_sample20.npz``: 20 real CIFAR-10 and 20
   real CIFAR-100 test images (``x`` uint8 (20, 32, 32, 3), ``y`` int64) that stand in for a
-  dataset that is not prepared under the data dir.
+  dataset that is not prepared under the data dir;
+- ``harness/plugins/spaces/nbnlp/data/wikitext2_sample.txt``: the first paragraphs (about
+  6,000 words) of the tokenized WikiText-2 validation split, unchanged, from which the NB-NLP
+  token datasets cut their batches when no corpus is in the data dir. WikiText-2 (Merity et al.,
+  2016) is CC BY-SA 3.0: the excerpt keeps that licence, stated in the folder's DATA_NOTICE.md.
 
 Both carry their provenance (source file names and sha256, licences) in the table's source
 record and in ``harness/plugins/DATA_NOTICE.md``. Run from the repository root:
@@ -18,7 +22,8 @@ record and in ``harness/plugins/DATA_NOTICE.md``. Run from the repository root:
 
 The sources are not part of the repository: the NB-201 numbers come from NAS-Bench-201 (Dong &
 Yang, ICLR 2020) and NATS-Bench (Dong et al., TPAMI 2021), MIT licensed; the images come from the
-sample data of the foolbox package (MIT), which holds the first 20 CIFAR test images.
+sample data of the foolbox package (MIT), which holds the first 20 CIFAR test images; the text
+from the WikiText-2 files of pytorch/examples (word_language_model/data/wikitext-2).
 """
 
 from __future__ import annotations
@@ -54,6 +59,9 @@ NB201_NOTICE = (
     "github.com/D-X-Y/NATS-Bench): 200-epoch accuracies, mean over the benchmark's seeds, "
     "cifar10/ori-test from NATS-tss-v1_0-3ffb9. Bundled with nas-harness; a table prepared "
     "from the official files with `harness data prepare nb201` takes precedence.")
+TEXT_SOURCE = "nbnlp/wikitext-2/valid.txt"
+TEXT_OUT = REPO / "harness/plugins/spaces/nbnlp/data/wikitext2_sample.txt"
+TEXT_WORDS = 6_000  # enough windows for a batch of 128 x 36 words; a small share of the split
 IMAGE_SOURCES = {"cifar10": "images/cifar10/cifar10_foolbox20.npz",
                  "cifar100": "images/cifar100/cifar100_foolbox20.npz"}
 
@@ -88,12 +96,27 @@ def build_images(shared: Path) -> list[Path]:
     return written
 
 
+def build_text(shared: Path) -> Path:
+    """The WikiText-2 excerpt: whole lines of the validation split from its start, until
+    ``TEXT_WORDS`` words (lines kept as they are, so the excerpt is the split's own text)."""
+    lines, words = [], 0
+    for line in (shared / TEXT_SOURCE).read_text(encoding="utf-8").splitlines(keepends=True):
+        if words >= TEXT_WORDS:
+            break
+        lines.append(line)
+        words += len(line.split())
+    TEXT_OUT.parent.mkdir(parents=True, exist_ok=True)
+    TEXT_OUT.write_text("".join(lines), encoding="utf-8")
+    return TEXT_OUT
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shared", type=Path, default=REPO.parent / "shared" / "data",
-                        help="folder holding nb201/nb201_all_15625.csv and images/")
+                        help="folder holding nb201/nb201_all_15625.csv, images/ and "
+                             "nbnlp/wikitext-2/")
     shared = parser.parse_args().shared
-    for path in [build_table(shared), *build_images(shared)]:
+    for path in [build_table(shared), *build_images(shared), build_text(shared)]:
         print(f"wrote {path.relative_to(REPO)} ({path.stat().st_size / 1024:.0f} KiB, "
               f"sha256 {_sha256(path)[:16]})")
 

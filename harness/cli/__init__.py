@@ -1,7 +1,8 @@
 """The ``harness`` command line: parse, call the library, print.
 
-One module per group of commands: ``compare``, ``data`` (status, prepare, build, fetch) and
-``reports`` (report, export, regress, profile); ``parsers`` holds what they share. Commands
+One module per group of commands: ``compare``, ``data`` (status, prepare, build, fetch),
+``reports`` (report, export, regress, profile), ``search`` and ``study`` (run, report, list,
+show); ``parsers`` holds what they share. Commands
 import the library inside their function, and plugins' registration modules import nothing
 heavy, so ``harness --help``, ``--version`` and ``harness data status`` never load torch or scipy.
 
@@ -27,6 +28,7 @@ from harness.cli.data import add_data_commands
 from harness.cli.parsers import OneLineParser, command_parser
 from harness.cli.reports import add_report_commands
 from harness.cli.search import add_search_commands
+from harness.cli.study import add_study_commands
 from harness.errors import HarnessError
 
 # What the machine refuses (permissions, a read-only or full disk): the user's to fix, not a bug.
@@ -80,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_report_commands(sub)
     add_data_commands(sub)
     add_search_commands(sub)
+    add_study_commands(sub)
     get_registry().pm.hook.harness_register_commands(cli=sub)
     return parser
 

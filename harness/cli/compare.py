@@ -69,14 +69,14 @@ def _add_selection_arguments(parser: argparse.ArgumentParser) -> None:
     add("--out", help="run folder (default: runs/compare-<hash of the selection>)")
     add("--retry-failed", action="store_true", default=None,
         help="run error / oom / timeout trials of the run folder again")
-    _add_executor_options(parser)
+    add_executor_options(parser)
 
 
 # The namespace attribute of an executor's own option: the prefix, then ``ExecutorOption.name``.
 EXECUTOR_OPTION = "executor_option:"
 
 
-def _add_executor_options(parser: argparse.ArgumentParser) -> None:
+def add_executor_options(parser: argparse.ArgumentParser) -> None:
     """One argument group per executor that declares options (``ConfigurableExecutor``), e.g.
     ``--ray-address``; the executors' modules are light, so this loads neither torch nor Ray."""
     from harness.protocols import ConfigurableExecutor

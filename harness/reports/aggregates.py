@@ -115,7 +115,7 @@ def parse_aggregate(text: str) -> AggregateSpec:
     method = method.strip() or "mean_rank"
     if len(parts) < 2 or len(set(parts)) != len(parts):
         raise ConfigError(f"--aggregate {text!r}: name two or more distinct scorers, e.g. "
-                          f"'rank(zico,meco)=zico,meco:log_rank'")
+                          f"'NAME=SCORER_A,SCORER_B:log_rank'")
     if method not in METHODS:
         raise ConfigError(f"--aggregate {text!r}: unknown method {method!r}; methods: "
                           f"{', '.join(METHODS)}")

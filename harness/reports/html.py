@@ -71,3 +71,11 @@ def page(report: Report, figures: list[tuple[Plot, Path]]) -> str:
         title=report.run_dir.name, style=_STYLE, notes=report.notes,
         tables=[_table_view(t) for t in report.tables], wide_figures=wide, figures=others,
         provenance=provenance_lines(report))
+
+
+def tables_page(title: str, tables: list[Table], notes: list[str],
+                provenance: list[tuple[str, str]]) -> str:
+    """A page of tables alone, in the report's layout (``harness study report``)."""
+    return _template().render(
+        title=title, style=_STYLE, notes=notes, tables=[_table_view(t) for t in tables],
+        wide_figures=[], figures=[], provenance=provenance)

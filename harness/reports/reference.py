@@ -110,7 +110,7 @@ def published_searches(space: str) -> list[PublishedSearch]:
         fitness=entry["fitness"], searcher=entry["searcher"], runs=entry["runs"],
         distinct_evaluations=entry["distinct_evaluations"],
         values={metric: (mean, std) for metric, (mean, std) in entry["values"].items()})
-        for entry in data.get("searches", []) if _matches("space", entry["space"], space)]
+        for entry in data.get("searches", []) if matches("space", entry["space"], space)]
 
 
 def _names(kind: str, name: str) -> set[str]:
@@ -118,20 +118,23 @@ def _names(kind: str, name: str) -> set[str]:
     return {_normalize(n) for n in (name, *aliases)}
 
 
-def _matches(kind: str, published: str, measured: str) -> bool:
+def matches(kind: str, published: str, measured: str) -> bool:
+    """Whether a measured ``kind`` name (space, dataset, scorer) is the published one or one of
+    its aliases, compared lower-cased with only letters and digits."""
     return _normalize(measured) in _names(kind, published)
 
 
-def _same_cell(ref: Reference, space: str, dataset: str, scorer: str | None = None) -> bool:
-    return (_matches("space", ref.space, space) and _matches("dataset", ref.dataset, dataset)
-            and (scorer is None or _matches("scorer", ref.scorer, scorer)))
+def same_cell(ref: Reference, space: str, dataset: str, scorer: str | None = None) -> bool:
+    """Whether ``ref`` is a value for this space and dataset (and scorer, when given)."""
+    return (matches("space", ref.space, space) and matches("dataset", ref.dataset, dataset)
+            and (scorer is None or matches("scorer", ref.scorer, scorer)))
 
 
 def matching(row: CorrelationRow) -> list[Reference]:
     """Published values for the space, dataset and scorer of ``row`` whose column is the row's
     ground-truth metric (or, for an unstated column without candidates, any metric)."""
     key = row.key
-    return [ref for ref in references() if _same_cell(ref, key.space, key.dataset, key.scorer)
+    return [ref for ref in references() if same_cell(ref, key.space, key.dataset, key.scorer)
             and (not ref.columns or key.metric in ref.columns)]
 
 
@@ -160,7 +163,7 @@ def inside_interval(published: float | None, interval: tuple[float, float] | Non
 def paper_metrics(space: str, dataset: str, available: set[str]) -> list[str]:
     """The ground-truth columns among ``available`` that some published value for ``space`` /
     ``dataset`` is measured on: ``build_report`` correlates them too when ``--paper`` is on."""
-    wanted = {column for ref in references() if _same_cell(ref, space, dataset)
+    wanted = {column for ref in references() if same_cell(ref, space, dataset)
               for column in ref.columns}
     return sorted(wanted & set(available))
 
@@ -194,7 +197,7 @@ def _verdicts(measured: dict[tuple, float], published: dict[tuple, Reference]) -
 def _left_out(rows: list[CorrelationRow], shown: set[Reference]) -> str:
     """Caption text naming the published values of this run's cells whose column it lacks."""
     missing = {ref for row in rows for ref in references()
-               if _same_cell(ref, row.key.space, row.key.dataset, row.key.scorer)} - shown
+               if same_cell(ref, row.key.space, row.key.dataset, row.key.scorer)} - shown
     if not missing:
         return ""
     columns = sorted({ref.metric or "/".join(ref.columns) for ref in missing})
