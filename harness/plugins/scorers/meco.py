@@ -35,6 +35,7 @@ from harness.errors import ScorerSkipped
 from harness.plugins.scorers.zerocost_common import (
     ZEROCOST_INPUTS,
     batch_on_device,
+    forward_with_hooks,
     fresh_model,
     skip_if_undefined,
 )
@@ -63,13 +64,7 @@ def module_feature_maps(model: nn.Module, inputs: torch.Tensor) -> list[torch.Te
             first = output[0].detach()
             maps.append(first.reshape(first.shape[0], -1) if first.dim() else first.reshape(1, 1))
 
-    handles = [module.register_forward_hook(record) for module in model.modules()]
-    try:
-        with torch.no_grad():
-            model(inputs)
-    finally:
-        for handle in handles:
-            handle.remove()
+    forward_with_hooks(model, inputs, model.modules(), record)
     return maps
 
 

@@ -36,6 +36,7 @@ from harness.plugins.scorers.jacob_cov import (
 )
 from harness.plugins.scorers.zerocost_common import (
     batch_on_device,
+    forward_with_hooks,
     fresh_model,
     logits_of,
     skip_if_undefined,
@@ -89,13 +90,7 @@ def agreement_kernel(model: nn.Module, relus: set[nn.Module], inputs: torch.Tens
         signs = bits.to(dtype) * 2 - 1
         kernel.add_(((signs @ signs.T).double() + units) / 2)
 
-    handles = [relu.register_forward_pre_hook(accumulate) for relu in relus]
-    try:
-        with torch.no_grad():
-            model(inputs)
-    finally:
-        for handle in handles:
-            handle.remove()
+    forward_with_hooks(model, inputs, relus, accumulate, pre=True)
     return kernel
 
 

@@ -31,12 +31,15 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import torch
-from torch import nn
 
-from harness.errors import ScorerSkipped
 from harness.plugins.scorers.model_size import parameter_count
 from harness.plugins.scorers.zen import gaussian_init
-from harness.plugins.scorers.zerocost_common import batch_on_device, fresh_model, skip_if_undefined
+from harness.plugins.scorers.zerocost_common import (
+    batch_on_device,
+    fresh_model,
+    relu_map_activations,
+    skip_if_undefined,
+)
 from harness.protocols import OptionRanges, ScoringContext
 
 SWAP_INPUTS: dict[str, Any] = {"split": "train", "augment": False}
@@ -61,28 +64,6 @@ def distinct_patterns(activations: torch.Tensor) -> int:
         _, key = torch.unique(key * (int(word_index.max()) + 1) + word_index,
                               return_inverse=True)
     return int(key.max()) + 1 if key.numel() else 0
-
-
-def relu_activations(model: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
-    """(N, units): the outputs of every nn.ReLU call on a 4-D input, concatenated per image."""
-    outputs: list[torch.Tensor] = []
-
-    def record(_module: nn.Module, args: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
-        if args and args[0].dim() == 4:
-            outputs.append(output.detach().reshape(len(inputs), -1))
-
-    handles = [module.register_forward_hook(record) for module in model.modules()
-               if isinstance(module, nn.ReLU)]
-    try:
-        with torch.no_grad():
-            model(inputs)
-    finally:
-        for handle in handles:
-            handle.remove()
-    if not outputs:
-        raise ScorerSkipped("swap counts the patterns of nn.ReLU units on feature maps; this "
-                            "model has none")
-    return torch.cat(outputs, dim=1)
 
 
 def size_factor(parameters: int, mu: float, sigma: float) -> float:
@@ -112,7 +93,7 @@ class Swap:
         counts = []
         for _ in range(int(ctx.config.get("repeats", 4))):
             gaussian_init(model, ctx.generator)
-            counts.append(distinct_patterns(relu_activations(model, inputs)))
+            counts.append(distinct_patterns(relu_map_activations(model, inputs, self.name)))
         value = math.fsum(counts) / len(counts)
         if self.regularised:
             value *= size_factor(parameter_count(model), float(ctx.config["mu"]),

@@ -32,12 +32,12 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
-from harness.errors import ScorerSkipped
 from harness.plugins.scorers.zerocost_common import (
     ZEROCOST_INPUTS,
     batch_on_device,
     fresh_model,
     logits_of,
+    relu_map_activations,
     skip_unless_image_classifier,
 )
 from harness.protocols import OptionRanges, ScoringContext
@@ -70,28 +70,6 @@ def condition_number(gradients: torch.Tensor) -> float:
     if math.isnan(ratio):
         return NAN_CONDITION
     return math.inf if eigenvalues[0] <= 0 < eigenvalues[-1] else ratio
-
-
-def activation_patterns(model: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
-    """(N, units) bool: which units of the 4-D-input ``nn.ReLU`` modules are positive."""
-    outputs: list[torch.Tensor] = []
-
-    def record(_module: nn.Module, args: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
-        if args[0].dim() == 4:
-            outputs.append((output > 0).reshape(len(inputs), -1))
-
-    handles = [module.register_forward_hook(record) for module in model.modules()
-               if isinstance(module, nn.ReLU)]
-    try:
-        with torch.no_grad():
-            model(inputs)
-    finally:
-        for handle in handles:
-            handle.remove()
-    if not outputs:
-        raise ScorerSkipped("linear_regions counts the patterns of nn.ReLU modules on 4-D "
-                            "feature maps; this model runs none")
-    return torch.cat(outputs, dim=1)
 
 
 def distinct_rows(patterns: torch.Tensor) -> int:
@@ -130,4 +108,5 @@ class LinearRegions:
         parameter = next(model.parameters())
         shape = (int(ctx.config["batch_size"]), *ctx.input_shape)
         inputs = torch.randn(shape, generator=ctx.generator, dtype=parameter.dtype)
-        return float(distinct_rows(activation_patterns(model, inputs.to(ctx.device))))
+        activations = relu_map_activations(model, inputs.to(ctx.device), self.name)
+        return float(distinct_rows(activations > 0))

@@ -166,3 +166,35 @@ def skip_unless_image_classifier(ctx: ScoringContext, scorer: str) -> None:
     if isinstance(ctx.space, ExampleLossSpace):
         raise ScorerSkipped(f"{scorer} scores image classifiers; the models of space "
                             f"{ctx.space.name!r} take other inputs")
+
+
+def forward_with_hooks(model: nn.Module, inputs: torch.Tensor, modules: Iterable[nn.Module],
+                       hook: Callable[..., Any], *, pre: bool = False) -> None:
+    """One forward pass of ``model`` on ``inputs`` without gradients, with ``hook`` on each of
+    ``modules`` (a forward hook; a forward pre-hook with ``pre``), removed however it ends."""
+    handles = [module.register_forward_pre_hook(hook) if pre else module.register_forward_hook(hook)
+               for module in modules]
+    try:
+        with torch.no_grad():
+            model(inputs)
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
+def relu_map_activations(model: nn.Module, inputs: torch.Tensor, scorer: str) -> torch.Tensor:
+    """(N, units): the outputs of every ``nn.ReLU`` call on a 4-D feature map, concatenated per
+    input (SWAP's and TE-NAS's activation patterns); ``ScorerSkipped`` naming ``scorer`` when the
+    model runs none."""
+    outputs: list[torch.Tensor] = []
+
+    def record(_module: nn.Module, args: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
+        if args and args[0].dim() == 4:
+            outputs.append(output.detach().reshape(len(inputs), -1))
+
+    forward_with_hooks(model, inputs, (m for m in model.modules() if isinstance(m, nn.ReLU)),
+                       record)
+    if not outputs:
+        raise ScorerSkipped(f"{scorer} counts the patterns of nn.ReLU units on feature maps; "
+                            f"this model runs none")
+    return torch.cat(outputs, dim=1)
