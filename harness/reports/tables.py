@@ -159,12 +159,7 @@ def retrieval_table(rows: list[CorrelationRow]) -> Table:
                   caption="|predicted top-K ∩ true top-K| / K with K = int(p·N); mean over "
                           "seeds at the primary init; ties broken by arch_id order.",
                   labels=[*GROUP_LABELS, "scorer"], columns=columns)
-    cells: dict[tuple, list[CorrelationRow]] = defaultdict(list)
-    for row in chosen:
-        cells[(*_group(row), row.scorer_label)].append(row)
-    for labels in sorted(cells):
-        table.rows.append((list(labels), [_mean_cell(cells[labels], c) for c in columns]))
-    return table
+    return _with_scorer_means(table, chosen, columns)
 
 
 def top_table(rows: list[CorrelationRow]) -> Table:
@@ -179,8 +174,13 @@ def top_table(rows: list[CorrelationRow]) -> Table:
                           "= best true rank (1 = truly best) among the predicted top-K; mean "
                           "over seeds at the primary init.",
                   labels=[*GROUP_LABELS, "scorer"], columns=columns)
+    return _with_scorer_means(table, chosen, columns)
+
+
+def _with_scorer_means(table: Table, rows: list[CorrelationRow], columns: list[str]) -> Table:
+    """``table`` with one row per group and scorer label: each column's mean over ``rows``."""
     cells: dict[tuple, list[CorrelationRow]] = defaultdict(list)
-    for row in chosen:
+    for row in rows:
         cells[(*_group(row), row.scorer_label)].append(row)
     for labels in sorted(cells):
         table.rows.append((list(labels), [_mean_cell(cells[labels], c) for c in columns]))
