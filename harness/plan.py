@@ -266,15 +266,19 @@ def network_builder_options(config: dict[str, Any], space: Any) -> dict[str, Any
     """The builder options of the network ``config`` asks for in ``space``: those of its network
     form there (``NetworkFormSpace``; none for the benchmark's own network, or a form the
     space does not list), then the user's ``model_options`` for that space."""
-    forms = space.network_forms if isinstance(space, NetworkFormSpace) else {}
     user = (config.get("model_options") or {}).get(space.name) or {}
-    return {**forms.get(config.get("network", BENCHMARK_FORM), {}), **user}
+    return {**_network_forms(space).get(config.get("network", BENCHMARK_FORM), {}), **user}
+
+
+def _network_forms(space: Any) -> dict[str, dict[str, Any]]:
+    """The forms ``space`` builds besides its benchmark network, with their builder options."""
+    return space.network_forms if isinstance(space, NetworkFormSpace) else {}
 
 
 def _form_note(setup: _ScorerSetup, space: Any) -> str | None:
     """Why ``setup`` gets ``space``'s benchmark network although it asks for another form."""
     form = setup.config.get("network", BENCHMARK_FORM)
-    forms = space.network_forms if isinstance(space, NetworkFormSpace) else {}
+    forms = _network_forms(space)
     if form == BENCHMARK_FORM or form in forms:
         return None
     known = ", ".join([BENCHMARK_FORM, *forms]) if forms else "only its benchmark network"
