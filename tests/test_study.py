@@ -218,6 +218,41 @@ space = "nds-darts"
     assert not verdicts["nb201"].startswith("not run"), verdicts
 
 
+def test_scorers_run_in_turns_keep_what_earlier_runs_recorded(tmp_path, one_torch_thread):
+    text = ONE_ROW.replace('scorers = ["synflow"]', 'scorers = ["synflow", "params"]').replace(
+        "samples = 8", "samples = 5") + """
+[[rows.values]]
+scorer = "params"
+statistic = "abs_kendall"
+value = 0.5
+source = "my-paper"
+table = "Table 1"
+n = 1000
+column = "cifar10-valid/x-valid"
+"""
+    path = str(_write(tmp_path, text))
+    out = _run(tmp_path, path, "--scorers", "syn*")
+    _, (cells, rows) = build_study_report(out)
+    verdicts = {labels[2]: values[-1].text for labels, values in cells.rows}
+    assert verdicts["params"] == "not run: scorer not selected in this run (--scorers)"
+    assert not verdicts["synflow"].startswith("not run"), verdicts
+    assert set(load_trials(out).scorer) == {"synflow"}, "only the selected scorer ran"
+    _run(tmp_path, path, "--scorers", "params")
+    _run(tmp_path, path, "--scorers", "params")  # a resume counts no trial twice
+    _, (cells, rows) = build_study_report(out)
+    verdicts = {labels[2]: values[-1].text for labels, values in cells.rows}
+    assert not any(v.startswith("not run") for v in verdicts.values()), verdicts
+    assert [values[3].value for _, values in cells.rows] == [5, 5], "n per cell"
+    assert rows.rows[0][1][1].value == 10, "trials of both scorers, each counted once"
+
+
+def test_a_scorer_pattern_matching_none_of_a_rows_scorers_leaves_the_row_out(tmp_path):
+    out = _run(tmp_path, str(_write(tmp_path, ONE_ROW)), "--scorers", "naswot")
+    _, (cells, _) = build_study_report(out)
+    [(_, values)] = cells.rows
+    assert values[-1].text == "not run: none of its scorers selected (--scorers)"
+
+
 def test_plan_only_records_what_a_row_would_run_and_runs_nothing(tmp_path):
     out = _run(tmp_path, str(_write(tmp_path, ONE_ROW)), "--plan-only")
     _, (cells, _) = build_study_report(out)

@@ -32,6 +32,9 @@ def add_study_commands(sub: Any) -> None:
     run.add_argument("--spaces", help="comma-separated shell patterns of the spaces to run "
                      "(default: every space of the selected rows; the others keep what an "
                      "earlier run of the folder recorded)")
+    run.add_argument("--scorers", help="comma-separated shell patterns of the scorers to run "
+                     "(a row's name or its --fast swap; default: every scorer of the selected "
+                     "rows; the others keep what an earlier run of the folder recorded)")
     run.add_argument("--fast", action="store_true",
                      help="run each row's cheaper scorers where it names one (the report says "
                           "which cells used them)")
@@ -86,7 +89,8 @@ def cmd_study_run(args: argparse.Namespace) -> int:
     if not args.out:
         base.out = str(Path("runs") / f"study-{study.name}")
     options = StudyRunOptions(base=base, fast=args.fast, max_samples=args.max_samples,
-                              rows=args.rows, spaces=args.spaces, plan_only=args.plan_only)
+                              rows=args.rows, spaces=args.spaces, scorers=args.scorers,
+                              plan_only=args.plan_only)
 
     def say(outcome: Any) -> None:
         for space in outcome.spaces:

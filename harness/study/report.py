@@ -107,7 +107,7 @@ def _failures(frames: list[pd.DataFrame]) -> str:
     return f"all {len(stored)} trials failed: {stored.message.iloc[0]}"
 
 
-def _verdict(target: Target, space: SpaceOutcome | None, measured: Cell, n: int,
+def _verdict(target: Target, space: SpaceOutcome | None, ran_as: str, measured: Cell, n: int,
              failures: str = "") -> str:
     if space is None:
         return "not run: row not selected in this run (--rows)"
@@ -115,6 +115,8 @@ def _verdict(target: Target, space: SpaceOutcome | None, measured: Cell, n: int,
         return f"not run: {space.reason}"
     if failures:
         return f"not run: {failures}"
+    if not any(cell[2] == ran_as for cell in space.cells):
+        return "not run: scorer not selected in this run (--scorers)"
     if n == 0:
         return "not run: no finished trial (run the same command again to resume)"
     if target.reference is None:
@@ -139,7 +141,7 @@ def _line(target: Target, space: SpaceOutcome | None, ran_as: str, column: str,
     difference = Cell(value=measured.value - ref.value) if ref and n else Cell()
     return labels, [published, measured, difference, Cell(value=n),
                     Cell(value=ref.n_archs) if ref else Cell(),
-                    Cell(text=_verdict(target, space, measured, n, _failures(frames)))]
+                    Cell(text=_verdict(target, space, ran_as, measured, n, _failures(frames)))]
 
 
 def cells_table(study: Study, outcomes: dict[str, RowOutcome], data: _RunData | None) -> Table:

@@ -28,6 +28,7 @@ from harness.study.spec import Row, Study
 
 STUDY_FILE = "study.json"
 FORMAT = "harness-study-run/1"
+NO_SCORER_SELECTED = "none of its scorers selected (--scorers)"
 NEEDS_GPU = "needs a GPU: run on one with --device cuda (this run is on the CPU)"
 
 
@@ -63,7 +64,8 @@ class RowOutcome:
 class StudyRunOptions:
     """How a study runs: ``base`` (device, workers, executor, data dir, out...), ``fast``
     (use each row's cheaper scorers), ``max_samples`` (cap on archs per space, for a quick
-    pass), ``rows`` and ``spaces`` (shell patterns of the row names and spaces to run),
+    pass), ``rows``, ``spaces`` and ``scorers`` (shell patterns of the row names, spaces and
+    scorers to run; a scorer pattern matches the row's name or its ``--fast`` swap),
     ``plan_only`` (plan every space and record what it would run, running nothing: the cells
     a time budget leaves out then say so)."""
 
@@ -72,12 +74,23 @@ class StudyRunOptions:
     max_samples: int | None = None
     rows: str | None = None
     spaces: str | None = None
+    scorers: str | None = None
     plan_only: bool = False
 
     def runs_space(self, space: str) -> bool:
         """Whether ``space`` is one of ``spaces`` (every space when None)."""
-        patterns = [p.strip() for p in (self.spaces or "*").split(",") if p.strip()]
-        return any(fnmatch.fnmatchcase(space, pattern) for pattern in patterns)
+        return _matches(space, self.spaces)
+
+    def row_scorers(self, row: Row) -> dict[str, str]:
+        """The scorers of ``row`` this run computes, each -> the scorer that runs for it."""
+        return {name: runs for name, runs in row_scorers(row, self.fast).items()
+                if _matches(name, self.scorers) or _matches(runs, self.scorers)}
+
+
+def _matches(name: str, patterns: str | None) -> bool:
+    """Whether ``name`` matches one of the comma-separated shell ``patterns`` (None: all)."""
+    chosen = [p.strip() for p in (patterns or "*").split(",") if p.strip()]
+    return any(fnmatch.fnmatchcase(name, pattern) for pattern in chosen)
 
 
 def row_scorers(row: Row, fast: bool) -> dict[str, str]:
@@ -93,12 +106,13 @@ def _path(value: str | None, folder: Path | None) -> str | None:
 
 
 def row_config(row: Row, space: str, folder: Path | None, options: StudyRunOptions) -> RunConfig:
-    """The ``RunConfig`` of one space of ``row``: the row's selection on ``options.base``."""
-    swaps = row_scorers(row, options.fast)
+    """The ``RunConfig`` of one space of ``row``: the row's selection (its scorers that
+    ``options.scorers`` keeps) on ``options.base``."""
+    swaps = options.row_scorers(row)
     samples = None if row.samples == "all" else row.samples
     if options.max_samples is not None:
         samples = min(samples or options.max_samples, options.max_samples)
-    scorer_options = {swaps.get(name, name): value for name, value in row.options.items()}
+    scorer_options = {swaps[name]: value for name, value in row.options.items() if name in swaps}
     return RunConfig(**{
         **options.base.to_dict(), "spaces": [space], "datasets": [row.dataset],
         "scorers": list(dict.fromkeys(swaps.values())), "samples": samples,
@@ -154,6 +168,8 @@ def run_study(study: Study, folder: Path | None, options: StudyRunOptions, *,
         for space in filter(options.runs_space, row.spaces):
             if row.why_not:
                 outcome.spaces.append(SpaceOutcome(space, "not run", row.why_not))
+            elif not options.row_scorers(row):
+                outcome.spaces.append(SpaceOutcome(space, "not run", NO_SCORER_SELECTED))
             elif not stopped:
                 space_outcome, stopped = _run_space(row, space, folder, options, command,
                                                     progress)
@@ -175,12 +191,31 @@ def _merged(before: RowOutcome | None, now: RowOutcome) -> RowOutcome:
     computed its trials. A change of ``--fast`` starts the row's record afresh."""
     if before is None or before.fast != now.fast:
         return now
-    ran_now = {space.space for space in now.spaces}
-    now.spaces = [*(s for s in before.spaces if s.space not in ran_now), *now.spaces]
+    earlier = {space.space: space for space in before.spaces}
+    now.spaces = [*(s for s in before.spaces if s.space not in {n.space for n in now.spaces}),
+                  *(_merged_space(earlier.get(s.space), s) for s in now.spaces)]
     known = before.cpu_s is not None and now.cpu_s is not None
     now.cpu_s = before.cpu_s + now.cpu_s if known else None
     now.wall_s += before.wall_s
     return now
+
+
+def _merged_space(before: SpaceOutcome | None, now: SpaceOutcome) -> SpaceOutcome:
+    """A space run again: a space ``now`` left out keeps what ran before; on the same archs the
+    trial cells of both runs count (``--scorers`` runs a row's scorers in turns), else ``now``
+    replaces ``before``."""
+    if before is None or before.status == "not run":
+        return now
+    if now.status == "not run":
+        return before
+    if before.arch_ids != now.arch_ids:
+        return now
+    now_cells = {tuple(cell) for cell in now.cells}
+    kept = [cell for cell in before.cells if tuple(cell) not in now_cells]
+    # Every cell of a space covers the same archs: trials per cell are the same in both runs.
+    kept_trials = before.n_trials * len(kept) // max(len(before.cells), 1)
+    return SpaceOutcome(now.space, now.status, now.reason, sorted([*kept, *now.cells]),
+                        now.arch_ids, kept_trials + now.n_trials, now.ran)
 
 
 def _write_record(run_dir: Path, study: Study, outcomes: dict[str, RowOutcome]) -> None:
