@@ -129,8 +129,9 @@ def _load(path: Path) -> Any:
     try:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ExchangeFormatError(f"{path}: not JSON ({exc.msg} at line {exc.lineno}, column "
-                                  f"{exc.colno}); a NASLib zero-cost file is one JSON object") from None
+        raise ExchangeFormatError(
+            f"{path}: not JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}); a NASLib "
+            f"zero-cost file is one JSON object") from None
     if not isinstance(document, dict) or not document:
         raise ExchangeFormatError(f"{path}: expected a JSON object of datasets (or of NASLib "
                                   f"space names: {', '.join(SPACES)}), got "
