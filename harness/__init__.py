@@ -56,6 +56,9 @@ from harness.protocols import (
     Aggregate,
     Batch,
     Dataset,
+    ExchangedScore,
+    ExchangeFormat,
+    ExchangeRead,
     Executor,
     Initializer,
     Reporter,
@@ -72,7 +75,8 @@ from harness.version import __version__
 API_NAMES = ("Run", "compare", "ground_truth", "load_trials", "predict", "report", "score")
 
 __all__ = [
-    "Aggregate", "Batch", "Dataset", "Executor", "Initializer", "Reporter", "Scorer",
+    "Aggregate", "Batch", "Dataset", "ExchangeFormat", "ExchangeRead", "ExchangedScore",
+    "Executor", "Initializer", "Reporter", "Scorer",
     "ScoringContext", "SearchResult", "Searcher", "Space", "hookimpl", "__version__",
     "Run", "compare", "ground_truth", "load_trials", "predict", "report", "score",
 ]

@@ -37,6 +37,11 @@ class DatasetError(HarnessError):
     """A dataset folder or image file is missing or malformed."""
 
 
+class ExchangeFormatError(HarnessError):
+    """Another tool's score file (``harness import``) is malformed, or holds an entry that cannot
+    be mapped to the harness's spaces, datasets or archs."""
+
+
 class ConfigError(HarnessError):
     """A run configuration, scorer option or task file is invalid."""
 

@@ -15,6 +15,7 @@ import pluggy
 from harness.protocols import (
     Aggregate,
     Dataset,
+    ExchangeFormat,
     Executor,
     Initializer,
     Reporter,
@@ -86,6 +87,17 @@ def harness_register_reporters(register: Register[Reporter]) -> None:
     """Register report writers, one per output format.
 
     :param register: call ``register(reporter)`` once per ``harness.protocols.Reporter`` object.
+    """
+
+
+@hookspec
+def harness_register_exchange_formats(register: Register[ExchangeFormat]) -> None:
+    """Register other tools' score files (``harness import NAME FILE``, ``harness export
+    --format NAME``).
+
+    :param register: call ``register(fmt)`` once per ``harness.protocols.ExchangeFormat``: an
+        object with ``name``, ``read(path, *, space, datasets)`` and
+        ``write(scores, path, *, space, truth)``.
     """
 
 

@@ -113,6 +113,16 @@ class NetworkFormSpace(Protocol):
 
 
 @runtime_checkable
+class FormattingSpace(Protocol):
+    """Optional: a space that writes its arch ids in other tools' encodings, which the exchange
+    formats need to write those tools' files (``parse_arch`` reads the same texts back)."""
+
+    def format_arch(self, arch_id: str, encoding: str) -> str:
+        """``arch_id`` as text in ``encoding`` (e.g. ``"naslib"``: NASLib's key of the cell);
+        ``ConfigError`` naming the encodings it writes when it does not write this one."""
+
+
+@runtime_checkable
 class MutableSpace(Protocol):
     """Optional: a space whose archs can be mutated, which evolutionary searchers need."""
 
@@ -417,3 +427,58 @@ def protocol_members(protocol: type) -> list[str]:
 def missing_members(obj: object, protocol: type) -> list[str]:
     """The members of ``protocol`` that ``obj`` lacks (empty when it satisfies it)."""
     return [name for name in protocol_members(protocol) if not hasattr(obj, name)]
+
+
+@dataclass(frozen=True)
+class ExchangedScore:
+    """One arch's score as another tool's file holds it, mapped to the harness's names.
+
+    ``space``, ``dataset``, ``arch_id`` and ``scorer`` are the harness's (``arch_id`` as the
+    space's ``parse_arch`` gives it); ``wall_s``: the seconds the file says the score took
+    (None: not stated); ``origin``: where in the file it came from (e.g. its key there), kept as
+    the imported trial's message.
+    """
+
+    space: str
+    dataset: str
+    arch_id: str
+    scorer: str
+    score: float
+    wall_s: float | None = None
+    origin: str = ""
+
+
+@dataclass
+class ExchangeRead:
+    """What an exchange format read from a file: its scores, and a note for everything of the
+    file it left out on purpose (duplicates, entries without a score), for the user to see."""
+
+    scores: list[ExchangedScore] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+@runtime_checkable
+class ExchangeFormat(Protocol):
+    """Another tool's file of per-arch scores (``name``: ``harness import NAME FILE`` and
+    ``harness export RUN --format NAME``), so published scores are compared without
+    recomputing them and a run's scores are read by that tool.
+
+    ``read`` maps the file's archs through the spaces' ``parse_arch`` (``space(name)`` looks a
+    space plugin up) and refuses, with ``harness.errors.ExchangeFormatError`` naming the entry,
+    whatever it cannot map. ``datasets``: the file's datasets to read, each mapped to the
+    harness's trial dataset (a None value: the format's own mapping); None reads them all.
+    ``write`` writes the scores (and ``truth``: the run's default ground-truth value per
+    (space, dataset, arch id), where it has one) in the tool's layout; it returns its notes.
+    """
+
+    name: str
+
+    def read(self, path: Path, *, space: Callable[[str], Space],
+             datasets: dict[str, str | None] | None = None) -> ExchangeRead:
+        """The scores of the file at ``path``."""
+
+    def write(self, scores: Sequence[ExchangedScore], path: Path, *,
+              space: Callable[[str], Space],
+              truth: dict[tuple[str, str, str], float]) -> list[str]:
+        """Write ``scores`` to ``path``; return notes on what was left out or changed."""
+

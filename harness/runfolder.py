@@ -74,6 +74,23 @@ def write_run_config(run_dir: Path, config: RunConfig, command: list[str] | None
     return path
 
 
+def record_import(run_dir: Path, entry: dict[str, Any]) -> Path:
+    """Add ``entry`` (``command``, ``import``: what a ``harness import`` read, and how many
+    trials it added) to ``RUN_DIR/run.json``'s history, keeping the rest of the record; a
+    folder without a ``run.json`` gets one holding only its history."""
+    path = Path(run_dir) / RUN_CONFIG_FILE
+    document = read_run_record(run_dir)
+    history = run_history(run_dir)
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    history.append({**entry, "started_at": now})
+    document["history"] = history
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(document, indent=2, sort_keys=True, default=str) + "\n")
+    os.replace(tmp, path)
+    return path
+
+
 def run_history(run_dir: Path) -> list[dict[str, Any]]:
     """The commands that ran trials in ``run_dir``, oldest first, each with its ``command``,
     ``selection`` (``RunConfig.selection()``), ``n_trials``, ``extend`` and ``started_at``.
@@ -150,7 +167,8 @@ def hold_run_folder(run_dir: Path, command: Sequence[str]) -> Iterator[None]:
 def check_selection(run_dir: Path, config: RunConfig, *, extend: bool = False) -> None:
     """Refuse ``config`` on ``run_dir`` unless its selection is one the folder records, or
     ``extend`` adds it on purpose (a folder without a ``run.json`` takes any selection)."""
-    history = run_history(run_dir)
+    # Imported scores (``record_import``) never constrain which selection runs beside them.
+    history = [entry for entry in run_history(run_dir) if "import" not in entry]
     if extend or not history:
         return
     wanted = config.selection_hash()

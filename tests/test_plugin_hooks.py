@@ -32,7 +32,7 @@ HOOKS = sorted(name for name, _ in inspect.getmembers(hookspecs, inspect.isfunct
 
 
 def test_there_are_hooks():
-    assert len(HOOKS) == 9, HOOKS
+    assert len(HOOKS) == 10, HOOKS
 
 
 @pytest.mark.parametrize("hook", HOOKS)
@@ -49,7 +49,7 @@ def test_every_hook_is_documented(hook):
 
 # The rows of docs/plugins.md's "What is installed" table -> the registry table each lists.
 DOCUMENTED_KINDS = {"spaces": "space", "scorers": "scorer", "aggregates": "aggregate",
-                    "datasets": "dataset",
+                    "datasets": "dataset", "exchange formats": "exchangeformat",
                     "searchers": "searcher", "executors": "executor", "reporters": "reporter",
                     "weight initializers": "weight", "bias initializers": "bias"}
 
@@ -105,6 +105,43 @@ def test_hook_harness_register_aggregates(toy, tmp_path):
     assert set(load_trials(tmp_path / "run").scorer) == {"width", "weightsum"}, "its parts ran"
     assert "width_and_weights" in {row.scorer_label for row in
                                    build_report(tmp_path / "run").rows}
+
+
+class _ScoresPerLine:
+    """An exchange format of lines ``SPACE DATASET ARCH SCORER SCORE``."""
+
+    name = "lines-test"
+
+    def read(self, path, *, space, datasets=None):
+        from harness.protocols import ExchangedScore, ExchangeRead
+
+        rows = [line.split() for line in path.read_text().splitlines()]
+        return ExchangeRead([ExchangedScore(s, d, space(s).parse_arch(a), f"lines:{n}", float(v))
+                             for s, d, a, n, v in rows])
+
+    def write(self, scores, path, *, space, truth):
+        path.write_text("".join(f"{s.space} {s.dataset} {s.arch_id} {s.scorer} {s.score}\n"
+                                for s in scores))
+        return []
+
+    @hookimpl
+    def harness_register_exchange_formats(self, register):
+        register(self)
+
+
+def test_hook_harness_register_exchange_formats(toy, tmp_path):
+    from harness.exchange import export_scores, import_scores
+
+    registry, _ = toy
+    registry.register_plugin(_ScoresPerLine(), "exchange-test")
+    source = tmp_path / "scores.txt"
+    source.write_text("toy toyset w3 width 7.5\n")
+    summary = import_scores("lines-test", source, tmp_path / "run")
+    assert (summary.read, summary.added, summary.scorers) == (1, 1, ["lines:width"])
+    trials = load_trials(tmp_path / "run")
+    assert trials.score.tolist() == [7.5] and trials.status.tolist() == ["ok"]
+    path, _ = export_scores(tmp_path / "run", "lines-test")
+    assert path.read_text() == "toy toyset w3 lines:width 7.5\n"
 
 
 def test_hook_harness_register_datasets(toy):

@@ -1,8 +1,8 @@
 """The ``harness`` command line: parse, call the library, print.
 
 One module per group of commands: ``compare``, ``data`` (status, prepare, build, fetch),
-``reports`` (report, export, regress, profile), ``search`` and ``study`` (run, report, list,
-show); ``parsers`` holds what they share. Commands
+``reports`` (report, export, regress, profile), ``exchange`` (import), ``search`` and ``study``
+(run, report, list, show); ``parsers`` holds what they share. Commands
 import the library inside their function, and plugins' registration modules import nothing
 heavy, so ``harness --help``, ``--version`` and ``harness data status`` never load torch or scipy.
 
@@ -25,6 +25,7 @@ from collections.abc import Sequence
 
 from harness.cli.compare import add_compare_command
 from harness.cli.data import add_data_commands
+from harness.cli.exchange import add_exchange_commands
 from harness.cli.parsers import OneLineParser, command_parser
 from harness.cli.reports import add_report_commands
 from harness.cli.search import add_search_commands
@@ -80,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     plugins.set_defaults(func=cmd_plugins)
     add_compare_command(sub)
     add_report_commands(sub)
+    add_exchange_commands(sub)
     add_data_commands(sub)
     add_search_commands(sub)
     add_study_commands(sub)

@@ -18,7 +18,8 @@ REPORT_EXAMPLE = ("harness report runs/first --format md,csv,tex,json,html --boo
                   "runs/first/test-acc   # another report beside the first\n"
                   "  harness report runs/first --aggregate 'rank(synflow,snip)=synflow,snip' "
                   "--aggregate snip,naswot:log_rank --top-k 5,10")
-EXPORT_EXAMPLE = "harness export runs/first --format parquet"
+EXPORT_EXAMPLE = ("harness export runs/first --format parquet\n"
+                  "  harness export runs/first --format naslib-zc --output zc_nasbench201.json")
 PREDICT_EXAMPLE = "harness predict runs/first --train 10,20,50,100 --splits 20"
 REGRESS_EXAMPLE = """examples:
   harness regress runs/ci --write-baseline .ci/baselines/bundled.json
@@ -60,10 +61,13 @@ def add_report_commands(sub: Any) -> None:
     report.add_argument("--verbose", action="store_true", help="list every file written")
     report.set_defaults(func=cmd_report)
 
-    export = command_parser(sub, "export", "write a run's trials as parquet, csv or json",
+    export = command_parser(sub, "export", "write a run's trials as parquet, csv or json, or "
+                            "its scores in another tool's layout (an exchange format)",
                             EXPORT_EXAMPLE)
     export.add_argument("run_dir")
-    export.add_argument("--format", default="csv", choices=["parquet", "csv", "json"])
+    export.add_argument("--format", default="csv",
+                        help="parquet, csv, json, or an exchange format (harness plugins lists "
+                             "them, e.g. naslib-zc)")
     export.add_argument("--output", help="file to write (default: RUN_DIR/trials.FORMAT)")
     export.set_defaults(func=cmd_export)
     _add_predict_command(sub)
@@ -142,12 +146,22 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from harness.export import export_trials
+    from harness.exchange import export_format_names, export_scores
+    from harness.export import EXPORT_FORMATS, export_trials
     from harness.preflight import check_writable_folder
 
+    if args.format not in export_format_names():
+        raise ConfigError(f"--format {args.format!r}: use one of "
+                          f"{', '.join(export_format_names())}")
     if args.output:
         check_writable_folder(Path(args.output).parent, f"--output {args.output}")
-    print(f"wrote {export_trials(Path(args.run_dir), args.format, args.output)}")
+    if args.format in EXPORT_FORMATS:
+        print(f"wrote {export_trials(Path(args.run_dir), args.format, args.output)}")
+        return 0
+    path, notes = export_scores(Path(args.run_dir), args.format, args.output)
+    print(f"wrote {path}")
+    for note in notes:
+        print(f"note: {note}")
     return 0
 
 

@@ -17,6 +17,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
+from harness import metrics
 from harness.reports.records import (
     RETRIEVAL_PERCENTS,
     Cell,
@@ -301,6 +302,48 @@ def summary_table(rows: list[CorrelationRow]) -> Table:
     return table
 
 
+# A scorer named SOURCE:NAME holds scores of NAME from elsewhere (``harness import``).
+SOURCE_SEPARATOR = ":"
+
+
+def agreement_table(trials: pd.DataFrame, bootstrap: int = 0, seed: int = 0) -> Table | None:
+    """Rows = space/dataset and each scorer ``SOURCE:NAME`` beside the run's scorer ``NAME``;
+    columns = n, Kendall and Spearman between their scores over the archs both scored (each
+    arch's mean over its ok trials). None when the run holds no such pair."""
+    ok = trials[trials.status == "ok"]
+    names = set(ok.scorer)
+    pairs = sorted((scorer, scorer.split(SOURCE_SEPARATOR, 1)[1]) for scorer in names
+                   if SOURCE_SEPARATOR in scorer
+                   and scorer.split(SOURCE_SEPARATOR, 1)[1] in names)
+    if not pairs:
+        return None
+    table = Table(name="agreement", title="Agreement between scorers of one name",
+                  caption="Kendall tau-b and Spearman rho between the scores of SOURCE:NAME "
+                          "(scores imported from another tool) and the run's own NAME, over the "
+                          "archs both scored ok (each arch: the mean of its trials); [low, "
+                          "high]: 95 % bootstrap interval where the report has resamples.",
+                  labels=["space", "dataset", "imported", "scorer"],
+                  columns=["n", "kendall", "spearman"])
+    means = ok.groupby(["space", "dataset", "scorer", "arch_id"]).score.mean()
+    for (space, dataset), _ in ok.groupby(["space", "dataset"], sort=True):
+        of_cell = means.loc[(space, dataset)]
+        for imported, own in pairs:
+            if imported not in of_cell.index or own not in of_cell.index:
+                continue
+            joined = pd.concat([of_cell.loc[imported], of_cell.loc[own]], axis=1,
+                               join="inner").dropna()
+            x, y = joined.iloc[:, 0].to_numpy(float), joined.iloc[:, 1].to_numpy(float)
+            cells = [Cell(value=len(joined))]
+            for statistic in (metrics.kendall_tau, metrics.spearman_rho):
+                low, high = (metrics.bootstrap_interval(x, y, statistic, resamples=bootstrap,
+                                                        seed=seed)
+                             if bootstrap else (None, None))
+                cells.append(marked(Cell(value=statistic(x, y), low=low, high=high),
+                                    len(joined)))
+            table.rows.append(([space, dataset, imported, own], cells))
+    return table if table.rows else None
+
+
 def all_tables(report: Report, trials: pd.DataFrame, *, paper: bool = False,
                paper_rows: list[CorrelationRow] | None = None) -> list[Table]:
     """Every table of the report, in the order the reports print them: the answer first
@@ -323,6 +366,9 @@ def all_tables(report: Report, trials: pd.DataFrame, *, paper: bool = False,
               correlation_table(rows, "retrieval@10", "retrieval_top10",
                                 "Retrieval rate @ top-10 %"),
               retrieval_table(rows), top_table(rows)]
+    agreement = agreement_table(trials, report.bootstrap, report.seed)
+    if agreement is not None:
+        tables.append(agreement)
     if len({r.key.seed for r in rows}) > 1:
         tables.append(seed_table(rows))
     if len({(r.key.weight_init, r.key.bias_init) for r in rows}) > 1:

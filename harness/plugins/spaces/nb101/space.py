@@ -20,7 +20,11 @@ from harness.datadir import resolve_data_dir
 from harness.errors import ConfigError, DataNotPreparedError
 from harness.groundtruth.table import GroundTruthTable, prepared_table_path
 from harness.plugins.spaces.nb101.cell import Cell, cell_from_strings
-from harness.plugins.spaces.nb101.encoding import parse_cell_text, read_arch_list_entries
+from harness.plugins.spaces.nb101.encoding import (
+    NASLIB_OP_CODES,
+    parse_cell_text,
+    read_arch_list_entries,
+)
 from harness.plugins.spaces.nb101.mutation import mutate_cell
 
 if TYPE_CHECKING:  # torch and pandas are imported where needed, so listing spaces stays fast
@@ -70,6 +74,18 @@ class NB101Space:
             return module_hash
         self.cell(parsed)  # a bare hash must name a known cell
         return parsed
+
+    def format_arch(self, arch_id: str, encoding: str) -> str:
+        """``arch_id`` as ``"naslib"``: NASLib's zero-cost key of the pruned cell, its V*V
+        adjacency bits row-major then its V op codes (0 input, 1 output, 2 maxpool3x3,
+        3 conv1x1-bn-relu, 4 conv3x3-bn-relu); ``parse_arch`` reads it back. The cell comes
+        from this process's cache or the prepared table (``cell``)."""
+        if encoding != "naslib":
+            raise ConfigError(f"nb101 writes arch ids as naslib, not {encoding!r}")
+        cell = self.cell(arch_id)
+        codes = {op: code for code, op in NASLIB_OP_CODES.items()}
+        return str((*[bit for row in cell.matrix for bit in row],
+                    *[codes[op] for op in cell.ops]))
 
     def read_arch_list(self, path: Path) -> list[str]:
         """Arch ids of an ``--arch-list`` file: one encoding per line, or one JSON list."""

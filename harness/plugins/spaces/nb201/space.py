@@ -170,6 +170,17 @@ class NB201Space:
             raise DataNotPreparedError(f"the prepared nb201 table has no index for {arch_id}")
         return found
 
+    def format_arch(self, arch_id: str, encoding: str) -> str:
+        """``arch_id`` as ``"naslib"`` (NASLib's op-index tuple, its op and edge order, e.g.
+        ``(0, 2, 3, 2, 3, 1)``: the key of its zero-cost files) or ``"gennas"`` (nested op
+        codes); ``parse_arch`` reads either back with its prefix."""
+        ops = arch.str_to_ops(arch_id)
+        if encoding == "naslib":
+            return str(arch.ops_to_naslib(ops))
+        if encoding == "gennas":
+            return str(arch.ops_to_gennas(ops))
+        raise ConfigError(f"nb201 writes arch ids as naslib or gennas, not {encoding!r}")
+
     def archs(self) -> list[str]:
         """All 15,625 arch strings, in op-code product order (not the benchmark order)."""
         return [arch.ops_to_str(ops) for ops in arch.all_ops()]
