@@ -13,7 +13,7 @@ from datasets_files import write_cifar10
 
 from harness.errors import DatasetError
 from harness.plugins.datasets.cifar import CIFAR10
-from harness.plugins.datasets.fetch import download
+from harness.download import download
 
 
 class ArchiveServer:
@@ -189,5 +189,6 @@ def test_a_manually_downloaded_archive_is_checked_and_extracted_offline(tmp_path
 
 def test_download_alone_checks_the_md5(tmp_path, cifar_archive):
     with ArchiveServer(cifar_archive) as server:
-        path = download(server.url, tmp_path / "a.tar.gz", md5=md5(cifar_archive), progress=False)
+        path = download(server.url, tmp_path / "a.tar.gz", known_hash=f"md5:{md5(cifar_archive)}",
+                        progress=False)
     assert path.read_bytes() == cifar_archive
