@@ -41,7 +41,9 @@ class OfficialDownload:
     (the SHA-256 of the first download is recorded and checked on later ones). ``size``: as the
     publisher states it (``"~499 MB"``), else None. ``citation``: where the URL is published.
     ``browser_steps``: None for a plain HTTP download; for a page that needs a browser (Google
-    Drive), what to do there, ``url`` being that page.
+    Drive), what to do there, ``url`` being that page. ``prepare_source``: what ``harness data
+    prepare --source`` takes once those steps are done (the unpacked folder of a tar), when it
+    is not ``file_name``.
     """
 
     url: str
@@ -50,17 +52,20 @@ class OfficialDownload:
     size: str | None = None
     checksum: str | None = None
     browser_steps: str | None = None
+    prepare_source: str | None = None
     description: str = ""
 
 
 @dataclass(frozen=True)
 class Downloaded:
-    """A file ``download_checked`` put in place, its SHA-256 and where that checksum is from."""
+    """A file ``download_checked`` put in place, its SHA-256 and where that checksum is from;
+    ``first``: its SHA-256 was recorded by this download (no checksum was known)."""
 
     path: Path
     url: str
     sha256: str
     checksum_origin: str
+    first: bool = False
 
 
 def file_digest(path: Path, algorithm: str = "sha256") -> str:
@@ -164,9 +169,39 @@ def download_checked(url: str, dest: Path, *, published: str | None, retries: in
     path = download(url, dest, known_hash=known, retries=retries, timeout_s=timeout_s,
                     progress=progress, manual_steps=manual_steps, expected=expected)
     sha256 = file_digest(path)
+    first = recorded.get("fetched") if recorded.get("sha256") == sha256 else None
     records[dest.name] = {
         "url": url, "sha256": sha256, "bytes": path.stat().st_size, "checksum": origin,
-        "fetched": recorded.get("fetched") if origin == RECORDED and known else
-        datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
+        "fetched": first or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
     _write_records(dest.parent, records)
-    return Downloaded(path, url, sha256, origin)
+    return Downloaded(path, url, sha256, origin, first=known is None)
+
+
+def forget_download(path: Path) -> None:
+    """Delete ``path`` and its record: a first download that turned out not to be the file
+    wanted must not become the checksum later downloads are held to."""
+    records = read_records(path.parent)
+    if records.pop(path.name, None) is not None:
+        _write_records(path.parent, records)
+    path.unlink(missing_ok=True)
+
+
+def first_missing_folder(path: Path) -> Path | None:
+    """The outermost folder of ``path`` that does not exist yet (None: ``path`` exists)."""
+    missing = None
+    for folder in (path, *path.parents):
+        if folder.exists():
+            break
+        missing = folder
+    return missing
+
+
+def remove_empty_folders(path: Path, up_to: Path) -> None:
+    """Remove ``path`` and its parents up to ``up_to`` while they are empty."""
+    for folder in (path, *path.parents):
+        try:
+            folder.rmdir()
+        except OSError:  # not empty (or gone): keep it and everything above
+            return
+        if folder == up_to:
+            return

@@ -17,7 +17,7 @@ import tarfile
 import tempfile
 from pathlib import Path, PurePosixPath
 
-from harness.download import download
+from harness.download import download, first_missing_folder, remove_empty_folders
 from harness.errors import DatasetError
 
 
@@ -56,35 +56,14 @@ def fetch_archive(url: str, md5: str, archive: Path, target: Path, *, expected_f
     """Download ``url`` as ``archive`` (skipped when ``archive`` is there with the right MD5),
     extract ``expected_folder`` into ``target``, then delete the archive; return the extracted
     folder. On failure, the folders this call created are removed again."""
-    created = _first_missing(target)
+    created = first_missing_folder(target)
     target.mkdir(parents=True, exist_ok=True)
     try:
         download(url, archive, known_hash=f"md5:{md5}", retries=retries, progress=progress)
         folder = safe_extract(archive, target, expected_folder=expected_folder)
     except DatasetError:
         if created is not None:
-            _remove_empty_folders(target, created)
+            remove_empty_folders(target, created)
         raise
     archive.unlink()
     return folder
-
-
-def _first_missing(path: Path) -> Path | None:
-    """The outermost folder of ``path`` that does not exist yet (None: ``path`` exists)."""
-    missing = None
-    for folder in (path, *path.parents):
-        if folder.exists():
-            break
-        missing = folder
-    return missing
-
-
-def _remove_empty_folders(path: Path, up_to: Path) -> None:
-    """Remove ``path`` and its parents up to ``up_to`` while they are empty."""
-    for folder in (path, *path.parents):
-        try:
-            folder.rmdir()
-        except OSError:  # not empty (or gone): keep it and everything above
-            return
-        if folder == up_to:
-            return
