@@ -71,7 +71,7 @@ def data_status(data_dir: Path, registry: Registry | None = None) -> list[SpaceD
             rows.append(SpaceDataStatus(name, False, path, "", "", " ".join(str(exc).split()),
                                         command, bundled))
             continue
-        origin = table_origin(data_dir, name) or {}
+        origin = table_origin(path) or {}
         rows.append(SpaceDataStatus(name, True, path, _first(table.source, SOURCE_FILE_KEYS),
                                     _first(table.source, CHECKSUM_KEYS),
                                     f"{len(table.frame)} archs; datasets "

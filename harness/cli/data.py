@@ -267,7 +267,7 @@ def cmd_data_prepare(args: argparse.Namespace) -> int:
         raise ConfigError(f"--source {source}: no such file or folder")
     data_dir = _writable_data_dir(args)
     prepared = _prepare_source(args.space, family, source, data_dir, options)
-    _record_origins(data_dir, prepared, origin=str(source.resolve()), kind="named")
+    _record_origins(prepared, origin=str(source.resolve()), kind="named")
     return 0
 
 
@@ -287,12 +287,12 @@ def _prepare_source(name: str, family: list[str], source: Path, data_dir: Path,
     return {name: Path(path)}
 
 
-def _record_origins(data_dir: Path, prepared: dict[str, Path], **origin: Any) -> None:
+def _record_origins(prepared: dict[str, Path], **origin: Any) -> None:
     """Note beside each prepared table where it came from (``data status`` shows it)."""
     from harness.groundtruth.table import write_table_origin
 
-    for name in prepared:
-        write_table_origin(data_dir, name, **origin)
+    for path in prepared.values():
+        write_table_origin(path, **origin)
 
 
 def _prepare_family(family: str, selected: list[str], source: Path, data_dir: Path,
@@ -545,7 +545,7 @@ def _fetch_benchmark(args: argparse.Namespace, family: list[str]) -> int:
                   f"`harness data prepare {args.name} --source {downloaded.path}` prepares it",
                   file=sys.stderr)
         raise
-    _record_origins(data_dir, prepared, origin=url, kind="fetched",
+    _record_origins(prepared, origin=url, kind="fetched",
                     checksum_origin=downloaded.checksum_origin)
     if not args.keep:
         downloaded.path.unlink()

@@ -184,11 +184,13 @@ def file_sha256(path: Path, chunk_bytes: int = 1 << 20) -> str:
 ORIGIN_FILE = "origin.json"
 
 
-def write_table_origin(data_dir: Path, space: str, *, origin: str, kind: str,
-                       checksum_origin: str | None = None) -> Path:
-    """Record ``origin`` (a URL when ``kind`` is ``"fetched"``, a path when ``"named"``) for the
-    prepared table of ``space``, with the source checksum the table records."""
-    table = prepared_table_path(data_dir, space)
+def write_table_origin(table: Path, *, origin: str, kind: str,
+                       checksum_origin: str | None = None) -> Path | None:
+    """Record ``origin`` (a URL when ``kind`` is ``"fetched"``, a path when ``"named"``) beside
+    the prepared ``table``, with the source checksum the table records; None when there is no
+    table file there (a space that keeps its table elsewhere)."""
+    if not table.is_file():
+        return None
     stat = table.stat()
     record = {"origin": origin, "kind": kind, "sha256": table_source(table).get("sha256"),
               "checksum_origin": checksum_origin, "table_bytes": stat.st_size,
@@ -200,10 +202,9 @@ def write_table_origin(data_dir: Path, space: str, *, origin: str, kind: str,
     return path
 
 
-def table_origin(data_dir: Path, space: str) -> dict[str, Any] | None:
-    """The origin recorded for the prepared table of ``space``, or None (none recorded, an
-    unreadable record, or the table was replaced after it was written)."""
-    table = prepared_table_path(data_dir, space)
+def table_origin(table: Path) -> dict[str, Any] | None:
+    """The origin recorded beside the prepared ``table``, or None (none recorded, an unreadable
+    record, or the table was replaced after it was written)."""
     try:
         record = json.loads(table.with_name(ORIGIN_FILE).read_text())
         stat = table.stat()
@@ -219,6 +220,8 @@ def table_source(path: Path) -> dict[str, Any]:
     """The ``source`` a table written by ``save`` records, read from its schema alone."""
     import pyarrow.parquet as pq
 
-    metadata = pq.read_schema(path).metadata or {}
-    return json.loads(metadata[_METADATA_KEY]).get("source", {}) if _METADATA_KEY in metadata \
-        else {}
+    try:
+        metadata = pq.read_schema(path).metadata or {}
+        return json.loads(metadata[_METADATA_KEY]).get("source", {})
+    except Exception:  # not a harness table: it records no source
+        return {}
