@@ -508,6 +508,7 @@ def _fetch_benchmark(args: argparse.Namespace, family: list[str]) -> int:
         raise ConfigError(f"--file {args.file}: {args.name} has no official file of that name; "
                           f"its files: {', '.join(downloads)}")
     item = downloads[args.file or next(iter(downloads))]
+    options = _extra_options(args.extra)  # a mistyped option fails before a long download
     data_dir = _writable_data_dir(args)
     prepare = (f"harness data prepare {args.name} --source PATH/"
                f"{item.prepare_source or item.file_name} --data-dir {data_dir}")
@@ -533,8 +534,7 @@ def _fetch_benchmark(args: argparse.Namespace, family: list[str]) -> int:
     print(f"fetched {url} -> {downloaded.path} (SHA-256 {downloaded.sha256}, "
           f"{downloaded.checksum_origin})")
     try:
-        prepared = _prepare_source(args.name, family, downloaded.path, data_dir,
-                                   _extra_options(args.extra))
+        prepared = _prepare_source(args.name, family, downloaded.path, data_dir, options)
     except HarnessError:
         if downloaded.first:  # unchecked bytes that do not prepare are not worth recording
             forget_download(downloaded.path)
