@@ -3,78 +3,15 @@ no network, a manual download, safe extraction, nothing left behind on failure."
 
 import hashlib
 import io
-import socket
 import tarfile
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from datasets_files import write_cifar10
+from loopback_server import ArchiveServer, unreachable_url
 
+from harness.download import download
 from harness.errors import DatasetError
 from harness.plugins.datasets.cifar import CIFAR10
-from harness.plugins.datasets.fetch import download
-
-
-class ArchiveServer:
-    """Serves one payload at /archive.tar.gz on 127.0.0.1, honouring ``Range: bytes=N-``.
-
-    ``cut_next``: how many of the next GETs send only the first half of what they announce and
-    then drop the connection. ``honour_range=False`` answers every GET with the whole payload.
-    ``ranges`` records each GET's Range header (None when absent).
-    """
-
-    def __init__(self, payload: bytes, *, cut_next: int = 0, honour_range: bool = True) -> None:
-        self.payload, self.cut_next, self.honour_range = payload, cut_next, honour_range
-        self.ranges: list[str | None] = []
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,),
-                                       daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/archive.tar.gz"
-
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                if self.path != "/archive.tar.gz":
-                    self.send_error(404)
-                    return
-                range_header = self.headers.get("Range")
-                owner.ranges.append(range_header)
-                start = 0
-                if range_header and owner.honour_range:
-                    start = int(range_header.removeprefix("bytes=").split("-")[0])
-                body = owner.payload[start:]
-                self.send_response(206 if start else 200)
-                if start:
-                    self.send_header("Content-Range",
-                                     f"bytes {start}-{len(owner.payload) - 1}/{len(owner.payload)}")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                if owner.cut_next:
-                    owner.cut_next -= 1
-                    self.wfile.write(body[:len(body) // 2])
-                    self.wfile.flush()
-                    self.close_connection = True
-                    return
-                self.wfile.write(body)
-
-        return Handler
-
-    def __enter__(self) -> "ArchiveServer":
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def tar_gz(members: dict[str, bytes], *, symlink: tuple[str, str] | None = None) -> bytes:
@@ -160,17 +97,14 @@ def test_official_locations_are_the_defaults():
     assert CIFAR10.layout.archive_md5 == "c58f30108f718f92721af3b95e74349a"
 
 
-def _unreachable_url() -> str:
-    with socket.socket() as probe:  # a port nobody listens on: the connection is refused
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return f"http://127.0.0.1:{port}/cifar-10-python.tar.gz"
+def _offline_url() -> str:
+    return unreachable_url("cifar-10-python.tar.gz")
 
 
 def test_offline_says_no_network_with_the_manual_steps_and_leaves_no_folder(tmp_path):
     data_dir = tmp_path / "data"
     with pytest.raises(DatasetError) as failure:
-        CIFAR10.fetch(data_dir, url=_unreachable_url(), md5="0" * 32, retries=0)
+        CIFAR10.fetch(data_dir, url=_offline_url(), md5="0" * 32, retries=0)
     message = str(failure.value)
     archive = data_dir / "cifar10" / "cifar-10-python.tar.gz"
     assert message.startswith("no network: ")
@@ -182,12 +116,13 @@ def test_a_manually_downloaded_archive_is_checked_and_extracted_offline(tmp_path
     archive = tmp_path / "cifar10" / "cifar-10-python.tar.gz"
     archive.parent.mkdir()
     archive.write_bytes(cifar_archive)
-    folder = CIFAR10.fetch(tmp_path, url=_unreachable_url(), md5=md5(cifar_archive))
+    folder = CIFAR10.fetch(tmp_path, url=_offline_url(), md5=md5(cifar_archive))
     assert folder.is_dir() and not archive.exists()
     assert CIFAR10.arrays(tmp_path, "test")[1].tolist() == [9, 8, 7, 6, 5, 4]
 
 
 def test_download_alone_checks_the_md5(tmp_path, cifar_archive):
     with ArchiveServer(cifar_archive) as server:
-        path = download(server.url, tmp_path / "a.tar.gz", md5=md5(cifar_archive), progress=False)
+        path = download(server.url, tmp_path / "a.tar.gz", known_hash=f"md5:{md5(cifar_archive)}",
+                        progress=False)
     assert path.read_bytes() == cifar_archive

@@ -1,5 +1,6 @@
-"""``harness data``: see which spaces have ground truth (``status``), convert official files
-(``prepare``), train a small benchmark of your own (``build``), download datasets (``fetch``)."""
+"""``harness data``: see which spaces have ground truth and where it came from (``status``),
+convert official files (``prepare``), train a small benchmark of your own (``build``), download
+datasets and benchmark files (``fetch``: a benchmark's file is prepared in the same step)."""
 
 from __future__ import annotations
 
@@ -7,13 +8,17 @@ import argparse
 import json
 import sys
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from harness.cli.parsers import OneLineParser, command_parser
+from harness.download import ALGORITHM_NAMES
 from harness.errors import ConfigError
 from harness.names import split_names
+
+if TYPE_CHECKING:
+    from harness.download import OfficialDownload
 
 
 @runtime_checkable
@@ -32,6 +37,19 @@ class BundledDataset(Protocol):
     def installed_with(self) -> str:
         """The package that installs the images, e.g. ``"scikit-learn"``."""
 
+@runtime_checkable
+class FetchableSpace(Protocol):
+    """Optional: a space whose official files ``harness data fetch SPACE`` downloads and
+    prepares in one step (a family name such as ``nds`` fetches the file its spaces share
+    once). Each ``harness.download.OfficialDownload`` names the URL its benchmark's README
+    gives, the file name, the published size and checksum (None where none is published: the
+    SHA-256 of the first download is recorded), and the manual steps of a page that needs a
+    browser."""
+
+    def official_downloads(self) -> Sequence[OfficialDownload]:
+        """The files the benchmark's authors publish, the default first."""
+
+
 EXAMPLES = {
     "data": "harness data status",
     "status": "harness data status --data-dir ~/nas-data",
@@ -39,7 +57,7 @@ EXAMPLES = {
                "~/nas-data",
     "build": "harness data build nb201 --dataset digits --archs 200 --seeds 3 --epochs 1 "
              "--width 8 --cells 1 --image-size 16",
-    "fetch": "harness data fetch cifar10",
+    "fetch": "harness data fetch nb101 --data-dir ~/nas-data",
 }
 # What every space's prepare takes, before the options each space declares.
 GENERIC_PREPARE_HELP = """
@@ -117,11 +135,23 @@ def add_data_commands(sub: Any) -> None:
                               "that column as it is)")
     prepare.set_defaults(func=cmd_data_prepare, allows_extra=True)
     _add_build_command(data_sub)
-    fetch = command_parser(data_sub, "fetch", "download a dataset into the data dir "
-                           "(checksummed, retried, with a progress bar; offline, it prints "
-                           "the manual steps)", EXAMPLES["fetch"])
-    fetch.add_argument("dataset")
-    fetch.set_defaults(func=cmd_data_fetch)
+    fetch = command_parser(data_sub, "fetch", "download a dataset, or a benchmark's official "
+                           "file and prepare it, into the data dir (checksummed, retried, with "
+                           "a progress bar; offline, or behind a page that needs a browser, it "
+                           "prints the manual steps)", EXAMPLES["fetch"])
+    fetch.add_argument("name", metavar="NAME",
+                       help="a dataset (e.g. cifar10), or a space or family whose plugin "
+                            "declares its official files (e.g. nb101, nds, nbnlp)")
+    fetch.add_argument("--file", help="which of the benchmark's official files (default: the "
+                                      "first; `--file list` lists them)")
+    fetch.add_argument("--url", help="download from this address instead of the official one "
+                                     "(a mirror); the official checksum still applies")
+    fetch.add_argument("--keep", action="store_true",
+                       help="keep the downloaded file under DATA_DIR/downloads once prepared "
+                            "(by default it is deleted; its SHA-256 stays recorded)")
+    fetch.add_argument("--retries", type=int, default=3,
+                       help="how many times a cut or corrupt transfer is tried again")
+    fetch.set_defaults(func=cmd_data_fetch, allows_extra=True)
 
 
 def _add_build_command(data_sub: Any) -> None:
@@ -179,17 +209,25 @@ def cmd_data_status(args: argparse.Namespace) -> int:
     table = []
     for row in rows:
         if row.prepared:
-            table.append([row.space, "prepared", row.source_file or "(unrecorded)",
-                          row.checksum[:16] or "-", row.detail])
+            table.append([row.space, "prepared", _origin_cell(row), row.checksum[:16] or "-",
+                          row.detail])
         else:
             state = "bundled" if row.bundled else "missing"
             source = "(shipped with the package)" if row.bundled else "-"
             table.append([row.space, state, source, "-", row.detail])
-    print(tabulate(table, headers=["space", "ground truth", "source file", "sha256",
-                                   "detail / how to prepare"]))
+    print(tabulate(table, headers=["space", "ground truth", "source (fetched URL or file)",
+                                   "sha256", "detail / how to prepare"]))
     if not rows:
         print("no space plugin is installed; `harness plugins` lists what is")
     return 0
+
+
+def _origin_cell(row: Any) -> str:
+    """Where a prepared table came from: the URL fetched, the file named, else the file name
+    the table records."""
+    if row.origin_kind == "fetched":
+        return f"{row.origin} (fetched)"
+    return row.origin or row.source_file or "(unrecorded)"
 
 
 def _extra_options(extra: list[str]) -> dict[str, Any]:
@@ -228,19 +266,37 @@ def cmd_data_prepare(args: argparse.Namespace) -> int:
     if not source.exists():
         raise ConfigError(f"--source {source}: no such file or folder")
     data_dir = _writable_data_dir(args)
-    if family != [args.space]:
-        return _prepare_family(args.space, family, source, data_dir, options)
-    space = get_registry().get("space", args.space)
-    with _elapsed_bar(f"preparing {args.space} from {source.name}", source):
-        path = _install_harness_table(args.space, source, data_dir, options)
-        if path is None:
-            path = space.prepare(source, data_dir, **options)
-    print(f"prepared {args.space} ground truth -> {path}")
+    prepared = _prepare_source(args.space, family, source, data_dir, options)
+    _record_origins(prepared, origin=str(source.resolve()), kind="named")
     return 0
 
 
+def _prepare_source(name: str, family: list[str], source: Path, data_dir: Path,
+                    options: dict[str, Any]) -> dict[str, Path]:
+    """Prepare ``source`` for space ``name`` (or every space of the family ``name``); print
+    and return each prepared table."""
+    from harness.registry import get_registry
+
+    if family != [name]:
+        return _prepare_family(name, family, source, data_dir, options)
+    with _elapsed_bar(f"preparing {name} from {source.name}", source):
+        path = _install_harness_table(name, source, data_dir, options)
+        if path is None:
+            path = get_registry().get("space", name).prepare(source, data_dir, **options)
+    print(f"prepared {name} ground truth -> {path}")
+    return {name: Path(path)}
+
+
+def _record_origins(prepared: dict[str, Path], **origin: Any) -> None:
+    """Note beside each prepared table where it came from (``data status`` shows it)."""
+    from harness.groundtruth.table import write_table_origin
+
+    for path in prepared.values():
+        write_table_origin(path, **origin)
+
+
 def _prepare_family(family: str, selected: list[str], source: Path, data_dir: Path,
-                    options: dict[str, Any]) -> int:
+                    options: dict[str, Any]) -> dict[str, Path]:
     """Prepare each space of a family (``nds``: every ``nds-...`` space) that ``source`` has
     files for; the others are listed as skipped, and none at all is an error. Every space is
     prepared into a staging folder first, so one damaged file leaves no table of the others."""
@@ -269,7 +325,7 @@ def _prepare_family(family: str, selected: list[str], source: Path, data_dir: Pa
         shutil.rmtree(staging, ignore_errors=True)
     for name, path in prepared.items():
         print(f"prepared {name} ground truth -> {path}")
-    return 0
+    return prepared
 
 
 def _move_files(staging: Path, data_dir: Path) -> None:
@@ -371,15 +427,126 @@ def _build_destination(space: str, data_dir: Path, out: str | None, replace: boo
 
 def cmd_data_fetch(args: argparse.Namespace) -> int:
     from harness.registry import get_registry
+    from harness.selection import space_names
 
-    plugin = get_registry().get("dataset", args.dataset)
+    registry = get_registry()
+    if args.name in registry.names("dataset"):
+        return _fetch_dataset(args, registry.get("dataset", args.name))
+    if args.name == "all":
+        raise ConfigError("name one benchmark to fetch (a space or a family), not all")
+    return _fetch_benchmark(args, space_names([args.name], registry))
+
+
+def _fetch_dataset(args: argparse.Namespace, plugin: Any) -> int:
+    given = [flag for flag, value in (("--file", args.file), ("--url", args.url),
+                                      ("--keep", args.keep)) if value] + list(args.extra)
+    if given:
+        raise ConfigError(f"{' '.join(given)}: only benchmark files take these; a dataset is "
+                          f"fetched from the address its plugin knows")
     if isinstance(plugin, BundledDataset):
-        print(f"{args.dataset}: nothing to fetch; its images are installed with "
+        print(f"{args.name}: nothing to fetch; its images are installed with "
               f"{plugin.installed_with()}")
         return 0
     if not isinstance(plugin, FetchableDataset):
-        raise ConfigError(f"dataset {args.dataset!r} cannot be downloaded by harness (its "
+        raise ConfigError(f"dataset {args.name!r} cannot be downloaded by harness (its "
                           f"plugin has no fetch method); place its files under the data dir "
                           f"as its documentation says")
-    print(f"fetched {args.dataset} -> {plugin.fetch(_writable_data_dir(args))}")
+    print(f"fetched {args.name} -> {plugin.fetch(_writable_data_dir(args))}")
+    return 0
+
+
+# Under the data dir: downloaded benchmark files while they are prepared (kept with --keep),
+# and harness.download.RECORDS_FILE, the checksum of every file fetched there.
+DOWNLOADS_FOLDER = "downloads"
+
+
+def _official_downloads(name: str, family: list[str]) -> dict[str, OfficialDownload]:
+    """File name -> download, over every space of ``family`` (spaces of a family share a file),
+    in the order the plugins list them."""
+    from harness.registry import get_registry
+
+    downloads: dict[str, OfficialDownload] = {}
+    for space_name in family:
+        space = get_registry().get("space", space_name)
+        if isinstance(space, FetchableSpace):
+            for item in space.official_downloads():
+                downloads.setdefault(item.file_name, item)
+    if not downloads:
+        raise ConfigError(f"{name}: its plugin declares no official download; download the "
+                          f"benchmark's file as its README says, then run `harness data "
+                          f"prepare {name} --source PATH`")
+    return downloads
+
+
+def _size_and_checksum(item: OfficialDownload) -> str:
+    """``"~499 MB; SHA-256 4c39..."``, as the publisher states them."""
+    if item.checksum:
+        algorithm, _, value = item.checksum.partition(":")
+        checksum = f"{ALGORITHM_NAMES.get(algorithm, algorithm)} {value}"
+    else:
+        checksum = "no published checksum"
+    return f"{item.size or 'size unknown'}; {checksum}"
+
+
+def _fetch_benchmark(args: argparse.Namespace, family: list[str]) -> int:
+    from harness.download import (
+        download_checked,
+        first_missing_folder,
+        forget_download,
+        remove_empty_folders,
+    )
+    from harness.errors import HarnessError
+
+    downloads = _official_downloads(args.name, family)
+    if args.file == "list":
+        for item in downloads.values():
+            how = "needs a browser" if item.browser_steps else "downloadable"
+            print(f"{item.file_name} ({_size_and_checksum(item)}): {item.description or '-'}; "
+                  f"{how}; {item.url} (from {item.citation})")
+        return 0
+    if args.file and args.file not in downloads:
+        raise ConfigError(f"--file {args.file}: {args.name} has no official file of that name; "
+                          f"its files: {', '.join(downloads)}")
+    item = downloads[args.file or next(iter(downloads))]
+    options = _extra_options(args.extra)  # a mistyped option fails before a long download
+    data_dir = _writable_data_dir(args)
+    prepare = (f"harness data prepare {args.name} --source PATH/"
+               f"{item.prepare_source or item.file_name} --data-dir {data_dir}")
+    if item.browser_steps and not args.url:
+        print(f"{args.name}: {item.file_name} ({_size_and_checksum(item)}) is behind a page "
+              f"that needs a browser, so it cannot be fetched here: {item.url} (from "
+              f"{item.citation}). By hand: {item.browser_steps}; then run `{prepare}`.")
+        return 1
+    url = args.url or item.url
+    dest = data_dir / DOWNLOADS_FOLDER / item.file_name
+    manual = (f"to install it by hand, download {url} on a machine with a connection "
+              f"({_size_and_checksum(item)}), save it as {item.file_name}, then run "
+              f"`{prepare}` (or copy it to {dest} and run this command again)")
+    created = first_missing_folder(dest.parent)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        downloaded = download_checked(url, dest, published=item.checksum,
+                                      retries=args.retries, manual_steps=manual)
+    except HarnessError:
+        if created is not None:
+            remove_empty_folders(dest.parent, created)
+        raise
+    print(f"fetched {url} -> {downloaded.path} (SHA-256 {downloaded.sha256}, "
+          f"{downloaded.checksum_origin})")
+    try:
+        prepared = _prepare_source(args.name, family, downloaded.path, data_dir, options)
+    except HarnessError:
+        if downloaded.first:  # unchecked bytes that do not prepare are not worth recording
+            forget_download(downloaded.path)
+            print(f"{url} did not prepare: the download is deleted and its SHA-256 is not "
+                  f"recorded", file=sys.stderr)
+        else:
+            print(f"the download is kept at {downloaded.path}; once the problem is fixed, "
+                  f"`harness data prepare {args.name} --source {downloaded.path}` prepares it",
+                  file=sys.stderr)
+        raise
+    _record_origins(prepared, origin=url, kind="fetched",
+                    checksum_origin=downloaded.checksum_origin)
+    if not args.keep:
+        downloaded.path.unlink()
     return 0

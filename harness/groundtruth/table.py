@@ -176,3 +176,52 @@ def file_sha256(path: Path, chunk_bytes: int = 1 << 20) -> str:
             while block := handle.read(chunk_bytes):
                 digest.update(block)
     return digest.hexdigest()
+
+
+# Where a prepared table came from (``harness data fetch``: the URL; ``data prepare``: the file
+# the user named), beside the table. It names the table file's size and modification time, so a
+# table replaced since (``data build --replace``) is never credited to the old origin.
+ORIGIN_FILE = "origin.json"
+
+
+def write_table_origin(table: Path, *, origin: str, kind: str,
+                       checksum_origin: str | None = None) -> Path | None:
+    """Record ``origin`` (a URL when ``kind`` is ``"fetched"``, a path when ``"named"``) beside
+    the prepared ``table``, with the source checksum the table records; None when there is no
+    table file there (a space that keeps its table elsewhere)."""
+    if not table.is_file():
+        return None
+    stat = table.stat()
+    record = {"origin": origin, "kind": kind, "sha256": table_source(table).get("sha256"),
+              "checksum_origin": checksum_origin, "table_bytes": stat.st_size,
+              "table_mtime_ns": stat.st_mtime_ns}
+    path = table.with_name(ORIGIN_FILE)
+    temporary = path.with_name(f".{ORIGIN_FILE}.tmp")
+    temporary.write_text(json.dumps(record, indent=1) + "\n")
+    os.replace(temporary, path)
+    return path
+
+
+def table_origin(table: Path) -> dict[str, Any] | None:
+    """The origin recorded beside the prepared ``table``, or None (none recorded, an unreadable
+    record, or the table was replaced after it was written)."""
+    try:
+        record = json.loads(table.with_name(ORIGIN_FILE).read_text())
+        stat = table.stat()
+    except (OSError, ValueError):
+        return None
+    if not isinstance(record, dict) or (record.get("table_bytes"), record.get(
+            "table_mtime_ns")) != (stat.st_size, stat.st_mtime_ns):
+        return None
+    return record
+
+
+def table_source(path: Path) -> dict[str, Any]:
+    """The ``source`` a table written by ``save`` records, read from its schema alone."""
+    import pyarrow.parquet as pq
+
+    try:
+        metadata = pq.read_schema(path).metadata or {}
+        return json.loads(metadata[_METADATA_KEY]).get("source", {})
+    except Exception:  # not a harness table: it records no source
+        return {}

@@ -208,9 +208,9 @@ class CifarDataset:
               retries: int = 3) -> Path:
         """Download and extract the official archive into ``DATA_DIR/<name>``; return the folder.
 
-        Downloads through pooch (``fetch.download``: retries, progress bar) and checks the
-        archive's MD5 (the official one unless ``md5`` is given, e.g. with a test server's
-        ``url``; an archive already in place with that MD5 is used as is), extracts
+        Downloads through pooch (``harness.download.download``: retries, progress bar) and
+        checks the archive's MD5 (the official one unless ``md5`` is given, e.g. with a test
+        server's ``url``; an archive already in place with that MD5 is used as is), extracts
         without letting any member escape the target folder, and checks the result reads.
         Does nothing when the folder is already there.
         """

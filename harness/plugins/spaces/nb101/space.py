@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness.datadir import resolve_data_dir
+from harness.download import OfficialDownload
 from harness.errors import ConfigError, DataNotPreparedError
 from harness.groundtruth.table import GroundTruthTable, prepared_table_path
 from harness.plugins.spaces.nb101.cell import Cell, cell_from_strings
@@ -34,6 +35,22 @@ if TYPE_CHECKING:  # torch and pandas are imported where needed, so listing spac
 PREPARE_HINT = ("run `harness data prepare nb101 --source PATH` with nasbench_only108.tfrecord "
                 "or nasbench_full.tfrecord (NAS-Bench-101 README), the API pickle, or a CSV")
 
+
+# `harness data fetch nb101`: the URLs, sizes and SHA-256s the NAS-Bench-101 README publishes
+# (google-research/nasbench, README.md, "Download the dataset").
+NB101_README = "google-research/nasbench README.md"
+OFFICIAL_DOWNLOADS = (
+    OfficialDownload(
+        url="https://storage.googleapis.com/nasbench/nasbench_only108.tfrecord",
+        file_name="nasbench_only108.tfrecord", citation=NB101_README, size="~499 MB",
+        checksum="sha256:4c39c3936e36a85269881d659e44e61a245babcb72cb374eacacf75d0e5f4fd1",
+        description="the models trained for 108 epochs (the default ground truth)"),
+    OfficialDownload(
+        url="https://storage.googleapis.com/nasbench/nasbench_full.tfrecord",
+        file_name="nasbench_full.tfrecord", citation=NB101_README, size="~1.95 GB",
+        checksum="sha256:3d64db8180fb1b0207212f9032205064312b6907a3bbc81eabea10db2f5c7e9c",
+        description="all four budgets (4, 12, 36, 108 epochs)"),
+)
 
 class NB101Space:
     """NAS-Bench-101 cells, the benchmark network, its ground truth and mutation."""
@@ -63,6 +80,10 @@ class NB101Space:
         self._cells: dict[str, Cell] = {}
         self._structure: pd.DataFrame | None = None  # adjacency, operations by arch id
         self._data_dir: Path | None = None  # the last data dir used, for hash -> cell lookups
+
+    def official_downloads(self) -> list[OfficialDownload]:
+        """The files `harness data fetch nb101` can download, the default first."""
+        return list(OFFICIAL_DOWNLOADS)
 
     # -- architectures -------------------------------------------------------------------
     def parse_arch(self, text: str) -> str:

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness.datadir import resolve_data_dir
+from harness.download import OfficialDownload
 from harness.errors import BenchmarkFileError, ConfigError, DataNotPreparedError
 from harness.groundtruth.table import GroundTruthTable, prepared_table_path
 from harness.plugins.spaces.nb201 import arch
@@ -43,6 +44,37 @@ if TYPE_CHECKING:  # torch is imported where a model is built, so listing spaces
 
 BUNDLED_TABLE = "nb201_bundled.parquet"
 
+
+# `harness data fetch nb201`: every official file sits behind a Google Drive page that needs a
+# browser, so the fetch prints these steps. URLs: D-X-Y/NATS-Bench README.md (the table of
+# benchmark files, 2020.08.31) and D-X-Y/NAS-Bench-201 README.md ("Preparation and Download",
+# which states the .pth sizes; the NATS README states none). No full checksum is published
+# (the name's digits are the last ones of the file's MD5).
+DRIVE_STEPS = ("open the page in a browser, press Download (Google Drive warns that it cannot "
+               "scan a file this big; download anyway)")
+NATS_README = "D-X-Y/NATS-Bench README.md"
+NB201_README = "D-X-Y/NAS-Bench-201 README.md"
+OFFICIAL_DOWNLOADS = (
+    OfficialDownload(
+        url="https://drive.google.com/file/d/1vzyK0UVH2D3fTpa1_dSWnp1gvGpAxRul/view?usp=sharing",
+        file_name="NATS-tss-v1_0-3ffb9.pickle.pbz2", citation=NATS_README,
+        browser_steps=DRIVE_STEPS, description="NATS-Bench topology space, one file"),
+    OfficialDownload(
+        url="https://drive.google.com/file/d/17_saCsj_krKjlCBLOJEpNtzPXArMCqxU/view?usp=sharing",
+        file_name="NATS-tss-v1_0-3ffb9-simple.tar", citation=NATS_README,
+        browser_steps=DRIVE_STEPS + ", then unpack it with `tar xf NATS-tss-v1_0-3ffb9-simple"
+                                    ".tar`",
+        prepare_source="NATS-tss-v1_0-3ffb9-simple",
+        description="NATS-Bench topology space, one file per arch"),
+    OfficialDownload(
+        url="https://drive.google.com/open?id=16Y0UwGisiouVRxW-W5hEtbxmcHw_0hF_",
+        file_name="NAS-Bench-201-v1_1-096897.pth", citation=NB201_README, size="4.7G",
+        browser_steps=DRIVE_STEPS, description="NAS-Bench-201 v1.1"),
+    OfficialDownload(
+        url="https://drive.google.com/open?id=1SKW0Cu0u8-gb18zDpaAGi0f74UdXeGKs",
+        file_name="NAS-Bench-201-v1_0-e61699.pth", citation=NB201_README, size="2.2G",
+        browser_steps=DRIVE_STEPS, description="NAS-Bench-201 v1.0"),
+)
 
 class NB201Space:
     """NAS-Bench-201 cells: encodings, the benchmark network, ground truth, mutation."""
@@ -66,6 +98,10 @@ class NB201Space:
 
     def __init__(self) -> None:
         self._index_maps: dict[tuple[Path, float], tuple[list[str | None], dict[str, int]]] = {}
+
+    def official_downloads(self) -> list[OfficialDownload]:
+        """The files `harness data fetch nb201` can download, the default first."""
+        return list(OFFICIAL_DOWNLOADS)
 
     # -- architecture ids ----------------------------------------------------------------
     def parse_arch(self, text: Any, *, data_dir: Path | None = None) -> str:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness.datadir import resolve_data_dir
+from harness.download import OfficialDownload
 from harness.errors import ConfigError, DataNotPreparedError
 from harness.groundtruth.table import GroundTruthTable, prepared_table_path
 from harness.plugins.spaces.nbnlp.generator import mutate_recipe, random_recipe
@@ -36,6 +37,29 @@ PREPARE_HINT = ("run `harness data prepare nbnlp --source PATH` with the NAS-Ben
                 "(train_logs_single_run, train_logs_multi_runs or train_logs_wikitext-2) or its "
                 "unpacked folder")
 
+
+# `harness data fetch nbnlp`: the logs live in the benchmark's repository, whose README.md
+# (fmsnew/nas-bench-nlp-release) says to unzip them; pinned to a commit whose README lists the
+# three zips, so a file cannot change under its recorded checksum. No size or checksum is
+# published: the SHA-256 of the first download is recorded and checked on later ones. The
+# three zips share the name logs.zip, so each is saved under its folder's name.
+NLP_REPOSITORY = ("https://github.com/fmsnew/nas-bench-nlp-release/raw/"
+                  "a6d90a3b19e3966b1d009c0970b3761aa46707d1")
+NLP_README = "fmsnew/nas-bench-nlp-release README.md"
+OFFICIAL_DOWNLOADS = (
+    OfficialDownload(
+        url=f"{NLP_REPOSITORY}/train_logs_single_run/logs.zip",
+        file_name="train_logs_single_run-logs.zip", citation=NLP_README,
+        description="PTB, one run per architecture (the main benchmark)"),
+    OfficialDownload(
+        url=f"{NLP_REPOSITORY}/train_logs_wikitext-2/logs.zip",
+        file_name="train_logs_wikitext-2-logs.zip", citation=NLP_README,
+        description="WikiText-2, 345 logs"),
+    OfficialDownload(
+        url=f"{NLP_REPOSITORY}/train_logs_multi_runs/logs.zip",
+        file_name="train_logs_multi_runs-logs.zip", citation=NLP_README,
+        description="PTB, repeated runs of a subset"),
+)
 
 class NBNLPSpace:
     """NAS-Bench-NLP cells: recipes, the AWD-style language model, ground truth, mutation."""
@@ -67,6 +91,10 @@ class NBNLPSpace:
         self._recipes: dict[str, Recipe] = {}
         self._ids_by_json: dict[str, str] = {}
         self._table_key: tuple[Path, float] | None = None
+
+    def official_downloads(self) -> list[OfficialDownload]:
+        """The files `harness data fetch nbnlp` can download, the default first."""
+        return list(OFFICIAL_DOWNLOADS)
 
     # -- recipes and ids -------------------------------------------------------------------
     def _load_table_recipes(self) -> None:

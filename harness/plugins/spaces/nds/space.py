@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness.datadir import resolve_data_dir
+from harness.download import OfficialDownload
 from harness.errors import ConfigError, DataNotPreparedError
 from harness.groundtruth.table import GroundTruthTable, prepared_table_path
 from harness.plugins.spaces.nds.sweeps import ANYNET_SPACES, datasets_of
@@ -37,6 +38,16 @@ if TYPE_CHECKING:  # torch is imported where a model is built, so listing spaces
 
 VARIANTS = ("nds", "gennas", "naswot")
 
+
+# `harness data fetch nds` (every NDS space shares the one file): the URL of
+# facebookresearch/nds README.md ("Getting Started"), which gives neither size nor checksum
+# (the SHA-256 of the first download is recorded and checked on later ones).
+OFFICIAL_DOWNLOADS = (
+    OfficialDownload(
+        url="https://dl.fbaipublicfiles.com/nds/data.zip", file_name="data.zip",
+        citation="facebookresearch/nds README.md",
+        description="every NDS sweep file (one JSON per sweep)"),
+)
 
 class NDSSpace:
     """The records of one NDS design space: ids, networks, ground truth, mutation."""
@@ -56,6 +67,10 @@ class NDSSpace:
         # The data dir this process last read ground truth from: mutation (searchers) and
         # builders called without one look there before the default data dir.
         self._data_dir: Path | None = None
+
+    def official_downloads(self) -> list[OfficialDownload]:
+        """The files `harness data fetch nds` can download, the default first."""
+        return list(OFFICIAL_DOWNLOADS)
 
     # -- records ---------------------------------------------------------------------------
     def _frame(self, data_dir: Path | None) -> Any:
