@@ -129,3 +129,14 @@ def test_a_table_without_rows_is_its_caption_alone():
                   columns=["measured"], caption="No published value matches this run.")
     assert markdown(empty) == ("### Published reference values\n\n"
                                "No published value matches this run.\n")
+
+
+def test_making_plots_leaves_the_callers_matplotlib_backend_alone():
+    import subprocess
+    import sys
+
+    code = ("import matplotlib; matplotlib.use('svg'); import harness.reports.plots; "
+            "print(matplotlib.get_backend())")
+    backend = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             check=True).stdout.strip()
+    assert backend == "svg", "a notebook that writes a report must keep its inline plots"

@@ -1,4 +1,4 @@
-"""The report's figures (matplotlib, Agg backend): scatter, correlation bars, seed x init heatmap.
+"""The report's figures (matplotlib, no pyplot): scatter, correlation bars, seed x init heatmap.
 
 Each ``*_figure`` function returns a ``matplotlib.figure.Figure`` built from report data only,
 so tests can read back what was drawn. ``report_plots`` makes every figure of a report and
@@ -12,17 +12,17 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import pandas as pd
 
-matplotlib.use("Agg")  # no display: reports are written on servers and in CI
+# Figures are built as ``Figure`` objects and saved through their own canvas, never through
+# pyplot: no display is needed (servers, CI), and no backend is chosen for the caller (a
+# notebook that writes a report keeps showing its own plots inline).
+from matplotlib.figure import Figure
 
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from harness.reports.records import CorrelationRow, Report, Table  # noqa: E402
-from harness.reports.render import fixed  # noqa: E402
-from harness.reports.tables import primary_init  # noqa: E402
+from harness.reports.records import CorrelationRow, Report, Table
+from harness.reports.render import fixed
+from harness.reports.tables import primary_init
 
 PLOTS_DIR = "plots"
 # Scores spanning more decades than this get a log axis (synflow spans 1e0..1e9): on a linear
