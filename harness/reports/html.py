@@ -40,8 +40,8 @@ dl { display: grid; grid-template-columns: max-content auto; gap: 0.2em 1em; }
 dt { font-weight: 600; } dd { margin: 0; font-family: monospace; word-break: break-all; }
 figure { display: inline-block; margin: 0.5em; vertical-align: top; }
 figure img { width: 30em; height: auto; }
-figure.wide { display: block; margin: 0.5em 0; }
-figure.wide img { max-width: 100%; height: auto; }
+figure.wide { display: table; margin: 0.5em 0; }
+figure.wide img { width: auto; max-width: 100%; height: auto; }
 figcaption { font-size: 0.8em; text-align: center; }
 .notes { background: #fff6dd; padding: 0.5em 1em; border-left: 4px solid #e0a800; }
 nav { font-size: 0.85em; line-height: 1.7; }
