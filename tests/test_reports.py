@@ -1,8 +1,10 @@
 """Reports from the synthetic run of ``synthetic_run.py``: exact cell values, every format."""
 
 import csv
+import html as html_lib
 import json
 import math
+import re
 import shutil
 import subprocess
 
@@ -267,28 +269,141 @@ def test_latex_report(written, run_dir):
 def test_html_report_is_self_contained(written, run_dir):
     text = (run_dir / "report.html").read_text()
     assert text.count("data:image/png;base64,") == 7, "4 scatters, 1 bar chart, 2 heatmaps"
-    assert 'src="http' not in text and "<link" not in text and "<script" not in text
+    assert 'src="http' not in text and "<link" not in text and "<script src" not in text
+    assert text.count("<script>") == 1, "one inline script: the table sorting"
     assert "0123abcd" in text and "Seed sensitivity" in text
     assert sorted(p.suffix for p in (run_dir / "plots").iterdir()) == [".png"] * 7 + [".svg"] * 7
 
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+needs_chromium = pytest.mark.skipif(
+    CHROMIUM is None, reason="headless Chromium not installed (apt-get install chromium; .ci/run "
+    "installs it and fails where it is present and this test skips)")
+
+# Added to a copy of the page by the browser tests, never to the report: the first script
+# records every error (uncaught exceptions, failed loads, console.error) before the page's own
+# script runs; the second, once the page has loaded, reads what the browser built (tables,
+# decoded images, link targets), clicks the first numeric header of the first table twice and
+# writes its findings as JSON into <pre id="probe"> for --dump-dom.
+_PROBE_HEAD = """<script>
+window.probeErrors = [];
+window.addEventListener("error", function (event) {
+  window.probeErrors.push(String(event.message || (event.target && event.target.outerHTML)));
+}, true);
+var originalError = console.error;
+console.error = function () {
+  window.probeErrors.push(Array.prototype.join.call(arguments, " "));
+  originalError.apply(console, arguments);
+};
+</script>"""
+_PROBE_TAIL = """<script>
+window.addEventListener("load", function () {
+  function column(table, index) {
+    return Array.prototype.map.call(table.tBodies[0].rows, function (row) {
+      return row.cells[index].textContent.trim();
+    });
+  }
+  var tables = document.querySelectorAll("table");
+  var first = tables[0], headers = first.tHead.rows[0].cells;
+  var numeric = Array.prototype.findIndex.call(headers, function (header, index) {
+    return column(first, index).some(function (text) { return /^-?\\d/.test(text); });
+  });
+  var before = column(first, 0);
+  headers[numeric].click();
+  var firstClick = {order: column(first, 0), values: column(first, numeric),
+                    sort: headers[numeric].getAttribute("aria-sort")};
+  headers[numeric].click();
+  var secondClick = {order: column(first, 0), values: column(first, numeric),
+                     sort: headers[numeric].getAttribute("aria-sort")};
+  var links = Array.prototype.map.call(document.querySelectorAll("a[href^='#']"), function (a) {
+    return {href: a.getAttribute("href"), found: !!document.getElementById(a.hash.slice(1))};
+  });
+  var images = Array.prototype.map.call(document.images, function (image) {
+    return {alt: image.alt, width: image.naturalWidth, complete: image.complete};
+  });
+  var out = document.createElement("pre");
+  out.id = "probe";
+  out.textContent = JSON.stringify({
+    tables: tables.length, sortable: document.querySelectorAll("th.sortable").length,
+    headers: document.querySelectorAll("th").length,
+    ids: Array.prototype.map.call(document.querySelectorAll("h2[id]"), function (h) {
+      return h.id; }),
+    firstTable: first.closest("div").previousElementSibling.previousElementSibling.id,
+    column: headers[numeric].textContent, before: before, firstClick: firstClick,
+    secondClick: secondClick, links: links, images: images, errors: window.probeErrors});
+  document.body.appendChild(out);
+});
+</script>"""
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium not installed (apt-get install "
-                    "chromium); the manual check is in docs/ci-regression.md")
-def test_html_renders_in_headless_chromium(written, run_dir, tmp_path):
-    page = (run_dir / "report.html").as_uri()
-    common = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-              f"--user-data-dir={tmp_path / 'profile'}"]
-    dom = subprocess.run([*common, "--dump-dom", page], capture_output=True, text=True,
-                         timeout=120).stdout
-    assert dom.count("<table>") == 10 and dom.count("<img ") == 7, "every table and plot parsed"
+def _chromium(*arguments, profile):
+    return subprocess.run(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+         f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=0", *arguments],
+        capture_output=True, text=True, timeout=120)
+
+
+def _probe(page_file, tmp_path):
+    """What the browser built of ``page_file`` (the probe's JSON) and Chromium's stderr."""
+    probed = tmp_path / "probed.html"
+    text = page_file.read_text()
+    probed.write_text(text.replace("<head>", "<head>" + _PROBE_HEAD, 1)
+                      .replace("</body>", _PROBE_TAIL + "</body>", 1))
+    done = _chromium("--virtual-time-budget=10000", "--dump-dom", probed.as_uri(),
+                     profile=tmp_path / "profile")
+    found = re.search(r'<pre id="probe">(.*?)</pre>', done.stdout, flags=re.S)
+    assert found, f"the probe did not run: page not loaded?\n{done.stderr[-2000:]}"
+    return json.loads(html_lib.unescape(found.group(1))), done.stderr
+
+
+def _console_errors(stderr):
+    """The uncaught exceptions Chromium logged from the page's console (``--enable-logging``),
+    beside what the probe caught in the page."""
+    return [line for line in stderr.splitlines() if "CONSOLE" in line and "Uncaught" in line]
+
+
+@needs_chromium
+def test_html_renders_in_headless_chromium(written, report, run_dir, tmp_path):
+    page = run_dir / "report.html"
+    found, stderr = _probe(page, tmp_path)
+    assert found["errors"] == [] and _console_errors(stderr) == [], "nothing errors"
+    assert found["tables"] == len(report.tables), "every table parsed"
+    assert found["sortable"] == found["headers"], "every header sorts its table"
+    assert found["firstTable"] == "answer_kendall", "the Kendall table comes first"
+    assert found["ids"][:3] == ["answer_kendall", "scatter", "answer_retrieval"], (
+        "the scatters of score against accuracy come right after the Kendall table")
+    images = found["images"]
+    assert len(images) == 7 and all(i["complete"] and i["width"] > 100 for i in images), (
+        "every plot decoded (4 scatters, 1 bar chart, 2 heatmaps)")
+    scatters = [i["alt"] for i in images if "score vs truth" in i["alt"]]
+    assert len(scatters) == 4 and all("τ = " in alt for alt in scatters)
+    links = found["links"]
+    assert {link["href"] for link in links} >= {"#answer_kendall", "#scatter", "#plots",
+                                                "#provenance"}
+    assert all(link["found"] for link in links), f"a link leads nowhere: {links}"
     shot = tmp_path / "report.png"
-    subprocess.run([*common, "--window-size=1400,2000", f"--screenshot={shot}", page],
-                   capture_output=True, timeout=120)
+    _chromium("--window-size=1400,2000", f"--screenshot={shot}", page.as_uri(),
+              profile=tmp_path / "profile-shot")
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 50_000, (
         "a blank page would compress to a few kB")
+
+
+@needs_chromium
+def test_clicking_a_header_sorts_the_table_in_chromium(written, run_dir, tmp_path):
+    found, _ = _probe(run_dir / "report.html", tmp_path)
+    assert found["column"] == "toy/d1"
+    assert found["before"] == ["mem[h16]", "mem[h64]", "noisy", "perfect", "reversed"], (
+        "the report writes scorers in name order")
+    first, second = found["firstClick"], found["secondClick"]
+    # Kendall at the primary init: mem[h16] and perfect 1.0 (a tie keeps the written order),
+    # noisy 0.942 (mean of two seeds), reversed -1.0; mem[h64] (all OOM) has none.
+    assert first["sort"] == "descending", "numbers sort best first on the first click"
+    assert first["order"] == ["mem[h16]", "perfect", "noisy", "reversed", "mem[h64]"]
+    assert first["values"][-1] == "–"
+    assert second["sort"] == "ascending", "the second click reverses"
+    assert second["order"] == ["reversed", "noisy", "mem[h16]", "perfect", "mem[h64]"], (
+        "a cell without a value stays last in either direction")
+    assert first["order"] != found["before"] and second["order"] != first["order"]
 
 
 def test_unknown_format_lists_the_known_ones(report, tmp_path):

@@ -51,7 +51,9 @@ def test_markdown_and_html_read_answer_first_provenance_last(report, tmp_path):
     assert headings[-2] == "### Ranking quality per cell" and headings[-1] == "## Provenance"
     page = (tmp_path / "report.html").read_text()
     ids = re.findall(r'<h2 id="([^"]+)"', page)
-    assert ids[0] == "answer_kendall" and ids[-3:] == ["correlations", "plots", "provenance"]
+    assert ids[:3] == ["answer_kendall", "scatter", "answer_retrieval"], (
+        "the scatters of score against accuracy right under the answer")
+    assert ids[-3:] == ["correlations", "plots", "provenance"]
     first_table_end = page.index("</table>")
     wide = page.index('<figure class="wide">')
     notes = page.index('<div class="notes">')
@@ -59,7 +61,8 @@ def test_markdown_and_html_read_answer_first_provenance_last(report, tmp_path):
         "the bar chart sits under the answer, at full width, then the notes")
 
 
-def test_published_values_stand_beside_the_measured_ones(tmp_path):
+def _synflow_on_nb201(tmp_path):
+    """A run folder of synflow on 10 NB-201 archs whose scores rank exactly as the truth."""
     archs = [f"x{i}" for i in range(10)]
     with TrialStore.for_run(tmp_path) as store:
         store.add_results(
@@ -71,12 +74,25 @@ def test_published_values_stand_beside_the_measured_ones(tmp_path):
         store.save_ground_truth(GroundTruthTable(
             "nb201", frame, [MetricInfo("cifar10-valid/x-valid", "cifar10-valid")],
             {"cifar10-valid": "cifar10-valid/x-valid"}), archs)
-    table = build_report(tmp_path).table("answer_kendall")
+    return tmp_path
+
+
+def test_published_values_stand_beside_the_measured_ones(tmp_path):
+    table = build_report(_synflow_on_nb201(tmp_path)).table("answer_kendall")
     assert table.columns == ["nb201/cifar10-valid", "nb201/cifar10-valid published",
                              "nb201/cifar10-valid published in 95 %"]
     assert table.cell(["synflow"], "nb201/cifar10-valid").value == pytest.approx(1.0)
     assert table.cell(["synflow"], "nb201/cifar10-valid published").value == 0.52, (
         "GenNAS appendix Table 3, synflow on NB-201 (|tau|)")
+
+
+def test_the_scatter_titles_carry_the_published_tau(tmp_path):
+    from harness.reports import plots
+
+    [scatter] = [p for p in plots.report_plots(build_report(_synflow_on_nb201(tmp_path)))
+                 if p.name.startswith("scatter")]
+    assert scatter.title.endswith("τ = 1.000 (published |τ| = 0.520)"), scatter.title
+    assert scatter.figure.axes[0].get_title().endswith("\npublished |τ| = 0.520")
 
 
 @pytest.mark.parametrize(("value", "text"), [
@@ -119,7 +135,8 @@ def test_the_page_escapes_what_the_run_wrote(report):
     hostile = replace(report, notes=["<script>alert(1)</script> & co"])
     page = html.page(hostile, [])
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co" in page
-    assert "<script" not in page
+    assert page.count("<script") == 1 and "alert" not in page.split("<script>")[1], (
+        "the page's one script is its own table sorting")
 
 
 def test_a_table_without_rows_is_its_caption_alone():
@@ -129,3 +146,14 @@ def test_a_table_without_rows_is_its_caption_alone():
                   columns=["measured"], caption="No published value matches this run.")
     assert markdown(empty) == ("### Published reference values\n\n"
                                "No published value matches this run.\n")
+
+
+def test_making_plots_leaves_the_callers_matplotlib_backend_alone():
+    import subprocess
+    import sys
+
+    code = ("import matplotlib; matplotlib.use('svg'); import harness.reports.plots; "
+            "print(matplotlib.get_backend())")
+    backend = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             check=True).stdout.strip()
+    assert backend == "svg", "a notebook that writes a report must keep its inline plots"

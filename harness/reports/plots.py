@@ -1,4 +1,4 @@
-"""The report's figures (matplotlib, Agg backend): scatter, correlation bars, seed x init heatmap.
+"""The report's figures (matplotlib, no pyplot): scatter, correlation bars, seed x init heatmap.
 
 Each ``*_figure`` function returns a ``matplotlib.figure.Figure`` built from report data only,
 so tests can read back what was drawn. ``report_plots`` makes every figure of a report and
@@ -12,17 +12,18 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import pandas as pd
 
-matplotlib.use("Agg")  # no display: reports are written on servers and in CI
+# Figures are built as ``Figure`` objects and saved through their own canvas, never through
+# pyplot: no display is needed (servers, CI), and no backend is chosen for the caller (a
+# notebook that writes a report keeps showing its own plots inline).
+from matplotlib.figure import Figure
 
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from harness.reports.records import CorrelationRow, Report, Table  # noqa: E402
-from harness.reports.render import fixed  # noqa: E402
-from harness.reports.tables import primary_init  # noqa: E402
+from harness.reports.records import CorrelationRow, Report, Table
+from harness.reports.reference import published_cell
+from harness.reports.render import fixed, format_cell
+from harness.reports.tables import primary_init
 
 PLOTS_DIR = "plots"
 # Scores spanning more decades than this get a log axis (synflow spans 1e0..1e9): on a linear
@@ -57,10 +58,20 @@ def scatter_figure(row: CorrelationRow, pairs: pd.DataFrame) -> Figure:
         axes.set_yscale(scale, **({"linthresh": _linear_threshold(finite.score)}
                                   if scale == "symlog" else {}))
     axes.set_ylabel(f"{row.scorer_label} score{'' if scale == 'linear' else f' ({scale})'}")
+    published = published_kendall(row)
     axes.set_title(f"{key.space}/{key.dataset} {row.scorer_label}\n"
                    f"τ = {fixed(row.quality.kendall)}, ρ = {fixed(row.quality.spearman)} "
-                   f"(n = {row.n}, excluded {row.quality.n_excluded})", fontsize=9)
+                   f"(n = {row.n}, excluded {row.quality.n_excluded})"
+                   + (f"\npublished |τ| = {published}" if published else ""), fontsize=9)
     return figure
+
+
+def published_kendall(row: CorrelationRow) -> str | None:
+    """The |Kendall tau| a source published for ``row``'s cell, as the report's first table
+    prints it (``0.520``; several sources: ``0.590 (zerocost) / 0.610 (gennas)``); None when
+    none did."""
+    cell = published_cell(row, "abs_kendall")
+    return None if cell.value is None else format_cell(cell)
 
 
 def score_axis_scale(scores: np.ndarray) -> str:
@@ -160,7 +171,10 @@ def report_plots(report: Report) -> list[Plot]:
                              & (report.pairs.weight_init == key.weight_init)
                              & (report.pairs.bias_init == key.bias_init)
                              & (report.pairs.batch_size == key.batch_size)]
-        plots.append(Plot(_slug("scatter", *label), f"{' / '.join(label)}: score vs truth",
+        published = published_kendall(row)
+        plots.append(Plot(_slug("scatter", *label),
+                          f"{' / '.join(label)}: score vs truth, τ = {fixed(row.quality.kendall)}"
+                          + (f" (published |τ| = {published})" if published else ""),
                           scatter_figure(row, pairs)))
     kendall, spearman = report.table("ranking_kendall"), report.table("ranking_spearman")
     for group, _ in kendall.rows:
