@@ -79,6 +79,32 @@ def test_builders_match_params_and_give_gennas_taps(prepared, one_torch_thread):
         NDSSpace("nds-darts").build_model(arch, num_classes=1, variant="x", data_dir=prepared)
 
 
+def test_an_imagenet_anynet_record_reads_its_inputs_at_the_side_it_is_given(prepared,
+                                                                           one_torch_thread):
+    """NASWOT's form reads the ImageNet records at 224x224 (resized bilinearly, as an image of
+    that side would be); a CIFAR-10 record, or no side, keeps the 32x32 input as it is."""
+    inputs = torch.randn(2, 3, 32, 32)
+
+    def stem_input(space: NDSSpace, arch: str, side: int | None) -> torch.Tensor:
+        model = space.build_model(arch, num_classes=1, variant="naswot", data_dir=prepared,
+                                  imagenet_input_side=side)
+        seen = []
+        model.stem.register_forward_hook(lambda module, args, out: seen.append(args[0]))
+        model(inputs)
+        return seen[0]
+
+    resnext, vanilla = NDSSpace("nds-resnext-a"), NDSSpace("nds-vanilla")
+    imagenet = str(resnext.ground_truth(prepared).frame.index[0])
+    cifar = str(vanilla.ground_truth(prepared).frame.index[0])
+    assert (resnext.record_dataset(imagenet), vanilla.record_dataset(cifar)) == ("imagenet",
+                                                                                 "cifar10")
+    resized = torch.nn.functional.interpolate(inputs, size=(224, 224), mode="bilinear",
+                                              align_corners=False)
+    assert torch.equal(stem_input(resnext, imagenet, 224), resized)
+    assert torch.equal(stem_input(resnext, imagenet, None), inputs)
+    assert torch.equal(stem_input(vanilla, cifar, 224), inputs), "a CIFAR-10 record: as is"
+
+
 def test_mutation_stays_in_the_sweep(prepared):
     space = NDSSpace("nds-vanilla")
     frame = space.ground_truth(prepared).frame

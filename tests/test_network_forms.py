@@ -48,7 +48,8 @@ def test_each_scorer_gets_its_papers_network_in_each_space_without_options(nds_d
                  ["gennas-search-n", "naswot", "synflow"])
     built = _built_with(plan)
     assert built["nds-resnext-a", "gennas-search-n"] == {"variant": "gennas"}
-    assert built["nds-resnext-a", "naswot"] == {"variant": "naswot"}  # NASWOT's AnyNet stem
+    # NASWOT's AnyNet stem, reading ImageNet records at NASWOT's 224x224
+    assert built["nds-resnext-a", "naswot"] == {"variant": "naswot", "imagenet_input_side": 224}
     assert built["nds-darts", "naswot"] == {}  # NASWOT's cell networks are the trained ones
     assert built["nds-resnext-a", "synflow"] == {}
     assert built["nb201", "synflow"] == {"variant": "zerocost"}
@@ -78,7 +79,8 @@ def test_nds_compare_runs_each_method_on_its_form_with_no_option(nds_data, tmp_p
         configs = {scorer: json.loads(text) for scorer, text in
                    db.execute("SELECT scorer, config_json FROM scorer_configs")}
     assert statuses == {"naswot": "ok", "synflow": "ok"}
-    assert configs["naswot"]["builder_options"] == {"variant": "naswot"}
+    assert configs["naswot"]["builder_options"] == {"variant": "naswot",
+                                                    "imagenet_input_side": 224}
     assert "builder_options" not in configs["synflow"]  # the trained network: nothing to record
 
 

@@ -22,6 +22,12 @@ stage (the first with stride 1 where it was 8), ``num_gs`` read as the group *wi
 (groups = w_b // gw), a leading bottleneck multiplier 0 read as 1, stem ``res_stem_cifar`` of
 width 12; ``naswot`` is NASWOT's port: the same stage lists without the stride/multiplier
 rewrite, stem ``res_stem_in`` of width 12.
+
+``input_side``: the side the network reads its inputs at; an input of another side is resized
+(bilinear) first. NASWOT scored the ImageNet sweeps on 224x224 images (its ``scorehook.sh``:
+``--dataset imagenette2``, resized to 256 and centre-cropped to 224); at 32x32 its port's
+stride-4 stem and stride-8 first stage leave a 1x1 map, and the codes NASWOT reads collapse
+(validation/study-gennas-appendix-cpu.md measures both).
 """
 
 from __future__ import annotations
@@ -59,6 +65,7 @@ class AnyNetConfig:
     stem_width: int
     stages: tuple[StageSpec, ...]
     group_width: bool
+    input_side: int | None = None
 
 
 def anynet_config(net: dict[str, Any], variant: str) -> AnyNetConfig:
@@ -151,9 +158,14 @@ class AnyNet(nn.Module):
         if len(self.stages) < 3:
             raise ConfigError("an NDS AnyNet network needs at least 3 stages for its taps")
         self.head = nn.Linear(w_in, num_classes)
+        self.input_side = config.input_side
 
     def forward_taps(self, inputs: torch.Tensor) -> list[torch.Tensor]:
         """The outputs of the last three stages before their final ReLU (spec §1.6)."""
+        side = self.input_side
+        if side is not None and tuple(inputs.shape[-2:]) != (side, side):
+            inputs = functional.interpolate(inputs, size=(side, side), mode="bilinear",
+                                            align_corners=False)
         x = self.stem(inputs)
         outputs: list[torch.Tensor] = []
         for stage in self.stages:

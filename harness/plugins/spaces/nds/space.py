@@ -37,6 +37,10 @@ if TYPE_CHECKING:  # torch is imported where a model is built, so listing spaces
     import torch
 
 VARIANTS = ("nds", "gennas", "naswot")
+# The side NASWOT's official code scored the NDS ImageNet sweeps at (Imagenette, resized to 256
+# and centre-cropped to 224: BayesWatch/nas-without-training scorehook.sh and
+# datasets/get_dataset_with_transform.py).
+NASWOT_IMAGENET_SIDE = 224
 
 
 # `harness data fetch nds` (every NDS space shares the one file): the URL of
@@ -59,10 +63,12 @@ class NDSSpace:
         self.datasets = {dataset: "cifar10" for dataset in datasets_of(name)}
         self.anynet = name in ANYNET_SPACES
         # Network forms (harness.protocols.NetworkFormSpace), as the builder variants above:
-        # NASWOT's differs from the trained network only in the AnyNet spaces.
+        # NASWOT's differs from the trained network only in the AnyNet spaces, where it also
+        # reads the ImageNet records' inputs at NASWOT's 224x224 (anynet.py).
         self.network_forms: dict[str, dict[str, Any]] = {
             "zerocost": {}, "gennas": {"variant": "gennas"},
-            "naswot": {"variant": "naswot"} if self.anynet else {}}
+            "naswot": {"variant": "naswot", "imagenet_input_side": NASWOT_IMAGENET_SIDE}
+            if self.anynet else {}}
         self._records: dict[tuple[Path, float], Any] = {}
         # The data dir this process last read ground truth from: mutation (searchers) and
         # builders called without one look there before the default data dir.
@@ -132,18 +138,22 @@ class NDSSpace:
 
     # -- models ----------------------------------------------------------------------------
     def build_model(self, arch_id: str, *, num_classes: int, variant: str = "nds",
-                    data_dir: Path | None = None) -> torch.nn.Module:
+                    data_dir: Path | None = None,
+                    imagenet_input_side: int | None = None) -> torch.nn.Module:
         """The record's network (framework-default init, CPU); ``forward`` returns logits.
 
         ``variant``: ``nds`` (the trained network), ``gennas`` or ``naswot`` (module
         docstring). ``data_dir``: where the prepared table is (default: the data dir).
+        ``imagenet_input_side``: an AnyNet network of an ImageNet record resizes its inputs to
+        this side first (the ``naswot`` form: 224, as NASWOT scored them); None keeps them.
         """
         if variant not in VARIANTS:
             raise ConfigError(f"unknown {self.name} builder variant {variant!r}; known: "
                               f"{', '.join(VARIANTS)}")
         net = self.net(arch_id, data_dir)
-        model = build_network(net, num_classes=num_classes, variant=variant,
-                              imagenet=self.record_dataset(arch_id) == "imagenet")
+        imagenet = self.record_dataset(arch_id) == "imagenet"
+        model = build_network(net, num_classes=num_classes, variant=variant, imagenet=imagenet,
+                              input_side=imagenet_input_side if imagenet else None)
         model.nds_variant = variant
         return model
 
@@ -190,9 +200,10 @@ class NDSSpace:
 
 
 def build_network(net: dict[str, Any], *, num_classes: int, variant: str,
-                  imagenet: bool) -> torch.nn.Module:
-    """A cell network for a ``genotype`` net, else an AnyNet; a net that ``check_net`` refuses
-    (one of a table prepared before that check) is a ``ConfigError``."""
+                  imagenet: bool, input_side: int | None = None) -> torch.nn.Module:
+    """A cell network for a ``genotype`` net, else an AnyNet (reading its inputs at
+    ``input_side`` when given); a net that ``check_net`` refuses (one of a table prepared
+    before that check) is a ``ConfigError``."""
     from harness.plugins.spaces.nds.netspec import check_net
 
     problem = check_net(net)
@@ -203,6 +214,8 @@ def build_network(net: dict[str, Any], *, num_classes: int, variant: str,
 
         return CellNetwork(net["genotype"], net["width"], net["depth"], num_classes,
                            imagenet=imagenet, gennas_stem=variant == "gennas")
+    from dataclasses import replace
+
     from harness.plugins.spaces.nds.anynet import AnyNet, anynet_config
 
-    return AnyNet(anynet_config(net, variant), num_classes)
+    return AnyNet(replace(anynet_config(net, variant), input_side=input_side), num_classes)
