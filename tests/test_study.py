@@ -253,6 +253,18 @@ def test_a_scorer_pattern_matching_none_of_a_rows_scorers_leaves_the_row_out(tmp
     assert values[-1].text == "not run: none of its scorers selected (--scorers)"
 
 
+def test_a_published_column_the_ground_truth_lacks_is_named_in_the_verdict(tmp_path,
+                                                                          one_torch_thread):
+    text = ONE_ROW.replace('column = "cifar10-valid/x-valid"', 'column = "cifar10/x-vald"')
+    out = _run(tmp_path, str(_write(tmp_path, text)))
+    _, (cells, _) = build_study_report(out)
+    [(_, values)] = cells.rows
+    verdict = values[-1].text
+    assert verdict.startswith("not run: the nb201 ground truth holds no column 'cifar10/x-vald' "
+                              "(it holds "), verdict
+    assert "cifar10-valid/x-valid" in verdict, "the columns it holds are named"
+
+
 def test_plan_only_records_what_a_row_would_run_and_runs_nothing(tmp_path):
     out = _run(tmp_path, str(_write(tmp_path, ONE_ROW)), "--plan-only")
     _, (cells, _) = build_study_report(out)

@@ -51,6 +51,15 @@ class _RunData:
                              & (self.metrics.is_default == 1)]
         return str(found.metric.iloc[0]) if len(found) else None
 
+    def missing_column(self, space: str, column: str) -> str:
+        """Why ``column`` cannot be measured in ``space`` (its stored ground truth lacks it),
+        or ``""`` when it is there."""
+        held = sorted(set(self.truth.metric[self.truth.space == space]))
+        if column in held:
+            return ""
+        return (f"the {space} ground truth holds no column {column!r} (it holds "
+                f"{', '.join(held) or 'none'}); prepare a table with that column")
+
     def pairs(self, space: SpaceOutcome, scorer: str, column: str | None) -> list[pd.DataFrame]:
         """The trials of each trial cell of ``scorer`` in ``space``'s recorded cells, over the
         archs it selected, joined with the ground-truth ``column`` (its ``value`` and
@@ -133,6 +142,9 @@ def _line(target: Target, space: SpaceOutcome | None, ran_as: str, column: str,
     frames = (data.pairs(space, ran_as, column)
               if data is not None and space is not None and space.cells else [])
     measured, n = _measure(frames, target.statistic)
+    failures = _failures(frames)
+    if not failures and frames and data is not None and column != "default":
+        failures = data.missing_column(target.space, column)
     ref = target.reference
     labels = [target.row, target.space, target.scorer, target.statistic,
               f"{ref.source} {ref.table}" if ref else "none", column,
@@ -141,7 +153,7 @@ def _line(target: Target, space: SpaceOutcome | None, ran_as: str, column: str,
     difference = Cell(value=measured.value - ref.value) if ref and n else Cell()
     return labels, [published, measured, difference, Cell(value=n),
                     Cell(value=ref.n_archs) if ref else Cell(),
-                    Cell(text=_verdict(target, space, ran_as, measured, n, _failures(frames)))]
+                    Cell(text=_verdict(target, space, ran_as, measured, n, failures))]
 
 
 def cells_table(study: Study, outcomes: dict[str, RowOutcome], data: _RunData | None) -> Table:
