@@ -18,8 +18,9 @@ paths skipped, the shifted-add pool, foreach SGD), three times from the same ini
   (``FAMILIES``); what no aten op holds (the Python loop and module calls, the autograd
   engine's bookkeeping, the profiler's own labels) is Python/dispatch. The profiler adds a
   few microseconds per op, so the split is read as shares of the profiled run (its overhead,
-  profiled / timed CPU seconds, is printed), and the loop's phases (noise, forward, loss,
-  backward, optimizer, evaluation) are labelled with ``record_function`` around the train
+  profiled / timed CPU seconds, is printed; the profiler's times are wall-clock intervals, so
+  the shares are of the profiled run's wall seconds), and the loop's phases (noise, forward,
+  loss, backward, optimizer, evaluation) are labelled with ``record_function`` around the train
   module's own functions.
 
 GEMM peak: the best of ``--gemm-repeats`` CPU-timed 1024x1024 fp32 matmuls (2 * 1024^3 FLOPs
@@ -216,9 +217,9 @@ def profiled_split(problem: Problem, arch: str) -> dict:
     """The profiled training's CPU seconds, shares per column, phase seconds and top ops."""
     model = problem.model(arch)
     with labelled_phases(model), profile(activities=[ProfilerActivity.CPU]) as prof:
-        start = time.process_time()
+        start, start_wall = time.process_time(), time.perf_counter()
         problem.train(model)
-        total_s = time.process_time() - start
+        total_s, wall_s = time.process_time() - start, time.perf_counter() - start_wall
     seconds: dict[str, float] = defaultdict(float)
     phases: dict[str, float] = defaultdict(float)
     ops: dict[str, tuple[float, int]] = {}
@@ -234,10 +235,12 @@ def profiled_split(problem: Problem, arch: str) -> dict:
             phases["optimizer_step"] += entry.cpu_time_total / 1e6
         elif entry.key.startswith("Optimizer.zero_grad"):
             phases["zero_grad"] += entry.cpu_time_total / 1e6
-    seconds["python_dispatch"] = max(total_s - sum(seconds.values()), 0.0)
-    phases["loop_python"] = max(total_s - sum(phases.values()), 0.0)
+    # The profiler's op times are wall-clock intervals: the remainders are of wall seconds.
+    seconds["python_dispatch"] = max(wall_s - sum(seconds.values()), 0.0)
+    phases["loop_python"] = max(wall_s - sum(phases.values()), 0.0)
     top = sorted(ops.items(), key=lambda item: -item[1][0])[:12]
-    return {"profiled_s": total_s, "seconds": dict(seconds), "phases": dict(phases),
+    return {"profiled_s": total_s, "profiled_wall_s": wall_s, "seconds": dict(seconds),
+            "phases": dict(phases),
             "ops_per_iteration": sum(count for _, count in ops.values())
             / problem.settings.iterations,
             "top_ops": [(name, s, count) for name, (s, count) in top]}
@@ -260,10 +263,11 @@ def summarize(rows: list[dict], peak_gflops: float) -> dict:
     """GFLOP/s (total FLOPs / total timed CPU seconds), share of peak, column shares."""
     timed = sum(row["timed_s"] for row in rows)
     profiled = sum(row["profiled_s"] for row in rows)
+    profiled_wall = sum(row["profiled_wall_s"] for row in rows)
     gflops = sum(row["flops"] for row in rows) / timed / 1e9
-    shares = {column: sum(row["seconds"].get(column, 0.0) for row in rows) / profiled
+    shares = {column: sum(row["seconds"].get(column, 0.0) for row in rows) / profiled_wall
               for column in COLUMNS}
-    phases = {phase: sum(row["phases"].get(phase, 0.0) for row in rows) / profiled
+    phases = {phase: sum(row["phases"].get(phase, 0.0) for row in rows) / profiled_wall
               for phase in (*PHASES, "loop_python")}
     iterations = sum(row["iterations"] for row in rows)
     return {"cells": len(rows), "timed_s": timed, "ms_per_iteration": 1e3 * timed / iterations,
@@ -321,13 +325,13 @@ def report(results: dict) -> str:
         settings = scorer_results["settings"]
         for kind, summary in scorer_results["summary"].items():
             lines.append(format_row(f"{name} ({settings['iterations']} it.), {kind}", summary))
-    lines.append("\nphases (share of profiled CPU time), ops per iteration:")
+    lines.append("\nphases (share of the profiled wall time), ops per iteration:")
     for name, scorer_results in results["scorers"].items():
         for kind, summary in scorer_results["summary"].items():
             phases = ", ".join(f"{phase} {100 * share:.0f} %"
                                for phase, share in summary["phases"].items())
             lines.append(f"  {name}, {kind}: {phases}; {summary['ops_per_iteration']:.0f} ops")
-    lines.append("\ntop aten ops of a light cell (self CPU s, calls):")
+    lines.append("\ntop aten ops of a light cell (self s, calls):")
     light = next(r for r in next(iter(results["scorers"].values()))["rows"]
                  if r["kind"] == "light")
     lines.extend(f"  {name}: {s:.3f} s, {count}" for name, s, count in light["top_ops"])
