@@ -33,6 +33,8 @@ def test_shifted_pool_matches_torch_forward_and_backward_bit_for_bit(shape, dtyp
     (fast_grad,) = torch.autograd.grad(fast, inputs, grad)
     assert torch.equal(fast, expected)
     assert torch.equal(fast_grad, expected_grad)
+    # The sums run over padded rows; what leaves the op is dense, as torch's own results are.
+    assert fast.is_contiguous() and fast_grad.is_contiguous(), "padding columns leaked out"
 
 
 def test_shifted_pool_falls_back_on_channels_last_input():
@@ -118,3 +120,39 @@ def test_foreach_sgd_step_is_bit_identical_to_the_single_tensor_step():
         return [parameter.detach().clone() for parameter in model.parameters()]
 
     assert all(torch.equal(a, b) for a, b in zip(trained(True), trained(False), strict=True))
+
+
+class _ModeRecorder(nn.Module):
+    """Two-level regression model that records, per forward pass, its mode and whether it ran
+    under inference mode, and counts ``train()`` calls."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 2, 1)
+        self.passes, self.train_calls = [], 0
+
+    def train(self, mode=True):
+        self.train_calls += mode
+        return super().train(mode)
+
+    def forward(self, inputs):
+        self.passes.append((self.training, torch.is_inference_mode_enabled()))
+        out = self.conv(inputs)
+        return [out, out.mean(dim=1, keepdim=True)]
+
+
+def test_the_loop_sets_train_mode_once_per_evaluation_and_every_pass_runs_in_its_mode():
+    torch.manual_seed(0)
+    model = _ModeRecorder()
+    inputs = torch.randn(2, 3, 4, 4, generator=torch.Generator().manual_seed(1))
+    targets = [torch.zeros(2, 2, 4, 4), torch.zeros(2, 1, 4, 4)]
+    train(model, inputs, targets, named_task("gennas-search-n").noise,
+          TrainSettings(iterations=5, eval_interval=2), (1.0, 1.0), (1.0, 1.0),
+          torch.Generator().manual_seed(0))
+    # Training passes in train mode with autograd; evaluations (after 2, 4 and 5) in eval mode
+    # under inference mode: the same modes as setting train() before every iteration.
+    train_pass, eval_pass = (True, False), (False, True)
+    assert model.passes == [train_pass, train_pass, eval_pass, train_pass, train_pass, eval_pass,
+                            train_pass, eval_pass]
+    assert model.train_calls == 1 + 3, "train() walks every module: once, then after each eval"
+    assert model.training, "the model is left in train mode, as before"

@@ -3,7 +3,8 @@
 Profiling one GenNAS trial on CPU (docs/performance.md) showed the NB-201 ``avg_pool_3x3`` op
 (``AvgPool2d(3, stride=1, padding=1, count_include_pad=False)``) costing 20 % of the time of a
 mid-size cell: torch's CPU kernel for an NCHW tensor walks each 3x3 window element by element.
-``ShiftedAvgPool3x3`` computes the same numbers with nine whole-tensor adds of shifted views:
+``ShiftedAvgPool3x3`` computes the same numbers with nine whole-tensor adds of shifted views (each
+one contiguous run per padded plane, ``_shifted_sum``):
 
 - forward: each output is ``((0 + x[i-1,j-1]) + x[i-1,j]) + ...`` over its window in row-major
   order (zero-padded positions add an exact 0), divided by the number of in-image positions;
@@ -38,11 +39,24 @@ def _window_counts(height: int, width: int, dtype: torch.dtype) -> torch.Tensor:
 
 
 def _shifted_sum(padded: torch.Tensor, height: int, width: int) -> torch.Tensor:
-    """Sum of the nine shifted (H, W) views of a 1-padded tensor, added in row-major order."""
-    total = torch.zeros(padded.shape[:2] + (height, width), dtype=padded.dtype)
+    """Sum of the nine shifted (H, W) views of a 1-padded tensor, added in row-major order.
+
+    Each (n, c) plane is read flat: output (i, j) sits at flat position (i + 1) * (W + 2) + j + 1
+    of the padded plane, and the window offset (dh, dw) reads dh * (W + 2) + dw before it, so
+    every shifted view is one contiguous run per plane (the two padding columns of each row
+    are summed too, and dropped). Contiguous runs vectorize where (H, W) views of short rows
+    did not (NB-201's last stage is 8 wide); every output still adds the same nine values in
+    the same order."""
+    planes = padded.shape[0] * padded.shape[1]
+    row = width + 2
+    flat = padded.reshape(planes, (height + 2) * row)
+    total = torch.zeros(padded.shape[:2] + (height, row), dtype=padded.dtype)
+    length = height * row - 2  # from output (0, 0) to output (H - 1, W - 1)
+    body = total.view(planes, height * row)[:, :length]
     for dh, dw in _WINDOW:
-        total += padded[:, :, dh:dh + height, dw:dw + width]
-    return total
+        start = dh * row + dw
+        body += flat[:, start:start + length]
+    return total[:, :, :, :width]
 
 
 class _AvgPool3x3Function(torch.autograd.Function):
@@ -59,7 +73,8 @@ class _AvgPool3x3Function(torch.autograd.Function):
         height, width = grad_output.shape[-2:]
         # Input (i, j) gets the outputs (i-1..i+1, j-1..j+1) in raster order: the padded view
         # at offset (dh, dw) holds output (i + dh - 1, j + dw - 1).
-        return _shifted_sum(F.pad(grad_output / counts, (1, 1, 1, 1)), height, width)
+        # contiguous, as torch's own gradient is: the sum is a view with the padding columns.
+        return _shifted_sum(F.pad(grad_output / counts, (1, 1, 1, 1)), height, width).contiguous()
 
 
 def _fast_path(inputs: torch.Tensor) -> bool:
