@@ -38,6 +38,13 @@ column = "cifar10-valid/x-valid"
 """
 
 
+def _published(scorer: str, value: float, **fields: object) -> str:
+    """One more published |Kendall| of a study row, as a ``[[rows.values]]`` table."""
+    lines = [f"{key} = {json.dumps(field)}" for key, field in fields.items()]
+    return "\n".join(["", "[[rows.values]]", f'scorer = "{scorer}"',
+                      'statistic = "abs_kendall"', f"value = {value}", *lines, ""])
+
+
 def _write(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "study.toml"
     path.write_text(text)
@@ -199,16 +206,7 @@ def test_spaces_run_in_turns_keep_what_earlier_runs_recorded(tmp_path, one_torch
     text = ONE_ROW.replace('spaces = ["nb201"]', 'spaces = ["nb201", "nds-darts"]').replace(
         "samples = 8", "samples = 4").replace('column = "cifar10-valid/x-valid"',
                                               'column = "cifar10-valid/x-valid"\nspace = "nb201"')
-    text += """
-[[rows.values]]
-scorer = "synflow"
-statistic = "abs_kendall"
-value = 0.1
-source = "s"
-table = "t"
-n = 9
-space = "nds-darts"
-"""
+    text += _published("synflow", 0.1, source="s", table="t", n=9, space="nds-darts")
     path = str(_write(tmp_path, text))
     _run(tmp_path, path, "--spaces", "nds-*")
     out = _run(tmp_path, path, "--spaces", "nb201")
@@ -220,16 +218,9 @@ space = "nds-darts"
 
 def test_scorers_run_in_turns_keep_what_earlier_runs_recorded(tmp_path, one_torch_thread):
     text = ONE_ROW.replace('scorers = ["synflow"]', 'scorers = ["synflow", "params"]').replace(
-        "samples = 8", "samples = 5") + """
-[[rows.values]]
-scorer = "params"
-statistic = "abs_kendall"
-value = 0.5
-source = "my-paper"
-table = "Table 1"
-n = 1000
-column = "cifar10-valid/x-valid"
-"""
+        "samples = 8", "samples = 5") + _published("params", 0.5, source="my-paper",
+                                                    table="Table 1", n=1000,
+                                                    column="cifar10-valid/x-valid")
     path = str(_write(tmp_path, text))
     out = _run(tmp_path, path, "--scorers", "syn*")
     _, (cells, rows) = build_study_report(out)
