@@ -1,0 +1,53 @@
+"""The paired difference of a scorer's Kendall tau between two run folders on the same archs.
+
+Used for the input-batch probe of validation/study-gennas-appendix-cpu.md: the same 500 seeded
+NB-201 archs scored with NASWOT and jacob_cov at batch 10 (one run folder, `--option
+naswot.batch_size=10 --option jacob_cov.batch_size=10`) and at batch 20 (the study's run
+folder). Prints each run's Kendall tau-b and the difference (second - first) with a 95 % paired
+percentile bootstrap interval (archs resampled together, 1,000 resamples, seed 0).
+
+    python validation/paired_kendall_difference.py RUN_A RUN_B SPACE DATASET COLUMN SCORER...
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+
+import harness
+from harness import metrics
+
+RESAMPLES = 1000
+
+
+def scores(run: str, space: str, dataset: str, scorer: str):
+    trials = harness.load_trials(run)
+    trials = trials[(trials.space == space) & (trials.dataset == dataset)
+                    & (trials.scorer == scorer)]
+    return trials.set_index("arch_id").score.where(trials.set_index("arch_id").status == "ok")
+
+
+def main(first: str, second: str, space: str, dataset: str, column: str,
+         scorer_names: list[str]) -> None:
+    truth = harness.ground_truth(space)[column]
+    for scorer in scorer_names:
+        a, b = scores(first, space, dataset, scorer), scores(second, space, dataset, scorer)
+        archs = sorted(set(a.index) & set(b.index))
+        x, y, acc = (series.reindex(archs).to_numpy(float) for series in (a, b, truth))
+        keep = np.isfinite(x) & np.isfinite(y) & np.isfinite(acc)
+        x, y, acc = x[keep], y[keep], acc[keep]
+        rng = np.random.default_rng(0)
+        differences = []
+        for _ in range(RESAMPLES):
+            pick = rng.integers(0, len(acc), len(acc))
+            differences.append(metrics.kendall_tau(y[pick], acc[pick])
+                               - metrics.kendall_tau(x[pick], acc[pick]))
+        low, high = np.percentile(differences, [2.5, 97.5])
+        tau_a, tau_b = metrics.kendall_tau(x, acc), metrics.kendall_tau(y, acc)
+        print(f"{scorer}: n = {len(acc)}, {tau_a:.3f} -> {tau_b:.3f}, difference "
+              f"{tau_b - tau_a:+.3f} [{low:+.3f}, {high:+.3f}] on {column}")
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:6], sys.argv[6:])
