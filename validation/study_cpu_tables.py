@@ -16,6 +16,7 @@ from harness.reports.render import format_cell
 from harness.study.report import build_study_report
 
 KEY = slice(0, 6)  # row, space, scorer, statistic, source, column
+NOT_SELECTED = "not run: row not selected in this run (--rows)"
 
 
 def main(folders: list[str]) -> None:
@@ -26,7 +27,9 @@ def main(folders: list[str]) -> None:
         for labels, values in cells.rows:
             key = tuple(labels[KEY])
             if values[-1].text.startswith("not run"):
-                not_run.setdefault(key, values[-1].text)
+                # a folder that did not select the row knows least: another folder's reason wins
+                if key not in not_run or not_run[key] == NOT_SELECTED:
+                    not_run[key] = values[-1].text
             else:
                 measured[key] = [*labels, *(format_cell(v) for v in values)]
         print(f"<!-- {folder}: rows table -->")
