@@ -225,20 +225,22 @@ def report(run: Run | str | Path, *, aggregates: Sequence[str] = (),
 
 
 def predict(run: Run | str | Path, *, train: int | Sequence[int], splits: int = 10,
-            seed: int = 0, metric: str | None = None, encoding: bool = True) -> pd.DataFrame:
+            seed: int = 0, metric: str | None = None, encoding: bool = True,
+            scorers: Sequence[str] | None = None) -> pd.DataFrame:
     """``harness predict``: gradient boosting fitted on the scores (and the space's arch
     encoding, unless ``encoding=False``) of ``train`` archs with known accuracy, drawn
     ``splits`` times; one row per (sample, k, predictor) with the held-out ``kendall``,
     ``spearman`` and their ``*_std``, the fitted model as predictor ``"boosting"`` beside every
-    single scorer (``best_single`` marks the best). ``frame.attrs["notes"]``: what was left
-    out."""
+    single scorer (``best_single`` marks the best). ``scorers``: fit on these scorers only
+    (default: every scorer of the run). ``frame.attrs["notes"]``: what was left out."""
     from harness.reports.predict import PredictSettings
     from harness.reports.predict import predict as predict_run
 
     run_dir = run.run_dir if isinstance(run, Run) else Path(run)
     ks = (train,) if isinstance(train, int) else tuple(train)
     notes: list[str] = []
-    frame = predict_run(run_dir, PredictSettings(ks, splits, seed, metric, encoding), notes)
+    frame = predict_run(run_dir, PredictSettings(ks, splits, seed, metric, encoding,
+                                                 tuple(scorers) if scorers else None), notes)
     frame.attrs["notes"] = notes
     return frame
 

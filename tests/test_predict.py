@@ -95,3 +95,15 @@ def test_scores_beyond_float32_are_fitted(tmp_path):
     frame = harness.predict(run_dir, train=[5], splits=2)
     assert np.isfinite(_rows(frame, "boosting", 5).kendall.iloc[0])
     assert _rows(frame, "noisy", 5).kendall.iloc[0] == pytest.approx(1.0, abs=1e-12)
+
+
+def test_predict_fits_on_the_scorers_named_only(synthetic):
+    everything = harness.predict(synthetic, train=[4], splits=3)
+    chosen = harness.predict(synthetic, train=[4], splits=3, scorers=["noisy", "reversed"])
+    assert set(chosen.predictor) == {"boosting", "noisy", "reversed"}
+    assert set(everything.predictor) > set(chosen.predictor)
+    for name in ("noisy", "reversed"):  # the single scorers' rows do not depend on the others
+        assert (_rows(chosen, name, 4).kendall.tolist()
+                == _rows(everything, name, 4).kendall.tolist())
+    with pytest.raises(harness.errors.ConfigError, match="--scorers nope: not in"):
+        harness.predict(synthetic, train=[4], scorers=["nope"])

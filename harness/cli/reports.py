@@ -179,6 +179,9 @@ def _add_predict_command(sub: Any) -> None:
     predict.add_argument("--metric", help="ground-truth metric (default: each dataset's)")
     predict.add_argument("--no-encoding", action="store_true",
                          help="fit on the scores alone, without the space's arch encoding")
+    predict.add_argument("--scorers", type=split_names, metavar="NAME,...",
+                         help="fit on these scorers' scores only (default: every scorer of the "
+                              "run)")
     predict.add_argument("--json", action="store_true", help="print the rows as JSON")
     predict.set_defaults(func=cmd_predict)
 
@@ -190,7 +193,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
     notes: list[str] = []
     settings = PredictSettings(tuple(args.train), args.splits, args.seed, args.metric,
-                               not args.no_encoding)
+                               not args.no_encoding,
+                               tuple(args.scorers) if args.scorers else None)
     frame = predict(args.run_dir, settings, notes)
     if args.json:
         print(json.dumps({"format": "harness-predict/1", "notes": notes,

@@ -46,13 +46,15 @@ class EncodedSpace(Protocol):
 @dataclass(frozen=True)
 class PredictSettings:
     """What ``harness predict`` fits: the k values, splits, seed, ground-truth metric (None =
-    each dataset's default), whether to add the arch encoding, and the booster's settings."""
+    each dataset's default), whether to add the arch encoding, the scorers whose scores are
+    features (None = every scorer of the run), and the booster's settings."""
 
     train: tuple[int, ...]
     splits: int = 10
     seed: int = 0
     metric: str | None = None
     encode: bool = True
+    scorers: tuple[str, ...] | None = None
     n_estimators: int = 200
     max_depth: int = 3
     learning_rate: float = 0.05
@@ -158,6 +160,12 @@ def predict(run_dir: Path | str, settings: PredictSettings,
     if trials.empty:
         raise HarnessError(f"{run_dir} holds no trials yet; run `harness compare --out "
                            f"{run_dir}` first")
+    if settings.scorers is not None:
+        unknown = sorted(set(settings.scorers) - set(trials.scorer))
+        if unknown:
+            raise ConfigError(f"--scorers {','.join(unknown)}: not in {run_dir} (its scorers: "
+                              f"{', '.join(sorted(set(trials.scorer)))})")
+        trials = trials[trials.scorer.isin(settings.scorers)]
     trials = trials.assign(score=np.where(trials.status == "ok", trials.score, np.nan))
     labels = scorer_labels(trials)
     trials = trials.assign(label=[labels[key] for key in
