@@ -6,9 +6,10 @@ Scores the records of each prepared NDS ImageNet sweep (``harness data prepare n
 CIFAR-10 batch per run seed drawn by the ``images`` dataset plugin from
 ``../shared/data/images/cifar10/`` (the NB-201 GenNAS validation's batch), 32x32 inputs.
 
-Builders (``--option``-free; docs/nds.md): ``naswot`` on NASWOT's network (``variant=naswot``),
-``synflow`` and the GenNAS tasks on GenNAS's (``variant=gennas``: stride-1 ImageNet stems, the
-AnyNet rewrites). Every scorer gets batch size 16.
+Builders (``--option``-free; docs/nds.md): ``naswot`` on NASWOT's network form (the space's
+``network_forms["naswot"]``: NASWOT's AnyNet port reading ImageNet records at 224x224, the cell
+networks as trained), ``synflow`` and the GenNAS tasks on GenNAS's (``network_forms["gennas"]``:
+stride-1 ImageNet stems, the AnyNet rewrites). Every scorer gets batch size 16.
 
 Resumable and most-useful-first: ``--plan 30,60,all`` scores every (space, scorer) cell on the
 first 30 archs of its sample (drawn once with ``--sample-seed``), then grows them to 60, then to
@@ -42,8 +43,8 @@ BATCH_SIZE = 16
 DEFAULT_IMAGES = Path(__file__).resolve().parents[2] / "shared" / "data" / "images" / "cifar10"
 
 
-def variant_for(scorer: str) -> str:
-    """The builder each reference ran (module docstring)."""
+def form_for(scorer: str) -> str:
+    """The network form each reference ran (module docstring)."""
     return "naswot" if scorer == "naswot" else "gennas"
 
 
@@ -98,14 +99,14 @@ def score_one(registry, space_name: str, scorer_name: str, arch: str, data_dir: 
     scorer = registry.get("scorer", scorer_name)
     trial_seed = derive_trial_seed(run_seed, space_name, arch)
     generator = seed_everything(trial_seed)
-    variant = variant_for(scorer_name)
+    form_options = space.network_forms[form_for(scorer_name)]
+    variant = form_options.get("variant", "nds")
 
     def build_model(**options):
         seed_everything(trial_seed)
         num_classes = options.pop("num_classes", 10)
-        options.setdefault("variant", variant)
         return space.build_model(arch, num_classes=num_classes, data_dir=data_dir,
-                                 **options).train()
+                                 **{**form_options, **options}).train()
 
     config = {**scorer.defaults, "batch_size": BATCH_SIZE}
     ctx = ScoringContext(space=space, arch_id=arch, dataset=DATASET, num_classes=10,

@@ -27,6 +27,7 @@ import pandas as pd
 
 import harness
 from harness import metrics
+from harness.registry import get_registry
 from harness.reports.aggregates import combine
 
 COLUMNS = ("cifar10/ori-test", "cifar10-valid/x-valid")
@@ -73,6 +74,22 @@ def main(run: str) -> None:
         az = combine(scores[list(AZ_PARTS)].to_numpy(), "log_rank")
         print(f"AZ-NAS (four parts, log ranks), whole sample: {cell(quality(az, acc))}, "
               f"n = {int(np.isfinite(az).sum())}\n")
+    registry = get_registry()
+    for name in registry.names("aggregate"):
+        aggregate = registry.get("aggregate", name)
+        parts = list(aggregate.parts)
+        if not all(part in scores for part in parts):
+            continue
+        both = scores[parts].notna().all(axis=1).to_numpy()
+        combined = combine(scores[parts].to_numpy()[both], aggregate.method)
+        print(f"{name} ({aggregate.method} of {', '.join(parts)}), the archs with every part: "
+              f"{cell(quality(combined, acc[both]))}, n = {int(both.sum())}\n")
+    meco_test = truth["cifar10-valid/ori-test"].to_numpy()
+    if "meco" in scores:
+        q = metrics.evaluate(scores["meco"].to_numpy(), meco_test, bootstrap=1000)
+        low, high = q.spearman_interval
+        print(f"MeCo Spearman on `cifar10-valid/ori-test` (its paper's column): {q.spearman:.3f} "
+              f"[{low:.3f}, {high:.3f}], n = {q.n}\n")
     pool = [name for name in POOL if name in scores]
     candidates = [parts for size in (2, 3) for parts in itertools.combinations(pool, size)]
     if all(part in scores for part in AZ_PARTS):
