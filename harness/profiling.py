@@ -10,7 +10,10 @@ once per batch size, and runs each trial in this process: ``warmup`` untimed run
 load the input batch and warm caches and cuDNN autotuning), then ``repeats`` timed ones. The
 worker's trial timing (``harness.trial``) ends with a device synchronization, so GPU work is inside
 the time. An entry is the median over repeats, then the mean over archs; peak memory is the maximum.
-A batch size whose trials run out of memory gives an ``OOM`` entry.
+A batch size whose trials run out of memory gives an ``OOM`` entry. Each trial's CPU seconds
+(this process's ``time.process_time``, median over repeats) are kept beside its wall seconds:
+on a shared machine wall time swings with the load and CPU time does not, so ``cpu_table``
+(median and max over the archs) is the number to compare scorers by on CPU.
 
 ``throughput`` measures how many archs per second the run's executor path scores with K
 trials sharing each GPU (``--workers-per-gpu K``: K x GPUs worker processes of the ``local``
@@ -47,33 +50,45 @@ class ProfileCell:
     peak_mem_mb: float | None
     repeats: int
     message: str
+    cpu_s: float | None = None
+
+
+def _timed_trial(job: Any) -> tuple[Any, float]:
+    """(the trial's result, the CPU seconds this process spent running it)."""
+    from harness.trial import execute_trial
+
+    start = time.process_time()
+    result = execute_trial(job)
+    return result, time.process_time() - start
 
 
 def _time_job(job: Any, *, warmup: int, repeats: int) -> ProfileCell:
-    from harness.trial import execute_trial
-
     trial = job.trial
-    results = [execute_trial(job) for _ in range(warmup + repeats)]
+    runs = [_timed_trial(job) for _ in range(warmup + repeats)]
+    results = [result for result, _ in runs]
     failed = [r for r in results if r.status != "ok"]
     timed = results[warmup:]
+    ok = not failed
     peaks = [r.peak_mem_mb for r in results if r.peak_mem_mb is not None]
     status = ("oom" if any(r.status == "oom" for r in failed)
               else failed[0].status if failed else "ok")
     return ProfileCell(
         space=trial.space, dataset=trial.dataset, scorer=trial.scorer,
         batch_size=trial.batch_size, arch_id=trial.arch_id, status=status,
-        median_s=statistics.median(r.wall_s for r in timed) if status == "ok" else None,
+        median_s=statistics.median(r.wall_s for r in timed) if ok else None,
         peak_mem_mb=max(peaks) if peaks else None, repeats=len(timed),
-        message=failed[0].message if failed else "")
+        message=failed[0].message if failed else "",
+        cpu_s=statistics.median(cpu for _, cpu in runs[warmup:]) if ok else None)
 
 
 def profile(spaces: list[str], batch_sizes: list[int], *, scorers: list[str] | None = None,
             archs: int = 3, warmup: int = 1, repeats: int = 5, device: str = "cpu",
-            seed: int = 0, data_dir: str | None = None,
+            seed: int = 0, data_dir: str | None = None, images: str | None = None,
             progress: bool = False) -> list[ProfileCell]:
     """Time every (space, scorer, batch size) on ``archs`` seeded archs; see the module doc.
-    ``progress``: a bar of trials timed on stderr (every batch size is planned first, so the
-    bar knows its total)."""
+    ``images``: a file or folder of images that replace the datasets' inputs, as in
+    ``harness compare --images``. ``progress``: a bar of trials timed on stderr (every batch
+    size is planned first, so the bar knows its total)."""
     from tqdm import tqdm
 
     from harness.config import RunConfig
@@ -83,7 +98,7 @@ def profile(spaces: list[str], batch_sizes: list[int], *, scorers: list[str] | N
         raise ValueError("profile needs archs >= 1, warmup >= 0 and repeats >= 1")
     with tempfile.TemporaryDirectory(prefix="harness-profile-") as scratch:
         base = dict(spaces=spaces, scorers=scorers or ["all"], samples=archs, sample_seed=seed,
-                    seeds=[seed], device=device, workers=0, data_dir=data_dir)
+                    seeds=[seed], device=device, workers=0, data_dir=data_dir, images=images)
         names = sorted({name for name, _ in plan_run(
             RunConfig(**base, out=f"{scratch}/plan")).scorer_configs})
         jobs = [job for batch_size in batch_sizes for job in plan_run(RunConfig(
@@ -131,10 +146,38 @@ def profile_table(cells: list[ProfileCell]) -> Table:
     return table
 
 
+def cpu_table(cells: list[ProfileCell]) -> Table:
+    """Rows = space/dataset/scorer; per batch size, the median and the maximum over the archs of
+    a trial's CPU seconds (each arch's own value the median over repeats)."""
+    batch_sizes = sorted({c.batch_size for c in cells})
+    table = Table(name="profile_cpu", title="CPU seconds per arch (profiled)",
+                  caption="CPU seconds of one trial (this process, median over repeats); "
+                          "median and maximum over the archs that ran ok.",
+                  labels=["space", "dataset", "scorer"],
+                  columns=[f"bs {b} {stat}" for b in batch_sizes for stat in ("median", "max")],
+                  digits=3)
+    groups: dict[tuple[str, str, str], dict[int, list[float]]] = {}
+    for cell in cells:
+        seconds = groups.setdefault((cell.space, cell.dataset, cell.scorer), {}).setdefault(
+            cell.batch_size, [])
+        if cell.cpu_s is not None:
+            seconds.append(cell.cpu_s)
+    for labels, by_size in sorted(groups.items()):
+        entries = []
+        for batch_size in batch_sizes:
+            seconds = by_size.get(batch_size, [])
+            entries += ([Cell(value=statistics.median(seconds), count=len(seconds)),
+                         Cell(value=max(seconds), count=len(seconds))] if seconds
+                        else [Cell(), Cell()])
+        table.rows.append((list(labels), entries))
+    return table
+
+
 def write_profile(cells: list[ProfileCell], out: Path, settings: dict[str, Any],
                   rates: list[ThroughputCell] | None = None) -> list[Path]:
     """``profile.json`` (settings + every measurement; ``throughput``: the ``rates`` cells)
-    and ``profile.md`` (the cost table, then the throughput table when ``rates`` is given)."""
+    and ``profile.md`` (the cost table, the CPU-seconds table, then the throughput table when
+    ``rates`` is given)."""
     from harness.reports.render import markdown
 
     out.mkdir(parents=True, exist_ok=True)
@@ -143,7 +186,7 @@ def write_profile(cells: list[ProfileCell], out: Path, settings: dict[str, Any],
                 "throughput": [asdict(c) for c in rates or []]}
     json_path, md_path = out / "profile.json", out / "profile.md"
     json_path.write_text(json.dumps(document, indent=1, default=str) + "\n")
-    text = markdown(profile_table(cells))
+    text = markdown(profile_table(cells)) + "\n" + markdown(cpu_table(cells))
     if rates:
         text += "\n" + markdown(throughput_table(rates))
     md_path.write_text(text)

@@ -2,6 +2,7 @@
 
 import argparse
 import json
+import time
 
 import pytest
 import torch
@@ -46,8 +47,10 @@ def test_profile_measures_every_scorer_batch_size_and_arch(toy):
                                                         ("oom4", 2), ("oom4", 4)}
     width = [c for c in cells if c.scorer == "width"]
     assert all(c.status == "ok" and c.median_s > 0 and c.repeats == 3 for c in width)
+    assert all(c.cpu_s is not None and c.cpu_s >= 0 for c in width)
     oom = [c for c in cells if c.scorer == "oom4" and c.batch_size == 4]
     assert [c.status for c in oom] == ["oom", "oom"] and oom[0].median_s is None
+    assert oom[0].cpu_s is None
     table = profiling.profile_table(cells)
     assert table.cell(["toy", "toyset", "oom4"], "bs 4").text == "OOM"
     assert table.cell(["toy", "toyset", "oom4"], "bs 2").value > 0
@@ -55,15 +58,34 @@ def test_profile_measures_every_scorer_batch_size_and_arch(toy):
 
 def test_warmup_is_discarded_and_the_median_taken(monkeypatch):
     walls = iter([9.0, 0.3, 0.1, 0.2, 5.0])  # 1 warm-up, then 4 repeats: median 0.25
+    cpus = iter([7.0, 0.4, 0.1, 0.2, 4.0])  # the same for CPU seconds: median 0.3
     trial = Trial("s", "d", "a", "x", "h", 0, "default", "default", 8)
 
     def fake_execute(job):
         return TrialResult(trial, 1.0, "ok", "", next(walls), 10.0, "cpu", "0", "0", "t")
 
-    monkeypatch.setattr("harness.trial.execute_trial", fake_execute)
+    def fake_timed(job):
+        return fake_execute(job), next(cpus)
+
+    monkeypatch.setattr(profiling, "_timed_trial", fake_timed)
     job = argparse.Namespace(trial=trial)
     cell = profiling._time_job(job, warmup=1, repeats=4)
     assert (cell.median_s, cell.repeats, cell.peak_mem_mb) == (0.25, 4, 10.0)
+    assert cell.cpu_s == pytest.approx(0.3)
+
+
+def test_timed_trial_counts_the_cpu_seconds_the_trial_spends(monkeypatch):
+    trial = Trial("s", "d", "a", "x", "h", 0, "default", "default", 8)
+
+    def busy_execute(job):
+        deadline = time.process_time() + 0.05
+        while time.process_time() < deadline:
+            pass
+        return TrialResult(trial, 1.0, "ok", "", 0.05, None, "cpu", "0", "0", "t")
+
+    monkeypatch.setattr("harness.trial.execute_trial", busy_execute)
+    _, seconds = profiling._timed_trial(argparse.Namespace(trial=trial))
+    assert 0.05 <= seconds < 1.0
 
 
 def test_profile_table_from_known_cells():
@@ -83,6 +105,21 @@ def test_profile_table_from_known_cells():
     assert table.cell(["sp", "ds", "b"], "bs 96").value is None
 
 
+def test_cpu_table_gives_the_median_and_max_over_archs():
+    def cell(scorer, arch, cpu, status="ok"):
+        return profiling.ProfileCell("sp", "ds", scorer, 64, arch, status, cpu, None, 1, "",
+                                     cpu_s=cpu)
+
+    cells = [cell("a", "x", 0.1), cell("a", "y", 0.4), cell("a", "z", 0.2),
+             cell("b", "x", None, "error")]
+    table = profiling.cpu_table(cells)
+    assert table.columns == ["bs 64 median", "bs 64 max"]
+    assert table.cell(["sp", "ds", "a"], "bs 64 median").value == pytest.approx(0.2)
+    assert table.cell(["sp", "ds", "a"], "bs 64 max").value == pytest.approx(0.4)
+    assert table.cell(["sp", "ds", "a"], "bs 64 max").count == 3
+    assert table.cell(["sp", "ds", "b"], "bs 64 median").value is None
+
+
 def test_profile_command_writes_json_and_markdown(toy, tmp_path, capsys):
     parser = argparse.ArgumentParser(prog="harness")
     add_report_commands(parser.add_subparsers())
@@ -93,7 +130,9 @@ def test_profile_command_writes_json_and_markdown(toy, tmp_path, capsys):
     assert "| toy" in capsys.readouterr().out
     document = json.loads((tmp_path / "prof" / "profile.json").read_text())
     assert document["settings"]["batch_sizes"] == [2, 4] and len(document["cells"]) == 2
-    assert "bs 2" in (tmp_path / "prof" / "profile.md").read_text()
+    written = (tmp_path / "prof" / "profile.md").read_text()
+    assert "bs 2" in written and "bs 4 median" in written and "CPU seconds per arch" in written
+    assert document["cells"][0]["cpu_s"] is not None
 
 
 def test_profile_shows_a_progress_bar_of_trials_on_stderr(toy, capsys):

@@ -292,6 +292,9 @@ def _add_profile_command(sub: Any) -> None:
     parser.add_argument("--repeats", type=int, default=5, help="timed runs per trial (median)")
     parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ...")
     parser.add_argument("--seed", type=int, default=0, help="arch sample and run seed")
+    parser.add_argument("--images", default=None,
+                        help="file or folder of images that replace the datasets' inputs (as "
+                             "in compare), e.g. enough images for the batch sizes profiled")
     parser.add_argument("--data-dir", default=None, help="data folder (default: HARNESS_DATA_DIR)")
     parser.add_argument("--out", type=Path, default=None,
                         help="folder for profile.json and profile.md")
@@ -309,6 +312,7 @@ def profile_command(args: argparse.Namespace) -> int:
     """``harness profile``: print the cost table; write profile.json/.md under ``--out``."""
     from harness.preflight import check_run_dir
     from harness.profiling import (
+        cpu_table,
         profile,
         profile_table,
         throughput,
@@ -322,8 +326,10 @@ def profile_command(args: argparse.Namespace) -> int:
     settings = {k: v for k, v in vars(args).items() if k not in ("func", "quiet")}
     cells = profile(args.spaces, args.batch_sizes, scorers=args.scorers, archs=args.archs,
                     warmup=args.warmup, repeats=args.repeats, device=args.device,
-                    seed=args.seed, data_dir=args.data_dir, progress=not args.quiet)
+                    seed=args.seed, data_dir=args.data_dir, images=args.images,
+                    progress=not args.quiet)
     print(markdown(profile_table(cells)))
+    print(markdown(cpu_table(cells)))
     ks = args.workers_per_gpu or ([1, 2, 4, 8] if args.device == "cuda" else [])
     rates = throughput(args.spaces, ks, scorers=args.scorers, archs=args.throughput_archs,
                        device=args.device, seed=args.seed, data_dir=args.data_dir) if ks else []
