@@ -11,7 +11,15 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from scorer_helpers import MLP, FakeSpace, MLPReference, TinyConv, make_context, random_batch
+from scorer_helpers import (
+    MLP,
+    FakeSpace,
+    MLPReference,
+    TinyConv,
+    make_context,
+    network_options,
+    random_batch,
+)
 from torch import nn
 
 from harness.errors import ConfigError, ScorerSkipped
@@ -21,6 +29,7 @@ from harness.plugins.scorers.swap import Swap, distinct_patterns
 from harness.plugins.scorers.trainable_layers import TrainableLayers
 from harness.plugins.scorers.zen import gaussian_init
 from harness.plugins.scorers.zico import Zico
+from harness.plugins.spaces.nb201.space import NB201Space
 from harness.protocols import Batch
 
 MLP_SHAPE = (3, 2, 2)  # flattens to the MLP's 12 inputs
@@ -227,3 +236,26 @@ def test_trainable_layers_counts_parameter_tensors():
     ctx = make_context(FakeSpace(frozen), input_shape=MLP_SHAPE, num_classes=CLASSES)
     assert TrainableLayers().score(ctx) == 3.0, "a frozen tensor does not count"
     assert TrainableLayers().needs_inputs is False and TrainableLayers().needs_weights is False
+
+
+def nb201_trainable_layers(arch_id: str) -> float:
+    """The count on the network a planned trial builds: the benchmark's, C 16, N 5."""
+    space, scorer = NB201Space(), TrainableLayers()
+    ctx = make_context(space, input_shape=(3, 32, 32), num_classes=10, arch_id=arch_id,
+                       config=scorer.defaults, dtype=torch.float32,
+                       builder_options=network_options(scorer, space))
+    return scorer.score(ctx)
+
+
+def test_trainable_layers_on_nb201_is_the_official_tensor_count():
+    """21 + 45 per convolution edge, as len(named_parameters()) of the official TinyNetwork
+    (VKDNW NB201/ZeroShotProxy/compute_vkdnw_score.py): stem conv + BN (3), two residual
+    reductions (7 each), head BN (2), classifier (2); each nor_conv edge a conv and an affine BN
+    in all 15 cells. A convolution on a dead branch counts too: the official network holds it."""
+    assert nb201_trainable_layers("|none~0|+|none~0|none~1|+|none~0|none~1|none~2|") == 21.0
+    assert nb201_trainable_layers("|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_1x1~1|"
+                                  "+|nor_conv_3x3~0|nor_conv_1x1~1|nor_conv_3x3~2|") == 291.0
+    live = "|nor_conv_3x3~0|+|none~0|none~1|+|skip_connect~0|nor_conv_1x1~1|none~2|"
+    dead = "|nor_conv_3x3~0|+|none~0|none~1|+|skip_connect~0|none~1|avg_pool_3x3~2|"
+    assert nb201_trainable_layers(live) == 21.0 + 2 * 45
+    assert nb201_trainable_layers(dead) == 21.0 + 45, "node 1 feeds only none edges: dead"

@@ -27,7 +27,8 @@ AZ_NAS = NamedAggregate("az_nas", ("az_expressivity", "az_progressivity", "az_tr
 TE_NAS = NamedAggregate("te_nas", ("ntk_cond", "linear_regions"), "mean_rank")
 # VKDNW (Týbl and Neumann, CVPR 2025; official code ondratybl/VKDNW, NB201/tss_utils.py):
 # archs ordered by their count of trainable layers (the code's ``vkdnw_dim``: the model's
-# parameter tensors), ties broken by VKDNW (the dense rank of the pair).
+# parameter tensors), ties broken by VKDNW (the dense rank of the pair). This is the paper's
+# VKDNW_single; its VKDNW_agg row adds the log ranks of further proxies (docs/aggregates.md).
 VKDNW_AGG = NamedAggregate("vkdnw_agg", ("trainable_layers", "vkdnw"), "lexicographic")
 
 AGGREGATES = (AZ_NAS, TE_NAS, VKDNW_AGG)
