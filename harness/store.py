@@ -62,7 +62,10 @@ PEAK_MEMORY_LABEL = ("peak memory (MB): on CPU, the peak resident set of the wor
 @dataclass(frozen=True)
 class TrialResult:
     """What one trial produced. ``score`` is None unless ``status`` is ``ok``;
-    ``peak_mem_mb`` is what ``PEAK_MEMORY_LABEL`` says (None: not measured)."""
+    ``peak_mem_mb`` is what ``PEAK_MEMORY_LABEL`` says (None: not measured); ``cpu_s``: the
+    CPU seconds the trial's process spent on it (every thread; None: not measured, e.g. a
+    trial stored before version 3 or read from another tool). On a shared machine wall seconds
+    grow with the load and CPU seconds do not, so the CPU hours of a study row are read here."""
 
     trial: Trial
     score: float | None
@@ -74,6 +77,7 @@ class TrialResult:
     harness_version: str
     torch_version: str
     created_at: str
+    cpu_s: float | None = None
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -94,7 +98,7 @@ CREATE TABLE IF NOT EXISTS trials (
     scorer_config_hash TEXT NOT NULL, seed INTEGER NOT NULL, weight_init TEXT NOT NULL,
     bias_init TEXT NOT NULL, batch_size INTEGER NOT NULL,
     score REAL, status TEXT NOT NULL, message TEXT, wall_s REAL, peak_mem_mb REAL, device TEXT,
-    harness_version TEXT, torch_version TEXT, created_at TEXT,
+    harness_version TEXT, torch_version TEXT, created_at TEXT, cpu_s REAL,
     PRIMARY KEY ({", ".join(KEY_COLUMNS)})
 );
 CREATE TABLE IF NOT EXISTS scorer_configs (
@@ -165,9 +169,10 @@ def _key_configs_per_space(connection: sqlite3.Connection) -> None:
 # up to that key: SQL, or a function of the open connection for what SQL cannot say. Version 0 is
 # a store written before versions were recorded: its tables are those of version 1, so its step
 # only records the number. Version 2 keys each trial by its own space's builder options.
-SCHEMA_VERSION = 2
+# Version 3 adds each trial's CPU seconds (NULL for the trials stored before).
+SCHEMA_VERSION = 3
 MIGRATIONS: dict[int, str | Callable[[sqlite3.Connection], None]] = {
-    1: "", 2: _key_configs_per_space}
+    1: "", 2: _key_configs_per_space, 3: "ALTER TABLE trials ADD COLUMN cpu_s REAL"}
 
 
 class TrialStore:
@@ -283,7 +288,8 @@ class TrialStore:
     def trials_frame(self) -> pd.DataFrame:
         frame = pd.read_sql_query("SELECT * FROM trials", self._connection)
         # A column of NULLs (every trial failed) would come back as objects; keep floats.
-        return frame.astype({"score": float, "wall_s": float, "peak_mem_mb": float})
+        return frame.astype({"score": float, "wall_s": float, "peak_mem_mb": float,
+                             "cpu_s": float})
 
     # -- ground truth ------------------------------------------------------------------------
     def save_ground_truth(self, table: GroundTruthTable, arch_ids: Iterable[str]) -> None:

@@ -179,11 +179,11 @@ def _proc_status_kb(name: str) -> int | None:
 
 def result_for(job: TrialJob, status: str, message: str, *, score: float | None = None,
                wall_s: float = 0.0, peak_mem_mb: float | None = None,
-               device: str | None = None) -> TrialResult:
+               device: str | None = None, cpu_s: float | None = None) -> TrialResult:
     """A ``TrialResult`` for ``job`` stamped with versions and time (executors use it too)."""
     return TrialResult(job.trial, score, status, message, wall_s, peak_mem_mb,
                        device or job.device, __version__, torch.__version__,
-                       datetime.now(UTC).isoformat(timespec="seconds"))
+                       datetime.now(UTC).isoformat(timespec="seconds"), cpu_s)
 
 
 def apply_init(model: torch.nn.Module, weight_init: str, bias_init: str) -> torch.nn.Module:
@@ -256,28 +256,28 @@ def execute_trial(job: TrialJob, device: str | None = None) -> TrialResult:
     registry = get_registry()
     device_name = device or job.device
     torch_device = torch.device(device_name)
-    start = time.perf_counter()
+    start, start_cpu = time.perf_counter(), time.process_time()
     meter = PeakMemory(torch_device)
+
+    def finished(status: str, message: str, **measured: Any) -> TrialResult:
+        return result_for(job, status, message, wall_s=time.perf_counter() - start,
+                          cpu_s=time.process_time() - start_cpu, device=device_name,
+                          **measured)
+
     try:
         value = _score(job, registry, torch_device, meter)
     except ScorerSkipped as exc:
-        return result_for(job, "skipped", " ".join(str(exc).split()) or "skipped by the scorer",
-                          wall_s=time.perf_counter() - start, device=device_name)
+        return finished("skipped", " ".join(str(exc).split()) or "skipped by the scorer")
     except torch.cuda.OutOfMemoryError as exc:
         torch.cuda.empty_cache()
-        return result_for(job, "oom", one_line(exc), wall_s=time.perf_counter() - start,
-                          peak_mem_mb=meter.peak_mb(), device=device_name)
+        return finished("oom", one_line(exc), peak_mem_mb=meter.peak_mb())
     except Exception as exc:  # a failing trial is a row, never a lost run
-        return result_for(job, "error", one_line(exc), wall_s=time.perf_counter() - start,
-                          peak_mem_mb=meter.peak_mb(), device=device_name)
-    wall_s = time.perf_counter() - start
-    peak = meter.peak_mb()
+        return finished("error", one_line(exc), peak_mem_mb=meter.peak_mb())
     if not math.isfinite(value):
         message = nonfinite_message(registry.get("scorer", job.trial.scorer), value)
-        return result_for(job, "nan" if math.isnan(value) else "inf", message, wall_s=wall_s,
-                          peak_mem_mb=peak, device=device_name)
-    return result_for(job, "ok", "", score=value, wall_s=wall_s, peak_mem_mb=peak,
-                      device=device_name)
+        return finished("nan" if math.isnan(value) else "inf", message,
+                        peak_mem_mb=meter.peak_mb())
+    return finished("ok", "", score=value, peak_mem_mb=meter.peak_mb())
 
 
 def execute_in_process(jobs: Iterable[TrialJob]) -> Iterator[TrialResult]:

@@ -8,6 +8,7 @@ import sqlite3
 
 import pytest
 from nds_fixtures import real_records, write_sweep
+from store_history import TABLES_BEFORE_CPU_SECONDS
 
 from harness import store
 from harness.cli import main
@@ -104,7 +105,7 @@ def _version_1_store(run_dir, config, rows):
     """A store as version 1 wrote it: one config hash for every space of the run."""
     run_dir.mkdir(parents=True)
     connection = sqlite3.connect(run_dir / store.STORE_FILE)
-    connection.executescript(store._SCHEMA)
+    connection.executescript(TABLES_BEFORE_CPU_SECONDS)
     old_hash = canonical_hash(config)
     connection.execute("INSERT INTO scorer_configs VALUES (?, ?, ?)",
                        (old_hash, "synflow", json.dumps(config, sort_keys=True)))

@@ -137,6 +137,8 @@ def test_cost_tables_mark_oom(report):
     assert memory.cell(["toy", "mem"], "bs 64").text == "OOM"
     assert memory.cell(["toy", "reversed"], "bs 16").value == 200.0
     assert seconds.cell(["toy", "noisy"], "bs 16").text == "0.5 (1 OOM)"
+    assert "cost_cpu_seconds" not in {t.name for t in report.tables}, (
+        "no CPU table where no trial recorded its CPU seconds")
 
 
 def test_provenance_states_command_seeds_inits_and_sources(report):

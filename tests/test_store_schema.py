@@ -4,6 +4,7 @@ of a newer harness is refused with one line and left as it was."""
 import sqlite3
 
 import pytest
+from store_history import TABLES_BEFORE_CPU_SECONDS
 
 from harness import cli, store
 from harness.errors import HarnessError
@@ -24,7 +25,7 @@ def _unversioned_store(path) -> None:
     """A store as harness wrote it before versions were recorded: the tables, one trial, and
     ``user_version`` 0."""
     connection = sqlite3.connect(path)
-    connection.executescript(store._SCHEMA)
+    connection.executescript(TABLES_BEFORE_CPU_SECONDS)
     connection.execute(
         "INSERT INTO trials VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (*TRIAL.__dict__.values(), 1.5, "ok", "", 0.5, None, "cpu", "0.1.0", "2.13.0", "t"))
@@ -45,6 +46,22 @@ def test_an_old_store_without_a_version_is_upgraded_and_keeps_its_trials(tmp_pat
         assert opened.schema_version == SCHEMA_VERSION
         assert opened.finished() == {TRIAL}
         assert opened.trials_frame().score.tolist() == [1.5]
+
+
+def test_a_version_2_store_gains_cpu_seconds_and_keeps_its_trials(tmp_path):
+    _unversioned_store(tmp_path / "trials.sqlite")
+    connection = sqlite3.connect(tmp_path / "trials.sqlite")
+    connection.execute("PRAGMA user_version = 2")
+    connection.commit()
+    connection.close()
+    later = Trial("toy", "toyset", "w2", "width", "abc123def456", 0, "default", "default", 1)
+    with TrialStore.for_run(tmp_path) as opened:
+        assert opened.schema_version == 3
+        opened.add_results([store.TrialResult(later, 2.5, "ok", "", 0.4, None, "cpu", "0.1.0",
+                                              "2.13.0", "t", cpu_s=0.3)])
+        frame = opened.trials_frame().set_index("arch_id")
+    assert frame.score.to_dict() == {"w1": 1.5, "w2": 2.5}, "the old trial is kept"
+    assert frame.cpu_s.isna()["w1"] and frame.cpu_s["w2"] == 0.3, "NULL where not measured"
 
 
 def test_each_migration_step_runs_in_order(tmp_path, monkeypatch):

@@ -9,6 +9,7 @@ import pytest
 
 from harness import cli, metrics
 from harness.errors import ConfigError
+from harness.reports import build_report
 from harness.store import load_trials
 from harness.study.published import targets
 from harness.study.report import build_study_report
@@ -80,9 +81,14 @@ def test_a_user_written_one_row_study_runs_end_to_end(tmp_path, one_torch_thread
     assert (published.value, n.value, n_published.value) == (0.5, 8, 1000)
     assert difference.value == pytest.approx(expected - 0.5)
     assert verdict.text == ("within ±0.03" if abs(expected - 0.5) <= 0.03 else "outside")
-    spaces_run, n_trials, trial_s, cpu_s, wall_s = rows.rows[0][1]
+    spaces_run, n_trials, trial_s, trial_cpu_h, cpu_s, wall_s = rows.rows[0][1]
     assert rows.rows[0][0] == ["nb201-c10", "run"] and n_trials.value == 8
     assert trial_s.value == pytest.approx(trials.wall_s.sum()), "the trials' own seconds"
+    assert trial_cpu_h.value == pytest.approx(trials.cpu_s.sum() / 3600), "their CPU hours"
+    assert trials.cpu_s.notna().all() and (trials.cpu_s >= 0).all()
+    cpu_table = build_report(out).table("cost_cpu_seconds")
+    [entry] = [cells[0] for labels, cells in cpu_table.rows if labels == ["nb201", "synflow"]]
+    assert entry.value == pytest.approx(trials[trials.status == "ok"].cpu_s.mean())
     assert 0 < cpu_s.value and 0 < wall_s.value, "--workers 0: the trials' CPU time is counted"
     files = {path.name for path in out.iterdir()}
     assert {"study_report.md", "study_report.html", "study_report.tex",

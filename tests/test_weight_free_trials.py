@@ -35,3 +35,15 @@ def test_weight_free_trials_skip_init_schemes(monkeypatch, tmp_path):
     assert execute_trial(_job("flops", tmp_path)).status == "ok"
     needs_them = execute_trial(_job("synflow", tmp_path))
     assert needs_them.status == "error" and "init scheme" in needs_them.message
+
+
+def test_every_trial_records_the_cpu_seconds_it_spent(monkeypatch, tmp_path):
+    scored = execute_trial(_job("synflow", tmp_path))
+    assert scored.status == "ok" and 0 < scored.cpu_s < 60, "a forward and backward pass"
+
+    def failing_init(*args, **kwargs):
+        raise RuntimeError("init failed")
+
+    monkeypatch.setattr(trial_module, "apply_init", failing_init)
+    failed = execute_trial(_job("synflow", tmp_path))
+    assert failed.status == "error" and failed.cpu_s is not None and failed.cpu_s >= 0

@@ -239,7 +239,8 @@ def init_table(rows: list[CorrelationRow], statistic: str = "spearman") -> Table
 
 
 def cost_tables(trials: pd.DataFrame) -> list[Table]:
-    """Per space/scorer and batch size: mean seconds and peak memory per trial, ``OOM`` cells.
+    """Per space/scorer and batch size: mean wall seconds, CPU seconds (when the store has
+    them: trials stored since schema version 3) and peak memory per trial, ``OOM`` cells.
 
     Means are over ``ok`` trials. An entry whose trials all ran out of memory reads ``OOM``;
     one where only some did carries ``(k OOM)`` after the number.
@@ -247,9 +248,11 @@ def cost_tables(trials: pd.DataFrame) -> list[Table]:
     batch_sizes = sorted(int(b) for b in trials.batch_size.unique())
     columns = [f"bs {b}" for b in batch_sizes]
     made = []
-    for name, column, unit, title in (
-            ("cost_seconds", "wall_s", "s", "Cost: seconds per trial"),
-            ("cost_memory", "peak_mem_mb", "MB", "Cost: peak memory per trial (MB)")):
+    measured = [("cost_seconds", "wall_s", "s", "Cost: seconds per trial")]
+    if "cpu_s" in trials and trials.cpu_s.notna().any():
+        measured.append(("cost_cpu_seconds", "cpu_s", "CPU s", "Cost: CPU seconds per trial"))
+    measured.append(("cost_memory", "peak_mem_mb", "MB", "Cost: peak memory per trial (MB)"))
+    for name, column, unit, title in measured:
         table = Table(name=name, title=title,
                       caption=f"mean {column} ({unit}) of ok trials per batch size; OOM = every "
                               f"trial ran out of memory."

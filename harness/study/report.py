@@ -182,16 +182,18 @@ def cells_table(study: Study, outcomes: dict[str, RowOutcome], data: _RunData | 
 
 
 def rows_table(study: Study, outcomes: dict[str, RowOutcome], data: _RunData | None) -> Table:
-    """Each row's spaces run / not run, trials, the seconds its trials took, and the CPU and
-    wall seconds of the runs that computed it."""
+    """Each row's spaces run / not run, trials, the wall and CPU seconds its trials took, and
+    the CPU and wall seconds of the runs that computed it."""
     table = Table(name="study_rows", title="Rows: trials and cost",
                   caption="trial_s = the stored trials' own seconds, summed (wall time of each "
-                          "trial in its worker); cpu_s = CPU seconds of the harness while the "
-                          "row ran, trials included when they ran in its process (--workers 0), "
-                          "else empty; wall_s = wall seconds of the runs; both summed over "
-                          "resumed sessions",
+                          "trial in its worker); trial_cpu_h = the CPU hours the trials' worker "
+                          "processes spent on them, summed over the trials that recorded it "
+                          "(stores since schema version 3); cpu_s = CPU seconds of the harness "
+                          "while the row ran, trials included when they ran in its process "
+                          "(--workers 0), else empty; wall_s = wall seconds of the runs; both "
+                          "summed over resumed sessions",
                   labels=["row", "status"],
-                  columns=["spaces_run", "trials", "trial_s", "cpu_s", "wall_s"])
+                  columns=["spaces_run", "trials", "trial_s", "trial_cpu_h", "cpu_s", "wall_s"])
     for row in study.rows:
         outcome = outcomes.get(row.name)
         if outcome is None:
@@ -200,12 +202,15 @@ def rows_table(study: Study, outcomes: dict[str, RowOutcome], data: _RunData | N
         reasons = sorted({s.reason for s in outcome.spaces if s.status == "not run"})
         done = [s for s in outcome.spaces if s.status != "not run"]
         status = "; ".join(["run"] * bool(done) + [f"not run: {r}" for r in reasons])
-        trial_s = sum(float(frame.wall_s.sum()) for space in done for scorer in
-                      {cell[2] for cell in space.cells}
-                      for frame in data.pairs(space, scorer, None)) if data else 0.0
+        frames = [frame for space in done for scorer in {cell[2] for cell in space.cells}
+                  for frame in data.pairs(space, scorer, None)] if data else []
+        trial_s = sum(float(frame.wall_s.sum()) for frame in frames)
+        cpu = [frame.cpu_s.dropna() for frame in frames if "cpu_s" in frame]
+        trial_cpu_h = sum(float(c.sum()) for c in cpu) / 3600 if any(len(c) for c in cpu) else None
         table.rows.append(([row.name, status], [
             Cell(value=len(done)), Cell(value=sum(s.n_trials for s in done)),
-            Cell(value=trial_s), Cell(value=outcome.cpu_s), Cell(value=outcome.wall_s)]))
+            Cell(value=trial_s), Cell(value=trial_cpu_h), Cell(value=outcome.cpu_s),
+            Cell(value=outcome.wall_s)]))
     return table
 
 
