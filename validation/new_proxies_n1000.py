@@ -1,12 +1,15 @@
 """Every scorer of one NB-201 run, its label-free combinations and few-label prediction, on the
 ground-truth columns the published values use (validation/validation-new-proxies.md, n = 1,000).
 
-Reads a run folder where `harness study run gennas-appendix --rows nb201-cifar10-zc` and
-`harness compare --extend` scored the same seeded NB-201 sample on `cifar10` (the commands are
-on the page). Prints markdown:
+Reads a run folder where `harness study run gennas-appendix --rows nb201-DATASET-zc` and
+`harness compare --extend` scored the same seeded NB-201 sample on DATASET (`cifar10`, the
+default, or `cifar100`; the commands are on the page). Prints markdown:
 
 1. Kendall tau-b (95 % bootstrap interval, 1,000 resamples), Spearman rho, and nDCG@10 %, per
-   scorer, on `cifar10/ori-test` (the published values' column) and `cifar10-valid/x-valid`.
+   scorer, on the published values' column (`cifar10/ori-test`; CIFAR-100's `x-test`) and the
+   validation column; and Kendall over the sample's GRAF-valid cells (no op on a dead branch,
+   `trainable_layers_nb201.py`), the cells VKDNW's Table 1 correlates (its ZiCo, TE-NAS,
+   trainable-layers and VKDNW values).
 2. Label-free rank combinations, chosen **without looking at the archs they are reported on**:
    the candidates below are evaluated on a random half of the archs (selection half, seed 0);
    the one with the best Kendall there is reported on the other half, with its interval. AZ-NAS
@@ -14,7 +17,7 @@ on the page). Prints markdown:
 3. `harness predict` (gradient boosting on the scores and the arch encoding) at k = 10 ... 500,
    held-out Kendall, mean and spread over 10 random draws.
 
-    python validation/new_proxies_n1000.py RUN_DIR > table.md
+    python validation/new_proxies_n1000.py RUN_DIR [DATASET] > table.md
 """
 
 from __future__ import annotations
@@ -24,13 +27,17 @@ import sys
 
 import numpy as np
 import pandas as pd
+from trainable_layers_nb201 import graf_valid
 
 import harness
 from harness import metrics
+from harness.plugins.spaces.nb201.arch import str_to_ops
 from harness.registry import get_registry
 from harness.reports.aggregates import combine
 
-COLUMNS = ("cifar10/ori-test", "cifar10-valid/x-valid")
+# Per dataset: the published values' column, then the validation column beside it.
+COLUMNS = {"cifar10": ("cifar10/ori-test", "cifar10-valid/x-valid"),
+           "cifar100": ("cifar100/x-test", "cifar100/x-valid")}
 AZ_PARTS = ("az_expressivity", "az_progressivity", "az_trainability", "az_complexity")
 # Label-free candidates: every pair and triple of the strong, cheap, mutually different proxies,
 # plus AZ-NAS's parts with each of them; each under both rank methods.
@@ -38,10 +45,10 @@ POOL = ("meco", "zico", "naswot", "synflow", "swap_reg", "gradsign", "jacob_cov"
 KS = (10, 20, 50, 100, 200, 500)
 
 
-def score_table(run: str) -> pd.DataFrame:
-    """Arch x scorer scores of the nb201/cifar10 trials (non-ok trials NaN)."""
+def score_table(run: str, dataset: str) -> pd.DataFrame:
+    """Arch x scorer scores of the nb201/``dataset`` trials (non-ok trials NaN)."""
     trials = harness.load_trials(run)
-    trials = trials[(trials.space == "nb201") & (trials.dataset == "cifar10")]
+    trials = trials[(trials.space == "nb201") & (trials.dataset == dataset)]
     trials = trials.assign(score=trials.score.where(trials.status == "ok"))
     return trials.pivot_table(index="arch_id", columns="scorer", values="score",
                               aggfunc="first", dropna=False)
@@ -56,20 +63,25 @@ def cell(q: metrics.RankingQuality) -> str:
     return f"{q.kendall:.3f} [{low:.3f}, {high:.3f}]"
 
 
-def main(run: str) -> None:
-    scores = score_table(run)
+def main(run: str, dataset: str) -> None:
+    published, validation = COLUMNS[dataset]
+    scores = score_table(run, dataset)
     truth = harness.ground_truth("nb201").reindex(scores.index)
-    print(f"## Single scorers (n up to {len(scores)})\n")
-    print("| scorer | n | Kendall `cifar10/ori-test` | Spearman | nDCG@100 | Kendall "
-          "`cifar10-valid/x-valid` |\n| --- | --- | --- | --- | --- | --- |")
+    valid_cells = np.array([graf_valid(str_to_ops(arch)) for arch in scores.index])
+    print(f"## Single scorers (n up to {len(scores)}; {int(valid_cells.sum())} GRAF-valid)\n")
+    print(f"| scorer | n | Kendall `{published}` | Spearman | nDCG@100 | Kendall `{validation}` | "
+          f"Kendall `{published}`, GRAF-valid cells (n) |\n"
+          "| --- | --- | --- | --- | --- | --- | --- |")
     for scorer in sorted(scores.columns):
-        test = quality(scores[scorer].to_numpy(), truth[COLUMNS[0]].to_numpy())
-        valid = quality(scores[scorer].to_numpy(), truth[COLUMNS[1]].to_numpy())
+        test = quality(scores[scorer].to_numpy(), truth[published].to_numpy())
+        valid = quality(scores[scorer].to_numpy(), truth[validation].to_numpy())
+        graf = quality(scores[scorer].to_numpy()[valid_cells],
+                       truth[published].to_numpy()[valid_cells])
         print(f"| `{scorer}` | {test.n} | {cell(test)} | {test.spearman:.3f} | "
-              f"{test.at_k['ndcg@100']:.3f} | {cell(valid)} |")
+              f"{test.at_k['ndcg@100']:.3f} | {cell(valid)} | {cell(graf)} ({graf.n}) |")
 
-    acc = truth[COLUMNS[0]].to_numpy()
-    print("\n## Label-free combinations (`cifar10/ori-test`)\n")
+    acc = truth[published].to_numpy()
+    print(f"\n## Label-free combinations (`{published}`)\n")
     if all(part in scores for part in AZ_PARTS):
         az = combine(scores[list(AZ_PARTS)].to_numpy(), "log_rank")
         print(f"AZ-NAS (four parts, log ranks), whole sample: {cell(quality(az, acc))}, "
@@ -84,8 +96,8 @@ def main(run: str) -> None:
         combined = combine(scores[parts].to_numpy()[both], aggregate.method)
         print(f"{name} ({aggregate.method} of {', '.join(parts)}), the archs with every part: "
               f"{cell(quality(combined, acc[both]))}, n = {int(both.sum())}\n")
-    meco_test = truth["cifar10-valid/ori-test"].to_numpy()
-    if "meco" in scores:
+    if "meco" in scores and dataset == "cifar10":
+        meco_test = truth["cifar10-valid/ori-test"].to_numpy()
         q = metrics.evaluate(scores["meco"].to_numpy(), meco_test, bootstrap=1000)
         low, high = q.spearman_interval
         print(f"MeCo Spearman on `cifar10-valid/ori-test` (its paper's column): {q.spearman:.3f} "
@@ -110,12 +122,12 @@ def main(run: str) -> None:
         held = quality(combined[~selection], acc[~selection])
         print(f"| {place} | {method}({', '.join(parts)}) | {chosen_tau:.3f} | {cell(held)} |")
 
-    print("\n## Few-label prediction (`harness predict`, `cifar10/ori-test`)\n")
+    print(f"\n## Few-label prediction (`harness predict`, `{published}`)\n")
     # Fit on the cheap scorers, those that scored (nearly) every arch of the sample.
     cheap = [name for name in scores if scores[name].notna().mean() >= 0.9]
     print(f"features: the ranks of {', '.join(cheap)}, and the arch encoding\n")
-    frame = harness.predict(run, train=KS, splits=10, metric=COLUMNS[0], scorers=cheap)
-    frame = frame[(frame.space == "nb201") & (frame.dataset == "cifar10")]
+    frame = harness.predict(run, train=KS, splits=10, metric=published, scorers=cheap)
+    frame = frame[(frame.space == "nb201") & (frame.dataset == dataset)]
     print("| k | boosting: held-out Kendall (± std over 10 draws) | best single scorer |\n"
           "| --- | --- | --- |")
     for k in KS:
@@ -129,4 +141,4 @@ def main(run: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else "cifar10")
