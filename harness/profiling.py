@@ -11,7 +11,7 @@ load the input batch and warm caches and cuDNN autotuning), then ``repeats`` tim
 worker's trial timing (``harness.trial``) ends with a device synchronization, so GPU work is inside
 the time. An entry is the median over repeats, then the mean over archs; peak memory is the maximum.
 A batch size whose trials run out of memory gives an ``OOM`` entry. Each trial's CPU seconds
-(this process's ``time.process_time``, median over repeats) are kept beside its wall seconds:
+(the trial's own ``cpu_s``, median over repeats) are kept beside its wall seconds:
 on a shared machine wall time swings with the load and CPU time does not, so ``cpu_table``
 (median and max over the archs) is the number to compare scorers by on CPU.
 
@@ -53,19 +53,11 @@ class ProfileCell:
     cpu_s: float | None = None
 
 
-def _timed_trial(job: Any) -> tuple[Any, float]:
-    """(the trial's result, the CPU seconds this process spent running it)."""
+def _time_job(job: Any, *, warmup: int, repeats: int) -> ProfileCell:
     from harness.trial import execute_trial
 
-    start = time.process_time()
-    result = execute_trial(job)
-    return result, time.process_time() - start
-
-
-def _time_job(job: Any, *, warmup: int, repeats: int) -> ProfileCell:
     trial = job.trial
-    runs = [_timed_trial(job) for _ in range(warmup + repeats)]
-    results = [result for result, _ in runs]
+    results = [execute_trial(job) for _ in range(warmup + repeats)]
     failed = [r for r in results if r.status != "ok"]
     timed = results[warmup:]
     ok = not failed
@@ -78,7 +70,7 @@ def _time_job(job: Any, *, warmup: int, repeats: int) -> ProfileCell:
         median_s=statistics.median(r.wall_s for r in timed) if ok else None,
         peak_mem_mb=max(peaks) if peaks else None, repeats=len(timed),
         message=failed[0].message if failed else "",
-        cpu_s=statistics.median(cpu for _, cpu in runs[warmup:]) if ok else None)
+        cpu_s=statistics.median(r.cpu_s for r in timed) if ok else None)
 
 
 def profile(spaces: list[str], batch_sizes: list[int], *, scorers: list[str] | None = None,

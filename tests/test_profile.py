@@ -26,10 +26,28 @@ class OomAtFour:
         return 1.0
 
 
+BUSY_S = 0.05
+
+
+class Busy:
+    """Spends ``BUSY_S`` CPU seconds per trial."""
+
+    name = "busy"
+    needs_inputs = False
+    defaults = {"batch_size": 2}
+
+    def score(self, ctx) -> float:
+        deadline = time.process_time() + BUSY_S
+        while time.process_time() < deadline:
+            pass
+        return 1.0
+
+
 class _Plugin:
     @hookimpl
     def harness_register_scorers(self, register):
         register(OomAtFour())
+        register(Busy())
 
 
 @pytest.fixture
@@ -62,30 +80,19 @@ def test_warmup_is_discarded_and_the_median_taken(monkeypatch):
     trial = Trial("s", "d", "a", "x", "h", 0, "default", "default", 8)
 
     def fake_execute(job):
-        return TrialResult(trial, 1.0, "ok", "", next(walls), 10.0, "cpu", "0", "0", "t")
+        return TrialResult(trial, 1.0, "ok", "", next(walls), 10.0, "cpu", "0", "0", "t",
+                           cpu_s=next(cpus))
 
-    def fake_timed(job):
-        return fake_execute(job), next(cpus)
-
-    monkeypatch.setattr(profiling, "_timed_trial", fake_timed)
+    monkeypatch.setattr("harness.trial.execute_trial", fake_execute)
     job = argparse.Namespace(trial=trial)
     cell = profiling._time_job(job, warmup=1, repeats=4)
     assert (cell.median_s, cell.repeats, cell.peak_mem_mb) == (0.25, 4, 10.0)
     assert cell.cpu_s == pytest.approx(0.3)
 
 
-def test_timed_trial_counts_the_cpu_seconds_the_trial_spends(monkeypatch):
-    trial = Trial("s", "d", "a", "x", "h", 0, "default", "default", 8)
-
-    def busy_execute(job):
-        deadline = time.process_time() + 0.05
-        while time.process_time() < deadline:
-            pass
-        return TrialResult(trial, 1.0, "ok", "", 0.05, None, "cpu", "0", "0", "t")
-
-    monkeypatch.setattr("harness.trial.execute_trial", busy_execute)
-    _, seconds = profiling._timed_trial(argparse.Namespace(trial=trial))
-    assert 0.05 <= seconds < 1.0
+def test_a_profiled_trial_counts_the_cpu_seconds_its_scorer_spends(toy):
+    [cell] = profiling.profile(["toy"], [2], scorers=["busy"], archs=1, warmup=0, repeats=1)
+    assert cell.status == "ok" and BUSY_S <= cell.cpu_s < 1.0
 
 
 def test_profile_table_from_known_cells():

@@ -249,7 +249,7 @@ def cost_tables(trials: pd.DataFrame) -> list[Table]:
     columns = [f"bs {b}" for b in batch_sizes]
     made = []
     measured = [("cost_seconds", "wall_s", "s", "Cost: seconds per trial")]
-    if "cpu_s" in trials and trials.cpu_s.notna().any():
+    if trials.cpu_s.notna().any():
         measured.append(("cost_cpu_seconds", "cpu_s", "CPU s", "Cost: CPU seconds per trial"))
     measured.append(("cost_memory", "peak_mem_mb", "MB", "Cost: peak memory per trial (MB)"))
     for name, column, unit, title in measured:

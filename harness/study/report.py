@@ -205,8 +205,8 @@ def rows_table(study: Study, outcomes: dict[str, RowOutcome], data: _RunData | N
         frames = [frame for space in done for scorer in {cell[2] for cell in space.cells}
                   for frame in data.pairs(space, scorer, None)] if data else []
         trial_s = sum(float(frame.wall_s.sum()) for frame in frames)
-        cpu = [frame.cpu_s.dropna() for frame in frames if "cpu_s" in frame]
-        trial_cpu_h = sum(float(c.sum()) for c in cpu) / 3600 if any(len(c) for c in cpu) else None
+        cpu = pd.concat([frame.cpu_s for frame in frames]) if frames else pd.Series(dtype=float)
+        trial_cpu_h = float(cpu.sum()) / 3600 if cpu.notna().any() else None
         table.rows.append(([row.name, status], [
             Cell(value=len(done)), Cell(value=sum(s.n_trials for s in done)),
             Cell(value=trial_s), Cell(value=trial_cpu_h), Cell(value=outcome.cpu_s),
