@@ -17,6 +17,9 @@ run of one of them is a resume (the same command again, ``--config run.json``,
 ``--retry-failed``); another one is refused before any work unless ``--extend`` adds it on
 purpose. So every trial in a folder belongs to a command its
 provenance lists, and the report (computed over every stored trial) covers exactly them.
+``check_configs_kept`` refuses a resume that would score archs again under another config of
+a scorer than the one the folder already scored them with (a default changed in a newer
+version, or the images changed): never a silent re-scoring beside the finished trials.
 """
 
 from __future__ import annotations
@@ -26,7 +29,8 @@ import json
 import os
 import shlex
 import sys
-from collections.abc import Iterator, Sequence
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,6 +38,7 @@ from typing import Any
 
 from harness.config import RunConfig
 from harness.errors import ConfigError, HarnessError, one_line
+from harness.store import Trial
 from harness.version import __version__
 
 RUN_CONFIG_FILE = "run.json"
@@ -181,6 +186,42 @@ def check_selection(run_dir: Path, config: RunConfig, *, extend: bool = False) -
     raise ConfigError(f"--out {run_dir} holds the trials of another selection ({differs}); "
                       f"give this run a new --out, or add --extend to add its trials to that "
                       f"run on purpose")
+
+
+def check_configs_kept(run_dir: Path, to_run: Iterable[Trial], stored: Iterable[Trial],
+                       configs: dict[str, dict[str, Any]]) -> None:
+    """Refuse to run ``to_run`` when ``stored`` holds the same cell (space, dataset, arch,
+    scorer, seed, inits) under another config of the scorer: the folder's trials were scored
+    with the defaults or images of their time, and a resume must not score them again beside
+    them unasked. ``configs`` maps config hashes to the key configs (stored and planned)."""
+    planned = {_cell(trial): trial.scorer_config_hash for trial in to_run}
+    changed: Counter[tuple[str, str, str]] = Counter()
+    for trial in stored:
+        new_hash = planned.get(_cell(trial))
+        if new_hash is not None and new_hash != trial.scorer_config_hash:
+            changed[(trial.scorer, trial.scorer_config_hash, new_hash)] += 1
+    if not changed:
+        return
+    (scorer, old_hash, new_hash), count = changed.most_common(1)[0]
+    old, new = configs.get(old_hash, {}), configs.get(new_hash, {})
+    keys = sorted(key for key in set(old) | set(new) if old.get(key) != new.get(key))
+    differs = "; ".join(f"{key} {_config_value(new, key)} now, {_config_value(old, key)} there"
+                        for key in keys) or "configs unreadable"
+    raise ConfigError(
+        f"--out {run_dir}: {count} finished {scorer} trials there were scored under another "
+        f"config ({differs}): a default or the input images changed since they ran. Resume "
+        f"them as they were with --extend and --option {scorer}.KEY=VALUE giving their values "
+        f"(an option absent there ran its default of that time: docs/compare.md), or add "
+        f"--extend to score the new config beside them")
+
+
+def _cell(trial: Trial) -> tuple[str, ...]:
+    return (trial.space, trial.dataset, trial.arch_id, trial.scorer, str(trial.seed),
+            trial.weight_init, trial.bias_init)
+
+
+def _config_value(config: dict[str, Any], key: str) -> str:
+    return json.dumps(config[key], sort_keys=True) if key in config else "absent"
 
 
 def _recorded_config(entry: dict[str, Any]) -> RunConfig | None:

@@ -81,6 +81,30 @@ def test_compare_writes_the_store_and_run_json_and_config_repeats_it(toy, tmp_pa
     assert "32 trials run now (16 nan, 16 ok), 64 already in the store" in out
 
 
+def test_a_resume_after_a_default_changed_is_refused_and_resumes_with_the_old_value(
+        toy, tmp_path, capsys, monkeypatch):
+    """A newer version's default must not silently score a folder's archs again beside its
+    finished trials: the resume names the changed key; --extend with the old value finds them."""
+    out_dir = tmp_path / "run"
+    command = ("compare", "--spaces", "toy", "--scorers", "weightsum", "--samples", "all",
+               "--workers", "0", "--quiet", "--no-report", "--out", str(out_dir))
+    assert _main(capsys, *command)[0] == 0
+    monkeypatch.setattr(toy_plugins.WeightSum, "defaults",
+                        {**toy_plugins.WeightSum.defaults, "scale": 2.0})
+    code, _, err = _main(capsys, *command)
+    assert code == 2 and err.splitlines() == [
+        f"harness: error: --out {out_dir}: 8 finished weightsum trials there were scored under "
+        f"another config (scale 2.0 now, 1.0 there): a default or the input images changed "
+        f"since they ran. Resume them as they were with --extend and --option "
+        f"weightsum.KEY=VALUE giving their values (an option absent there ran its default of "
+        f"that time: docs/compare.md), or add --extend to score the new config beside them"]
+    code, out, _ = _main(capsys, *command, "--extend", "--option", "weightsum.scale=1.0")
+    assert code == 0 and "0 trials run now (none), 8 already in the store" in out
+    code, out, _ = _main(capsys, *command, "--extend")
+    assert code == 0 and "8 trials run now (8 ok), 0 already in the store" in out
+    assert load_trials(out_dir).scorer_config_hash.nunique() == 2
+
+
 def test_compare_without_arguments_runs_every_scorer_and_writes_the_report(
         tmp_path, monkeypatch, capsys):
     with toy_plugins.toy_environment(tmp_path, monkeypatch,
