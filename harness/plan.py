@@ -166,11 +166,12 @@ def _selected_scorers(config: RunConfig, registry: Registry) -> list[Any]:
 
 def expand_aggregates(names: list[str], registry: Registry) -> list[str]:
     """Scorer names with each registered aggregate's name (``protocols.Aggregate``) replaced by
-    its parts, each scorer once: naming an aggregate in ``--scorers`` runs its parts."""
+    the scorers it reads (an inner aggregate's included), each scorer once: naming an aggregate
+    in ``--scorers`` runs its scorers."""
     aggregates = set(registry.names("aggregate"))
     expanded: list[str] = []
     for name in names:
-        parts = list(registry.get("aggregate", name).parts) if name in aggregates else [name]
+        parts = _aggregate_scorers(name, registry) if name in aggregates else [name]
         missing = [part for part in parts if part != name
                    and part not in registry.names("scorer")]
         if missing:
@@ -179,6 +180,16 @@ def expand_aggregates(names: list[str], registry: Registry) -> list[str]:
                               f"the other parts and combine with `harness report --aggregate`")
         expanded += parts
     return list(dict.fromkeys(expanded))
+
+
+def _aggregate_scorers(name: str, registry: Registry, within: tuple[str, ...] = ()) -> list[str]:
+    """The scorers the registered aggregate ``name`` reads, through its inner aggregates."""
+    if name in within:
+        raise ConfigError(f"aggregate {name!r} contains itself ({' -> '.join([*within, name])})")
+    aggregates = set(registry.names("aggregate"))
+    return [scorer for part in registry.get("aggregate", name).parts for scorer in
+            (_aggregate_scorers(part, registry, (*within, name)) if part in aggregates
+             else [part])]
 
 
 def _images_path(config: RunConfig, registry: Registry) -> Path | None:

@@ -379,7 +379,8 @@ class Reporter(Protocol):
 class Aggregate(Protocol):
     """A named rank combination of scorers, named in ``--scorers`` like a scorer.
 
-    ``harness compare --scorers NAME`` runs each of ``parts`` (scorer names) as trials; the
+    ``harness compare --scorers NAME`` runs each of ``parts`` (scorer names, or names of other
+    registered aggregates, which are combined first and whose scorers run too) as trials; the
     report combines their ranks within each cell's sample with ``method`` (one of
     ``harness.reports.aggregates.METHODS``: ``mean_rank``, ``log_rank``, ``lexicographic``).
     ``harness report --aggregate`` and ``harness search --fitness NAME`` take it too.

@@ -78,7 +78,7 @@ def search_spec_from_args(args: argparse.Namespace) -> Any:
     from harness.config import RunConfig, add_option
     from harness.hashing import canonical_hash
     from harness.registry import get_registry
-    from harness.reports.aggregates import parse_aggregate
+    from harness.reports.aggregates import parse_aggregate, resolve
     from harness.search.arch_search import SearchSpec
 
     searchers = split_names(args.searcher)
@@ -95,9 +95,9 @@ def search_spec_from_args(args: argparse.Namespace) -> Any:
     aggregates = [parse_aggregate(text) for text in args.aggregate]
     fitnesses = split_names(args.fitness) + [aggregate.name for aggregate in aggregates]
     registered = set(get_registry().names("aggregate"))
-    parts = {part for aggregate in aggregates for part in aggregate.parts} | {
-        part for name in fitnesses if name in registered
-        for part in get_registry().get("aggregate", name).parts}
+    parts = {part for spec in resolve([*aggregates, *(name for name in fitnesses
+                                                      if name in registered)], get_registry())
+             for part in spec.leaves()}
     unknown = sorted(set(scorer_options) - set(fitnesses) - parts)
     if unknown:
         raise ConfigError(f"--option {unknown[0]}.*: {unknown[0]!r} is neither a --searcher "

@@ -2,7 +2,8 @@
 combined into one score, after the fact, from the trials a run already holds.
 
 An aggregate is a name, its parts (scorer labels as the report writes them: ``synflow``, or
-``synflow[1a2b3c]`` where a space holds several configs of the scorer) and a method. Ranks are
+``synflow[1a2b3c]`` where a space holds several configs of the scorer; or a registered
+aggregate's name, combined first over the same archs) and a method. Ranks are
 taken within each cell's sample (space, dataset, seed, init) of N archs, oriented so that
 higher = predicted better: the best score of a part gets rank N, the worst rank 1, and tied
 scores share the mean of their ranks (``scipy.stats.rankdata``, as AZ-NAS's and TE-NAS's
@@ -92,16 +93,46 @@ def combine(scores: Sequence[Sequence[float]] | np.ndarray, method: str) -> np.n
 
 @dataclass(frozen=True)
 class AggregateSpec:
-    """One aggregate: its report name, its parts (scorer labels) and its method."""
+    """One aggregate: its report name, its parts (scorer labels, or the names of ``inner``
+    aggregates) and its method."""
 
     name: str
     parts: tuple[str, ...]
     method: str = "mean_rank"
+    inner: tuple[AggregateSpec, ...] = ()
 
     @property
     def config_hash(self) -> str:
         """The hash its report rows carry in place of a scorer config's."""
-        return "agg-" + canonical_hash([self.method, list(self.parts)])[:10]
+        return "agg-" + canonical_hash(self._definition())[:10]
+
+    def record(self) -> dict[str, Any]:
+        """What a results file records of it (``inner`` only where it has some)."""
+        return {"name": self.name, "parts": list(self.parts), "method": self.method,
+                **({"inner": [spec.record() for spec in self.inner]} if self.inner else {})}
+
+    def _definition(self) -> list[Any]:
+        inner = {spec.name: spec._definition() for spec in self.inner}
+        return [self.method, [inner.get(part, part) for part in self.parts]]
+
+    def leaves(self) -> tuple[str, ...]:
+        """The scorers whose trials it reads: its parts, each inner aggregate's replaced by
+        that aggregate's own, each scorer once."""
+        inner = {spec.name: spec for spec in self.inner}
+        return tuple(dict.fromkeys(leaf for part in self.parts for leaf in
+                                   (inner[part].leaves() if part in inner else (part,))))
+
+    def with_inner_first(self) -> tuple[AggregateSpec, ...]:
+        """Its inner aggregates (theirs first) and itself: what a report shows beside it."""
+        return (*(nested for spec in self.inner for nested in spec.with_inner_first()), self)
+
+    def evaluate(self, leaf_scores: Mapping[str, np.ndarray]) -> np.ndarray:
+        """The aggregate of archs whose scores ``leaf_scores`` holds per scorer (one array
+        each, the same archs in the same order); each inner aggregate over the same archs."""
+        inner = {spec.name: spec for spec in self.inner}
+        columns = [inner[part].evaluate(leaf_scores) if part in inner else
+                   np.asarray(leaf_scores[part], dtype=float) for part in self.parts]
+        return combine(np.column_stack(columns), self.method)
 
 
 def parse_aggregate(text: str) -> AggregateSpec:
@@ -123,21 +154,37 @@ def parse_aggregate(text: str) -> AggregateSpec:
     return AggregateSpec(name, parts, method)
 
 
-def from_plugin(aggregate: Aggregate) -> AggregateSpec:
-    """The spec of a registered (named) aggregate."""
+def from_plugin(aggregate: Aggregate, registry: Any) -> AggregateSpec:
+    """The spec of a registered (named) aggregate, its parts that name registered aggregates
+    resolved to theirs."""
     if aggregate.method not in METHODS:
         raise ConfigError(f"aggregate {aggregate.name!r} asks for method {aggregate.method!r}; "
                           f"methods: {', '.join(METHODS)}")
-    return AggregateSpec(aggregate.name, tuple(aggregate.parts), aggregate.method)
+    return with_inner(AggregateSpec(aggregate.name, tuple(aggregate.parts), aggregate.method),
+                      registry)
+
+
+def with_inner(spec: AggregateSpec, registry: Any, within: tuple[str, ...] = ()) -> AggregateSpec:
+    """``spec`` with each part that names a registered aggregate resolved to that aggregate
+    (recursively; a cycle is refused)."""
+    if spec.name in within:
+        raise ConfigError(f"aggregate {spec.name!r} contains itself "
+                          f"({' -> '.join([*within, spec.name])})")
+    known = set(registry.names("aggregate"))
+    inner = tuple(with_inner(AggregateSpec(part, tuple(plugin.parts), plugin.method), registry,
+                             (*within, spec.name))
+                  for part in spec.parts if part in known
+                  for plugin in [registry.get("aggregate", part)])
+    return AggregateSpec(spec.name, spec.parts, spec.method, inner)
 
 
 def resolve(texts: Iterable[str | AggregateSpec], registry: Any) -> list[AggregateSpec]:
     """Specs from ``--aggregate`` texts: a registered aggregate's name, or
-    ``[NAME=]SCORERS[:METHOD]``."""
+    ``[NAME=]PARTS[:METHOD]`` (a part may name a registered aggregate)."""
     known = set(registry.names("aggregate"))
-    return [text if isinstance(text, AggregateSpec)
-            else from_plugin(registry.get("aggregate", text)) if text in known
-            else parse_aggregate(text) for text in texts]
+    return [with_inner(text, registry) if isinstance(text, AggregateSpec)
+            else from_plugin(registry.get("aggregate", text), registry) if text in known
+            else with_inner(parse_aggregate(text), registry) for text in texts]
 
 
 def recorded_aggregates(run: Mapping[str, Any], registry: Any) -> list[AggregateSpec]:
@@ -148,7 +195,7 @@ def recorded_aggregates(run: Mapping[str, Any], registry: Any) -> list[Aggregate
     names = [name for selection in selections if isinstance(selection, dict)
              for name in selection.get("scorers") or []]
     known = set(registry.names("aggregate"))
-    return [from_plugin(registry.get("aggregate", name))
+    return [from_plugin(registry.get("aggregate", name), registry)
             for name in dict.fromkeys(names) if name in known]
 
 
@@ -160,13 +207,14 @@ def aggregate_trials(trials: pd.DataFrame, labels: Mapping[tuple[str, str], str]
     ``trials``' scores must be NaN where the trial is not ``ok``."""
     labelled = trials.assign(label=[labels[(scorer, config_hash)] for scorer, config_hash in
                                     zip(trials.scorer, trials.scorer_config_hash, strict=True)])
-    labelled = labelled[labelled.label.isin(spec.parts)]
+    leaves = spec.leaves()
+    labelled = labelled[labelled.label.isin(leaves)]
     if labelled.empty:
-        notes.append(f"aggregate {spec.name}: the run holds no trial of {', '.join(spec.parts)}; "
+        notes.append(f"aggregate {spec.name}: the run holds no trial of {', '.join(leaves)}; "
                      f"its scorers: {', '.join(sorted(set(labels.values()))) or '(none)'}")
     made = []
     for sample, group in labelled.groupby(list(SAMPLE_COLUMNS), sort=True):
-        missing = [part for part in spec.parts if part not in set(group.label)]
+        missing = [part for part in leaves if part not in set(group.label)]
         if missing:
             notes.append(f"aggregate {spec.name}: {'/'.join(map(str, sample))} has no trials "
                          f"of {', '.join(missing)}; scorers there: "
@@ -175,13 +223,13 @@ def aggregate_trials(trials: pd.DataFrame, labels: Mapping[tuple[str, str], str]
         wide = group.pivot_table(index="arch_id", columns="label", values="score",
                                  aggfunc="first", dropna=False)
         counts = group.groupby("arch_id").label.nunique()
-        complete = counts.index[counts == len(spec.parts)]
+        complete = counts.index[counts == len(leaves)]
         left_out = len(counts) - len(complete)
         if left_out:
             notes.append(f"aggregate {spec.name}: {'/'.join(map(str, sample))}: {left_out} "
                          f"arch(s) lack a trial of some part and are left out")
-        scores = wide.reindex(index=complete, columns=list(spec.parts)).to_numpy(float)
-        combined = combine(scores, spec.method)
+        scores = wide.reindex(index=complete, columns=list(leaves)).to_numpy(float)
+        combined = spec.evaluate(dict(zip(leaves, scores.T, strict=True)))
         by_arch = group[group.arch_id.isin(complete)].groupby("arch_id")
         made.append(pd.DataFrame({
             **dict(zip(SAMPLE_COLUMNS, sample, strict=True)),

@@ -233,12 +233,14 @@ def _with_aggregates(trials: pd.DataFrame, labels: dict[tuple[str, str], str],
                      run: dict[str, Any], asked: Sequence[str | AggregateSpec],
                      notes: list[str]) -> pd.DataFrame:
     """``trials`` and a row per arch and sample of each aggregate: those ``asked`` for and the
-    registered ones the run's ``--scorers`` named; ``labels`` gains each aggregate's label."""
+    registered ones the run's ``--scorers`` named, each with the aggregates inside it; ``labels``
+    gains each aggregate's label."""
     from harness.registry import get_registry
 
     registry = get_registry()
-    specs = list({spec.name: spec for spec in [*recorded_aggregates(run, registry),
-                                               *resolve(asked, registry)]}.values())
+    specs = list({nested.name: nested for spec in [*recorded_aggregates(run, registry),
+                                                   *resolve(asked, registry)]
+                  for nested in spec.with_inner_first()}.values())
     taken = set(labels.values())
     frames = [trials]
     for spec in specs:

@@ -40,7 +40,7 @@ from harness.groundtruth.table import GroundTruthTable
 from harness.plan import plan_run
 from harness.protocols import MutableSpace, SearchResult, SearchSteps, Space
 from harness.registry import Registry, get_registry
-from harness.reports.aggregates import AggregateSpec, from_plugin
+from harness.reports.aggregates import AggregateSpec, from_plugin, with_inner
 from harness.runfolder import hold_run_folder
 from harness.search.lockstep import Fitness, ScoreBatch, SteppedSearch, run_lockstep
 from harness.search.rank_fitness import rank_fitness
@@ -213,7 +213,7 @@ def run_search(spec: SearchSpec, *, command: list[str] | None = None, extend: bo
     aggregates = fitness_aggregates(spec, registry)
     scorers = list(dict.fromkeys(
         part for name in spec.fitnesses if name not in SPECIAL_FITNESSES
-        for part in (aggregates[name].parts if name in aggregates else (name,))))
+        for part in (aggregates[name].leaves() if name in aggregates else (name,))))
     selection = {"samples": None, "datasets": [dataset],
                  **({"scorers": scorers} if scorers else {})}
     config = RunConfig.from_dict({**spec.config.to_dict(), **selection})
@@ -255,10 +255,10 @@ def _no_trials(keys: list[tuple[str, str]]) -> None:
 def fitness_aggregates(spec: SearchSpec, registry: Registry) -> dict[str, AggregateSpec]:
     """The fitnesses that are aggregates, by name: ``spec.aggregates`` and the registered
     aggregates ``spec.fitnesses`` names."""
-    given = {aggregate.name: aggregate for aggregate in spec.aggregates}
+    given = {aggregate.name: with_inner(aggregate, registry) for aggregate in spec.aggregates}
     registered = set(registry.names("aggregate"))
-    named = {name: from_plugin(registry.get("aggregate", name)) for name in spec.fitnesses
-             if name in registered and name not in given}
+    named = {name: from_plugin(registry.get("aggregate", name), registry)
+             for name in spec.fitnesses if name in registered and name not in given}
     return {**named, **given}
 
 
@@ -327,7 +327,7 @@ def _settings(spec: SearchSpec, config: RunConfig) -> dict[str, Any]:
     return {"fitnesses": spec.fitnesses, "searchers": spec.searchers,
             "searcher_options": spec.searcher_options, "budget": spec.budget,
             "runs": spec.runs, "seed": spec.seed, "score_seed": config.seeds[0],
-            "aggregates": [dataclasses.asdict(aggregate) for aggregate in spec.aggregates],
+            "aggregates": [aggregate.record() for aggregate in spec.aggregates],
             "scorer_options": config.options, "run_dir": str(config.run_dir())}
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from harness.reports.aggregates import AggregateSpec, combine
+from harness.reports.aggregates import AggregateSpec
 from harness.search.lockstep import Fitness
 
 
@@ -29,13 +29,14 @@ class RankFitness(Fitness):
         assert self.spec is not None and self.part_score is not None
         known = set(self.seen)
         self.seen += [arch for arch in dict.fromkeys(archs) if arch not in known]
-        scores = [[self.part_score(part, arch) for part in self.spec.parts] for arch in self.seen]
-        combined = dict(zip(self.seen, combine(scores, self.spec.method).tolist(), strict=True))
+        leaves = self.spec.leaves()
+        scores = {leaf: [self.part_score(leaf, arch) for arch in self.seen] for leaf in leaves}
+        combined = dict(zip(self.seen, self.spec.evaluate(scores).tolist(), strict=True))
         return [combined[arch] for arch in archs]
 
 
 def rank_fitness(spec: AggregateSpec, part_score: Callable[[str, str], float]) -> RankFitness:
     """The fitness of ``spec`` for one search (its own seen archs)."""
-    fitness = RankFitness(spec.name, lambda arch: fitness.values([arch])[0], spec.parts,
+    fitness = RankFitness(spec.name, lambda arch: fitness.values([arch])[0], spec.leaves(),
                           spec=spec, part_score=part_score)
     return fitness

@@ -1,4 +1,5 @@
-"""Registers the built-in named aggregates: ``az_nas``, ``te_nas``, ``vkdnw_agg`` (``named.py``)."""
+"""Registers the built-in named aggregates: ``az_nas``, ``te_nas``, ``vkdnw_single`` and
+``vkdnw_agg`` (``named.py``)."""
 
 from __future__ import annotations
 

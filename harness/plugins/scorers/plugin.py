@@ -62,7 +62,7 @@ def recent_proxy_parts() -> list[Scorer]:
     """AZ-NAS's ``az_expressivity``, ``az_progressivity``, ``az_trainability``,
     ``az_complexity`` (Lee and Ham, CVPR 2024), TE-NAS's ``ntk_cond`` and ``linear_regions``
     (Chen et al., ICLR 2021) and ``vkdnw`` (Týbl and Neumann, CVPR 2025): the scores whose rank
-    combinations give ``az_nas``, ``te_nas`` and ``vkdnw_agg`` (docs/az-nas.md, te-nas.md,
+    combinations give ``az_nas``, ``te_nas`` and ``vkdnw_single`` (docs/az-nas.md, te-nas.md,
     vkdnw.md)."""
     from harness.plugins.scorers.az_nas import az_nas_parts
     from harness.plugins.scorers.te_nas import LinearRegions, NtkCondition
