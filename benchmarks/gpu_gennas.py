@@ -143,7 +143,7 @@ def time_arch(space: NB201Space, arch: str, inputs: torch.Tensor, targets: list[
 
 def run(device: torch.device, batch_sizes: list[int], archs: int, iterations: int,
         task_name: str, reference: bool, seed: int,
-        memory_format: str = "contiguous") -> list[dict]:
+        memory_format: str = TrainSettings.memory_format) -> list[dict]:
     space = NB201Space()
     task = named_task(task_name)
     settings = TrainSettings(iterations=iterations, memory_format=memory_format)
@@ -197,9 +197,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-reference", action="store_true",
                         help="skip timing the reference-style loop")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--memory-format", default="contiguous",
+    parser.add_argument("--memory-format", default=TrainSettings.memory_format,
                         choices=("contiguous", "channels_last"),
-                        help="the harness loop's memory_format option (the reference: torch's)")
+                        help="the harness loop's memory_format option (default: the scorers' "
+                             "default; the reference loop: torch's contiguous)")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
     device = torch.device(args.device)

@@ -26,7 +26,13 @@ from harness.errors import ConfigError, is_user_error
 from harness.plan import RunPlan
 from harness.protocols import ConfigurableExecutor, Executor, ExecutorSettings
 from harness.registry import Registry, get_registry
-from harness.runfolder import check_configs_kept, check_selection, hold_run_folder, write_run_config
+from harness.runfolder import (
+    check_configs_kept,
+    check_selection,
+    hold_run_folder,
+    is_recorded,
+    write_run_config,
+)
 from harness.store import FAILED_STATUSES, RETRYABLE_STATUSES, TrialResult, TrialStore
 from harness.trial import TrialJob
 
@@ -64,9 +70,9 @@ def execute_plan(plan: RunPlan, *, progress: bool = True, command: list[str] | N
                  registry: Registry | None = None, extend: bool = False) -> RunSummary:
     """Run ``plan``'s jobs on its executor, writing each result to the store as it arrives.
 
-    Under the run folder's lock: refuse a selection the folder does not record, or a resume
-    that would score its finished archs again under a changed scorer config, unless
-    ``extend``; leave out the trials stored since the plan read the store.
+    Under the run folder's lock: refuse a selection the folder does not record unless
+    ``extend``, and a resume that would score its finished archs again under a changed scorer
+    config; leave out the trials stored since the plan read the store.
     """
     registry = registry or get_registry()
     executor = configured_executor(registry, plan.config, plan.run_dir)
@@ -82,7 +88,7 @@ def execute_plan(plan: RunPlan, *, progress: bool = True, command: list[str] | N
             if plan.config.retry_failed:  # the plan counted these trials as not run
                 store.delete_status(RETRYABLE_STATUSES)
             jobs = _not_stored(plan.jobs, store)
-            if not extend:
+            if is_recorded(plan.run_dir, plan.config):
                 check_configs_kept(plan.run_dir, [job.trial for job in jobs], store.finished(),
                                    {**store.scorer_configs(), **{config_hash: config for
                                     (_, config_hash), config in plan.scorer_configs.items()}})

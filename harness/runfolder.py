@@ -17,9 +17,10 @@ run of one of them is a resume (the same command again, ``--config run.json``,
 ``--retry-failed``); another one is refused before any work unless ``--extend`` adds it on
 purpose. So every trial in a folder belongs to a command its
 provenance lists, and the report (computed over every stored trial) covers exactly them.
-``check_configs_kept`` refuses a resume that would score archs again under another config of
-a scorer than the one the folder already scored them with (a default changed in a newer
-version, or the images changed): never a silent re-scoring beside the finished trials.
+``check_configs_kept`` refuses a resume (a selection ``is_recorded``) that would score archs
+again under another config of a scorer than the one the folder already scored them with (a
+default changed in a newer version, or the images changed): never a silent re-scoring beside
+the finished trials.
 """
 
 from __future__ import annotations
@@ -169,18 +170,22 @@ def hold_run_folder(run_dir: Path, command: Sequence[str]) -> Iterator[None]:
             handle.truncate(0)  # closing the file releases the lock
 
 
+def is_recorded(run_dir: Path, config: RunConfig) -> bool:
+    """Whether ``run_dir``'s history records ``config``'s selection: running it is a resume."""
+    wanted = config.selection_hash()
+    return any(known is not None and known.selection_hash() == wanted
+               for known in (_recorded_config(entry) for entry in run_history(run_dir)
+                             if "import" not in entry))
+
+
 def check_selection(run_dir: Path, config: RunConfig, *, extend: bool = False) -> None:
     """Refuse ``config`` on ``run_dir`` unless its selection is one the folder records, or
     ``extend`` adds it on purpose (a folder without a ``run.json`` takes any selection)."""
     # Imported scores (``record_import``) never constrain which selection runs beside them.
     history = [entry for entry in run_history(run_dir) if "import" not in entry]
-    if extend or not history:
+    if extend or not history or is_recorded(run_dir, config):
         return
-    wanted = config.selection_hash()
-    recorded = [_recorded_config(entry) for entry in history]
-    if any(known is not None and known.selection_hash() == wanted for known in recorded):
-        return
-    latest = recorded[-1]
+    latest = _recorded_config(history[-1])
     differs = (_differences(latest, config) if latest is not None
                else "its recorded selection is unreadable")
     raise ConfigError(f"--out {run_dir} holds the trials of another selection ({differs}); "
@@ -190,10 +195,11 @@ def check_selection(run_dir: Path, config: RunConfig, *, extend: bool = False) -
 
 def check_configs_kept(run_dir: Path, to_run: Iterable[Trial], stored: Iterable[Trial],
                        configs: dict[str, dict[str, Any]]) -> None:
-    """Refuse to run ``to_run`` when ``stored`` holds the same cell (space, dataset, arch,
-    scorer, seed, inits) under another config of the scorer: the folder's trials were scored
-    with the defaults or images of their time, and a resume must not score them again beside
-    them unasked. ``configs`` maps config hashes to the key configs (stored and planned)."""
+    """Refuse to run ``to_run``, a resume's trials, when ``stored`` holds the same cell (space,
+    dataset, arch, scorer, seed, inits) under another config of the scorer: the folder's trials
+    were scored with the defaults or images of their time, and a resume must not score them
+    again beside them unasked. ``configs`` maps config hashes to the key configs (stored and
+    planned)."""
     planned = {_cell(trial): trial.scorer_config_hash for trial in to_run}
     changed: Counter[tuple[str, str, str]] = Counter()
     for trial in stored:
@@ -211,8 +217,9 @@ def check_configs_kept(run_dir: Path, to_run: Iterable[Trial], stored: Iterable[
         f"--out {run_dir}: {count} finished {scorer} trials there were scored under another "
         f"config ({differs}): a default or the input images changed since they ran. Resume "
         f"them as they were with --extend and --option {scorer}.KEY=VALUE giving their values "
-        f"(an option absent there ran its default of that time: docs/compare.md), or add "
-        f"--extend to score the new config beside them")
+        f"(an option absent there ran its default of that time: docs/compare.md), or score "
+        f"the new config beside them with --extend and --option {scorer}.KEY=VALUE giving the "
+        f"new values (a study: the row's options)")
 
 
 def _cell(trial: Trial) -> tuple[str, ...]:

@@ -97,10 +97,12 @@ def test_a_resume_after_a_default_changed_is_refused_and_resumes_with_the_old_va
         f"another config (scale 2.0 now, 1.0 there): a default or the input images changed "
         f"since they ran. Resume them as they were with --extend and --option "
         f"weightsum.KEY=VALUE giving their values (an option absent there ran its default of "
-        f"that time: docs/compare.md), or add --extend to score the new config beside them"]
+        f"that time: docs/compare.md), or score the new config beside them with --extend and "
+        f"--option weightsum.KEY=VALUE giving the new values (a study: the row's options)"]
+    assert _main(capsys, *command, "--extend")[0] == 2, "--extend of the same selection resumes"
     code, out, _ = _main(capsys, *command, "--extend", "--option", "weightsum.scale=1.0")
     assert code == 0 and "0 trials run now (none), 8 already in the store" in out
-    code, out, _ = _main(capsys, *command, "--extend")
+    code, out, _ = _main(capsys, *command, "--extend", "--option", "weightsum.scale=2.0")
     assert code == 0 and "8 trials run now (8 ok), 0 already in the store" in out
     assert load_trials(out_dir).scorer_config_hash.nunique() == 2
 

@@ -243,6 +243,24 @@ def test_scorers_run_in_turns_keep_what_earlier_runs_recorded(tmp_path, one_torc
     assert rows.rows[0][1][1].value == 10, "trials of both scorers, each counted once"
 
 
+def test_a_row_run_again_after_a_default_changed_is_refused_not_rescored(
+        tmp_path, one_torch_thread, monkeypatch, capsys):
+    """A study re-run on its folder by a version with another default must not score the row's
+    archs again beside its finished trials."""
+    from harness.registry import get_registry
+
+    path = str(_write(tmp_path, ONE_ROW))
+    out = _run(tmp_path, path)
+    synflow = get_registry().get("scorer", "synflow")
+    monkeypatch.setattr(synflow, "defaults", {**synflow.defaults, "split_data": 2})
+    status = cli.main(["study", "run", path, "--workers", "0", "--quiet", "--out", str(out),
+                       "--data-dir", str(tmp_path / "data")])
+    assert status == 2
+    assert "8 finished synflow trials there were scored under another config (split_data 2 " \
+           "now, 1 there)" in capsys.readouterr().err
+    assert len(load_trials(out)) == 8, "nothing was scored again"
+
+
 def test_a_scorer_pattern_matching_none_of_a_rows_scorers_leaves_the_row_out(tmp_path):
     out = _run(tmp_path, str(_write(tmp_path, ONE_ROW)), "--scorers", "naswot")
     _, (cells, _) = build_study_report(out)
