@@ -33,7 +33,7 @@ import harness
 from harness import metrics
 from harness.plugins.spaces.nb201.arch import str_to_ops
 from harness.registry import get_registry
-from harness.reports.aggregates import combine
+from harness.reports.aggregates import combine, from_plugin
 
 # Per dataset: the published values' column, then the validation column beside it.
 COLUMNS = {"cifar10": ("cifar10/ori-test", "cifar10-valid/x-valid"),
@@ -88,14 +88,19 @@ def main(run: str, dataset: str) -> None:
               f"n = {int(np.isfinite(az).sum())}\n")
     registry = get_registry()
     for name in registry.names("aggregate"):
-        aggregate = registry.get("aggregate", name)
-        parts = list(aggregate.parts)
-        if not all(part in scores for part in parts):
+        aggregate = from_plugin(registry.get("aggregate", name), registry)
+        leaves = list(aggregate.leaves())
+        if not all(leaf in scores for leaf in leaves):
             continue
-        both = scores[parts].notna().all(axis=1).to_numpy()
-        combined = combine(scores[parts].to_numpy()[both], aggregate.method)
-        print(f"{name} ({aggregate.method} of {', '.join(parts)}), the archs with every part: "
-              f"{cell(quality(combined, acc[both]))}, n = {int(both.sum())}\n")
+        every = scores[leaves].notna().all(axis=1).to_numpy()
+        # Ranked within the archs it is reported on, as the papers rank within their sample.
+        on_all, on_graf = ((aggregate.evaluate({leaf: scores[leaf].to_numpy()[keep]
+                                                for leaf in leaves}), acc[keep])
+                           for keep in (every, every & valid_cells))
+        print(f"{name} ({aggregate.method} of {', '.join(aggregate.parts)}), the archs with "
+              f"every scorer: {cell(quality(*on_all))}, n = {int(every.sum())}; ranked within "
+              f"their GRAF-valid cells: {cell(quality(*on_graf))}, "
+              f"n = {int((every & valid_cells).sum())}\n")
     if "meco" in scores and dataset == "cifar10":
         meco_test = truth["cifar10-valid/ori-test"].to_numpy()
         q = metrics.evaluate(scores["meco"].to_numpy(), meco_test, bootstrap=1000)
