@@ -157,11 +157,15 @@ def parse_aggregate(text: str) -> AggregateSpec:
 def from_plugin(aggregate: Aggregate, registry: Any) -> AggregateSpec:
     """The spec of a registered (named) aggregate, its parts that name registered aggregates
     resolved to theirs."""
+    return with_inner(_own_spec(aggregate), registry)
+
+
+def _own_spec(aggregate: Aggregate) -> AggregateSpec:
+    """A registered aggregate's spec, its inner aggregates not resolved yet."""
     if aggregate.method not in METHODS:
         raise ConfigError(f"aggregate {aggregate.name!r} asks for method {aggregate.method!r}; "
                           f"methods: {', '.join(METHODS)}")
-    return with_inner(AggregateSpec(aggregate.name, tuple(aggregate.parts), aggregate.method),
-                      registry)
+    return AggregateSpec(aggregate.name, tuple(aggregate.parts), aggregate.method)
 
 
 def with_inner(spec: AggregateSpec, registry: Any, within: tuple[str, ...] = ()) -> AggregateSpec:
@@ -171,10 +175,8 @@ def with_inner(spec: AggregateSpec, registry: Any, within: tuple[str, ...] = ())
         raise ConfigError(f"aggregate {spec.name!r} contains itself "
                           f"({' -> '.join([*within, spec.name])})")
     known = set(registry.names("aggregate"))
-    inner = tuple(with_inner(AggregateSpec(part, tuple(plugin.parts), plugin.method), registry,
-                             (*within, spec.name))
-                  for part in spec.parts if part in known
-                  for plugin in [registry.get("aggregate", part)])
+    inner = tuple(with_inner(_own_spec(registry.get("aggregate", part)), registry,
+                             (*within, spec.name)) for part in spec.parts if part in known)
     return AggregateSpec(spec.name, spec.parts, spec.method, inner)
 
 
