@@ -87,9 +87,10 @@ def execute_plan(plan: RunPlan, *, progress: bool = True, command: list[str] | N
         with TrialStore.for_run(plan.run_dir) as store:
             if plan.config.retry_failed:  # the plan counted these trials as not run
                 store.delete_status(RETRYABLE_STATUSES)
-            jobs = _not_stored(plan.jobs, store)
+            stored = store.finished()  # another run may have finished some since the plan
+            jobs = [job for job in plan.jobs if job.trial not in stored]
             if is_recorded(plan.run_dir, plan.config):
-                check_configs_kept(plan.run_dir, [job.trial for job in jobs], store.finished(),
+                check_configs_kept(plan.run_dir, [job.trial for job in jobs], stored,
                                    {**store.scorer_configs(), **{config_hash: config for
                                     (_, config_hash), config in plan.scorer_configs.items()}})
             write_run_config(plan.run_dir, plan.config, command, plan.summary(),
@@ -160,13 +161,6 @@ def configured_executor(registry: Registry, config: Any, run_dir: Path) -> Execu
         return executor
     return executor.configured(ExecutorSettings(Path(run_dir), dict(config.executor_options),
                                                 config.workers_per_gpu))
-
-
-def _not_stored(jobs: Sequence[TrialJob], store: TrialStore) -> list[TrialJob]:
-    """The jobs whose trial the store does not hold (another run may have finished some since
-    the plan read it)."""
-    stored = store.finished()
-    return [job for job in jobs if job.trial not in stored]
 
 
 def _store_results(results: Iterable[TrialResult], store: TrialStore, counts: Counter[str],
