@@ -127,17 +127,23 @@ def test_python_api_report_takes_aggregates(tmp_path):
     assert any(row.scorer_label == "rank(perfect,noisy)" for row in report.rows)
 
 
-class _AggregatePlugin:
-    """A named aggregate of the toy scorers ``width`` and ``weightsum``."""
+class _AggregatesPlugin:
+    """A plugin that registers ``specs`` as named aggregates."""
+
+    def __init__(self, *specs: AggregateSpec) -> None:
+        self.specs = specs
 
     @hookimpl
     def harness_register_aggregates(self, register):
-        register(AggregateSpec("toy_agg", ("width", "weightsum"), "log_rank"))
+        for spec in self.specs:
+            register(spec)
 
 
 def test_naming_an_aggregate_in_scorers_runs_its_parts_and_reports_it(toy, tmp_path):
     registry, _ = toy
-    registry.register_plugin(_AggregatePlugin(), "toy-aggregate")
+    # toy_agg: a named aggregate of the toy scorers width and weightsum.
+    registry.register_plugin(_AggregatesPlugin(
+        AggregateSpec("toy_agg", ("width", "weightsum"), "log_rank")), "toy-aggregate")
     config = toy_config(tmp_path, scorers=["toy_agg"])
     run_toy(config)
     report = build_report(config.run_dir())
@@ -151,13 +157,9 @@ def test_naming_an_aggregate_in_scorers_runs_its_parts_and_reports_it(toy, tmp_p
 def test_an_aggregate_whose_parts_are_missing_is_refused(toy, tmp_path):
     from harness.plan import plan_run
 
-    class _Missing:
-        @hookimpl
-        def harness_register_aggregates(self, register):
-            register(AggregateSpec("needs_more", ("width", "not_installed"), "mean_rank"))
-
     registry, _ = toy
-    registry.register_plugin(_Missing(), "missing-part")
+    registry.register_plugin(_AggregatesPlugin(
+        AggregateSpec("needs_more", ("width", "not_installed"), "mean_rank")), "missing-part")
     with pytest.raises(ConfigError, match="not_installed"):
         plan_run(toy_config(tmp_path, scorers=["needs_more"]), registry)
 
@@ -178,18 +180,11 @@ def test_an_inner_aggregate_is_combined_first_over_the_same_archs():
     assert outer.config_hash != AggregateSpec("outer", ("a", "inner"), "log_rank").config_hash
 
 
-class _NestedAggregates:
-    """``toy_outer`` = log_rank(weightsum, toy_inner), ``toy_inner`` = lex(width, weightsum)."""
-
-    @hookimpl
-    def harness_register_aggregates(self, register):
-        register(AggregateSpec("toy_inner", ("width", "weightsum"), "lexicographic"))
-        register(AggregateSpec("toy_outer", ("weightsum", "toy_inner"), "log_rank"))
-
-
 def test_naming_a_nested_aggregate_runs_its_scorers_once_and_reports_both(toy, tmp_path):
     registry, _ = toy
-    registry.register_plugin(_NestedAggregates(), "toy-nested")
+    registry.register_plugin(_AggregatesPlugin(
+        AggregateSpec("toy_inner", ("width", "weightsum"), "lexicographic"),
+        AggregateSpec("toy_outer", ("weightsum", "toy_inner"), "log_rank")), "toy-nested")
     config = toy_config(tmp_path, scorers=["toy_outer"])
     run_toy(config)
     trials = harness.load_trials(config.run_dir())
@@ -206,18 +201,13 @@ def test_naming_a_nested_aggregate_runs_its_scorers_once_and_reports_both(toy, t
         metrics.kendall_tau(by_hand, truth.to_numpy()))
 
 
-class _CyclicAggregates:
-    @hookimpl
-    def harness_register_aggregates(self, register):
-        register(AggregateSpec("loop_a", ("width", "loop_b"), "mean_rank"))
-        register(AggregateSpec("loop_b", ("weightsum", "loop_a"), "mean_rank"))
-
-
 def test_an_aggregate_that_contains_itself_is_refused(toy, tmp_path):
     from harness.plan import plan_run
 
     registry, _ = toy
-    registry.register_plugin(_CyclicAggregates(), "toy-cycle")
+    registry.register_plugin(_AggregatesPlugin(
+        AggregateSpec("loop_a", ("width", "loop_b"), "mean_rank"),
+        AggregateSpec("loop_b", ("weightsum", "loop_a"), "mean_rank")), "toy-cycle")
     with pytest.raises(ConfigError, match="contains itself .loop_a -> loop_b -> loop_a"):
         plan_run(toy_config(tmp_path, scorers=["loop_a"]), registry)
 
