@@ -130,6 +130,12 @@ class MutableSpace(Protocol):
         """Return a valid neighbour of ``arch_id`` for evolutionary search."""
 
 
+# What a tapped space's ``build_model(taps=...)`` can make ``forward_taps`` return: "stages"
+# (a few stage outputs, GenNAS's taps) or "blocks" (the stem's output and every block's, the
+# ``az_nas`` network form).
+TAPS = ("stages", "blocks")
+
+
 @runtime_checkable
 class TappedSpace(Protocol):
     """Optional: a space whose models expose their stage outputs, which GenNAS needs."""

@@ -64,6 +64,21 @@ class NonFiniteReasonScorer(Protocol):
     nonfinite_reason: str
 
 
+# torch's BatchNorm refuses a training-mode batch with one value per channel (one input and a
+# 1x1 map); a network that shrinks its input that far cannot be scored on one input at all.
+SINGLE_VALUE_BATCHNORM = "Expected more than 1 value per channel when training"
+
+
+def single_value_batchnorm_message(job: TrialJob) -> str:
+    """Why a trial whose network's BatchNorm got one value per channel is skipped, and the
+    way on."""
+    return (f"{job.trial.scorer} runs this {job.trial.space} network in training mode on a "
+            f"batch so small that a BatchNorm sees one value per channel (a 1x1 map of one "
+            f"input, e.g. an ImageNet network read at 32x32): batch statistics are undefined; "
+            f"a network form that keeps its maps larger (--option "
+            f"{job.trial.scorer}.network=gennas on NDS) or a larger batch scores it")
+
+
 def nonfinite_message(scorer: object, value: float) -> str:
     """The message of a trial whose score is ``value`` (NaN or infinite)."""
     shown = "NaN" if math.isnan(value) else str(value)
@@ -271,6 +286,10 @@ def execute_trial(job: TrialJob, device: str | None = None) -> TrialResult:
     except torch.cuda.OutOfMemoryError as exc:
         torch.cuda.empty_cache()
         return finished("oom", one_line(exc), peak_mem_mb=meter.peak_mb())
+    except ValueError as exc:
+        if SINGLE_VALUE_BATCHNORM not in str(exc):
+            return finished("error", one_line(exc), peak_mem_mb=meter.peak_mb())
+        return finished("skipped", single_value_batchnorm_message(job))
     except Exception as exc:  # a failing trial is a row, never a lost run
         return finished("error", one_line(exc), peak_mem_mb=meter.peak_mb())
     if not math.isfinite(value):

@@ -5,6 +5,7 @@ import json
 import pytest
 import torch
 
+from harness.errors import ConfigError
 from harness.plugins.spaces.nb101.cell import make_cell
 from harness.plugins.spaces.nb101.model import NB101Network, vertex_channels
 
@@ -43,9 +44,23 @@ def test_taps_and_logits_shapes_at_stem_16():
                      ["input", C3, MP, "output"])
     model = NB101Network(cell, num_classes=7, stem_channels=16)
     x = torch.randn(2, 3, 32, 32)
-    assert [tuple(t.shape) for t in model.stack_outputs(x)] == [
+    assert [tuple(t.shape) for t in model.forward_taps(x)] == [
         (2, 16, 32, 32), (2, 32, 16, 16), (2, 64, 8, 8)]
     assert tuple(model(x).shape) == (2, 7)
+
+
+def test_az_nas_block_taps_are_the_stem_and_every_cell():
+    cell = make_cell([[0, 1, 1, 0], [0, 0, 0, 1], [0, 0, 0, 1], [0, 0, 0, 0]],
+                     ["input", C3, MP, "output"])
+    tapped = NB101Network(cell, num_classes=7, stem_channels=16, taps="blocks")
+    plain = NB101Network(cell, num_classes=7, stem_channels=16)
+    plain.load_state_dict(tapped.state_dict())
+    x = torch.randn(2, 3, 32, 32)
+    assert [tuple(t.shape[1:]) for t in tapped.forward_taps(x)] == [
+        (16, 32, 32), *[(16, 32, 32)] * 3, *[(32, 16, 16)] * 3, *[(64, 8, 8)] * 3]
+    torch.testing.assert_close(tapped(x), plain(x), rtol=0, atol=0)
+    with pytest.raises(ConfigError, match="unknown nb101 taps"):
+        NB101Network(cell, taps="cells")
 
 
 @pytest.mark.parametrize("matrix, ops", [

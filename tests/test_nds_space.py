@@ -15,6 +15,7 @@ from harness.plugins.spaces.nds.prepare import prepare
 from harness.plugins.spaces.nds.space import NDSSpace
 from harness.protocols import MutableSpace, Space, TappedSpace
 from harness.selection import space_names
+from harness.store import TrialStore
 
 FILES = {"DARTS_in.json": "nds-darts", "ResNeXt-A_in.json": "nds-resnext-a",
          "Vanilla_reruns.json": "nds-vanilla"}
@@ -77,6 +78,50 @@ def test_builders_match_params_and_give_gennas_taps(prepared, one_torch_thread):
             space.forward_taps(model, inputs)
     with pytest.raises(ConfigError, match="unknown nds-darts builder variant"):
         NDSSpace("nds-darts").build_model(arch, num_classes=1, variant="x", data_dir=prepared)
+
+
+def test_az_nas_form_taps_the_stem_and_every_cell_or_block(prepared, one_torch_thread):
+    """AZ-NAS's form is the trained network with block taps: the same logits, one map per cell
+    (DARTS) or block (ResNeXt) after the stem's, at any variant."""
+    inputs = torch.randn(2, 3, 32, 32)
+    for name in ("nds-darts", "nds-resnext-a"):
+        space = NDSSpace(name)
+        arch = str(space.ground_truth(prepared).frame.index[0])
+        form = space.network_forms["az_nas"]
+        tapped = space.build_model(arch, num_classes=10, data_dir=prepared, **form)
+        plain = space.build_model(arch, num_classes=10, data_dir=prepared)
+        plain.load_state_dict(tapped.state_dict())
+        taps = space.forward_taps(tapped, inputs)
+        blocks = (tapped.cells if name == "nds-darts"
+                  else [block for stage in tapped.stages for block in stage])
+        assert len(taps) == 1 + len(blocks)
+        torch.testing.assert_close(tapped(inputs), plain(inputs), rtol=0, atol=0)
+    with pytest.raises(ConfigError, match="unknown NDS taps"):
+        space.build_model(arch, num_classes=1, taps="cells", data_dir=prepared)
+
+
+def test_new_proxies_on_imagenet_records_score_or_skip_with_the_reason(prepared, tmp_path):
+    """AZ-NAS scores the ImageNet records through its form; MeCo's single image reaches a 1x1
+    map under a training-mode BatchNorm there, so its trials are skipped, saying why and how
+    to score them, and with ``--option meco.network=gennas`` they score."""
+    run = tmp_path / "run"
+    code = main(["compare", "--spaces", "nds-darts", "--datasets", "imagenet", "--samples", "2",
+                 "--scorers", "az_expressivity,meco", "--data-dir", str(prepared),
+                 "--out", str(run), "--workers", "0"])
+    assert code == 0
+    with TrialStore.for_run(run) as store:
+        trials = store.trials_frame()
+    assert sorted(zip(trials["scorer"], trials["status"], strict=True)) == [
+        ("az_expressivity", "ok"), ("az_expressivity", "ok"), ("meco", "skipped"),
+        ("meco", "skipped")]
+    message = trials.loc[trials["scorer"] == "meco", "message"].iloc[0]
+    assert "one value per channel" in message and "--option meco.network=gennas" in message
+    code = main(["compare", "--spaces", "nds-darts", "--datasets", "imagenet", "--samples", "2",
+                 "--scorers", "meco", "--option", "meco.network=gennas", "--data-dir",
+                 str(prepared), "--out", str(tmp_path / "gennas"), "--workers", "0"])
+    assert code == 0
+    with TrialStore.for_run(tmp_path / "gennas") as store:
+        assert list(store.trials_frame()["status"]) == ["ok", "ok"]
 
 
 def test_an_imagenet_anynet_record_reads_its_inputs_at_the_side_it_is_given(prepared,

@@ -6,7 +6,8 @@ One forward pass of a Gaussian batch x (``batch_size`` 64, the official NB-201 l
 a copy re-initialized with Kaiming normal fan-in (``kaiming.py``), train mode, gives the feature
 maps F_0 … F_{L-1} (the space's ``forward_taps`` of the ``az_nas`` network form: on NB-201 the
 stem's output and every cell's and reduction block's, 18 maps for N = 5, as the official model's
-``extract_cell_features``; a space without that form gives its stage outputs). With F_l
+``extract_cell_features``; NB-101 and NDS: the stem's and every cell's or block's; a space
+without that form gives its stage outputs). With F_l
 reshaped to (B·H·W, C):
 
 - expressivity: Σ_l H(λ(Σ_l) / Σλ), the entropy −Σ p log(p + 1e-8) of the normalized

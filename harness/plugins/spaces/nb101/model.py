@@ -10,6 +10,10 @@ Inside a cell, the output width is split over the interior vertices that feed th
 (``vertex_channels``); edges from the cell input get a 1x1 Conv-BN-ReLU projection, interior
 edges are truncated to the receiving vertex's width, and an input -> output edge adds a
 projection to the concatenated output.
+
+``taps="blocks"`` (AZ-NAS's network form) makes ``forward_taps`` return the stem's output and
+every cell's (10 maps; the max-pools between stacks are not blocks) instead of the three stack
+outputs; the network and its outputs are unchanged.
 """
 
 from __future__ import annotations
@@ -19,7 +23,9 @@ import math
 import torch
 from torch import nn
 
+from harness.errors import ConfigError
 from harness.plugins.spaces.nb101.cell import CONV1X1, CONV3X3, MAXPOOL3X3, Cell
+from harness.protocols import TAPS
 
 NUM_STACKS = 3
 CELLS_PER_STACK = 3
@@ -105,8 +111,11 @@ class NB101Network(nn.Module):
     """Stem, 3 stacks x 3 cells with max-pool + width doubling between stacks, GAP, linear."""
 
     def __init__(self, cell: Cell, *, num_classes: int = 10, stem_channels: int = 128,
-                 batchnorm: bool = True):
+                 batchnorm: bool = True, taps: str = "stages"):
         super().__init__()
+        if taps not in TAPS:
+            raise ConfigError(f"unknown nb101 taps {taps!r}; known: {', '.join(TAPS)}")
+        self.taps = taps
         self.stem = ConvBnRelu(3, stem_channels, 3, batchnorm)
         self.stacks = nn.ModuleList()
         in_channels = out_channels = stem_channels
@@ -136,15 +145,20 @@ class NB101Network(nn.Module):
                 nn.init.normal_(module.weight, 0.0, 0.01)
                 nn.init.zeros_(module.bias)
 
-    def stack_outputs(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """Outputs of the three stacks (before the next max-pool): the GenNAS taps."""
-        taps = []
+    def forward_taps(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """The outputs of the three stacks (before the next max-pool): the GenNAS taps; with
+        ``taps="blocks"`` the stem output and every cell's output, shallow first."""
         x = self.stem(x)
+        taps = [x] if self.taps == "blocks" else []
         for stack in self.stacks:
-            x = stack(x)
-            taps.append(x)
+            for layer in stack:
+                x = layer(x)
+                if self.taps == "blocks" and isinstance(layer, NB101Cell):
+                    taps.append(x)
+            if self.taps == "stages":
+                taps.append(x)
         return taps
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        features = self.stack_outputs(x)[-1]
+        features = self.forward_taps(x)[-1]
         return self.classifier(features.mean(dim=(2, 3)))

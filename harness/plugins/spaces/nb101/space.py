@@ -59,8 +59,9 @@ class NB101Space:
     datasets = {"cifar10": "cifar10"}
     # Network forms (harness.protocols.NetworkFormSpace): the zero-cost proxies' reference code
     # builds the benchmark's stem 128; GenNAS's and NASWOT's build stem 16.
+    # AZ-NAS taps the benchmark network after the stem and every cell.
     network_forms = {"zerocost": {}, "gennas": {"stem_channels": 16},
-                     "naswot": {"stem_channels": 16}}
+                     "naswot": {"stem_channels": 16}, "az_nas": {"taps": "blocks"}}
     builds_from_data_dir = True  # hash ids are looked up in the prepared table
     # `harness data prepare nb101` options, as `data prepare --help` lists them.
     prepare_options = {
@@ -157,13 +158,15 @@ class NB101Space:
 
     # -- models ----------------------------------------------------------------------------
     def build_model(self, arch_id: str, *, num_classes: int, stem_channels: int = 128,
-                    batchnorm: bool = True, data_dir: str | Path | None = None
-                    ) -> torch.nn.Module:
+                    batchnorm: bool = True, data_dir: str | Path | None = None,
+                    taps: str = "stages") -> torch.nn.Module:
         """The benchmark network of ``arch_id`` (``NB101Network``'s init, CPU).
 
         ``stem_channels``: 128 as the benchmark trained (and zero-cost proxies use), 16 as
         GenNAS and NASWOT use. ``batchnorm=False``: every BN removed (synflow's variant).
-        ``data_dir``: where the prepared table that maps hashes to cells lives (a trial passes
+        ``taps``: what ``forward_taps`` returns, ``"stages"`` (the three stack outputs) or
+        ``"blocks"`` (stem and every cell, AZ-NAS's form). ``data_dir``: where the prepared
+        table that maps hashes to cells lives (a trial passes
         its run's, ``builds_from_data_dir``), so worker processes that never loaded the table
         find the cells of a ``--data-dir`` run.
         """
@@ -172,7 +175,8 @@ class NB101Space:
         from harness.plugins.spaces.nb101.model import NB101Network
 
         return NB101Network(self.cell(arch_id), num_classes=num_classes,
-                            stem_channels=int(stem_channels), batchnorm=bool(batchnorm))
+                            stem_channels=int(stem_channels), batchnorm=bool(batchnorm),
+                            taps=taps)
 
     def builder_options(self, width: int | None, cells: int | None) -> dict[str, int]:
         """Map a generic width to ``stem_channels``; the cell count is fixed (3 x 3 cells)."""
@@ -181,13 +185,14 @@ class NB101Space:
         return {} if width is None else {"stem_channels": width}
 
     def forward_taps(self, model: torch.nn.Module, inputs: torch.Tensor) -> list[torch.Tensor]:
-        """Outputs of the three stacks (C at 32x32, 2C at 16x16, 4C at 8x8 for CIFAR inputs)."""
+        """Outputs of the three stacks (C at 32x32, 2C at 16x16, 4C at 8x8 for CIFAR inputs),
+        or of the stem and every cell for a model built with ``taps="blocks"``."""
         from harness.plugins.spaces.nb101.model import NB101Network
 
         if not isinstance(model, NB101Network):
             raise ConfigError(f"forward_taps needs a model built by the nb101 space, got "
                               f"{type(model).__name__}")
-        return model.stack_outputs(inputs)
+        return model.forward_taps(inputs)
 
     # -- ground truth ----------------------------------------------------------------------
     def ground_truth(self, data_dir: Path) -> GroundTruthTable:

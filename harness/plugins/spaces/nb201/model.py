@@ -34,9 +34,9 @@ from torch import nn
 
 from harness.errors import ConfigError
 from harness.plugins.spaces.nb201.arch import EDGES, OPS
+from harness.protocols import TAPS
 
 VARIANTS = ("official", "zerocost", "gennas")
-TAPS = ("stages", "blocks")
 
 
 def _norm(channels: int, enabled: bool, affine: bool = True,

@@ -28,6 +28,10 @@ rewrite, stem ``res_stem_in`` of width 12.
 ``--dataset imagenette2``, resized to 256 and centre-cropped to 224); at 32x32 its port's
 stride-4 stem and stride-8 first stage leave a 1x1 map, and the codes NASWOT reads collapse
 (validation/study-gennas-appendix-cpu.md measures both).
+
+``taps="blocks"`` (AZ-NAS's network form) makes ``forward_taps`` return the stem's output and
+every block's (before its final ReLU) instead of the last three stages'; the network and its
+outputs are unchanged.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ from torch.nn import functional
 
 from harness.errors import ConfigError
 from harness.plugins.spaces.nds.netspec import STEM_STRIDES
+from harness.protocols import TAPS
 
 STEM_WIDTH_PORTS = 12
 # The stem each first-entry stride stands for (module docstring).
@@ -141,8 +146,11 @@ class Block(nn.Module):
 class AnyNet(nn.Module):
     """Stem, stages, global average pool, linear classifier; ``forward`` returns logits."""
 
-    def __init__(self, config: AnyNetConfig, num_classes: int) -> None:
+    def __init__(self, config: AnyNetConfig, num_classes: int, taps: str = "stages") -> None:
         super().__init__()
+        if taps not in TAPS:
+            raise ConfigError(f"unknown NDS taps {taps!r}; known: {', '.join(TAPS)}")
+        self.taps = taps
         self.stem = build_stem(config.stem, config.stem_width)
         self.stages = nn.ModuleList()
         w_in = config.stem_width
@@ -161,21 +169,26 @@ class AnyNet(nn.Module):
         self.input_side = config.input_side
 
     def forward_taps(self, inputs: torch.Tensor) -> list[torch.Tensor]:
-        """The outputs of the last three stages before their final ReLU (spec §1.6)."""
+        """The outputs of the last three stages before their final ReLU (spec §1.6); with
+        ``taps="blocks"`` the stem's output and every block's, shallow first."""
         side = self.input_side
         if side is not None and tuple(inputs.shape[-2:]) != (side, side):
             inputs = functional.interpolate(inputs, size=(side, side), mode="bilinear",
                                             align_corners=False)
         x = self.stem(inputs)
-        outputs: list[torch.Tensor] = []
+        blocks = self.taps == "blocks"
+        outputs: list[torch.Tensor] = [x] if blocks else []
         for stage in self.stages:
             for index, block in enumerate(stage):
                 if index:
                     x = functional.relu(x)
                 x = block(x)
-            outputs.append(x)
+                if blocks:
+                    outputs.append(x)
+            if not blocks:
+                outputs.append(x)
             x = functional.relu(x)
-        return outputs[-3:]
+        return outputs if blocks else outputs[-3:]
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         features = functional.relu(self.forward_taps(inputs)[-1])

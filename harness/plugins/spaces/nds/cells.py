@@ -15,6 +15,8 @@ Scoring builds it with drop-path 0 and no auxiliary head (the records' ``aux`` h
 ``gennas_stem=True`` is GenNAS's ImageNet rewrite (spec §8.3): the three stem convolutions get
 stride 1 and cell 0's FactorizedReduce preprocess becomes a stride-1 ReLU-Conv1x1-BN, so 32x32
 CIFAR inputs reach cell 0 at 32x32.
+``taps="blocks"`` (AZ-NAS's network form) makes ``forward_taps`` return the stem's output and
+every cell's instead of GenNAS's three maps; the network and its outputs are unchanged.
 """
 
 from __future__ import annotations
@@ -25,7 +27,9 @@ from typing import Any
 import torch
 from torch import nn
 
+from harness.errors import ConfigError
 from harness.plugins.spaces.nds.cell_ops import FactorizedReduce, ReLUConvBN, build_op
+from harness.protocols import TAPS
 
 STEM_MULTIPLIER = 3
 
@@ -59,8 +63,11 @@ class CellNetwork(nn.Module):
     """A CIFAR or ImageNet cell network; ``forward`` returns logits."""
 
     def __init__(self, genotype: dict[str, Any], width: int, depth: int, num_classes: int,
-                 imagenet: bool, gennas_stem: bool = False) -> None:
+                 imagenet: bool, gennas_stem: bool = False, taps: str = "stages") -> None:
         super().__init__()
+        if taps not in TAPS:
+            raise ConfigError(f"unknown NDS taps {taps!r}; known: {', '.join(TAPS)}")
+        self.taps = taps
         self.reduction_at = (depth // 3, 2 * depth // 3)
         if imagenet:
             c_prev_prev = c_prev = width
@@ -91,14 +98,18 @@ class CellNetwork(nn.Module):
         return (s0, self.stems[1](s0)) if len(self.stems) > 1 else (s0, s0)
 
     def forward_taps(self, inputs: torch.Tensor) -> list[torch.Tensor]:
-        """``s1`` just before cells L//3 and 2L//3 run, and the last cell's output (§1.6)."""
+        """``s1`` just before cells L//3 and 2L//3 run, and the last cell's output (§1.6); with
+        ``taps="blocks"`` the stem's output and every cell's, shallow first."""
         s0, s1 = self._stem(inputs)
-        taps = []
+        blocks = self.taps == "blocks"
+        taps = [s1] if blocks else []
         for index, cell in enumerate(self.cells):
-            if index in self.reduction_at:
+            if not blocks and index in self.reduction_at:
                 taps.append(s1)
             s0, s1 = s1, cell(s0, s1)
-        return [*taps, s1]
+            if blocks:
+                taps.append(s1)
+        return taps if blocks else [*taps, s1]
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         features = self.forward_taps(inputs)[-1]

@@ -64,9 +64,10 @@ class NDSSpace:
         self.anynet = name in ANYNET_SPACES
         # Network forms (harness.protocols.NetworkFormSpace), as the builder variants above:
         # NASWOT's differs from the trained network only in the AnyNet spaces, where it also
-        # reads the ImageNet records' inputs at NASWOT's 224x224 (anynet.py).
+        # reads the ImageNet records' inputs at NASWOT's 224x224 (anynet.py). AZ-NAS taps the
+        # trained network after the stem and every cell or block.
         self.network_forms: dict[str, dict[str, Any]] = {
-            "zerocost": {}, "gennas": {"variant": "gennas"},
+            "zerocost": {}, "gennas": {"variant": "gennas"}, "az_nas": {"taps": "blocks"},
             "naswot": {"variant": "naswot", "imagenet_input_side": NASWOT_IMAGENET_SIDE}
             if self.anynet else {}}
         self._records: dict[tuple[Path, float], Any] = {}
@@ -138,14 +139,16 @@ class NDSSpace:
 
     # -- models ----------------------------------------------------------------------------
     def build_model(self, arch_id: str, *, num_classes: int, variant: str = "nds",
-                    data_dir: Path | None = None,
-                    imagenet_input_side: int | None = None) -> torch.nn.Module:
+                    data_dir: Path | None = None, imagenet_input_side: int | None = None,
+                    taps: str = "stages") -> torch.nn.Module:
         """The record's network (framework-default init, CPU); ``forward`` returns logits.
 
         ``variant``: ``nds`` (the trained network), ``gennas`` or ``naswot`` (module
         docstring). ``data_dir``: where the prepared table is (default: the data dir).
         ``imagenet_input_side``: an AnyNet network of an ImageNet record resizes its inputs to
         this side first (the ``naswot`` form: 224, as NASWOT scored them); None keeps them.
+        ``taps``: what ``forward_taps`` returns, ``"stages"`` (GenNAS's three maps) or
+        ``"blocks"`` (stem and every cell or block, AZ-NAS's form).
         """
         if variant not in VARIANTS:
             raise ConfigError(f"unknown {self.name} builder variant {variant!r}; known: "
@@ -153,7 +156,7 @@ class NDSSpace:
         net = self.net(arch_id, data_dir)
         imagenet = self.record_dataset(arch_id) == "imagenet"
         model = build_network(net, num_classes=num_classes, variant=variant, imagenet=imagenet,
-                              input_side=imagenet_input_side if imagenet else None)
+                              input_side=imagenet_input_side if imagenet else None, taps=taps)
         model.nds_variant = variant
         return model
 
@@ -165,14 +168,15 @@ class NDSSpace:
     def forward_taps(self, model: torch.nn.Module, inputs: torch.Tensor) -> list[torch.Tensor]:
         """Three feature maps, shallow first (GenNAS taps, spec §1.6), of a ``gennas``-variant
         model: the others put them at other resolutions (the ImageNet stems at 4x4 and below),
-        so they are refused rather than scored as if they were GenNAS's."""
+        so they are refused rather than scored as if they were GenNAS's. A model built with
+        ``taps="blocks"`` (any variant) gives its stem's and every cell's or block's output."""
         from harness.plugins.spaces.nds.anynet import AnyNet
         from harness.plugins.spaces.nds.cells import CellNetwork
 
         if not isinstance(model, CellNetwork | AnyNet):
             raise ConfigError(f"forward_taps needs a model built by the {self.name} space, got "
                               f"{type(model).__name__}")
-        if getattr(model, "nds_variant", "gennas") != "gennas":
+        if model.taps == "stages" and getattr(model, "nds_variant", "gennas") != "gennas":
             raise ConfigError(
                 f"GenNAS taps need GenNAS's {self.name} network (variant 'gennas'), this one is "
                 f"{model.nds_variant!r}; score it with the 'gennas' network form "
@@ -200,10 +204,11 @@ class NDSSpace:
 
 
 def build_network(net: dict[str, Any], *, num_classes: int, variant: str,
-                  imagenet: bool, input_side: int | None = None) -> torch.nn.Module:
+                  imagenet: bool, input_side: int | None = None,
+                  taps: str = "stages") -> torch.nn.Module:
     """A cell network for a ``genotype`` net, else an AnyNet (reading its inputs at
-    ``input_side`` when given); a net that ``check_net`` refuses (one of a table prepared
-    before that check) is a ``ConfigError``."""
+    ``input_side`` when given), with ``taps`` as ``forward_taps``' maps; a net that
+    ``check_net`` refuses (one of a table prepared before that check) is a ``ConfigError``."""
     from harness.plugins.spaces.nds.netspec import check_net
 
     problem = check_net(net)
@@ -213,9 +218,10 @@ def build_network(net: dict[str, Any], *, num_classes: int, variant: str,
         from harness.plugins.spaces.nds.cells import CellNetwork
 
         return CellNetwork(net["genotype"], net["width"], net["depth"], num_classes,
-                           imagenet=imagenet, gennas_stem=variant == "gennas")
+                           imagenet=imagenet, gennas_stem=variant == "gennas", taps=taps)
     from dataclasses import replace
 
     from harness.plugins.spaces.nds.anynet import AnyNet, anynet_config
 
-    return AnyNet(replace(anynet_config(net, variant), input_side=input_side), num_classes)
+    return AnyNet(replace(anynet_config(net, variant), input_side=input_side), num_classes,
+                  taps=taps)
