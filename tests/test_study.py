@@ -100,6 +100,30 @@ def test_a_user_written_one_row_study_runs_end_to_end(tmp_path, one_torch_thread
     assert "8 trials, 0 run now" in capsys.readouterr().out, "the same command resumes"
 
 
+def test_a_retrieval_cell_gets_its_bootstrap_interval(tmp_path, one_torch_thread):
+    """At a paper's n a retrieval rate moves by more than the verdict's ±0.03 between samples,
+    so its cell carries the same kind of interval as a correlation's."""
+    text = ONE_ROW + "\n".join(["", "[[rows.values]]", 'scorer = "synflow"',
+                                "statistic = \"retrieval@50\"", "value = 0.5",
+                                'source = "my-paper"', 'table = "Table 2"', "n = 1000",
+                                'column = "cifar10-valid/x-valid"', ""])
+    out = _run(tmp_path, str(_write(tmp_path, text)))
+    _, (cells, _) = build_study_report(out)
+    [measured] = [values[1] for labels, values in cells.rows if labels[3] == "retrieval@50"]
+    trials = load_trials(out).sort_values("arch_id")
+    from harness.store import TrialStore
+
+    with TrialStore.for_run(out) as store:
+        truth = store.ground_truth_frame()
+    truth = truth[truth.metric == "cifar10-valid/x-valid"].set_index("arch_id").value
+    scores, accuracy = trials.score.to_numpy(), truth[trials.arch_id].to_numpy()
+    assert measured.value == metrics.retrieval_rate(scores, accuracy, 0.5)
+    low, high = metrics.bootstrap_interval(
+        scores, accuracy, lambda x, y: metrics.retrieval_rate(x, y, 0.5), resamples=1000)
+    assert (measured.low, measured.high) == (low, high)
+    assert low <= measured.value <= high and low < high
+
+
 @pytest.mark.parametrize(("edit", "message"), [
     (("samples = 8", "samples = 0"), "study.toml: rows[0].samples 0: give a number of archs"),
     (("samples = 8", 'samples = "some"'), "rows[0].samples"),
