@@ -75,8 +75,9 @@ def single_value_batchnorm_message(job: TrialJob) -> str:
     return (f"{job.trial.scorer} runs this {job.trial.space} network in training mode on a "
             f"batch so small that a BatchNorm sees one value per channel (a 1x1 map of one "
             f"input, e.g. an ImageNet network read at 32x32): batch statistics are undefined; "
-            f"a network form that keeps its maps larger (--option "
-            f"{job.trial.scorer}.network=gennas on NDS) or a larger batch scores it")
+            f"a network form of the space that keeps its maps larger (--option "
+            f"{job.trial.scorer}.network=FORM; docs/protocol.md lists each space's forms) or a "
+            f"larger batch scores it")
 
 
 def nonfinite_message(scorer: object, value: float) -> str:

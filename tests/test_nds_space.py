@@ -115,7 +115,7 @@ def test_new_proxies_on_imagenet_records_score_or_skip_with_the_reason(prepared,
         ("az_expressivity", "ok"), ("az_expressivity", "ok"), ("meco", "skipped"),
         ("meco", "skipped")]
     message = trials.loc[trials["scorer"] == "meco", "message"].iloc[0]
-    assert "one value per channel" in message and "--option meco.network=gennas" in message
+    assert "one value per channel" in message and "--option meco.network=FORM" in message
     code = main(["compare", "--spaces", "nds-darts", "--datasets", "imagenet", "--samples", "2",
                  "--scorers", "meco", "--option", "meco.network=gennas", "--data-dir",
                  str(prepared), "--out", str(tmp_path / "gennas"), "--workers", "0"])
