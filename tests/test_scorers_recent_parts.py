@@ -70,6 +70,16 @@ def test_az_progressivity_is_the_smallest_gain_and_an_identity_map_is_untrainabl
     assert scores["trainability"] == -math.inf, "the official code scores an identity map −inf"
 
 
+def test_az_trainability_of_a_tap_the_next_does_not_read_is_a_zero_map():
+    """Cell networks read the two states before a cell: a cell built on the older one only
+    leaves the tap before it out of its graph; its gradient map is zero, so σ = 0."""
+    generator = torch.Generator().manual_seed(0)
+    older = torch.randn(3, 4, 3, 3, generator=generator, dtype=torch.float64, requires_grad=True)
+    newer = torch.relu(older) * 2.0
+    built_on_older = older * 3.0 - 1.0
+    assert trainability([newer, built_on_older], generator) == 2.0 - 0.0 - 1.0 / 1e-6
+
+
 class TappedMLPSpace(FakeSpace):
     """A fake space whose taps are the two hidden pre-activations of a small conv net."""
 

@@ -1,12 +1,16 @@
-"""The paired difference of a scorer's Kendall tau between two run folders on the same archs.
+"""The paired difference of a scorer's Kendall tau (or Spearman rho) between two run folders on
+the same archs.
 
 Used for the input-batch probe of validation/study-gennas-appendix-cpu.md: the same 500 seeded
 NB-201 archs scored with NASWOT and jacob_cov at batch 10 (one run folder, `--option
 naswot.batch_size=10 --option jacob_cov.batch_size=10`) and at batch 20 (the study's run
 folder). Prints each run's Kendall tau-b and the difference (second - first) with a 95 % paired
-percentile bootstrap interval (archs resampled together, 1,000 resamples, seed 0).
+percentile bootstrap interval (archs resampled together, 1,000 resamples, seed 0). Also used
+for SWAP's pattern-count ceiling (docs/swap.md): `swap_reg` at 16 and at 20 images on the
+CIFAR-100 study's 1,000 archs, with `--spearman` (the statistic SWAP publishes).
 
-    python validation/paired_kendall_difference.py RUN_A RUN_B SPACE DATASET COLUMN SCORER...
+    python validation/paired_kendall_difference.py [--spearman] RUN_A RUN_B SPACE DATASET COLUMN \
+        SCORER...
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ def scores(run: str, space: str, dataset: str, scorer: str):
 
 
 def main(first: str, second: str, space: str, dataset: str, column: str,
-         scorer_names: list[str]) -> None:
+         scorer_names: list[str], statistic=metrics.kendall_tau) -> None:
     truth = harness.ground_truth(space)[column]
     for scorer in scorer_names:
         a, b = scores(first, space, dataset, scorer), scores(second, space, dataset, scorer)
@@ -41,13 +45,15 @@ def main(first: str, second: str, space: str, dataset: str, column: str,
         differences = []
         for _ in range(RESAMPLES):
             pick = rng.integers(0, len(acc), len(acc))
-            differences.append(metrics.kendall_tau(y[pick], acc[pick])
-                               - metrics.kendall_tau(x[pick], acc[pick]))
+            differences.append(statistic(y[pick], acc[pick]) - statistic(x[pick], acc[pick]))
         low, high = np.percentile(differences, [2.5, 97.5])
-        tau_a, tau_b = metrics.kendall_tau(x, acc), metrics.kendall_tau(y, acc)
+        tau_a, tau_b = statistic(x, acc), statistic(y, acc)
         print(f"{scorer}: n = {len(acc)}, {tau_a:.3f} -> {tau_b:.3f}, difference "
               f"{tau_b - tau_a:+.3f} [{low:+.3f}, {high:+.3f}] on {column}")
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:6], sys.argv[6:])
+    spearman = sys.argv[1] == "--spearman"
+    arguments = sys.argv[2:] if spearman else sys.argv[1:]
+    main(*arguments[:5], arguments[5:],
+         statistic=metrics.spearman_rho if spearman else metrics.kendall_tau)

@@ -17,7 +17,8 @@ reshaped to (B·H·W, C):
   M_l = g_inᵀ g_out / (B·H_out·W_out), where g_out is a Rademacher (±1) tensor of F_l's shape
   and g_in = (∂F_l/∂F_{l−1})ᵀ g_out (one backward pass per pair, deepest first),
   pixel-unshuffled to F_l's resolution when the block halves it; a pair whose g_in equals g_out
-  (an identity block) scores −inf, and so does the mean, as in the official code;
+  (an identity block) scores −inf, and so does the mean, as in the official code; g_in is zero
+  (σ = 0) where F_l does not read F_{l−1} at all (NDS cells that read only the cell before);
 - complexity: the arch's FLOPs (``model_size.Flops``; the official notebook ranks the
   benchmark's FLOPs column).
 
@@ -65,9 +66,12 @@ def spectral_entropy(feature: torch.Tensor) -> float:
 
 def transfer_score(f_in: torch.Tensor, f_out: torch.Tensor, generator: torch.Generator) -> float:
     """2 − σ − 1/(σ + 1e-6) for the largest singular value σ of the input-output gradient map
-    between two taps (see the module docstring); −inf for an identity map."""
+    between two taps (see the module docstring); −inf for an identity map. A tap that ``f_out``
+    does not read (an NDS cell built on its earlier input only) passes it no gradient: the map
+    is zero, σ = 0."""
     signs = torch.randint(0, 2, f_out.shape, generator=generator).to(f_out) * 2 - 1
-    (g_in,) = torch.autograd.grad(f_out, f_in, grad_outputs=signs, retain_graph=True)
+    (g_in,) = torch.autograd.grad(f_out, f_in, grad_outputs=signs, retain_graph=True,
+                                  allow_unused=True, materialize_grads=True)
     if g_in.shape == signs.shape and torch.equal(g_in, signs):
         return -math.inf
     if g_in.shape[2:] != signs.shape[2:]:
