@@ -287,11 +287,9 @@ def execute_trial(job: TrialJob, device: str | None = None) -> TrialResult:
     except torch.cuda.OutOfMemoryError as exc:
         torch.cuda.empty_cache()
         return finished("oom", one_line(exc), peak_mem_mb=meter.peak_mb())
-    except ValueError as exc:
-        if SINGLE_VALUE_BATCHNORM not in str(exc):
-            return finished("error", one_line(exc), peak_mem_mb=meter.peak_mb())
-        return finished("skipped", single_value_batchnorm_message(job))
     except Exception as exc:  # a failing trial is a row, never a lost run
+        if isinstance(exc, ValueError) and SINGLE_VALUE_BATCHNORM in str(exc):
+            return finished("skipped", single_value_batchnorm_message(job))
         return finished("error", one_line(exc), peak_mem_mb=meter.peak_mb())
     if not math.isfinite(value):
         message = nonfinite_message(registry.get("scorer", job.trial.scorer), value)
