@@ -13,12 +13,14 @@ time, one thread. Prints each round's seconds and the paired median ratio.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -27,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from gennas_profile import make_problem, profile_cells  # noqa: E402
 
 from harness.plugins.scorers.gennas import train as train_now  # noqa: E402
+from harness.plugins.spaces.nb201 import model as nb201_model  # noqa: E402
 
 GENNAS = "harness/plugins/scorers/gennas"
 REPOSITORY = Path(__file__).resolve().parents[1]
@@ -49,12 +52,31 @@ def load_past_loop(commit: str, folder: Path):
     return modules["train"]
 
 
-def losses(train_module, problem, arch: str) -> list[float]:
-    """Every evaluation loss and the last training loss of one cell's GenNAS training."""
+@contextlib.contextmanager
+def python_node_sums():
+    """NB-201 cells that sum each node with Python's ``sum`` (from ``0 +``), as before
+    ``_node_sum``."""
+    current = nb201_model._node_sum
+    nb201_model._node_sum = lambda terms, nodes: sum(terms)
+    try:
+        yield
+    finally:
+        nb201_model._node_sum = current
+
+
+def losses(train_module, problem, arch: str, memory_format: str | None = None,
+           past: bool = False) -> list[float]:
+    """Every evaluation loss and the last training loss of one cell's GenNAS training (in
+    ``memory_format`` when given, else the scorer's default; a past side's node sums when
+    ``past``)."""
     task = problem.scorer.task
-    result = train_module.train(problem.model(arch), problem.inputs, problem.targets,
-                                task.noise, problem.settings, task.loss_weights,
-                                task.scored_weights, torch.Generator().manual_seed(0))
+    settings = problem.settings
+    if memory_format is not None:
+        settings = replace(settings, memory_format=memory_format)
+    with python_node_sums() if past else contextlib.nullcontext():
+        result = train_module.train(problem.model(arch), problem.inputs, problem.targets,
+                                    task.noise, settings, task.loss_weights,
+                                    task.scored_weights, torch.Generator().manual_seed(0))
     return [*result.eval_losses, result.last_train_loss]
 
 
@@ -63,16 +85,20 @@ def main() -> None:
     parser.add_argument("--before", default="0d254b4")
     parser.add_argument("--iterations", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=6)
+    parser.add_argument("--before-memory-format", choices=("contiguous", "channels_last"),
+                        help="the past side's memory order (default: the scorer's current one)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     with tempfile.TemporaryDirectory() as folder:
         sides = {"before": load_past_loop(args.before, Path(folder)), "after": train_now}
+        formats = {"before": args.before_memory_format, "after": None}
         problem = make_problem("gennas-search-n", args.iterations, 16)
         cells = profile_cells(4, seed=1)
         light = [arch for kind, arch in cells if kind == "light"]
         pooled = [arch for kind, arch in cells if kind == "mid" and "avg_pool" in arch]
         for arch in (light[:3] + pooled)[:5]:
-            before, after = (losses(sides[side], problem, arch) for side in ("before", "after"))
+            before, after = (losses(sides[side], problem, arch, formats[side],
+                                    side == "before") for side in ("before", "after"))
             gap = max(abs(x - y) / max(abs(x), 1e-30) for x, y in zip(before, after, strict=True))
             print(f"{arch}: {'bit-identical' if before == after else f'max rel. diff {gap:.2e}'}")
         seconds: dict[str, list[float]] = {"before": [], "after": []}
@@ -81,7 +107,7 @@ def main() -> None:
             for side in order:
                 start = time.process_time()
                 for arch in light:
-                    losses(sides[side], problem, arch)
+                    losses(sides[side], problem, arch, formats[side], side == "before")
                 seconds[side].append(time.process_time() - start)
     ratios = [b / a for b, a in zip(seconds["before"], seconds["after"], strict=True)]
     print(f"{len(light)} light cells, {args.iterations} iterations, {args.rounds} rounds")

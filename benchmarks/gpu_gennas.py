@@ -4,7 +4,8 @@ Self-contained: random NB201 cells, random normalized inputs of the requested ba
 real GenNAS targets of a named task, the harness's training loop. For comparison it also times
 a faithful re-implementation of the official loop (``reference_train``: host noise copied to the
 device for every forward pass, each evaluation loss read when taken, torch's own modules, every
-selected op run) on the same architectures; the harness loop trains them as the GenNAS scorer
+selected op run, each node summed with Python's ``sum`` as the official cell does) on the same
+architectures; the harness loop trains them as the GenNAS scorer
 does (dead paths skipped, ``--memory-format`` its option). The two are timed arch by arch,
 interleaved, wall time after ``torch.cuda.synchronize()`` on a GPU, CPU time
 (``time.process_time``) on a CPU.
@@ -23,6 +24,7 @@ import os
 import random
 import statistics
 import time
+import types
 from pathlib import Path
 
 import torch
@@ -38,6 +40,8 @@ from harness.plugins.scorers.gennas.train import (
     weighted_mse,
 )
 from harness.plugins.scorers.gennas.wrapper import wrap
+from harness.plugins.spaces.nb201.arch import EDGES
+from harness.plugins.spaces.nb201.model import Cell
 from harness.plugins.spaces.nb201.space import NB201Space
 
 NB201_OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
@@ -99,14 +103,29 @@ def _peak_mb(device: torch.device) -> float | None:
     return torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None
 
 
+def official_cell_forward(cell: Cell, x: torch.Tensor) -> torch.Tensor:
+    """A cell's forward pass as the official NB-201 cell computes it: Python's ``sum`` of the
+    incoming edges' outputs per node, from ``0 +`` (``InferCell.forward``,
+    github.com/D-X-Y/AutoDL-Projects, and its ports): the harness cell's numbers, without its
+    skipped ``0 +`` adds."""
+    nodes = [x]
+    for target in (1, 2, 3):
+        nodes.append(sum(cell._edge(k)(nodes[source])
+                         for k, (source, node) in enumerate(EDGES) if node == target))
+    return nodes[3]
+
+
 def gennas_model(space: NB201Space, arch: str, task: Task, inputs: torch.Tensor, *,
                  reference: bool, seed: int) -> nn.Module:
     """``arch``'s GenNAS network with its heads on ``inputs``' device, initialized from
     ``seed``, as its row trains it: the harness skips dead paths as the GenNAS scorer does, the
-    official loop runs every selected op."""
+    official loop runs every selected op and sums each node as the official cell does."""
     torch.manual_seed(seed)
     backbone = space.build_model(arch, num_classes=10, variant="gennas").to(inputs.device)
-    if not reference:
+    if reference:
+        for cell in (module for module in backbone.modules() if isinstance(module, Cell)):
+            cell.forward = types.MethodType(official_cell_forward, cell)
+    else:
         space.skip_dead_paths(backbone)
     return wrap(space, backbone, task.channels, inputs[:2])
 

@@ -54,7 +54,8 @@ def test_only_the_exact_pool_is_replaced():
         "ShiftedAvgPool3x3", "AvgPool2d", "Sequential", "ShiftedAvgPool3x3", "AvgPool2d"]
 
 
-def _nb201_losses(arch, monkeypatch=None, iterations=4, skip_dead_paths=False, **options):
+def _nb201_losses(arch, monkeypatch=None, iterations=4, skip_dead_paths=False,
+                  memory_format="channels_last", **options):
     task = named_task("gennas-search-n")
     inputs = torch.randn(8, 3, 32, 32, generator=torch.Generator().manual_seed(0))
     targets = build_targets(task, inputs, seed=0)
@@ -65,7 +66,8 @@ def _nb201_losses(arch, monkeypatch=None, iterations=4, skip_dead_paths=False, *
         space.skip_dead_paths(backbone)
     model = wrap(space, backbone, task.channels, inputs[:2])
     result = train(model, inputs, targets, task.noise,
-                   TrainSettings(iterations=iterations, eval_interval=2), task.loss_weights,
+                   TrainSettings(iterations=iterations, eval_interval=2,
+                                 memory_format=memory_format), task.loss_weights,
                    task.scored_weights, torch.Generator().manual_seed(0))
     return [*result.eval_losses, result.last_train_loss]
 
@@ -74,6 +76,27 @@ def test_nb201_gennas_losses_are_bit_identical_with_and_without_fast_kernels(mon
     fast = _nb201_losses(POOL_ARCH)
     monkeypatch.setattr(train_module, "use_fast_kernels", lambda model: 0)
     assert fast == _nb201_losses(POOL_ARCH)
+
+
+# Skip edges as the first, a later and the only term of a node; a cell of pools and skips.
+NODE_SUM_ARCHS = [
+    "|skip_connect~0|+|skip_connect~0|avg_pool_3x3~1|+|avg_pool_3x3~0|skip_connect~1|"
+    "skip_connect~2|",
+    "|nor_conv_3x3~0|+|avg_pool_3x3~0|skip_connect~1|+|skip_connect~0|nor_conv_1x1~1|"
+    "avg_pool_3x3~2|",
+]
+
+
+@pytest.mark.parametrize("memory_format", ["channels_last", "contiguous"])
+@pytest.mark.parametrize("arch", NODE_SUM_ARCHS)
+def test_cell_node_sums_leave_gennas_losses_bit_identical_to_python_sum(arch, memory_format,
+                                                                        monkeypatch):
+    from harness.plugins.spaces.nb201 import model as nb201_model
+
+    small = {"C": 4, "N": 2, "memory_format": memory_format}
+    fast = _nb201_losses(arch, **small)
+    monkeypatch.setattr(nb201_model, "_node_sum", lambda terms, nodes: sum(terms))
+    assert fast == _nb201_losses(arch, **small)
 
 
 # Dead paths: node 2 feeds node 3 through `none` (so edges 0->2 and 1->2 are dead), node 1
