@@ -150,6 +150,36 @@ def test_an_imagenet_anynet_record_reads_its_inputs_at_the_side_it_is_given(prep
     assert torch.equal(stem_input(vanilla, cifar, 224), inputs), "a CIFAR-10 record: as is"
 
 
+def test_pycls_init_draws_each_layer_as_pycls_anynet_does(prepared, one_torch_thread):
+    """``init="pycls"``: convolutions N(0, 2 / (k * k * C_out)) whatever their groups, BN 1 and
+    0, the classifier N(0, 0.01^2) and 0; the default keeps torch's draw (older trials' keys);
+    a cell space refuses it, naming the space."""
+    resnext = NDSSpace("nds-resnext-a")
+    arch = str(resnext.ground_truth(prepared).frame.index[0])
+    torch.manual_seed(0)
+    model = resnext.build_model(arch, num_classes=1000, variant="gennas", data_dir=prepared,
+                                init="pycls")
+    convs = [m for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert any(conv.groups > 1 for conv in convs)
+    for conv in convs:
+        expected = (2.0 / (conv.kernel_size[0] * conv.kernel_size[1] * conv.out_channels)) ** 0.5
+        if conv.weight.numel() >= 4096:  # enough draws for a 5 % check of the spread
+            assert conv.weight.std().item() == pytest.approx(expected, rel=0.05)
+    norms = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert all(torch.all(m.weight == 1) and torch.all(m.bias == 0) for m in norms)
+    assert model.head.weight.std().item() == pytest.approx(0.01, rel=0.05)
+    assert torch.all(model.head.bias == 0)
+    torch.manual_seed(0)
+    default = resnext.build_model(arch, num_classes=1000, variant="gennas", data_dir=prepared)
+    assert default.head.weight.std().item() > 0.02, "torch's Linear draw, not pycls's"
+    darts = NDSSpace("nds-darts")
+    with pytest.raises(ConfigError, match="nds-darts is a cell space"):
+        darts.build_model(str(darts.ground_truth(prepared).frame.index[0]), num_classes=1,
+                          data_dir=prepared, init="pycls")
+    with pytest.raises(ConfigError, match="unknown nds-resnext-a init 'he'"):
+        resnext.build_model(arch, num_classes=1, data_dir=prepared, init="he")
+
+
 def test_mutation_stays_in_the_sweep(prepared):
     space = NDSSpace("nds-vanilla")
     frame = space.ground_truth(prepared).frame

@@ -29,6 +29,13 @@ rewrite, stem ``res_stem_in`` of width 12.
 stride-4 stem and stride-8 first stage leave a 1x1 map, and the codes NASWOT reads collapse
 (validation/study-gennas-appendix-cpu.md measures both).
 
+``pycls_init``: the weights pycls's AnyNet gives itself on construction (its ``init_weights``,
+github.com/facebookresearch/pycls, the code that built and trained the NDS networks, and the
+copies GenNAS and NASWOT score): every convolution N(0, 2 / fan_out) with fan_out = k * k *
+C_out (groups ignored), BatchNorm scale 1 and shift 0, the classifier N(0, 0.01^2) with bias 0.
+The builder applies it with ``init="pycls"``; its default keeps torch's own initialization, the
+one every stored AnyNet trial was scored with.
+
 ``taps="blocks"`` (AZ-NAS's network form) makes ``forward_taps`` return the stem's output and
 every block's (before its final ReLU) instead of the last three stages'; the network and its
 outputs are unchanged.
@@ -36,6 +43,7 @@ outputs are unchanged.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -193,4 +201,19 @@ class AnyNet(nn.Module):
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         features = functional.relu(self.forward_taps(inputs)[-1])
         return self.head(features.mean(dim=(2, 3)))
+
+
+@torch.no_grad()
+def pycls_init(model: nn.Module) -> None:
+    """Re-draw ``model``'s weights as pycls's AnyNet initializes itself (module docstring)."""
+    for module in model.modules():
+        if isinstance(module, nn.Conv2d):
+            fan_out = module.kernel_size[0] * module.kernel_size[1] * module.out_channels
+            module.weight.normal_(0.0, math.sqrt(2.0 / fan_out))
+        elif isinstance(module, nn.BatchNorm2d):
+            module.weight.fill_(1.0)
+            module.bias.zero_()
+        elif isinstance(module, nn.Linear):
+            module.weight.normal_(0.0, 0.01)
+            module.bias.zero_()
 

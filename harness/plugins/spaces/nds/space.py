@@ -37,6 +37,7 @@ if TYPE_CHECKING:  # torch is imported where a model is built, so listing spaces
     import torch
 
 VARIANTS = ("nds", "gennas", "naswot")
+INITS = ("torch", "pycls")
 # The side NASWOT's official code scored the NDS ImageNet sweeps at (Imagenette, resized to 256
 # and centre-cropped to 224: BayesWatch/nas-without-training scorehook.sh and
 # datasets/get_dataset_with_transform.py).
@@ -140,16 +141,24 @@ class NDSSpace:
     # -- models ----------------------------------------------------------------------------
     def build_model(self, arch_id: str, *, num_classes: int, variant: str = "nds",
                     data_dir: Path | None = None, imagenet_input_side: int | None = None,
-                    taps: str = "stages") -> torch.nn.Module:
-        """The record's network (framework-default init, CPU); ``forward`` returns logits.
+                    taps: str = "stages", init: str = "torch") -> torch.nn.Module:
+        """The record's network (on the CPU); ``forward`` returns logits.
 
         ``variant``: ``nds`` (the trained network), ``gennas`` or ``naswot`` (module
         docstring). ``data_dir``: where the prepared table is (default: the data dir).
         ``imagenet_input_side``: an AnyNet network of an ImageNet record resizes its inputs to
         this side first (the ``naswot`` form: 224, as NASWOT scored them); None keeps them.
         ``taps``: what ``forward_taps`` returns, ``"stages"`` (GenNAS's three maps) or
-        ``"blocks"`` (stem and every cell or block, AZ-NAS's form).
+        ``"blocks"`` (stem and every cell or block, AZ-NAS's form). ``init``: ``torch``
+        (torch's own layer initialization) or, for an AnyNet space, ``pycls`` (the one pycls's
+        AnyNet gives itself, ``anynet.pycls_init``).
         """
+        if init not in INITS:
+            raise ConfigError(f"unknown {self.name} init {init!r}; known: {', '.join(INITS)}")
+        if init == "pycls" and not self.anynet:
+            raise ConfigError(f"init='pycls' is pycls's AnyNet initialization; {self.name} is a "
+                              f"cell space (pycls's cell networks keep torch's), so leave "
+                              f"init out for it")
         if variant not in VARIANTS:
             raise ConfigError(f"unknown {self.name} builder variant {variant!r}; known: "
                               f"{', '.join(VARIANTS)}")
@@ -157,6 +166,10 @@ class NDSSpace:
         imagenet = self.record_dataset(arch_id) == "imagenet"
         model = build_network(net, num_classes=num_classes, variant=variant, imagenet=imagenet,
                               input_side=imagenet_input_side if imagenet else None, taps=taps)
+        if init == "pycls":
+            from harness.plugins.spaces.nds.anynet import pycls_init
+
+            pycls_init(model)
         model.nds_variant = variant
         return model
 
