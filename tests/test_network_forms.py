@@ -48,7 +48,9 @@ def test_each_scorer_gets_its_papers_network_in_each_space_without_options(nds_d
     plan = _plan(tmp_path, nds_data, ["nds-darts", "nds-resnext-a", "nb201"],
                  ["gennas-search-n", "naswot", "synflow"])
     built = _built_with(plan)
-    assert built["nds-resnext-a", "gennas-search-n"] == {"variant": "gennas"}
+    # GenNAS's AnyNet rewrite with pycls's own weight draw; its cell networks keep torch's
+    assert built["nds-resnext-a", "gennas-search-n"] == {"variant": "gennas", "init": "pycls"}
+    assert built["nds-darts", "gennas-search-n"] == {"variant": "gennas"}
     # NASWOT's AnyNet stem, reading ImageNet records at NASWOT's 224x224
     assert built["nds-resnext-a", "naswot"] == {"variant": "naswot", "imagenet_input_side": 224}
     assert built["nds-darts", "naswot"] == {}  # NASWOT's cell networks are the trained ones

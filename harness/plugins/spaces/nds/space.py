@@ -65,10 +65,13 @@ class NDSSpace:
         self.anynet = name in ANYNET_SPACES
         # Network forms (harness.protocols.NetworkFormSpace), as the builder variants above:
         # NASWOT's differs from the trained network only in the AnyNet spaces, where it also
-        # reads the ImageNet records' inputs at NASWOT's 224x224 (anynet.py). AZ-NAS taps the
-        # trained network after the stem and every cell or block.
+        # reads the ImageNet records' inputs at NASWOT's 224x224 (anynet.py). GenNAS's AnyNet
+        # keeps the weights pycls's AnyNet draws for itself, as GenNAS's code does (with it,
+        # synflow on this form matches the appendix on ResNeXt-A/B: docs/nds.md). AZ-NAS taps
+        # the trained network after the stem and every cell or block.
+        gennas = {"variant": "gennas", "init": "pycls"} if self.anynet else {"variant": "gennas"}
         self.network_forms: dict[str, dict[str, Any]] = {
-            "zerocost": {}, "gennas": {"variant": "gennas"}, "az_nas": {"taps": "blocks"},
+            "zerocost": {}, "gennas": gennas, "az_nas": {"taps": "blocks"},
             "naswot": {"variant": "naswot", "imagenet_input_side": NASWOT_IMAGENET_SIDE}
             if self.anynet else {}}
         self._records: dict[tuple[Path, float], Any] = {}
