@@ -27,9 +27,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from gennas_profile import make_problem, profile_cells  # noqa: E402
+from gpu_gennas import official_node_sums  # noqa: E402
 
 from harness.plugins.scorers.gennas import train as train_now  # noqa: E402
-from harness.plugins.spaces.nb201 import model as nb201_model  # noqa: E402
 
 GENNAS = "harness/plugins/scorers/gennas"
 REPOSITORY = Path(__file__).resolve().parents[1]
@@ -52,18 +52,6 @@ def load_past_loop(commit: str, folder: Path):
     return modules["train"]
 
 
-@contextlib.contextmanager
-def python_node_sums():
-    """NB-201 cells that sum each node with Python's ``sum`` (from ``0 +``), as before
-    ``_node_sum``."""
-    current = nb201_model._node_sum
-    nb201_model._node_sum = lambda terms, nodes: sum(terms)
-    try:
-        yield
-    finally:
-        nb201_model._node_sum = current
-
-
 def losses(train_module, problem, arch: str, memory_format: str | None = None,
            past: bool = False) -> list[float]:
     """Every evaluation loss and the last training loss of one cell's GenNAS training (in
@@ -73,7 +61,7 @@ def losses(train_module, problem, arch: str, memory_format: str | None = None,
     settings = problem.settings
     if memory_format is not None:
         settings = replace(settings, memory_format=memory_format)
-    with python_node_sums() if past else contextlib.nullcontext():
+    with official_node_sums() if past else contextlib.nullcontext():
         result = train_module.train(problem.model(arch), problem.inputs, problem.targets,
                                     task.noise, settings, task.loss_weights,
                                     task.scored_weights, torch.Generator().manual_seed(0))

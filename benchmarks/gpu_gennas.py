@@ -19,12 +19,13 @@ Prints a table; writes JSON to ``--json PATH`` or, when set, ``$OUT/gpu_gennas.j
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
 import statistics
 import time
-import types
+from collections.abc import Iterator
 from pathlib import Path
 
 import torch
@@ -40,8 +41,7 @@ from harness.plugins.scorers.gennas.train import (
     weighted_mse,
 )
 from harness.plugins.scorers.gennas.wrapper import wrap
-from harness.plugins.spaces.nb201.arch import EDGES
-from harness.plugins.spaces.nb201.model import Cell
+from harness.plugins.spaces.nb201 import model as nb201_model
 from harness.plugins.spaces.nb201.space import NB201Space
 
 NB201_OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
@@ -103,29 +103,28 @@ def _peak_mb(device: torch.device) -> float | None:
     return torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None
 
 
-def official_cell_forward(cell: Cell, x: torch.Tensor) -> torch.Tensor:
-    """A cell's forward pass as the official NB-201 cell computes it: Python's ``sum`` of the
-    incoming edges' outputs per node, from ``0 +`` (``InferCell.forward``,
-    github.com/D-X-Y/AutoDL-Projects, and its ports): the harness cell's numbers, without its
-    skipped ``0 +`` adds."""
-    nodes = [x]
-    for target in (1, 2, 3):
-        nodes.append(sum(cell._edge(k)(nodes[source])
-                         for k, (source, node) in enumerate(EDGES) if node == target))
-    return nodes[3]
+@contextlib.contextmanager
+def official_node_sums() -> Iterator[None]:
+    """NB-201 cells that sum each node as the official cell does: Python's ``sum`` of the
+    incoming edges' outputs, from ``0 +`` (``InferCell.forward``,
+    github.com/D-X-Y/AutoDL-Projects, and its ports); the harness's cell gives the same numbers
+    without those ``0 +`` adds (``nb201.model._node_sum``)."""
+    current = nb201_model._node_sum
+    nb201_model._node_sum = lambda terms, nodes: sum(terms)
+    try:
+        yield
+    finally:
+        nb201_model._node_sum = current
 
 
 def gennas_model(space: NB201Space, arch: str, task: Task, inputs: torch.Tensor, *,
                  reference: bool, seed: int) -> nn.Module:
     """``arch``'s GenNAS network with its heads on ``inputs``' device, initialized from
     ``seed``, as its row trains it: the harness skips dead paths as the GenNAS scorer does, the
-    official loop runs every selected op and sums each node as the official cell does."""
+    official loop runs every selected op."""
     torch.manual_seed(seed)
     backbone = space.build_model(arch, num_classes=10, variant="gennas").to(inputs.device)
-    if reference:
-        for cell in (module for module in backbone.modules() if isinstance(module, Cell)):
-            cell.forward = types.MethodType(official_cell_forward, cell)
-    else:
+    if not reference:
         space.skip_dead_paths(backbone)
     return wrap(space, backbone, task.channels, inputs[:2])
 
@@ -133,10 +132,12 @@ def gennas_model(space: NB201Space, arch: str, task: Task, inputs: torch.Tensor,
 def train_row(model: nn.Module, inputs: torch.Tensor, targets: list[torch.Tensor], task: Task,
               settings: TrainSettings, *, reference: bool, seed: int) -> None:
     """One GenNAS training of ``model``: the faithful official loop (host inputs; it ignores
-    ``settings.memory_format``) or the harness loop with a generator seeded ``seed``."""
+    ``settings.memory_format``; its cells sum nodes as the official cell does) or the harness
+    loop with a generator seeded ``seed``."""
     if reference:
-        reference_train(model, inputs.cpu(), targets, task.noise, settings, task.loss_weights,
-                        task.scored_weights)
+        with official_node_sums():
+            reference_train(model, inputs.cpu(), targets, task.noise, settings,
+                            task.loss_weights, task.scored_weights)
     else:
         generator = torch.Generator(device=inputs.device).manual_seed(seed)
         train(model, inputs, targets, task.noise, settings, task.loss_weights,
