@@ -215,7 +215,7 @@ def test_an_aggregate_that_contains_itself_is_refused(toy, tmp_path):
 BUILT_IN = {"az_nas": ("log_rank", 4), "te_nas": ("mean_rank", 2),
             "vkdnw_single": ("lexicographic", 2), "vkdnw_agg": ("log_rank", 5)}
 # The scorers each reads, inner aggregates' included.
-BUILT_IN_SCORERS = {"vkdnw_agg": ["flops", "az_expressivity", "az_trainability", "jacob_cov",
+BUILT_IN_SCORERS = {"vkdnw_agg": ["flops", "az_trainability", "az_expressivity", "jacob_cov",
                                   "trainable_layers", "vkdnw"]}
 
 

@@ -90,3 +90,44 @@ def test_gpu_trials_record_cuda_memory_and_oom(tmp_path, monkeypatch):
         "deterministic GPU kernels: any worker count gives the same scores"
     cpu_scores = load_trials(tmp_path / "cpu").set_index(["arch_id", "seed"]).score.sort_index()
     assert gpu_scores.to_numpy() == pytest.approx(cpu_scores.to_numpy(), rel=1e-4, abs=1e-4)
+
+
+class _RecordingConnection:
+    def __init__(self):
+        self.sent = []
+
+    def send(self, job):
+        self.sent.append(job)
+
+
+def _job(arch, scorer):
+    from harness.store import Trial
+    from harness.trial import TrialJob
+
+    trial = Trial("toy", "toyset", arch, scorer, "hash", 0, "default", "default", 1)
+    return TrialJob(trial, hash(arch) % 1000, 0, {}, "toyset", 2, (1, 1, 1), None, {}, ".",
+                    "cpu")
+
+
+def test_a_worker_runs_an_archs_trials_one_after_another():
+    """Scorers that share work for an arch within a worker (AZ-NAS's parts) find it there:
+    the second worker starts the next arch, not the first arch's next trial, and each worker
+    finishes its arch; when every arch left is held, an idle worker helps with the first."""
+    from harness.plugins.executors.local import PendingJobs, _dispatch, _Slot
+
+    pending = PendingJobs([_job(arch, scorer) for arch in ("a", "b", "c")
+                           for scorer in ("s1", "s2", "s3")])
+    slots = [_Slot("cpu", connection=_RecordingConnection(), ready=True) for _ in range(2)]
+    ran = {0: [], 1: []}
+    finishing = [0, 0, 1, 0, 1, 1]  # which busy worker finishes next
+    _dispatch(slots, pending)
+    for index in finishing:
+        slot = slots[index]
+        ran[index].append((slot.job.trial.arch_id, slot.job.trial.scorer))
+        slot.job = None
+        _dispatch(slots, pending)
+    assert ran[0] == [("a", "s1"), ("a", "s2"), ("a", "s3")]
+    assert ran[1] == [("b", "s1"), ("b", "s2"), ("b", "s3")]
+    running = [(slot.job.trial.arch_id, slot.job.trial.scorer) for slot in slots]
+    assert running == [("c", "s1"), ("c", "s2")], "the idle worker helps with the held arch"
+    assert [job.trial.scorer for job in pending._groups[slots[0].arch]] == ["s3"]

@@ -18,6 +18,8 @@ from scorer_helpers import (
 from torch import nn
 
 from harness.errors import ConfigError, ScorerSkipped
+from harness.plugins.aggregates.named import AGGREGATES
+from harness.plugins.scorers import az_nas
 from harness.plugins.scorers.az_nas import AzScore, az_nas_parts, entropy_scores, trainability
 from harness.plugins.scorers.kaiming import kaiming_fan_in, reinitialize
 from harness.plugins.scorers.te_nas import LinearRegions, NtkCondition
@@ -80,6 +82,10 @@ def test_az_trainability_of_a_tap_the_next_does_not_read_is_a_zero_map():
     assert trainability([newer, built_on_older], generator) == 2.0 - 0.0 - 1.0 / 1e-6
 
 
+def plan_parts(aggregate: str) -> tuple[str, ...]:
+    return next(a.parts for a in AGGREGATES if a.name == aggregate)
+
+
 class TappedMLPSpace(FakeSpace):
     """A fake space whose taps are the two hidden pre-activations of a small conv net."""
 
@@ -106,6 +112,42 @@ def test_az_scorer_reads_a_gaussian_batch_from_the_trial_generator():
     expected = {**entropy_scores(features), "trainability": trainability(features, generator)}
     for part in ("expressivity", "progressivity", "trainability"):
         assert AzScore(part).score(context()) == pytest.approx(expected[part], rel=1e-12)
+
+
+class CountingTappedSpace(TappedMLPSpace):
+    """Counts the forward passes the AZ-NAS parts run."""
+
+    passes = 0
+
+    def forward_taps(self, model: nn.Module, inputs: torch.Tensor) -> list[torch.Tensor]:
+        self.passes += 1
+        return super().forward_taps(model, inputs)
+
+
+@pytest.mark.parametrize("order", [("trainability", "expressivity", "progressivity"),
+                                   ("expressivity", "progressivity", "trainability")])
+def test_az_parts_of_one_arch_share_a_pass_and_score_as_alone(order):
+    """Trainability's pass gives the entropies too, so the aggregate's order costs one pass;
+    the other order two. Every value equals that part scored on its own."""
+    space = CountingTappedSpace(conv_stack)
+
+    def context(seed=0, batch_size=5):
+        return make_context(space, input_shape=(3, 6, 6), num_classes=2, seed=seed,
+                            config={"batch_size": batch_size, "weight_init": "trial"})
+
+    alone = {}
+    for part in order:
+        az_nas._LAST_PASS.remember("", {})
+        alone[part] = AzScore(part).score(context())
+    az_nas._LAST_PASS.remember("", {})
+    space.passes = 0
+    shared = {part: AzScore(part).score(context()) for part in order}
+    assert shared == alone
+    assert space.passes == (1 if order[0] == "trainability" else 2)
+    AzScore(order[1]).score(context(seed=1))  # other weights and batch: a pass of its own
+    AzScore(order[1]).score(context(batch_size=6))
+    assert space.passes == (3 if order[0] == "trainability" else 4)
+    assert [p for p in plan_parts("az_nas") if p != "az_complexity"][0] == "az_trainability"
 
 
 def test_az_parts_are_named_as_the_aggregation_expects_and_skip_untapped_spaces():

@@ -19,8 +19,9 @@ class NamedAggregate:
 
 
 # AZ-NAS (Lee and Ham, CVPR 2024; official code cvlab-yonsei/AZ-NAS): the sum over its
-# four proxies of log(rank / N), the complexity proxy being the network's FLOPs.
-AZ_NAS = NamedAggregate("az_nas", ("az_expressivity", "az_progressivity", "az_trainability",
+# four proxies of log(rank / N), the complexity proxy being the network's FLOPs. Trainability
+# first: its pass gives the other two network parts' scores as well (scorers/az_nas.py).
+AZ_NAS = NamedAggregate("az_nas", ("az_trainability", "az_expressivity", "az_progressivity",
                                    "az_complexity"), "log_rank")
 # TE-NAS (Chen et al., ICLR 2021; official code VITA-Group/TENAS): the sum of the ranks of the
 # NTK condition number and of the number of linear regions.
@@ -32,7 +33,7 @@ TE_NAS = NamedAggregate("te_nas", ("ntk_cond", "linear_regions"), "mean_rank")
 # paper_preparation notebook) sums the log ranks of FLOPs, AZ-NAS's expressivity and
 # trainability, jacob_cov and VKDNW_single's rank (docs/aggregates.md).
 VKDNW_SINGLE = NamedAggregate("vkdnw_single", ("trainable_layers", "vkdnw"), "lexicographic")
-VKDNW_AGG = NamedAggregate("vkdnw_agg", ("flops", "az_expressivity", "az_trainability",
+VKDNW_AGG = NamedAggregate("vkdnw_agg", ("flops", "az_trainability", "az_expressivity",
                                          "jacob_cov", "vkdnw_single"), "log_rank")
 
 AGGREGATES = (AZ_NAS, TE_NAS, VKDNW_SINGLE, VKDNW_AGG)

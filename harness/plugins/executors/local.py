@@ -15,6 +15,11 @@ trial it was running, and a new worker takes its place. Workers ignore SIGINT, S
 SIGHUP: when the driver stops a run (it closes ``run``'s generator), busy workers are killed at
 once and idle ones asked to exit; the fork server exits when the driver does.
 
+A worker runs one arch's trials one after another (the plan lists them arch by arch) and
+starts an arch no busy worker holds, so scorers that share work for an arch within a process
+(AZ-NAS's parts, one pass for all three) share it; once every remaining arch is held, an idle
+worker helps with the first.
+
 Workers use ``HARNESS_WORKER_THREADS`` torch threads each (default 1), whatever the worker
 count, so CPU scores are bit-identical with 1 or N workers. ``--workers 0`` runs trials in the
 driver process instead (no timeouts, no crash isolation; handy under a debugger).
@@ -26,7 +31,7 @@ import multiprocessing
 import os
 import signal
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
@@ -89,15 +94,49 @@ def _worker_main(connection: Connection, device: str, plugins: PortablePlugins,
             return
 
 
+ArchKey = tuple[str, str, str, int]
+
+
+def arch_key(job: TrialJob) -> ArchKey:
+    """The trials that build the same network: one space, dataset, arch and trial seed."""
+    return job.trial.space, job.trial.dataset, job.trial.arch_id, job.trial_seed
+
+
+class PendingJobs:
+    """The jobs not yet sent, grouped by arch in plan order (see the module docstring)."""
+
+    def __init__(self, jobs: Sequence[TrialJob]) -> None:
+        self._groups: OrderedDict[ArchKey, deque[TrialJob]] = OrderedDict()
+        for job in jobs:
+            self._groups.setdefault(arch_key(job), deque()).append(job)
+
+    def __bool__(self) -> bool:
+        return bool(self._groups)
+
+    def take(self, last: ArchKey | None, held: set[ArchKey]) -> TrialJob:
+        """The next job for a worker whose last trial was of arch ``last``: that arch's next,
+        else the first arch not ``held`` by a busy worker, else the first arch."""
+        if last not in self._groups:
+            last = next((key for key in self._groups if key not in held),
+                        next(iter(self._groups)))
+        group = self._groups[last]
+        job = group.popleft()
+        if not group:
+            del self._groups[last]
+        return job
+
+
 @dataclass
 class _Slot:
-    """One worker position: its device, its current process, and the job it runs."""
+    """One worker position: its device, its current process, the job it runs, and the arch of
+    the last job it was sent."""
 
     device: str
     process: Any = None
     connection: Connection | None = None
     ready: bool = False
     job: TrialJob | None = None
+    arch: ArchKey | None = None
     started_s: float = 0.0
     spawned_s: float = 0.0
 
@@ -154,11 +193,13 @@ def _shut_down(slot: _Slot) -> None:
     _stop(slot)
 
 
-def _dispatch(slots: list[_Slot], pending: deque[TrialJob]) -> None:
-    """Send the next pending job to each ready, idle worker."""
+def _dispatch(slots: list[_Slot], pending: PendingJobs) -> None:
+    """Send each ready, idle worker its next pending job."""
     for slot in slots:
         if slot.ready and slot.job is None and pending:
-            slot.job = pending.popleft()
+            held = {s.arch for s in slots if s.job is not None and s.arch is not None}
+            slot.job = pending.take(slot.arch, held)
+            slot.arch = arch_key(slot.job)
             slot.connection.send(slot.job)
             slot.started_s = time.monotonic()
 
@@ -212,7 +253,7 @@ class LocalExecutor:
             return
         spawner = _Spawner(_start_context(), portable_plugins(), dict(os.environ))
         slots = [_Slot(d) for d in self._devices(workers, device)[:len(jobs)]]
-        pending = deque(jobs)
+        pending = PendingJobs(jobs)
         try:
             for slot in slots:
                 spawner.start(slot)

@@ -25,10 +25,21 @@ reshaped to (B·H·W, C):
 Higher is better for all four; a NaN score is −inf (the official code's rule), stored as status
 ``inf`` by the worker. Statistics are float64 (the official code: float32). A space without
 ``forward_taps`` skips the trial.
+
+The official code takes all three network scores from one pass; here each part is a trial of
+its own (so the aggregation can be recomputed), and the parts of one arch share their pass
+within a worker: a part whose network, batch and options are exactly those of the worker's
+last pass (``pass_fingerprint``) reads that pass's scores instead of running it again. The
+entropies come with every pass; trainability (the backward half) only when that part asks for
+it, so ``az_trainability`` first, as the ``az_nas`` aggregate lists it, makes the other two
+free. The scores are the same bit for bit either way: the pass draws nothing before the
+signs of trainability.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -36,6 +47,8 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
+from torch.nn.parameter import is_lazy
 
 from harness.errors import ScorerSkipped
 from harness.plugins.scorers.kaiming import reinitialize
@@ -96,8 +109,9 @@ def trainability(features: list[torch.Tensor], generator: torch.Generator) -> fl
                           for index in reversed(range(1, len(features)))]))
 
 
-def tapped_features(ctx: ScoringContext, scorer: str) -> list[torch.Tensor]:
-    """The space's taps of a re-initialized copy on a Gaussian batch, graph kept."""
+def network_and_batch(ctx: ScoringContext, scorer: str) -> tuple[TappedSpace, nn.Module,
+                                                                   torch.Tensor]:
+    """The trial's re-initialized network and its Gaussian batch, on the trial's device."""
     skip_unless_image_classifier(ctx, scorer)
     space = ctx.space
     if not isinstance(space, TappedSpace):
@@ -108,7 +122,52 @@ def tapped_features(ctx: ScoringContext, scorer: str) -> list[torch.Tensor]:
     parameter = next(model.parameters())
     shape = (int(ctx.config["batch_size"]), *ctx.input_shape)
     inputs = torch.randn(shape, generator=ctx.generator, dtype=parameter.dtype)
-    return space.forward_taps(model, inputs.to(ctx.device))
+    return space, model, inputs.to(ctx.device)
+
+
+def pass_fingerprint(ctx: ScoringContext, model: nn.Module, inputs: torch.Tensor) -> str:
+    """SHA-256 of everything one pass reads: the space, arch, options, device, trial seed
+    (what a lazy module draws at its first call), every weight and buffer, and the batch.
+    Equal fingerprints give equal scores."""
+    digest = hashlib.sha256(json.dumps(
+        [ctx.space.name, ctx.arch_id, ctx.config, ctx.builder_options, str(ctx.device),
+         ctx.trial_seed], sort_keys=True, default=str).encode())
+    tensors = [t for t in model.state_dict().values() if not is_lazy(t)]
+    for tensor in [*tensors, inputs]:
+        digest.update(str((tensor.dtype, tuple(tensor.shape))).encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
+@dataclass
+class LastPass:
+    """The scores of a worker's last AZ-NAS pass, by part, under its fingerprint."""
+
+    fingerprint: str = ""
+    scores: dict[str, float] = field(default_factory=dict)
+
+    def recall(self, fingerprint: str, part: str) -> float | None:
+        return self.scores.get(part) if fingerprint == self.fingerprint else None
+
+    def remember(self, fingerprint: str, scores: dict[str, float]) -> None:
+        if fingerprint != self.fingerprint:
+            self.fingerprint, self.scores = fingerprint, {}
+        self.scores.update(scores)
+
+
+_LAST_PASS = LastPass()
+
+
+def pass_scores(space: TappedSpace, model: nn.Module, inputs: torch.Tensor,
+                generator: torch.Generator, with_trainability: bool) -> dict[str, float]:
+    """One pass's expressivity and progressivity, and trainability if asked (NaN → −inf)."""
+    features = space.forward_taps(model, inputs)
+    if len(features) < 2:
+        raise ScorerSkipped("AZ-NAS needs at least two feature maps (forward_taps)")
+    scores = entropy_scores([feature.detach() for feature in features])
+    if with_trainability:
+        scores["trainability"] = trainability(features, generator)
+    return {part: -math.inf if math.isnan(value) else value for part, value in scores.items()}
 
 
 @dataclass
@@ -126,14 +185,15 @@ class AzScore:
         self.name = self.name or f"az_{self.part}"
 
     def score(self, ctx: ScoringContext) -> float:
-        features = tapped_features(ctx, self.name)
-        if len(features) < 2:
-            raise ScorerSkipped(f"{self.name} needs at least two feature maps (forward_taps)")
-        if self.part == "trainability":
-            value = trainability(features, ctx.generator)
-        else:
-            value = entropy_scores([feature.detach() for feature in features])[self.part]
-        return -math.inf if math.isnan(value) else value
+        space, model, inputs = network_and_batch(ctx, self.name)
+        fingerprint = pass_fingerprint(ctx, model, inputs)
+        value = _LAST_PASS.recall(fingerprint, self.part)
+        if value is None:
+            scores = pass_scores(space, model, inputs, ctx.generator,
+                                 with_trainability=self.part == "trainability")
+            _LAST_PASS.remember(fingerprint, scores)
+            value = scores[self.part]
+        return value
 
 
 def az_nas_parts() -> list[Any]:
