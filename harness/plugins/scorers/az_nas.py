@@ -29,7 +29,8 @@ Higher is better for all four; a NaN score is −inf (the official code's rule),
 The official code takes all three network scores from one pass; here each part is a trial of
 its own (so the aggregation can be recomputed), and the parts of one arch share their pass
 within a worker: a part whose network, batch and options are exactly those of the worker's
-last pass (``pass_fingerprint``) reads that pass's scores instead of running it again. The
+last pass (``pass_fingerprint``) reads that pass's scores instead of running it again (once:
+the same part asked again runs its own pass, ``LastPass``). The
 entropies come with every pass; trainability (the backward half) only when that part asks for
 it, so ``az_trainability`` first, as the ``az_nas`` aggregate lists it, makes the other two
 free. The scores are the same bit for bit either way: the pass draws nothing before the
@@ -141,18 +142,26 @@ def pass_fingerprint(ctx: ScoringContext, model: nn.Module, inputs: torch.Tensor
 
 @dataclass
 class LastPass:
-    """The scores of a worker's last AZ-NAS pass, by part, under its fingerprint."""
+    """The scores of a worker's last AZ-NAS pass, by part, under its fingerprint, and the
+    parts it has served. A pass serves each part once: a part asked again for the same
+    network (a repeated trial, ``harness profile``'s timed run after its warm-up) runs its own
+    pass, so what is shared is only the work of different parts."""
 
     fingerprint: str = ""
     scores: dict[str, float] = field(default_factory=dict)
+    served: set[str] = field(default_factory=set)
 
     def recall(self, fingerprint: str, part: str) -> float | None:
-        return self.scores.get(part) if fingerprint == self.fingerprint else None
+        if fingerprint != self.fingerprint or part in self.served or part not in self.scores:
+            return None
+        self.served.add(part)
+        return self.scores[part]
 
-    def remember(self, fingerprint: str, scores: dict[str, float]) -> None:
+    def remember(self, fingerprint: str, scores: dict[str, float], part: str) -> None:
         if fingerprint != self.fingerprint:
-            self.fingerprint, self.scores = fingerprint, {}
+            self.fingerprint, self.scores, self.served = fingerprint, {}, set()
         self.scores.update(scores)
+        self.served.add(part)
 
 
 _LAST_PASS = LastPass()
@@ -191,7 +200,7 @@ class AzScore:
         if value is None:
             scores = pass_scores(space, model, inputs, ctx.generator,
                                  with_trainability=self.part == "trainability")
-            _LAST_PASS.remember(fingerprint, scores)
+            _LAST_PASS.remember(fingerprint, scores, self.part)
             value = scores[self.part]
         return value
 
