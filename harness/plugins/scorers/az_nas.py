@@ -136,7 +136,7 @@ def pass_fingerprint(ctx: ScoringContext, model: nn.Module, inputs: torch.Tensor
     tensors = [t for t in model.state_dict().values() if not is_lazy(t)]
     for tensor in [*tensors, inputs]:
         digest.update(str((tensor.dtype, tuple(tensor.shape))).encode())
-        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+        digest.update(tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy())
     return digest.hexdigest()
 
 
