@@ -7,7 +7,9 @@ naswot.batch_size=10 --option jacob_cov.batch_size=10`) and at batch 20 (the stu
 folder). Prints each run's Kendall tau-b and the difference (second - first) with a 95 % paired
 percentile bootstrap interval (archs resampled together, 1,000 resamples, seed 0). Also used
 for SWAP's pattern-count ceiling (docs/swap.md): `swap_reg` at 16 and at 20 images on the
-CIFAR-100 study's 1,000 archs, with `--spearman` (the statistic SWAP publishes).
+CIFAR-100 study's 1,000 archs, with `--spearman` (the statistic SWAP publishes). A scorer
+written `A=B` compares scorer A of the first run with scorer B of the second (two schedules of
+one method, e.g. `gennas-search-n=gennas-search-n-fast`, possibly in the same run folder).
 
     python validation/paired_kendall_difference.py [--spearman] RUN_A RUN_B SPACE DATASET COLUMN \
         SCORER...
@@ -36,7 +38,9 @@ def main(first: str, second: str, space: str, dataset: str, column: str,
          scorer_names: list[str], statistic=metrics.kendall_tau) -> None:
     truth = harness.ground_truth(space)[column]
     for scorer in scorer_names:
-        a, b = scores(first, space, dataset, scorer), scores(second, space, dataset, scorer)
+        scorer_a, _, scorer_b = scorer.partition("=")
+        a = scores(first, space, dataset, scorer_a)
+        b = scores(second, space, dataset, scorer_b or scorer_a)
         archs = sorted(set(a.index) & set(b.index))
         x, y, acc = (series.reindex(archs).to_numpy(float) for series in (a, b, truth))
         keep = np.isfinite(x) & np.isfinite(y) & np.isfinite(acc)
