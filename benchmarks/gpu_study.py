@@ -1,6 +1,6 @@
 """Run a study's GPU rows on a lent device within a time budget, then write the study report.
 
-The rows a CPU run leaves out (``gpu = true``: GenNAS on NDS and NB-101, NB-NLP) run here as
+The rows a CPU run leaves out (``gpu = true``: GenNAS on NDS, NB-NLP) run here as
 ``harness study run --device cuda`` would run them, in passes of growing size (``--passes
 100,all``: every row at 100 archs per space first, then every row at the paper's n), so a
 budget that ends mid-way leaves every cell measured at some n rather than a few at full n. When
