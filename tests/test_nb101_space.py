@@ -85,3 +85,45 @@ def test_arch_list_of_gennas_500(shared_data):
     space = NB101Space()
     ids = space.read_arch_list(shared_data / "nb101" / "gennas_nasbench1_500_fb.json")
     assert len(ids) == 500 and len(set(ids)) == 500, "the 500 GenNAS cells are distinct"
+
+
+def _batchnorm_momenta(model):
+    return {m.momentum for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)}
+
+
+def test_gennas_form_uses_pytorch_batchnorm_momentum_and_the_benchmark_tensorflows(prepared):
+    """GenNAS's code builds NB-101 with PyTorch's BN momentum 0.1; the benchmark trained with
+    TensorFlow's decay 0.997 (momentum 0.003), which every other form keeps."""
+    from scorer_helpers import network_options
+
+    from harness.plugins.scorers.gennas.plugin import named_task
+    from harness.plugins.scorers.gennas.scorer import GenNASScorer
+    from harness.plugins.scorers.naswot import Naswot
+
+    space, table = prepared
+    arch = table.frame.index[0]
+    options = network_options(GenNASScorer("gennas-search-n", named_task("gennas-search-n")),
+                              space)
+    assert options == {"stem_channels": 16, "bn_momentum": 0.1}
+    assert _batchnorm_momenta(space.build_model(arch, num_classes=10, **options)) == {0.1}
+    naswot = space.build_model(arch, num_classes=10, **network_options(Naswot(), space))
+    benchmark = space.build_model(arch, num_classes=10)
+    assert _batchnorm_momenta(naswot) == _batchnorm_momenta(benchmark) == {1 - 0.997}
+
+
+@pytest.mark.slow
+def test_gennas_eval_losses_stay_at_the_training_losses_scale_on_its_nb101_form(prepared):
+    """After GenNAS's 100 steps the eval-mode loss reads the running statistics: with the
+    benchmark's momentum they have barely moved and the loss blows up (here 1e3-1e9 on a stem
+    of 4); with GenNAS's 0.1 it stays near the training loss (about 4)."""
+    import harness
+
+    space, table = prepared
+    arch = table.frame.index[0]
+    inputs = torch.randn(16, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    losses = {}
+    for momentum in (0.1, 0.003):
+        model = space.build_model(arch, num_classes=10, stem_channels=4, bn_momentum=momentum)
+        losses[momentum] = -harness.score(model, "gennas-search-n", inputs=inputs,
+                                          targets=torch.zeros(16, dtype=torch.long))
+    assert losses[0.1] < 20 < 1000 < losses[0.003]

@@ -14,11 +14,20 @@ projection to the concatenated output.
 ``taps="blocks"`` (AZ-NAS's network form) makes ``forward_taps`` return the stem's output and
 every cell's (10 maps; the max-pools between stacks are not blocks) instead of the three stack
 outputs; the network and its outputs are unchanged.
+
+``bn_momentum``: the BatchNorm running-statistics momentum (PyTorch's convention). The benchmark
+trained with TensorFlow's decay 0.997, i.e. 0.003, the default; GenNAS's code builds its NB-101
+network with PyTorch's default 0.1 (``pynbs/nasbench101/base_ops.py``, github.com/leeyeehoo/GenNAS).
+It matters only where a scorer trains and then reads the network in eval mode, as GenNAS does:
+after its 100 steps, running statistics at 0.003 have moved a quarter of the way from their
+start (0 and 1), and the eval-mode losses of 20-30 barely normalized layers blow up to 1e5-1e28.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from functools import partial
 
 import torch
 from torch import nn
@@ -32,6 +41,8 @@ CELLS_PER_STACK = 3
 # The benchmark trained with TensorFlow batch norm: decay 0.997, epsilon 1e-5.
 BN_MOMENTUM = 1 - 0.997
 BN_EPS = 1e-5
+# Makes the normalization of a block of the given width; None: no BatchNorm (synflow's variant).
+Norm = Callable[[int], nn.Module] | None
 
 
 def vertex_channels(in_channels: int, out_channels: int, matrix: tuple[tuple[int, ...], ...]
@@ -54,22 +65,22 @@ def vertex_channels(in_channels: int, out_channels: int, matrix: tuple[tuple[int
 
 
 class ConvBnRelu(nn.Sequential):
-    """Conv (no bias) -> BN -> ReLU; ``batchnorm=False`` drops the BN (synflow's variant)."""
+    """Conv (no bias) -> BN -> ReLU; without ``norm`` no BN (synflow's variant)."""
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, batchnorm: bool):
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, norm: Norm):
         layers: list[nn.Module] = [nn.Conv2d(in_channels, out_channels, kernel_size,
                                              padding=kernel_size // 2, bias=False)]
-        if batchnorm:
-            layers.append(nn.BatchNorm2d(out_channels, eps=BN_EPS, momentum=BN_MOMENTUM))
+        if norm is not None:
+            layers.append(norm(out_channels))
         layers.append(nn.ReLU())
         super().__init__(*layers)
 
 
-def _vertex_op(op: str, channels: int, batchnorm: bool) -> nn.Module:
+def _vertex_op(op: str, channels: int, norm: Norm) -> nn.Module:
     if op == CONV3X3:
-        return ConvBnRelu(channels, channels, 3, batchnorm)
+        return ConvBnRelu(channels, channels, 3, norm)
     if op == CONV1X1:
-        return ConvBnRelu(channels, channels, 1, batchnorm)
+        return ConvBnRelu(channels, channels, 1, norm)
     if op == MAXPOOL3X3:
         return nn.MaxPool2d(3, stride=1, padding=1)
     raise ValueError(f"unknown NB101 op {op!r}")
@@ -78,15 +89,15 @@ def _vertex_op(op: str, channels: int, batchnorm: bool) -> nn.Module:
 class NB101Cell(nn.Module):
     """One module of the network: the cell's DAG at a given input and output width."""
 
-    def __init__(self, cell: Cell, in_channels: int, out_channels: int, batchnorm: bool):
+    def __init__(self, cell: Cell, in_channels: int, out_channels: int, norm: Norm):
         super().__init__()
         self.matrix = cell.matrix
         size = cell.num_vertices
         self.channels = vertex_channels(in_channels, out_channels, cell.matrix)
         self.projections = nn.ModuleDict({
-            str(v): ConvBnRelu(in_channels, self.channels[v], 1, batchnorm)
+            str(v): ConvBnRelu(in_channels, self.channels[v], 1, norm)
             for v in range(1, size) if cell.matrix[0][v]})
-        self.ops = nn.ModuleDict({str(v): _vertex_op(cell.ops[v], self.channels[v], batchnorm)
+        self.ops = nn.ModuleDict({str(v): _vertex_op(cell.ops[v], self.channels[v], norm)
                                   for v in range(1, size - 1)})
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -111,12 +122,14 @@ class NB101Network(nn.Module):
     """Stem, 3 stacks x 3 cells with max-pool + width doubling between stacks, GAP, linear."""
 
     def __init__(self, cell: Cell, *, num_classes: int = 10, stem_channels: int = 128,
-                 batchnorm: bool = True, taps: str = "stages"):
+                 batchnorm: bool = True, bn_momentum: float = BN_MOMENTUM,
+                 taps: str = "stages"):
         super().__init__()
         if taps not in TAPS:
             raise ConfigError(f"unknown nb101 taps {taps!r}; known: {', '.join(TAPS)}")
         self.taps = taps
-        self.stem = ConvBnRelu(3, stem_channels, 3, batchnorm)
+        norm = partial(nn.BatchNorm2d, eps=BN_EPS, momentum=bn_momentum) if batchnorm else None
+        self.stem = ConvBnRelu(3, stem_channels, 3, norm)
         self.stacks = nn.ModuleList()
         in_channels = out_channels = stem_channels
         for stack in range(NUM_STACKS):
@@ -125,7 +138,7 @@ class NB101Network(nn.Module):
                 layers.append(nn.MaxPool2d(2, stride=2))
                 out_channels *= 2
             for _ in range(CELLS_PER_STACK):
-                layers.append(NB101Cell(cell, in_channels, out_channels, batchnorm))
+                layers.append(NB101Cell(cell, in_channels, out_channels, norm))
                 in_channels = out_channels
             self.stacks.append(nn.Sequential(*layers))
         self.classifier = nn.Linear(out_channels, num_classes)

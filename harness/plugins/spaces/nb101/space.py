@@ -60,7 +60,8 @@ class NB101Space:
     # Network forms (harness.protocols.NetworkFormSpace): the zero-cost proxies' reference code
     # builds the benchmark's stem 128; GenNAS's and NASWOT's build stem 16.
     # AZ-NAS taps the benchmark network after the stem and every cell.
-    network_forms = {"zerocost": {}, "gennas": {"stem_channels": 16},
+    # GenNAS's NB-101 network: stem 16 and PyTorch's BatchNorm momentum (model.py).
+    network_forms = {"zerocost": {}, "gennas": {"stem_channels": 16, "bn_momentum": 0.1},
                      "naswot": {"stem_channels": 16}, "az_nas": {"taps": "blocks"}}
     builds_from_data_dir = True  # hash ids are looked up in the prepared table
     # `harness data prepare nb101` options, as `data prepare --help` lists them.
@@ -158,12 +159,15 @@ class NB101Space:
 
     # -- models ----------------------------------------------------------------------------
     def build_model(self, arch_id: str, *, num_classes: int, stem_channels: int = 128,
-                    batchnorm: bool = True, data_dir: str | Path | None = None,
+                    batchnorm: bool = True, bn_momentum: float | None = None,
+                    data_dir: str | Path | None = None,
                     taps: str = "stages") -> torch.nn.Module:
         """The benchmark network of ``arch_id`` (``NB101Network``'s init, CPU).
 
         ``stem_channels``: 128 as the benchmark trained (and zero-cost proxies use), 16 as
         GenNAS and NASWOT use. ``batchnorm=False``: every BN removed (synflow's variant).
+        ``bn_momentum``: the BN running-statistics momentum, default the benchmark's 0.003
+        (GenNAS's form: PyTorch's 0.1).
         ``taps``: what ``forward_taps`` returns, ``"stages"`` (the three stack outputs) or
         ``"blocks"`` (stem and every cell, AZ-NAS's form). ``data_dir``: where the prepared
         table that maps hashes to cells lives (a trial passes
@@ -172,11 +176,12 @@ class NB101Space:
         """
         if data_dir is not None and self._data_dir != Path(data_dir):
             self._data_dir, self._structure = Path(data_dir), None
-        from harness.plugins.spaces.nb101.model import NB101Network
+        from harness.plugins.spaces.nb101.model import BN_MOMENTUM, NB101Network
 
+        momentum = BN_MOMENTUM if bn_momentum is None else float(bn_momentum)
         return NB101Network(self.cell(arch_id), num_classes=num_classes,
                             stem_channels=int(stem_channels), batchnorm=bool(batchnorm),
-                            taps=taps)
+                            bn_momentum=momentum, taps=taps)
 
     def builder_options(self, width: int | None, cells: int | None) -> dict[str, int]:
         """Map a generic width to ``stem_channels``; the cell count is fixed (3 x 3 cells)."""
