@@ -5,9 +5,10 @@ on each arch, one after another in a worker. The baseline row scores each part w
 share (each runs its own pass: the harness before the parts shared their pass); the shared row
 scores them as a run does now, trainability first, whose pass the other two read
 (``harness.plugins.scorers.az_nas.LastPass``). Same archs (``AZ_BENCH_ARCHS``, default 6
-uniform random NB-201 cells, seed 0), same trial contexts, batch 64 of Gaussian inputs, one
-thread; the rows are interleaved per round and the printed speed-up is the median over rounds
-of baseline / shared CPU seconds of the same round. Run with
+uniform random NB-201 cells, seed 0), same trial contexts (``test_scorer_cost.context``),
+batch 64 of Gaussian inputs, one thread; the rows are interleaved per round and the printed
+speed-up is the median over rounds of baseline / shared CPU seconds of the same round, beside
+each round's. Run with
 
     OMP_NUM_THREADS=1 nice -n 10 pytest benchmarks/test_az_shared_pass.py --benchmark-enable \\
         --benchmark-timer time.process_time -s -p no:cacheprovider
@@ -20,18 +21,14 @@ from __future__ import annotations
 
 import os
 import statistics
-from typing import Any
 
 import pytest
 import torch
 from gpu_gennas import random_nb201_archs  # benchmarks/ is on sys.path under pytest
+from test_scorer_cost import context  # a trial context as the worker builds it
 
-from harness.options import NETWORK_DEFAULTS
-from harness.plan import network_builder_options
 from harness.plugins.scorers import az_nas
 from harness.plugins.scorers.az_nas import AzScore
-from harness.plugins.spaces.nb201.space import NB201Space
-from harness.protocols import ScoringContext
 
 ARCHS = random_nb201_archs(int(os.environ.get("AZ_BENCH_ARCHS", "6")), seed=0)
 ROUNDS = int(os.environ.get("AZ_BENCH_ROUNDS", "3"))
@@ -40,29 +37,12 @@ ROWS = ("shared", "one_pass_each")
 _seconds: dict[str, list[float]] = {row: [] for row in ROWS}
 
 
-def context(space: NB201Space, arch: str, scorer: AzScore) -> ScoringContext:
-    """A trial context as the worker builds it: trial seed 0, train mode, CPU."""
-    network = network_builder_options({**NETWORK_DEFAULTS, **scorer.defaults}, space)
-
-    def build_model(**options: Any) -> torch.nn.Module:
-        torch.manual_seed(0)
-        options.setdefault("num_classes", 10)
-        return space.build_model(arch, **{**network, **options}).train()
-
-    return ScoringContext(space=space, arch_id=arch, dataset="cifar10", num_classes=10,
-                          input_shape=(3, 32, 32), batch=None, config=dict(scorer.defaults),
-                          device=torch.device("cpu"), trial_seed=0,
-                          generator=torch.Generator().manual_seed(0), build_model=build_model,
-                          builder_options=network)
-
-
 def score_archs(row: str) -> None:
-    space = NB201Space()
     for arch in ARCHS:
         for part in PARTS:
             if row == "one_pass_each" or part is PARTS[0]:
                 az_nas._LAST_PASS = az_nas.LastPass()
-            part.score(context(space, arch, part))
+            part.score(context(part, arch))
 
 
 @pytest.mark.benchmark(group="az-nas-parts-nb201-cpu")
@@ -78,4 +58,5 @@ def test_az_parts_seconds(benchmark, round_, row):
             print(f"\nAZ-NAS parts, {len(ARCHS)} NB-201 archs, {len(pairs)} round(s): one pass "
                   f"each {statistics.median(b for _, b in pairs):.2f} s, shared "
                   f"{statistics.median(s for s, _ in pairs):.2f} s, speed-up (paired median) "
-                  f"{statistics.median(b / s for s, b in pairs):.2f}x")
+                  f"{statistics.median(b / s for s, b in pairs):.2f}x (rounds: "
+                  f"{', '.join(f'{b / s:.2f}' for s, b in pairs)})")

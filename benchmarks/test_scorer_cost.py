@@ -39,8 +39,9 @@ SCORERS = [Params(), Flops(), *zerocost_scorers(), Naswot(), NaswotV1(), *recent
 _seconds: dict[str, float] = {}
 
 
-def context(scorer: Any) -> ScoringContext:
-    """A trial context as the worker (``harness.trial``) builds it: seeded, train mode, CPU."""
+def context(scorer: Any, arch: str = ARCH) -> ScoringContext:
+    """A trial context as the worker (``harness.trial``) builds it for ``arch``: seeded, train
+    mode, CPU."""
     space = NB201Space()
     generator = torch.Generator().manual_seed(0)
     batch = Batch(torch.randn(BATCH_SIZE, 3, 32, 32, generator=generator),
@@ -51,10 +52,10 @@ def context(scorer: Any) -> ScoringContext:
     def build_model(**options: Any) -> torch.nn.Module:
         torch.manual_seed(0)
         options.setdefault("num_classes", 10)
-        return space.build_model(ARCH, **{**network, **options}).train()
+        return space.build_model(arch, **{**network, **options}).train()
 
     config = {**scorer.defaults, "batch_size": BATCH_SIZE}
-    return ScoringContext(space=space, arch_id=ARCH, dataset="cifar10", num_classes=10,
+    return ScoringContext(space=space, arch_id=arch, dataset="cifar10", num_classes=10,
                           input_shape=(3, 32, 32), batch=batch, config=config,
                           device=torch.device("cpu"), trial_seed=0, generator=generator,
                           build_model=build_model, builder_options=network)

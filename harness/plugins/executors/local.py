@@ -197,7 +197,7 @@ def _dispatch(slots: list[_Slot], pending: PendingJobs) -> None:
     """Send each ready, idle worker its next pending job."""
     for slot in slots:
         if slot.ready and slot.job is None and pending:
-            held = {s.arch for s in slots if s.job is not None and s.arch is not None}
+            held = {s.arch for s in slots if s.job is not None}
             slot.job = pending.take(slot.arch, held)
             slot.arch = arch_key(slot.job)
             slot.connection.send(slot.job)

@@ -167,12 +167,13 @@ class LastPass:
 _LAST_PASS = LastPass()
 
 
-def pass_scores(space: TappedSpace, model: nn.Module, inputs: torch.Tensor,
+def pass_scores(scorer: str, space: TappedSpace, model: nn.Module, inputs: torch.Tensor,
                 generator: torch.Generator, with_trainability: bool) -> dict[str, float]:
-    """One pass's expressivity and progressivity, and trainability if asked (NaN → −inf)."""
+    """One pass's expressivity and progressivity, and trainability if asked (NaN → −inf),
+    for ``scorer``'s trial."""
     features = space.forward_taps(model, inputs)
     if len(features) < 2:
-        raise ScorerSkipped("AZ-NAS needs at least two feature maps (forward_taps)")
+        raise ScorerSkipped(f"{scorer} needs at least two feature maps (forward_taps)")
     scores = entropy_scores([feature.detach() for feature in features])
     if with_trainability:
         scores["trainability"] = trainability(features, generator)
@@ -198,7 +199,7 @@ class AzScore:
         fingerprint = pass_fingerprint(ctx, model, inputs)
         value = _LAST_PASS.recall(fingerprint, self.part)
         if value is None:
-            scores = pass_scores(space, model, inputs, ctx.generator,
+            scores = pass_scores(self.name, space, model, inputs, ctx.generator,
                                  with_trainability=self.part == "trainability")
             _LAST_PASS.remember(fingerprint, scores, self.part)
             value = scores[self.part]
