@@ -23,7 +23,7 @@ from harness.plugins.scorers import az_nas
 from harness.plugins.scorers.az_nas import AzScore, az_nas_parts, entropy_scores, trainability
 from harness.plugins.scorers.kaiming import kaiming_fan_in, reinitialize
 from harness.plugins.scorers.te_nas import LinearRegions, NtkCondition
-from harness.plugins.scorers.vkdnw import Vkdnw, fisher_information
+from harness.plugins.scorers.vkdnw import Vkdnw, first_element_jacobians, fisher_information
 from harness.plugins.spaces.nb201.space import NB201Space
 
 
@@ -276,6 +276,74 @@ def test_vkdnw_is_the_decile_entropy_of_the_numpy_fisher_of_first_elements(form)
     ref = MLPReference.of(model, random_batch(7, (3, 2, 2), 3))
     ref.x = inputs.reshape(7, -1).numpy()
     assert Vkdnw().score(ctx) == pytest.approx(numpy_vkdnw(ref, form), rel=1e-9)
+
+
+def sample_by_sample_jacobians(model: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
+    """(N, C, P) by brute force: one sample and one logit at a time, the full gradient of every
+    parameter tensor, then its first element."""
+    parameters = list(dict(model.named_parameters()).values())
+    rows = []
+    for sample in inputs:
+        logits = model(sample.unsqueeze(0))[0]
+        rows.append(torch.stack([
+            torch.stack([grad.reshape(-1)[0] for grad in torch.autograd.grad(
+                logit, parameters, retain_graph=True)]) for logit in logits]))
+    return torch.stack(rows)
+
+
+class ScaledBlock(nn.Module):
+    """A module with a parameter of its own around a child with parameters, and a second child
+    that shares the first one's weight: the cases a per-module derivative must get right.
+    ``outside_use`` also reads that weight in this module's own forward, which it cannot see."""
+
+    def __init__(self, outside_use: bool = False) -> None:
+        super().__init__()
+        self.outside_use = outside_use
+        self.scale = nn.Parameter(torch.tensor([1.5, -0.5, 2.0]))
+        self.inner = nn.Linear(12, 3)
+        self.twin = nn.Linear(12, 3, bias=False)
+        self.twin.weight = self.inner.weight
+        self.head = nn.Linear(3, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        hidden = torch.tanh(self.inner(x.flatten(1)) * self.scale) + self.twin(x.flatten(1))
+        if self.outside_use:
+            hidden = hidden * self.inner.weight[:, 0]
+        return self.head(hidden)
+
+
+@pytest.mark.parametrize("network", ["nb201", "scaled_block"])
+def test_vkdnw_jacobians_equal_a_sample_by_sample_autograd_loop(network):
+    torch.manual_seed(0)
+    if network == "nb201":
+        arch = ("|nor_conv_3x3~0|+|skip_connect~0|nor_conv_1x1~1|"
+                "+|none~0|avg_pool_3x3~1|nor_conv_3x3~2|")
+        model = NB201Space().build_model(arch, num_classes=5, C=4, N=1)
+    else:
+        model = ScaledBlock()
+    model = model.double().eval()
+    reinitialize(model, "kaiming", torch.Generator().manual_seed(1))
+    inputs = torch.randn(6, 3, 2, 2) if network == "scaled_block" else torch.randn(6, 3, 8, 8)
+    expected = sample_by_sample_jacobians(model, inputs.double())
+    assert first_element_jacobians(model, inputs.double()) == pytest.approx(expected, abs=1e-12)
+
+
+def test_vkdnw_skips_a_parameter_used_outside_its_module_naming_it():
+    torch.manual_seed(0)
+    model = ScaledBlock(outside_use=True).double().eval()
+    with pytest.raises(ScorerSkipped, match="inner.weight"):
+        first_element_jacobians(model, torch.randn(3, 3, 2, 2, dtype=torch.float64))
+
+
+class TupleLinear(nn.Linear):
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return super().forward(x), x
+
+
+def test_vkdnw_skips_a_module_with_parameters_that_returns_a_tuple():
+    model = nn.Sequential(nn.Flatten(), TupleLinear(12, 3))
+    with pytest.raises(ScorerSkipped, match="TupleLinear returns tuple"):
+        first_element_jacobians(model, torch.randn(2, 3, 2, 2))
 
 
 def test_vkdnw_official_and_paper_fisher_differ_and_unknown_forms_are_refused():

@@ -20,8 +20,9 @@ default, which feeds random inputs unless told otherwise):
 
 The official code factors the covariance as L Lᵀ (Cholesky) and accumulates J_nᵀ Lᵀ L J_n; the
 Fisher information is J_nᵀ L Lᵀ J_n, which is what is computed here by default (``fisher``
-"paper"); ``fisher`` "official" accumulates the official code's product (docs/vkdnw.md). Cost: C
-backward passes per image, vectorized over the batch (``torch.func``).
+"paper"); ``fisher`` "official" accumulates the official code's product (docs/vkdnw.md). Cost: one
+forward pass with a forward-mode derivative per parameter tensor, then one reverse pass of the
+batch per class (``first_element_jacobians``).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from typing import Any, ClassVar
 
 import torch
 from torch import nn
-from torch.func import functional_call, jacrev, vmap
+from torch.func import functional_call, jvp
 
 from harness.errors import ConfigError, ScorerSkipped
 from harness.plugins.scorers.kaiming import reinitialize
@@ -50,19 +51,90 @@ ENTROPY_EPSILON = 1e-10
 
 
 def first_element_jacobians(model: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
-    """(N, C, P): ∂ logits of each sample / ∂ the first element of each parameter tensor."""
-    parameters = {name: parameter.detach() for name, parameter in model.named_parameters()}
-    buffers = {name: buffer.detach() for name, buffer in model.named_buffers()}
+    """(N, C, P): ∂ logits of each sample / ∂ the first element of each parameter tensor.
 
-    def logits(firsts: dict[str, torch.Tensor], sample: torch.Tensor) -> torch.Tensor:
-        spliced = {name: torch.cat([firsts[name].reshape(1), value.reshape(-1)[1:]])
-                   .reshape(value.shape) for name, value in parameters.items()}
-        output = functional_call(model, (spliced, buffers), (sample.unsqueeze(0),))
-        return logits_of(output).squeeze(0)
+    The official code gets these from a per-sample Jacobian (``torch.func``: vmap over the
+    samples of a reverse-mode Jacobian), which builds every parameter's full per-sample gradient
+    to keep one element of it. Here each parameter tensor p gets a per-sample perturbation δ_p
+    (N zeros): every module adds δ_p · t_p to its output, where t_p = ∂ output / ∂ p[0] on that
+    sample (a forward-mode derivative of the module alone). At δ = 0 the network is unchanged and
+    ∂ f(x_n) / ∂ δ_{p,n} = ∂ f(x_n) / ∂ p[0], so one ordinary reverse pass per class gives the
+    Jacobians of all N samples; the same values, 2.5x faster at C = 10 and 5x at C = 100 on
+    NB-201 (docs/vkdnw.md). It needs what eval mode gives on every space of the harness: samples
+    that do not mix, and modules that return one tensor.
+    """
+    parameters = dict(model.named_parameters())
+    index = {id(parameter): position for position, parameter in enumerate(parameters.values())}
+    deltas = [torch.zeros(len(inputs), dtype=inputs.dtype, device=inputs.device,
+                          requires_grad=True) for _ in parameters]
+    owned = {module: list(module.named_parameters(recurse=False)) for module in model.modules()}
+    owned = {module: own for module, own in owned.items() if own}
+    inside_derivative = False
 
-    firsts = {name: value.reshape(-1)[0] for name, value in parameters.items()}
-    per_sample = vmap(jacrev(logits), in_dims=(None, 0))(firsts, inputs)
-    return torch.stack([per_sample[name] for name in parameters], dim=-1).detach()
+    def add_perturbations(module: nn.Module, args: tuple, kwargs: dict, output: Any) -> Any:
+        nonlocal inside_derivative
+        if inside_derivative:
+            return output
+        if not isinstance(output, torch.Tensor):
+            raise ScorerSkipped(f"vkdnw needs each module with parameters to return one tensor; "
+                                f"{type(module).__name__} returns {type(output).__name__}")
+        args = tuple(arg.detach() if isinstance(arg, torch.Tensor) else arg for arg in args)
+        inside_derivative = True
+        try:
+            for name, parameter in owned[module]:
+                _, derivative = jvp(
+                    lambda value, name=name: functional_call(module, {name: value}, args, kwargs),
+                    (parameter,), (first_element_direction(parameter),))
+                delta = deltas[index[id(parameter)]]
+                output = output + delta.reshape(-1, *[1] * (derivative.dim() - 1)) * derivative
+        finally:
+            inside_derivative = False
+        return output
+
+    for parameter in parameters.values():
+        parameter.requires_grad_(False)
+    handles = [module.register_forward_hook(add_perturbations, with_kwargs=True)
+               for module in owned]
+    try:
+        logits = logits_of(model(inputs))
+    finally:
+        for handle in handles:
+            handle.remove()
+    classes = logits.shape[1]
+    columns = [torch.stack(torch.autograd.grad(logits[:, k].sum(), deltas,
+                                               retain_graph=k < classes - 1), dim=-1)
+               for k in range(classes)]
+    jacobians = torch.stack(columns, dim=1).detach()
+    check_first_sample(model, inputs, jacobians)
+    return jacobians
+
+
+def check_first_sample(model: nn.Module, inputs: torch.Tensor, jacobians: torch.Tensor) -> None:
+    """Refuse a network the perturbations cannot see through: the first sample alone, by plain
+    autograd, must give the summed row of its Jacobian. It differs where a parameter is used
+    outside the module that owns it, or where samples of a batch mix."""
+    parameters = dict(model.named_parameters())
+    for parameter in parameters.values():
+        parameter.requires_grad_(True)
+    total = logits_of(model(inputs[:1])).sum()
+    gradients = torch.autograd.grad(total, list(parameters.values()), allow_unused=True)
+    expected = torch.stack([torch.zeros((), dtype=jacobians.dtype) if grad is None
+                            else grad.reshape(-1)[0].to(jacobians.dtype) for grad in gradients])
+    row = jacobians[0].cpu()
+    tolerance = 1e-4 * (row.abs().sum(dim=0) + expected.abs().cpu()) + 1e-12
+    wrong = (row.sum(dim=0) - expected.cpu()).abs() > tolerance
+    if bool(wrong.any()):
+        name = list(parameters)[int(wrong.nonzero()[0])]
+        raise ScorerSkipped(f"vkdnw cannot take per-sample derivatives of {name} in this "
+                            "network: it is used outside the module that owns it, or the "
+                            "samples of a batch mix in eval mode")
+
+
+def first_element_direction(parameter: torch.Tensor) -> torch.Tensor:
+    """The unit tangent along a tensor's first element."""
+    direction = torch.zeros_like(parameter)
+    direction.view(-1)[0] = 1.0
+    return direction
 
 
 def covariance_factor(probabilities: torch.Tensor) -> torch.Tensor:
