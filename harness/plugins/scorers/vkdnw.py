@@ -48,6 +48,10 @@ SMOOTHING = 0.05
 FISHER_FORMS = ("paper", "official")
 DECILES = tuple(k / 10 for k in range(1, 10))
 ENTROPY_EPSILON = 1e-10
+# How far the first sample's summed Jacobian row may sit from plain autograd's, relative to the
+# sizes of its terms: float32 rounding of a batch against one sample reaches ~1e-3 on NB-201
+# cells; a parameter the perturbations miss is off by its whole derivative.
+CHECK_TOLERANCE = 1e-2
 
 
 def first_element_jacobians(model: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
@@ -81,14 +85,14 @@ def first_element_jacobians(model: nn.Module, inputs: torch.Tensor) -> torch.Ten
         args = tuple(arg.detach() if isinstance(arg, torch.Tensor) else arg for arg in args)
         inside_derivative = True
         try:
-            for name, parameter in owned[module]:
-                _, derivative = jvp(
-                    lambda value, name=name: functional_call(module, {name: value}, args, kwargs),
-                    (parameter,), (first_element_direction(parameter),))
-                delta = deltas[index[id(parameter)]]
-                output = output + delta.reshape(-1, *[1] * (derivative.dim() - 1)) * derivative
+            derivatives = [jvp(lambda value, name=name: functional_call(
+                module, {name: value}, args, kwargs), (parameter,),
+                (first_element_direction(parameter),))[1] for name, parameter in owned[module]]
         finally:
             inside_derivative = False
+        for derivative, (_, parameter) in zip(derivatives, owned[module], strict=True):
+            delta = deltas[index[id(parameter)]]
+            output = output + delta.reshape(-1, *[1] * (derivative.dim() - 1)) * derivative
         return output
 
     for parameter in parameters.values():
@@ -121,7 +125,7 @@ def check_first_sample(model: nn.Module, inputs: torch.Tensor, jacobians: torch.
     expected = torch.stack([torch.zeros((), dtype=jacobians.dtype) if grad is None
                             else grad.reshape(-1)[0].to(jacobians.dtype) for grad in gradients])
     row = jacobians[0].cpu()
-    tolerance = 1e-4 * (row.abs().sum(dim=0) + expected.abs().cpu()) + 1e-12
+    tolerance = CHECK_TOLERANCE * (row.abs().sum(dim=0) + expected.abs().cpu()) + 1e-12
     wrong = (row.sum(dim=0) - expected.cpu()).abs() > tolerance
     if bool(wrong.any()):
         name = list(parameters)[int(wrong.nonzero()[0])]
