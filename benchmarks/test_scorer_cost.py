@@ -7,8 +7,8 @@ copies the scorer builds (its network form's: the zero-cost NB-201 builder for t
 family, the official network for naswot / params / flops). Inputs: random CIFAR-shaped
 images, batch 64 for every scorer that takes a batch (naswot's default is 128; 64 here so all rows
 share one batch size; vkdnw's default is 32). ``ntk_cond`` (one backward pass per image) and
-``vkdnw`` (one per image and class) cost far more than one forward and backward pass
-(docs/te-nas.md, docs/vkdnw.md). Architecture: a mid-size cell. The baseline row is ``params``
+``vkdnw`` (one reverse pass of the batch per class) cost more than one forward and backward
+pass (docs/te-nas.md, docs/vkdnw.md). Architecture: a mid-size cell. The baseline row is ``params``
 (a model build and a count); the ratio of each scorer to it is printed. Run with
 
     OMP_NUM_THREADS=1 pytest benchmarks/test_scorer_cost.py --benchmark-enable -s

@@ -63,9 +63,10 @@ def first_element_jacobians(model: nn.Module, inputs: torch.Tensor) -> torch.Ten
     (N zeros): every module adds δ_p · t_p to its output, where t_p = ∂ output / ∂ p[0] on that
     sample (a forward-mode derivative of the module alone). At δ = 0 the network is unchanged and
     ∂ f(x_n) / ∂ δ_{p,n} = ∂ f(x_n) / ∂ p[0], so one ordinary reverse pass per class gives the
-    Jacobians of all N samples; the same values, 2.5x faster at C = 10 and 5x at C = 100 on
-    NB-201 (docs/vkdnw.md). It needs what eval mode gives on every space of the harness: samples
-    that do not mix, and modules that return one tensor.
+    Jacobians of all N samples: the same values, faster (docs/vkdnw.md has the benchmark). It
+    needs what eval mode gives on every space of the harness: samples that do not mix, each
+    parameter used only inside the module that owns it, and modules that return one tensor;
+    ``check_first_sample`` refuses a network that breaks it.
     """
     parameters = dict(model.named_parameters())
     index = {id(parameter): position for position, parameter in enumerate(parameters.values())}
