@@ -312,13 +312,17 @@ class ScaledBlock(nn.Module):
         return self.head(hidden)
 
 
-@pytest.mark.parametrize("network", ["nb201", "scaled_block"])
+@pytest.mark.parametrize("network", ["nb201", "nb201_more_classes_than_features",
+                                     "scaled_block"])
 def test_vkdnw_jacobians_equal_a_sample_by_sample_autograd_loop(network):
+    """Fewer classes than the classifier's 16 features: one reverse pass per class; more: one
+    per feature (the ``scaled_block`` head, 3 features and 4 classes, too)."""
     torch.manual_seed(0)
-    if network == "nb201":
+    if network.startswith("nb201"):
         arch = ("|nor_conv_3x3~0|+|skip_connect~0|nor_conv_1x1~1|"
                 "+|none~0|avg_pool_3x3~1|nor_conv_3x3~2|")
-        model = NB201Space().build_model(arch, num_classes=5, C=4, N=1)
+        classes = 5 if network == "nb201" else 40
+        model = NB201Space().build_model(arch, num_classes=classes, C=4, N=1)
     else:
         model = ScaledBlock()
     model = model.double().eval()

@@ -62,10 +62,12 @@ def first_element_jacobians(model: nn.Module, inputs: torch.Tensor) -> torch.Ten
     to keep one element of it. Here each parameter tensor p gets a per-sample perturbation δ_p
     (N zeros): every module adds δ_p · t_p to its output, where t_p = ∂ output / ∂ p[0] on that
     sample (a forward-mode derivative of the module alone). At δ = 0 the network is unchanged and
-    ∂ f(x_n) / ∂ δ_{p,n} = ∂ f(x_n) / ∂ p[0], so one ordinary reverse pass per class gives the
-    Jacobians of all N samples: the same values, faster (docs/vkdnw.md has the benchmark). It
-    needs what eval mode gives on every space of the harness: samples that do not mix, each
-    parameter used only inside the module that owns it, and modules that return one tensor;
+    ∂ f(x_n) / ∂ δ_{p,n} = ∂ f(x_n) / ∂ p[0], so one ordinary reverse pass per logit gives the
+    Jacobians of all N samples: the same values, faster (docs/vkdnw.md has the benchmark). Where
+    the logits come straight out of a linear classifier f = W h + b with fewer features D than
+    classes C, the passes start from h instead (D of them, J = W ∂h/∂p + the classifier's own
+    t_p). It needs what eval mode gives on every space of the harness: samples that do not mix,
+    each parameter used only inside the module that owns it, and modules that return one tensor;
     ``check_first_sample`` refuses a network that breaks it.
     """
     parameters = dict(model.named_parameters())
@@ -74,6 +76,7 @@ def first_element_jacobians(model: nn.Module, inputs: torch.Tensor) -> torch.Ten
                           requires_grad=True) for _ in parameters]
     owned = {module: list(module.named_parameters(recurse=False)) for module in model.modules()}
     owned = {module: own for module, own in owned.items() if own}
+    linear_calls: dict[int, tuple[nn.Linear, torch.Tensor, list[torch.Tensor]]] = {}
     inside_derivative = False
 
     def add_perturbations(module: nn.Module, args: tuple, kwargs: dict, output: Any) -> Any:
@@ -83,17 +86,19 @@ def first_element_jacobians(model: nn.Module, inputs: torch.Tensor) -> torch.Ten
         if not isinstance(output, torch.Tensor):
             raise ScorerSkipped(f"vkdnw needs each module with parameters to return one tensor; "
                                 f"{type(module).__name__} returns {type(output).__name__}")
-        args = tuple(arg.detach() if isinstance(arg, torch.Tensor) else arg for arg in args)
+        detached = tuple(arg.detach() if isinstance(arg, torch.Tensor) else arg for arg in args)
         inside_derivative = True
         try:
             derivatives = [jvp(lambda value, name=name: functional_call(
-                module, {name: value}, args, kwargs), (parameter,),
+                module, {name: value}, detached, kwargs), (parameter,),
                 (first_element_direction(parameter),))[1] for name, parameter in owned[module]]
         finally:
             inside_derivative = False
         for derivative, (_, parameter) in zip(derivatives, owned[module], strict=True):
             delta = deltas[index[id(parameter)]]
             output = output + delta.reshape(-1, *[1] * (derivative.dim() - 1)) * derivative
+        if isinstance(module, nn.Linear) and args and not kwargs:
+            linear_calls[id(output)] = (module, args[0], derivatives)
         return output
 
     for parameter in parameters.values():
@@ -105,13 +110,30 @@ def first_element_jacobians(model: nn.Module, inputs: torch.Tensor) -> torch.Ten
     finally:
         for handle in handles:
             handle.remove()
-    classes = logits.shape[1]
-    columns = [torch.stack(torch.autograd.grad(logits[:, k].sum(), deltas,
-                                               retain_graph=k < classes - 1), dim=-1)
-               for k in range(classes)]
-    jacobians = torch.stack(columns, dim=1).detach()
+    head = linear_calls.get(id(logits))
+    if head is not None and head[1].dim() == 2 and head[1].shape[1] < logits.shape[1]:
+        classifier, features, derivatives = head
+        jacobians = torch.einsum("kd,ndp->nkp", classifier.weight.detach(),
+                                 reverse_rows(features, deltas))
+        for derivative, (_, parameter) in zip(derivatives, owned[classifier], strict=True):
+            jacobians[:, :, index[id(parameter)]] += derivative.detach()
+    else:
+        jacobians = reverse_rows(logits, deltas)
     check_first_sample(model, inputs, jacobians)
     return jacobians
+
+
+def reverse_rows(outputs: torch.Tensor, deltas: list[torch.Tensor]) -> torch.Tensor:
+    """(N, R, P): ∂ outputs[n, r] / ∂ δ_p[n], one reverse pass of the batch per column r."""
+    rows = outputs.shape[1]
+    columns = []
+    for r in range(rows):
+        gradients = torch.autograd.grad(outputs[:, r].sum(), deltas, retain_graph=r < rows - 1,
+                                        allow_unused=True)
+        columns.append(torch.stack([torch.zeros_like(delta) if gradient is None else gradient
+                                    for gradient, delta in zip(gradients, deltas, strict=True)],
+                                   dim=-1))
+    return torch.stack(columns, dim=1).detach()
 
 
 def check_first_sample(model: nn.Module, inputs: torch.Tensor, jacobians: torch.Tensor) -> None:
