@@ -3,10 +3,10 @@ ground-truth columns the published values use (validation/validation-new-proxies
 
 Reads a run folder where `harness study run gennas-appendix --rows nb201-DATASET-zc` and
 `harness compare --extend` scored the same seeded NB-201 sample on DATASET (`cifar10`, the
-default, or `cifar100`; the commands are on the page). Prints markdown:
+default, `cifar100` or `imagenet16-120`; the commands are on the page). Prints markdown:
 
 1. Kendall tau-b (95 % bootstrap interval, 1,000 resamples), Spearman rho, and nDCG@10 %, per
-   scorer, on the published values' column (`cifar10/ori-test`; CIFAR-100's `x-test`) and the
+   scorer, on the published values' column (`cifar10/ori-test`; elsewhere `x-test`) and the
    validation column; and Kendall over the sample's GRAF-valid cells (no op on a dead branch,
    `trainable_layers_nb201.py`), the cells VKDNW's Table 1 correlates (its ZiCo, TE-NAS,
    trainable-layers and VKDNW values).
@@ -37,7 +37,8 @@ from harness.reports.aggregates import combine, from_plugin
 
 # Per dataset: the published values' column, then the validation column beside it.
 COLUMNS = {"cifar10": ("cifar10/ori-test", "cifar10-valid/x-valid"),
-           "cifar100": ("cifar100/x-test", "cifar100/x-valid")}
+           "cifar100": ("cifar100/x-test", "cifar100/x-valid"),
+           "imagenet16-120": ("imagenet16-120/x-test", "imagenet16-120/x-valid")}
 AZ_PARTS = ("az_expressivity", "az_progressivity", "az_trainability", "az_complexity")
 # Label-free candidates: every pair and triple of the strong, cheap, mutually different proxies,
 # plus AZ-NAS's parts with each of them; each under both rank methods.
