@@ -100,6 +100,47 @@ def test_a_user_written_one_row_study_runs_end_to_end(tmp_path, one_torch_thread
     assert "8 trials, 0 run now" in capsys.readouterr().out, "the same command resumes"
 
 
+def test_an_aggregate_row_reports_its_combination_of_the_parts_trials(tmp_path,
+                                                                       one_torch_thread):
+    """A rank combination depends on the whole sample: the row runs AZ-NAS's parts as trials
+    and the report puts the sum of their log ranks over the row's archs beside the paper."""
+    text = ONE_ROW.replace('scorers = ["synflow"]', 'scorers = ["az_nas"]').replace(
+        "samples = 8", "samples = 5").replace('scorer = "synflow"', 'scorer = "az_nas"')
+    out = _run(tmp_path, str(_write(tmp_path, text)))
+    trials = load_trials(out)
+    parts = ["az_expressivity", "az_progressivity", "az_trainability", "az_complexity"]
+    assert sorted(set(trials.scorer)) == sorted(parts), "the parts ran as trials"
+    _, (cells, _) = build_study_report(out)
+    [(labels, values)] = cells.rows
+    assert labels[2] == "az_nas"
+    wide = trials.pivot_table(index="arch_id", columns="scorer", values="score")
+    from harness.reports.aggregates import combine
+    from harness.store import TrialStore
+
+    with TrialStore.for_run(out) as store:
+        truth = store.ground_truth_frame()
+    truth = truth[truth.metric == "cifar10-valid/x-valid"].set_index("arch_id").value
+    combined = combine(wide[parts].to_numpy(float), "log_rank")
+    expected = abs(metrics.kendall_tau(combined, truth[wide.index].to_numpy()))
+    published, measured, _, n, _, verdict = values
+    assert measured.value == pytest.approx(expected, abs=1e-12)
+    assert n.value == 5 and verdict.text in ("within ±0.03", "outside")
+
+
+def test_max_samples_caps_a_row_that_gives_an_arch_list(tmp_path, one_torch_thread):
+    """A quick pass over a row whose paper ranks a fixed list (VKDNW's 9,444 GRAF-valid cells)
+    draws at most N of them with the row's sample seed, recorded in the run folder."""
+    listed = [f"({a},{b},3,2,3,1)" for a in range(5) for b in range(5)]
+    (tmp_path / "archs.txt").write_text("# 25 cells\n" + "\n".join(listed) + "\n")
+    text = ONE_ROW.replace("samples = 8", 'arch_list = "archs.txt"')
+    out = _run(tmp_path, str(_write(tmp_path, text)), "--max-samples", "4")
+    trials = load_trials(out)
+    assert trials.arch_id.nunique() == 4, "4 of the list's 25 cells"
+    capped = (out / "study_arch_lists" / "nb201-c10.txt").read_text().split()
+    assert len(capped) == 4 and set(capped) <= set(listed)
+    assert capped == [line for line in listed if line in capped], "in the list's order"
+
+
 def test_a_retrieval_cell_gets_its_bootstrap_interval(tmp_path, one_torch_thread):
     """At a paper's n a retrieval rate moves by more than the verdict's ±0.03 between samples,
     so its cell carries the same kind of interval as a correlation's."""
@@ -193,7 +234,10 @@ def test_a_rows_pattern_that_matches_nothing_lists_the_rows(tmp_path, capsys):
 @pytest.mark.parametrize("name", builtin_studies())
 def test_every_builtin_row_finds_its_published_values(name):
     study, folder = load_study(name)
-    assert folder is None, "a built-in study is package data"
+    assert folder.name == "builtin", "a built-in study is package data"
+    for row in study.rows:
+        assert row.arch_list is None or (folder / row.arch_list).is_file(), \
+            f"{name}/{row.name}: its arch list ships beside it"
     for row in study.rows:
         found = targets(row)
         if not row.reference and not row.values:

@@ -2,7 +2,9 @@
 
 For every published value of every row (``study.published.targets``) and each ground-truth
 column it is measured on, the cell's trials are the ones its row selected in that space
-(``study.json``: the row's trial cells and archs), joined with the stored ground truth. The
+(``study.json``: the row's trial cells and archs), joined with the stored ground truth. A
+registered aggregate named as a row's scorer (``az_nas``, ``vkdnw_agg``) is combined from its
+parts' trials over the row's archs, as ``harness report`` combines it. The
 measured value is the published statistic (|Kendall| ...), with a 95 % bootstrap interval
 (percentile, resampling archs) for correlations and retrieval rates; the verdict is ``within
 ±0.03`` or ``outside`` by the difference, or ``not run`` with the reason the row recorded (data
@@ -23,6 +25,8 @@ import pandas as pd
 from harness import metrics
 from harness.errors import ConfigError
 from harness.names import split_names
+from harness.registry import get_registry
+from harness.reports.aggregates import AggregateSpec, aggregate_trials, from_plugin
 from harness.reports.html import tables_page
 from harness.reports.records import Cell, Table
 from harness.reports.render import json_safe, latex, markdown, table_json
@@ -65,9 +69,21 @@ class _RunData:
     def pairs(self, space: SpaceOutcome, scorer: str, column: str | None) -> list[pd.DataFrame]:
         """The trials of each trial cell of ``scorer`` in ``space``'s recorded cells, over the
         archs it selected, joined with the ground-truth ``column`` (its ``value`` and
-        ``higher_is_better``; None: the trials alone)."""
-        cells = [dict(zip(CELL_FIELDS, cell, strict=True)) for cell in space.cells]
+        ``higher_is_better``; None: the trials alone). For an aggregate: its value per arch and
+        run seed, from its parts' cells."""
+        spec = aggregate_named(scorer)
+        frames = (self._cell_trials(space, scorer) if spec is None
+                  else self._aggregated(space, spec))
+        if column is None:
+            return frames
         truth = self.truth[(self.truth.space == space.space) & (self.truth.metric == column)]
+        return [frame.merge(truth[["arch_id", "value", "higher_is_better"]], on="arch_id")
+                for frame in frames]
+
+    def _cell_trials(self, space: SpaceOutcome, scorer: str) -> list[pd.DataFrame]:
+        """One frame per recorded trial cell of ``scorer``: its trials on the space's archs,
+        scores NaN where the trial is not ok."""
+        cells = [dict(zip(CELL_FIELDS, cell, strict=True)) for cell in space.cells]
         frames = []
         for cell in (c for c in cells if c["scorer"] == scorer):
             mask = np.ones(len(self.trials), dtype=bool)
@@ -75,11 +91,31 @@ class _RunData:
                 mask &= (self.trials[name] == value).to_numpy()
             chosen = self.trials[mask & self.trials.arch_id.isin(space.arch_ids).to_numpy()]
             scores = chosen.assign(score=np.where(chosen.status == "ok", chosen.score, np.nan))
-            if column is not None:
-                scores = scores.merge(truth[["arch_id", "value", "higher_is_better"]],
-                                      on="arch_id")
             frames.append(scores.sort_values("arch_id", kind="stable"))
         return frames
+
+    def _aggregated(self, space: SpaceOutcome, spec: AggregateSpec) -> list[pd.DataFrame]:
+        """``spec`` over the space's archs, one frame per run seed; an arch without a trial of
+        every part is left out, as ``harness report`` leaves it out."""
+        parts = [frame for leaf in spec.leaves() for frame in self._cell_trials(space, leaf)]
+        if not parts:
+            return []
+        trials = pd.concat(parts, ignore_index=True)
+        labels = {(scorer, config): scorer for scorer, config in
+                  zip(trials.scorer, trials.scorer_config_hash, strict=True)}
+        combined = aggregate_trials(trials, labels, spec, notes=[])
+        combined = combined.assign(message="")
+        return [frame.sort_values("arch_id", kind="stable")
+                for _, frame in combined.groupby("seed", sort=True)]
+
+
+@functools.cache
+def aggregate_named(name: str) -> AggregateSpec | None:
+    """The registered aggregate ``name`` (with its inner ones), or None for a scorer."""
+    registry = get_registry()
+    if name not in registry.names("aggregate"):
+        return None
+    return from_plugin(registry.get("aggregate", name), registry)
 
 
 def _measure(frames: list[pd.DataFrame], statistic: str) -> tuple[Cell, int]:
@@ -137,7 +173,9 @@ def _verdict(target: Target, space: SpaceOutcome | None, ran_as: str, measured: 
         return f"not run: {space.reason}"
     if failures:
         return f"not run: {failures}"
-    if not any(cell[2] == ran_as for cell in space.cells):
+    spec = aggregate_named(ran_as)
+    needed = spec.leaves() if spec is not None else (ran_as,)
+    if not all(any(cell[2] == name for cell in space.cells) for name in needed):
         return "not run: scorer not selected in this run (--scorers)"
     if n == 0:
         return "not run: no finished trial (run the same command again to resume)"

@@ -13,6 +13,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import os
+import random
 import resource
 import time
 from collections.abc import Callable
@@ -21,12 +22,14 @@ from pathlib import Path
 from typing import Any
 
 from harness.config import RunConfig
-from harness.errors import HarnessError, one_line
+from harness.errors import ConfigError, HarnessError, one_line
 from harness.execute import execute_plan
 from harness.plan import plan_run
 from harness.study.spec import Row, Study
 
 STUDY_FILE = "study.json"
+# Where --max-samples writes the capped arch lists of rows that give one.
+CAPPED_LISTS = "study_arch_lists"
 FORMAT = "harness-study-run/1"
 NO_SCORER_SELECTED = "none of its scorers selected (--scorers)"
 NEEDS_GPU = "needs a GPU: run on one with --device cuda (this run is on the CPU)"
@@ -113,12 +116,33 @@ def row_config(row: Row, space: str, folder: Path | None, options: StudyRunOptio
     if options.max_samples is not None:
         samples = min(samples or options.max_samples, options.max_samples)
     scorer_options = {swaps[name]: value for name, value in row.options.items() if name in swaps}
+    arch_list = _path(row.arch_list, folder)
+    if arch_list is not None and options.max_samples is not None:
+        arch_list = _capped_arch_list(Path(arch_list), options.max_samples, row.sample_seed,
+                                      options.base.run_dir() / CAPPED_LISTS / f"{row.name}.txt")
     return RunConfig(**{
         **options.base.to_dict(), "spaces": [space], "datasets": [row.dataset],
         "scorers": list(dict.fromkeys(swaps.values())), "samples": samples,
-        "sample_seed": row.sample_seed, "arch_list": _path(row.arch_list, folder),
+        "sample_seed": row.sample_seed, "arch_list": arch_list,
         "seeds": list(row.seeds), "images": _path(row.images, folder) or options.base.images,
         "options": scorer_options})
+
+
+def _capped_arch_list(path: Path, cap: int, seed: int, out: Path) -> str:
+    """``--max-samples`` on a row with an arch list: at most ``cap`` of its entries, drawn with
+    the row's sample seed (file order kept), written to ``out`` in the run folder (the list
+    the folder's record names). A list of one JSON array is kept whole."""
+    try:
+        lines = path.read_text().splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"arch list {path}: cannot read it ({exc})") from exc
+    entries = [line for line in lines if line.strip() and not line.lstrip().startswith("#")]
+    if len(entries) <= cap or entries[0].lstrip().startswith("["):
+        return str(path)
+    kept = sorted(random.Random(seed).sample(range(len(entries)), cap))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("".join(entries[i] + "\n" for i in kept))
+    return str(out)
 
 
 def _cpu_s() -> float:

@@ -139,8 +139,10 @@ def builtin_studies() -> list[str]:
                   if entry.name.endswith(".toml"))
 
 
-def study_text(name_or_path: str) -> tuple[str, Path | None]:
-    """(the study file's text, its folder: None for a built-in study) of a name or a path."""
+def study_text(name_or_path: str) -> tuple[str, Path]:
+    """(the study file's text, its folder: where its relative paths start; the package's
+    ``builtin`` folder for a built-in study, whose arch lists lie beside it) of a name or a
+    path."""
     path = Path(name_or_path)
     if path.suffix == ".toml" or path.exists():
         try:
@@ -148,8 +150,9 @@ def study_text(name_or_path: str) -> tuple[str, Path | None]:
         except OSError as exc:
             raise ConfigError(f"study file {path}: {exc.strerror}") from None
     if name_or_path in builtin_studies():
-        entry = resources.files(BUILTIN_PACKAGE).joinpath(BUILTIN_FOLDER, name_or_path + ".toml")
-        return entry.read_text(encoding="utf-8"), None
+        folder = resources.files(BUILTIN_PACKAGE).joinpath(BUILTIN_FOLDER)
+        text = folder.joinpath(name_or_path + ".toml").read_text(encoding="utf-8")
+        return text, Path(str(folder))
     raise ConfigError(f"no study {name_or_path!r}: give a .toml file or a built-in study "
                       f"({', '.join(builtin_studies())})")
 
@@ -166,8 +169,8 @@ def parse_study(text: str, label: str) -> Study:
         raise ConfigError(f"study {label}: {_problem(exc)}") from None
 
 
-def load_study(name_or_path: str) -> tuple[Study, Path | None]:
-    """(the study, the folder its relative paths start from: None for a built-in one)."""
+def load_study(name_or_path: str) -> tuple[Study, Path]:
+    """(the study, the folder its relative paths start from)."""
     text, folder = study_text(name_or_path)
     return parse_study(text, name_or_path), folder
 
