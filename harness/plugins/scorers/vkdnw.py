@@ -70,57 +70,82 @@ def first_element_jacobians(model: nn.Module, inputs: torch.Tensor) -> torch.Ten
     each parameter used only inside the module that owns it, and modules that return one tensor;
     ``check_first_sample`` refuses a network that breaks it.
     """
-    parameters = dict(model.named_parameters())
-    index = {id(parameter): position for position, parameter in enumerate(parameters.values())}
-    deltas = [torch.zeros(len(inputs), dtype=inputs.dtype, device=inputs.device,
-                          requires_grad=True) for _ in parameters]
-    owned = {module: list(module.named_parameters(recurse=False)) for module in model.modules()}
-    owned = {module: own for module, own in owned.items() if own}
-    linear_calls: dict[int, tuple[nn.Linear, torch.Tensor, list[torch.Tensor]]] = {}
-    inside_derivative = False
+    forward = PerturbedForward(model, inputs)
+    logits = forward.logits
+    head = forward.linear_calls.get(id(logits))
+    if head is not None and head.features.dim() == 2 and head.features.shape[1] < logits.shape[1]:
+        jacobians = torch.einsum("kd,ndp->nkp", head.module.weight.detach(),
+                                 reverse_rows(head.features, forward.deltas))
+        for derivative, parameter in zip(head.derivatives, head.module.parameters(recurse=False),
+                                         strict=True):
+            jacobians[:, :, forward.position[id(parameter)]] += derivative.detach()
+    else:
+        jacobians = reverse_rows(logits, forward.deltas)
+    check_first_sample(model, inputs, jacobians)
+    return jacobians
 
-    def add_perturbations(module: nn.Module, args: tuple, kwargs: dict, output: Any) -> Any:
-        nonlocal inside_derivative
-        if inside_derivative:
+
+@dataclass
+class LinearCall:
+    """What a perturbed ``nn.Linear`` saw: its input features and its own derivatives t_p."""
+
+    module: nn.Linear
+    features: torch.Tensor
+    derivatives: list[torch.Tensor]
+
+
+class PerturbedForward:
+    """One forward pass of ``model`` on ``inputs`` in which every module that owns parameters
+    adds δ_p · ∂ output / ∂ p[0] to its output (δ_p: ``deltas[position[id(p)]]``, N zeros that
+    require grad). ``logits``: the pass's logits; ``linear_calls``: each linear layer's call,
+    by the id of the output it returned."""
+
+    def __init__(self, model: nn.Module, inputs: torch.Tensor) -> None:
+        parameters = list(model.parameters())
+        self.position = {id(parameter): k for k, parameter in enumerate(parameters)}
+        self.deltas = [torch.zeros(len(inputs), dtype=inputs.dtype, device=inputs.device,
+                                   requires_grad=True) for _ in parameters]
+        self.owned = {module: list(module.named_parameters(recurse=False))
+                      for module in model.modules()}
+        self.owned = {module: own for module, own in self.owned.items() if own}
+        self.linear_calls: dict[int, LinearCall] = {}
+        self._inside_derivative = False
+        for parameter in parameters:
+            parameter.requires_grad_(False)
+        handles = [module.register_forward_hook(self._perturb, with_kwargs=True)
+                   for module in self.owned]
+        try:
+            self.logits = logits_of(model(inputs))
+        finally:
+            for handle in handles:
+                handle.remove()
+
+    def _perturb(self, module: nn.Module, args: tuple, kwargs: dict, output: Any) -> Any:
+        if self._inside_derivative:
             return output
         if not isinstance(output, torch.Tensor):
             raise ScorerSkipped(f"vkdnw needs each module with parameters to return one tensor; "
                                 f"{type(module).__name__} returns {type(output).__name__}")
-        detached = tuple(arg.detach() if isinstance(arg, torch.Tensor) else arg for arg in args)
-        inside_derivative = True
-        try:
-            derivatives = [jvp(lambda value, name=name: functional_call(
-                module, {name: value}, detached, kwargs), (parameter,),
-                (first_element_direction(parameter),))[1] for name, parameter in owned[module]]
-        finally:
-            inside_derivative = False
-        for derivative, (_, parameter) in zip(derivatives, owned[module], strict=True):
-            delta = deltas[index[id(parameter)]]
+        derivatives = self._derivatives(module, args, kwargs)
+        for derivative, (_, parameter) in zip(derivatives, self.owned[module], strict=True):
+            delta = self.deltas[self.position[id(parameter)]]
             output = output + delta.reshape(-1, *[1] * (derivative.dim() - 1)) * derivative
         if isinstance(module, nn.Linear) and args and not kwargs:
-            linear_calls[id(output)] = (module, args[0], derivatives)
+            self.linear_calls[id(output)] = LinearCall(module, args[0], derivatives)
         return output
 
-    for parameter in parameters.values():
-        parameter.requires_grad_(False)
-    handles = [module.register_forward_hook(add_perturbations, with_kwargs=True)
-               for module in owned]
-    try:
-        logits = logits_of(model(inputs))
-    finally:
-        for handle in handles:
-            handle.remove()
-    head = linear_calls.get(id(logits))
-    if head is not None and head[1].dim() == 2 and head[1].shape[1] < logits.shape[1]:
-        classifier, features, derivatives = head
-        jacobians = torch.einsum("kd,ndp->nkp", classifier.weight.detach(),
-                                 reverse_rows(features, deltas))
-        for derivative, (_, parameter) in zip(derivatives, owned[classifier], strict=True):
-            jacobians[:, :, index[id(parameter)]] += derivative.detach()
-    else:
-        jacobians = reverse_rows(logits, deltas)
-    check_first_sample(model, inputs, jacobians)
-    return jacobians
+    def _derivatives(self, module: nn.Module, args: tuple, kwargs: dict) -> list[torch.Tensor]:
+        """∂ module(args) / ∂ p[0] for each parameter p it owns (forward mode, the module
+        alone; the modules inside it run unperturbed)."""
+        detached = tuple(arg.detach() if isinstance(arg, torch.Tensor) else arg for arg in args)
+        self._inside_derivative = True
+        try:
+            return [jvp(lambda value, name=name: functional_call(
+                module, {name: value}, detached, kwargs), (parameter,),
+                (first_element_direction(parameter),))[1]
+                for name, parameter in self.owned[module]]
+        finally:
+            self._inside_derivative = False
 
 
 def reverse_rows(outputs: torch.Tensor, deltas: list[torch.Tensor]) -> torch.Tensor:
