@@ -172,13 +172,23 @@ def read_arch_list(path: Path, space: Any) -> list[str]:
         raise ConfigError(f"--arch-list {path}: nested too deeply to be an arch list") from None
 
 
-def _read_arch_lines(path: Path, space: Any) -> list[str]:
+def arch_list_text(path: Path) -> str:
+    """The text of an ``--arch-list`` file; a ``ConfigError`` naming it when it cannot be read."""
     try:
-        text = path.read_text()
+        return path.read_text()
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"--arch-list {path}: cannot read it ({exc})") from exc
-    lines = [line.strip() for line in text.splitlines()
-             if line.strip() and not line.lstrip().startswith("#")]
+
+
+def arch_list_lines(text: str) -> list[str]:
+    """The entries of an arch list's text: its non-blank lines that are not ``#`` comments."""
+    return [line.strip() for line in text.splitlines()
+            if line.strip() and not line.lstrip().startswith("#")]
+
+
+def _read_arch_lines(path: Path, space: Any) -> list[str]:
+    text = arch_list_text(path)
+    lines = arch_list_lines(text)
     try:
         return [space.parse_arch(line) for line in lines]
     except ConfigError as line_error:

@@ -31,7 +31,7 @@ def main(out: Path) -> None:
     path = resources.files("harness.plugins.spaces.nb201").joinpath("data", BUNDLED_TABLE)
     with resources.as_file(path) as table:
         archs = pd.read_parquet(table).index
-    kept = [ops_to_naslib(str_to_ops(arch)) for arch in archs if graf_valid(str_to_ops(arch))]
+    kept = [ops_to_naslib(ops) for ops in map(str_to_ops, archs) if graf_valid(ops)]
     lines = ["(" + ",".join(map(str, naslib)) + ")" for naslib in kept]
     out.write_text(HEADER + "\n".join(lines) + "\n")
     print(f"{len(lines)} GRAF-valid cells of {len(archs)} -> {out}")

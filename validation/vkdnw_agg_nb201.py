@@ -17,14 +17,12 @@ from __future__ import annotations
 
 import sys
 
+from new_proxies_n1000 import COLUMNS  # per dataset: the test column, then the validation one
+
 import harness
 from harness import metrics
 from harness.registry import get_registry
 from harness.reports.aggregates import from_plugin
-
-COLUMNS = {"cifar10": ("cifar10/ori-test", "cifar10-valid/x-valid"),
-           "cifar100": ("cifar100/x-test", "cifar100/x-valid"),
-           "imagenet16-120": ("imagenet16-120/x-test", "imagenet16-120/x-valid")}
 
 
 def kendall(scores, truth) -> str:

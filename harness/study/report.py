@@ -26,7 +26,12 @@ from harness import metrics
 from harness.errors import ConfigError
 from harness.names import split_names
 from harness.registry import get_registry
-from harness.reports.aggregates import AggregateSpec, aggregate_trials, from_plugin
+from harness.reports.aggregates import (
+    SAMPLE_COLUMNS,
+    AggregateSpec,
+    aggregate_trials,
+    from_plugin,
+)
 from harness.reports.html import tables_page
 from harness.reports.records import Cell, Table
 from harness.reports.render import json_safe, latex, markdown, table_json
@@ -95,8 +100,9 @@ class _RunData:
         return frames
 
     def _aggregated(self, space: SpaceOutcome, spec: AggregateSpec) -> list[pd.DataFrame]:
-        """``spec`` over the space's archs, one frame per run seed; an arch without a trial of
-        every part is left out, as ``harness report`` leaves it out."""
+        """``spec`` over the space's archs, one frame per sample (run seed and inits, as
+        ``aggregate_trials`` combines them); an arch without a trial of every part is left out,
+        as ``harness report`` leaves it out."""
         parts = [frame for leaf in spec.leaves() for frame in self._cell_trials(space, leaf)]
         if not parts:
             return []
@@ -106,7 +112,7 @@ class _RunData:
         combined = aggregate_trials(trials, labels, spec, notes=[])
         combined = combined.assign(message="")
         return [frame.sort_values("arch_id", kind="stable")
-                for _, frame in combined.groupby("seed", sort=True)]
+                for _, frame in combined.groupby(list(SAMPLE_COLUMNS), sort=True)]
 
 
 @functools.cache

@@ -22,9 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from harness.config import RunConfig
-from harness.errors import ConfigError, HarnessError, one_line
+from harness.errors import HarnessError, one_line
 from harness.execute import execute_plan
 from harness.plan import plan_run
+from harness.selection import arch_list_lines, arch_list_text
 from harness.study.spec import Row, Study
 
 STUDY_FILE = "study.json"
@@ -102,13 +103,13 @@ def row_scorers(row: Row, fast: bool) -> dict[str, str]:
     return {scorer: row.fast.get(scorer, scorer) if fast else scorer for scorer in row.scorers}
 
 
-def _path(value: str | None, folder: Path | None) -> str | None:
-    if value is None or folder is None or Path(value).is_absolute():
+def _path(value: str | None, folder: Path) -> str | None:
+    if value is None or Path(value).is_absolute():
         return value
     return str(folder / value)
 
 
-def row_config(row: Row, space: str, folder: Path | None, options: StudyRunOptions) -> RunConfig:
+def row_config(row: Row, space: str, folder: Path, options: StudyRunOptions) -> RunConfig:
     """The ``RunConfig`` of one space of ``row``: the row's selection (its scorers that
     ``options.scorers`` keeps) on ``options.base``."""
     swaps = options.row_scorers(row)
@@ -132,12 +133,8 @@ def _capped_arch_list(path: Path, cap: int, seed: int, out: Path) -> str:
     """``--max-samples`` on a row with an arch list: at most ``cap`` of its entries, drawn with
     the row's sample seed (file order kept), written to ``out`` in the run folder (the list
     the folder's record names). A list of one JSON array is kept whole."""
-    try:
-        lines = path.read_text().splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"arch list {path}: cannot read it ({exc})") from exc
-    entries = [line for line in lines if line.strip() and not line.lstrip().startswith("#")]
-    if len(entries) <= cap or entries[0].lstrip().startswith("["):
+    entries = arch_list_lines(arch_list_text(path))
+    if len(entries) <= cap or entries[0].startswith("["):
         return str(path)
     kept = sorted(random.Random(seed).sample(range(len(entries)), cap))
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -154,7 +151,7 @@ def _cpu_s() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
-def _run_space(row: Row, space: str, folder: Path | None, options: StudyRunOptions,
+def _run_space(row: Row, space: str, folder: Path, options: StudyRunOptions,
                command: list[str], progress: bool) -> tuple[SpaceOutcome, bool]:
     """Plan and run one space of ``row``; (its outcome, whether a signal stopped the run). A
     space without data is left out first, then a GPU row on a CPU run."""
@@ -176,7 +173,7 @@ def _run_space(row: Row, space: str, folder: Path | None, options: StudyRunOptio
                         summary.total, summary.ran), summary.interrupted
 
 
-def run_study(study: Study, folder: Path | None, options: StudyRunOptions, *,
+def run_study(study: Study, folder: Path, options: StudyRunOptions, *,
               command: list[str], progress: bool = True,
               on_row: Callable[[RowOutcome], None] | None = None) -> tuple[Path, bool]:
     """Run the selected rows of ``study`` in ``options.base``'s run folder; (the folder,
